@@ -1,13 +1,90 @@
 /**
- * `@recapture/sdk`: a typed client for AutoGrab's Customer Recapture API.
+ * `@recapture/sdk`: a typed client for AutoGrab's Customer Recapture API, on `fetch`. Runs
+ * unchanged on Deno, Deno Deploy, Cloudflare Workers, Node and Bun.
  *
  * @example
  * ```ts
- * import { VERSION } from "@recapture/sdk";
- * console.log(VERSION);
+ * import { RecaptureClient, NotFoundError } from "@recapture/sdk";
+ * const client = new RecaptureClient({
+ *   apiKey: "sec_example",
+ *   fetch: () => Promise.resolve(Response.json({ error: true, message: "Invalid Customer ID" }, { status: 404 })),
+ * });
+ * try {
+ *   await client.customers.retrieve("nope");
+ * } catch (e) {
+ *   if (e instanceof NotFoundError) console.log(e.code); // "invalid_customer_id"
+ * }
  * ```
  * @module
  */
 
 /** The package version. */
 export const VERSION: string = "0.1.0";
+
+export {
+  type CustomerIterateParams,
+  type CustomerListParams,
+  Customers,
+  encodePathSegment,
+  isUploadDone,
+  type RawRequestInit,
+  RecaptureClient,
+  type RecaptureClientOptions,
+  type RequestOptions,
+  type UploadCreateOptions,
+  type UploadCreateResult,
+  Uploads,
+  type UploadWaitOptions,
+  type WithLastResponse,
+  type WithResponse,
+} from "./src/client.ts";
+export type { FetchLike, RecaptureLogger } from "./src/_transport.ts";
+export type { BackoffOptions } from "./src/_retry.ts";
+export {
+  AbortError,
+  AuthenticationError,
+  ConnectionError,
+  EmptyUploadError,
+  IncorrectRegionError,
+  InvalidRequestError,
+  NotFoundError,
+  NotLicensedError,
+  PermissionDeniedError,
+  QuotaExceededError,
+  type QuotaInfo,
+  RateLimitError,
+  type RateLimitErrorOptions,
+  type RateLimitInfo,
+  RecaptureApiError,
+  type RecaptureApiErrorOptions,
+  RecaptureError,
+  type RecaptureErrorOptions,
+  type ResponseMeta,
+  ServerError,
+  TimeoutError,
+  UnexpectedResponseError,
+  type UnexpectedResponseErrorOptions,
+  ValidationError,
+} from "./src/errors.ts";
+export {
+  AU_STATES,
+  type Customer,
+  type CustomerInput,
+  type CustomerPage,
+  type CustomerUpdateParams,
+  DATE_PATTERN,
+  isValidDate,
+  type Region,
+  REGIONS,
+  type RowIssue,
+  type Sighting,
+  type Upload,
+  type UploadCreateParams,
+  VIN_PATTERN,
+} from "./src/schemas.ts";
+export {
+  validateCustomers,
+  type ValidateCustomersOptions,
+  type ValidateCustomersResult,
+} from "./src/validate.ts";
+export { iteratePages, type IteratePagesOptions, type PageSlice } from "./src/pagination.ts";

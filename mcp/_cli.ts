@@ -1,0 +1,111 @@
+/**
+ * Command-line flags shared by the stdio and HTTP entry points. Unknown flags fail at start-up.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Region } from "../mod.ts";
+import { RecaptureMcpConfigError } from "./mod.ts";
+import type { RecaptureMcpServerOptions } from "./mod.ts";
+
+/** What the flags say, for either transport. */
+export interface EntryConfig {
+  /** Options for `createRecaptureMcpServer` (without `mode`, known only once the client opens). */
+  server: RecaptureMcpServerOptions;
+  /** The default region (also the client's). */
+  region: Region | undefined;
+  /** The sandbox KV file, when running without an API key. */
+  sandboxPath: string | undefined;
+  /** HTTP only: where to listen. */
+  hostname: string;
+  port: number;
+  /** HTTP only: extra Host header values to accept (e.g. a reverse proxy's name). */
+  allowedHosts: string[];
+  /** HTTP only: browser origins to accept. */
+  allowedOrigins: string[];
+  /** HTTP only: where the bearer token is kept when `RECAPTURE_MCP_TOKEN` is unset. */
+  tokenFile: string;
+}
+
+/** Usage text for `--help`. */
+export const USAGE = `Options:
+  --read-only            serve only the reading tools
+  --tools a,b            serve only these tools (recapture_* names)
+  --region au|nz|uk|my   default region (default: au)
+  --mask-pii             mask client names and mobile numbers in results
+  --sandbox-path FILE    sandbox KV file when RECAPTURE_API_KEY is unset
+                         (default .recapture/sandbox.kv)
+HTTP only:
+  --hostname HOST        listen address (default 127.0.0.1)
+  --port N               listen port (default 8765)
+  --allowed-host NAME    also accept this Host header (repeatable)
+  --allowed-origin URL   accept this browser Origin (repeatable)
+  --token-file FILE      bearer token file when RECAPTURE_MCP_TOKEN is unset
+                         (default .recapture/mcp_token, created owner-only)
+Environment: RECAPTURE_API_KEY (real API; unset = sandbox), RECAPTURE_MCP_TOKEN (HTTP bearer
+token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for confirmation tokens).`;
+
+/**
+ * Parses `args` and the environment. Throws {@linkcode RecaptureMcpConfigError} naming an unknown
+ * flag or a bad value.
+ */
+export function parseEntryArgs(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): EntryConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "read-only": { type: "boolean" },
+        tools: { type: "string" },
+        region: { type: "string" },
+        "mask-pii": { type: "boolean" },
+        "sandbox-path": { type: "string" },
+        hostname: { type: "string" },
+        port: { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
+        "allowed-origin": { type: "string", multiple: true },
+        "token-file": { type: "string" },
+      },
+    }));
+  } catch (error) {
+    throw new RecaptureMcpConfigError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const region = values.region;
+  if (region !== undefined && !["au", "nz", "uk", "my"].includes(region)) {
+    throw new RecaptureMcpConfigError(`--region must be one of au, nz, uk, my (got ${region})`);
+  }
+  const port = values.port === undefined ? 8765 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RecaptureMcpConfigError(`--port must be an integer from 0 to 65535`);
+  }
+  const server: RecaptureMcpServerOptions = {};
+  if (values["read-only"]) server.readOnly = true;
+  if (values.tools !== undefined) {
+    server.tools = values.tools.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  }
+  if (region !== undefined) server.region = region as Region;
+  if (values["mask-pii"]) server.maskPii = true;
+  const confirmSecret = env.RECAPTURE_MCP_CONFIRM_SECRET;
+  if (confirmSecret) server.confirmationSecret = confirmSecret;
+  server.secrets = [
+    env.RECAPTURE_API_KEY,
+    env.RECAPTURE_CLIENT_SECRET,
+    env.RECAPTURE_MCP_TOKEN,
+    confirmSecret,
+  ].filter((s): s is string => typeof s === "string" && s.length > 0);
+  return {
+    server,
+    region: region as Region | undefined,
+    sandboxPath: values["sandbox-path"],
+    hostname: values.hostname ?? "127.0.0.1",
+    port,
+    allowedHosts: values["allowed-host"] ?? [],
+    allowedOrigins: values["allowed-origin"] ?? [],
+    tokenFile: values["token-file"] ?? ".recapture/mcp_token",
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The Hono app that serves MCP over stateless Streamable HTTP: bearer-token auth and Host/Origin
+ * checks against DNS rebinding, a fresh server and transport per request. Re-exported from
+ * `mod.ts`; `http.ts` is the entry point that listens.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { RecaptureMcpConfigError } from "./_config_error.ts";
+import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
+import type { McpServer } from "./_sdk.ts";
+
+/**
+ * Options of {@linkcode createMcpHttpApp}.
+ *
+ * @example
+ * ```ts
+ * import type { McpHttpAppOptions } from "@recapture/sdk/mcp";
+ *
+ * const options: McpHttpAppOptions = {
+ *   token: "0123456789abcdef0123",
+ *   allowedHosts: ["mcp.internal.example"],
+ * };
+ * ```
+ */
+export interface McpHttpAppOptions {
+  /** The bearer token callers must send (`Authorization: Bearer <token>`); 16+ characters. */
+  token: string;
+  /**
+   * Host names accepted in the `Host` header, besides `127.0.0.1`, `localhost` and `[::1]`.
+   * Any other host is refused (403), which defeats DNS rebinding.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * Browser origins accepted in an `Origin` header, besides `http(s)://localhost`,
+   * `127.0.0.1` and `[::1]` on any port. A request without `Origin` (not from a browser) passes.
+   */
+  allowedOrigins?: readonly string[];
+  /** The path served. Default `/mcp`. */
+  path?: string;
+}
+
+const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
+function hostnameOf(host: string): string {
+  // "name:port", "[v6]:port", "name"
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    return end === -1 ? host : host.slice(0, end + 1).toLowerCase();
+  }
+  const colon = host.lastIndexOf(":");
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+}
+
+/** Compares two strings in time independent of where they differ. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
+}
+
+function jsonRpcError(c: Context, status: 401 | 403 | 405, message: string): Response {
+  return c.json({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }, status);
+}
+
+/** Calls `onDone` once the body has been read to the end or cancelled. */
+function onBodyDone(response: Response, onDone: () => void): Response {
+  if (!response.body) {
+    onDone();
+    return response;
+  }
+  const reader = response.body.getReader();
+  let finished = false;
+  const finish = () => {
+    if (!finished) {
+      finished = true;
+      onDone();
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          finish();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        controller.error(error);
+        finish();
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      finish();
+    },
+  });
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
+/**
+ * A Hono app serving MCP at `path` over stateless Streamable HTTP. `makeServer` is called once
+ * per request (stateless mode needs a fresh server and transport each time).
+ *
+ * @param makeServer builds the server for one request, e.g. `() => createRecaptureMcpServer(client)`
+ * @param options bearer token, accepted hosts and origins
+ * @returns the Hono app; serve it with `Deno.serve(app.fetch)` or pass `app.fetch` around
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createMcpHttpApp, createRecaptureMcpServer } from "@recapture/sdk/mcp";
+ *
+ * const client = new RecaptureClient({ apiKey: "sec_example" });
+ * const app = createMcpHttpApp(() => createRecaptureMcpServer(client), {
+ *   token: "0123456789abcdef0123",
+ *   allowedHosts: ["mcp.internal.example"],
+ * });
+ * ```
+ */
+export function createMcpHttpApp(makeServer: () => McpServer, options: McpHttpAppOptions): Hono {
+  if (typeof options.token !== "string" || options.token.length < 16) {
+    throw new RecaptureMcpConfigError("the HTTP bearer token must be at least 16 characters");
+  }
+  const hosts = new Set([...LOCAL_HOSTS, ...(options.allowedHosts ?? []).map(hostnameOf)]);
+  const origins = new Set(options.allowedOrigins ?? []);
+  const path = options.path ?? "/mcp";
+  const app = new Hono();
+
+  app.use(path, async (c, next) => {
+    const host = c.req.header("host");
+    if (!host || !hosts.has(hostnameOf(host))) {
+      return jsonRpcError(c, 403, "Forbidden: Host not allowed");
+    }
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !origins.has(origin)) {
+      let local = false;
+      try {
+        const url = new URL(origin);
+        local = (url.protocol === "http:" || url.protocol === "https:") &&
+          LOCAL_HOSTS.includes(url.hostname);
+      } catch {
+        local = false;
+      }
+      if (!local) return jsonRpcError(c, 403, "Forbidden: Origin not allowed");
+    }
+    const auth = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (!match || !(await sameSecret(match[1], options.token))) {
+      c.header("WWW-Authenticate", 'Bearer realm="recapture-mcp"');
+      return jsonRpcError(c, 401, "Unauthorized: send Authorization: Bearer <token>");
+    }
+    return await next();
+  });
+
+  app.post(path, async (c) => {
+    const server = makeServer();
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+    });
+    await server.connect(transport);
+    const response = await transport.handleRequest(c.req.raw);
+    return onBodyDone(response, () => void server.close().catch(() => {}));
+  });
+
+  // Stateless: no server-initiated stream to GET, no session to DELETE.
+  app.on(["GET", "DELETE"], path, (c) => {
+    c.header("Allow", "POST");
+    return jsonRpcError(c, 405, "Method not allowed: this server is stateless; use POST");
+  });
+
+  return app;
+}

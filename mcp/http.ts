@@ -1,0 +1,143 @@
+/**
+ * The MCP server over stateless Streamable HTTP, on Hono: `POST /mcp`, bearer-token auth, and
+ * Host/Origin checks against DNS rebinding. Each request gets a fresh server and transport, so
+ * any number of instances can serve behind one URL (confirmation tokens are stateless too; share
+ * `RECAPTURE_MCP_CONFIRM_SECRET` between instances).
+ *
+ * Run it with `deno task mcp:http` (127.0.0.1:8765 by default). Without `RECAPTURE_API_KEY` it
+ * serves the embedded sandbox; without `RECAPTURE_MCP_TOKEN` it makes up a token and keeps it in
+ * `.recapture/mcp_token` (owner-only), never printing it.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveHttp } from "./mcp/http.ts";
+ * const running = await serveHttp(["--port", "0"], { RECAPTURE_MCP_TOKEN: "0123456789abcdef" });
+ * console.log(running.url);
+ * await running.close();
+ * ```
+ * @module
+ */
+import type { Hono } from "hono";
+import { DEFAULT_SANDBOX_PATH, openClient } from "../src/sandbox/embedded.ts";
+import { parseEntryArgs, USAGE } from "./_cli.ts";
+import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
+import { createMcpHttpApp } from "./_http_app.ts";
+
+/**
+ * The token used when `RECAPTURE_MCP_TOKEN` is unset: read from `file`, or made up and written
+ * there (owner-only) on first use, so it is never printed and stays the same across restarts.
+ */
+async function localToken(file: string): Promise<string> {
+  try {
+    const existing = (await Deno.readTextFile(file)).trim();
+    if (existing.length >= 16) return existing;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const token = Array.from(
+    crypto.getRandomValues(new Uint8Array(24)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(file, token + "\n", { mode: 0o600 });
+  return token;
+}
+
+/** A running HTTP server. */
+export interface RunningMcpHttpServer {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:8765/mcp`. */
+  url: string;
+  /** The bearer token in force. */
+  token: string;
+  /** `"api"` or `"sandbox"`. */
+  mode: "api" | "sandbox";
+  /** Stops listening and closes the client (and the sandbox). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP entry point from command-line flags and the environment (see `--help`).
+ *
+ * @param args flags such as `--port 8765 --read-only`
+ * @param env the environment (`RECAPTURE_API_KEY`, `RECAPTURE_MCP_TOKEN`...)
+ * @returns the running server
+ *
+ * @example
+ * ```ts ignore
+ * import { serveHttp } from "./mcp/http.ts";
+ * const running = await serveHttp(["--port", "0"], { RECAPTURE_MCP_TOKEN: "0123456789abcdef" });
+ * console.log(running.url);
+ * await running.close();
+ * ```
+ */
+export async function serveHttp(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): Promise<RunningMcpHttpServer> {
+  const config = parseEntryArgs(args, env);
+  const token = env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
+  const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
+  const serverOptions = {
+    ...config.server,
+    secrets: [...(config.server.secrets ?? []), token],
+    mode: opened.mode,
+    sandboxPath: config.sandboxPath ?? DEFAULT_SANDBOX_PATH,
+  };
+  let app: Hono;
+  try {
+    // Built once up front so a bad option fails at start-up, not on the first request.
+    createRecaptureMcpServer(opened.client, serverOptions);
+    app = createMcpHttpApp(() => createRecaptureMcpServer(opened.client, serverOptions), {
+      token,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+    });
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+  const { promise: listening, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const httpServer = Deno.serve({
+    hostname: config.hostname,
+    port: config.port,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, app.fetch);
+  const addr = await listening;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `http://${host}:${addr.port}/mcp`;
+  console.error(
+    `recapture MCP (${opened.mode === "sandbox" ? "sandbox" : "live API"}) on ${url}; ` +
+      (env.RECAPTURE_MCP_TOKEN
+        ? "bearer token from RECAPTURE_MCP_TOKEN"
+        : `bearer token in ${config.tokenFile} (set RECAPTURE_MCP_TOKEN to choose one)`),
+  );
+  return {
+    url,
+    token,
+    mode: opened.mode,
+    async close() {
+      await httpServer.shutdown();
+      await opened.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  try {
+    if (Deno.args.includes("--help")) {
+      console.error(`deno task mcp:http [options]\n${USAGE}`);
+      Deno.exit(0);
+    }
+    const running = await serveHttp(Deno.args, Deno.env.toObject());
+    const stop = () => void running.close().then(() => Deno.exit(0));
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  } catch (error) {
+    if (error instanceof RecaptureMcpConfigError) {
+      console.error(`recapture MCP: ${error.message}`);
+      Deno.exit(2);
+    }
+    throw error;
+  }
+}

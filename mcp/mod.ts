@@ -1,0 +1,339 @@
+/**
+ * `@recapture/sdk/mcp`: every Customer Recapture operation as a tool for AI agents (Claude
+ * Desktop, Claude Code, Cursor, any MCP client), served over stdio (`mcp/stdio.ts`) or stateless
+ * Streamable HTTP (`mcp/http.ts`).
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createRecaptureMcpServer } from "@recapture/sdk/mcp";
+ *
+ * const client = new RecaptureClient({ apiKey: "sec_example" });
+ * const server = createRecaptureMcpServer(client, { readOnly: true, maskPii: true });
+ * // await server.connect(transport);
+ * ```
+ * @module
+ */
+import * as z from "zod";
+import { REGIONS } from "../mod.ts";
+import type { RecaptureClient, Region } from "../mod.ts";
+import { createConfirmationTokens } from "./_confirm.ts";
+import type { ConfirmationTokens } from "./_confirm.ts";
+import { redact } from "./_errors.ts";
+import type { MaskSettings } from "./_mask.ts";
+import { ListToolsRequestSchema, McpServer } from "./_sdk.ts";
+import type { CallToolResult } from "./_sdk.ts";
+import { TOOL_NAMES, TOOLS } from "./tools.ts";
+import { RecaptureMcpConfigError } from "./_config_error.ts";
+
+export { RecaptureMcpConfigError };
+export { createMcpHttpApp } from "./_http_app.ts";
+export type { McpHttpAppOptions } from "./_http_app.ts";
+import type { RegisterFn, ToolContext, ToolOutcome } from "./tools.ts";
+
+/**
+ * Options of {@linkcode createRecaptureMcpServer}. Unknown keys are rejected.
+ *
+ * @example
+ * ```ts
+ * import type { RecaptureMcpServerOptions } from "@recapture/sdk/mcp";
+ *
+ * const options: RecaptureMcpServerOptions = {
+ *   readOnly: true,
+ *   region: "nz",
+ *   maskPii: { mobileNumbers: true },
+ * };
+ * ```
+ */
+export interface RecaptureMcpServerOptions {
+  /** Serve only the read tools (status, wait, list, get). Default `false`. */
+  readOnly?: boolean;
+  /** Serve only these tools (names from {@linkcode RECAPTURE_TOOL_NAMES}). Default: all. */
+  tools?: readonly string[];
+  /** Region used when a call names none. Default `"au"`. */
+  region?: Region;
+  /** Mask mobile numbers and client names in results: `true` masks both. Default `false`. */
+  maskPii?: boolean | { mobileNumbers?: boolean; names?: boolean };
+  /** What the client talks to, said in the server instructions. Default `"api"`. */
+  mode?: "api" | "sandbox";
+  /** Where the sandbox keeps its data, said in the instructions in sandbox mode. */
+  sandboxPath?: string;
+  /**
+   * HMAC key for confirmation tokens (at least 16 bytes). Servers sharing it accept each
+   * other's tokens. Default: a random key per process.
+   */
+  confirmationSecret?: string | Uint8Array;
+  /** How long a confirmation token stays valid, in seconds. Default 300. */
+  confirmationTtlSeconds?: number;
+  /** Longest a wait call blocks, in seconds (1..25). Default 25. */
+  maxWaitSeconds?: number;
+  /** Poll interval of the wait tool, in milliseconds. Default 1000. */
+  pollIntervalMs?: number;
+  /** Strings that must never appear in a result (e.g. the API key); replaced if they do. */
+  secrets?: readonly string[];
+  /** Clock in milliseconds, for confirmation tokens. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The names of every tool the server can serve, in listing order.
+ *
+ * @example
+ * ```ts
+ * import { RECAPTURE_TOOL_NAMES } from "@recapture/sdk/mcp";
+ * console.log(RECAPTURE_TOOL_NAMES.includes("recapture_list_customers")); // true
+ * ```
+ */
+export const RECAPTURE_TOOL_NAMES: readonly string[] = TOOL_NAMES;
+
+/**
+ * The names of the tools that only read, the ones served in read-only mode.
+ *
+ * @example
+ * ```ts
+ * import { RECAPTURE_READ_TOOL_NAMES } from "@recapture/sdk/mcp";
+ * console.log(RECAPTURE_READ_TOOL_NAMES.length);
+ * ```
+ */
+export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
+  .filter((t) => t.access === "read").map((t) => t.name);
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  "readOnly",
+  "tools",
+  "region",
+  "maskPii",
+  "mode",
+  "sandboxPath",
+  "confirmationSecret",
+  "confirmationTtlSeconds",
+  "maxWaitSeconds",
+  "pollIntervalMs",
+  "secrets",
+  "now",
+]);
+
+let processSecret: Uint8Array | undefined;
+
+function secretBytes(secret: string | Uint8Array | undefined): Uint8Array {
+  if (secret === undefined) {
+    processSecret ??= crypto.getRandomValues(new Uint8Array(32));
+    return processSecret;
+  }
+  const bytes = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
+  if (bytes.length < 16) {
+    throw new RecaptureMcpConfigError("confirmationSecret must be at least 16 bytes long");
+  }
+  return bytes;
+}
+
+function numberOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new RecaptureMcpConfigError(`${name} must be a number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSettings {
+  if (option === undefined || option === false) return { mobileNumbers: false, names: false };
+  if (option === true) return { mobileNumbers: true, names: true };
+  if (typeof option !== "object" || option === null) {
+    throw new RecaptureMcpConfigError("maskPii must be a boolean or { mobileNumbers, names }");
+  }
+  for (const key of Object.keys(option)) {
+    if (key !== "mobileNumbers" && key !== "names") {
+      throw new RecaptureMcpConfigError(`unknown maskPii option: ${key}`);
+    }
+  }
+  return { mobileNumbers: option.mobileNumbers === true, names: option.names === true };
+}
+
+/** The settled configuration of one server, every option checked. */
+interface Settings {
+  served: readonly string[];
+  readOnly: boolean;
+  region: Region;
+  mask: MaskSettings;
+  mode: "api" | "sandbox";
+  sandboxPath: string | undefined;
+  secret: Uint8Array;
+  ttlSeconds: number;
+  maxWaitSeconds: number;
+  pollIntervalMs: number;
+  secrets: readonly string[];
+  now: () => number;
+}
+
+function settle(options: RecaptureMcpServerOptions): Settings {
+  if (typeof options !== "object" || options === null) {
+    throw new RecaptureMcpConfigError("options must be an object");
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new RecaptureMcpConfigError(
+        `unknown option: ${key} (known: ${[...OPTION_KEYS].join(", ")})`,
+      );
+    }
+  }
+  const readOnly = options.readOnly ?? false;
+  if (typeof readOnly !== "boolean") {
+    throw new RecaptureMcpConfigError("readOnly must be a boolean");
+  }
+  const region = options.region ?? "au";
+  if (!(REGIONS as readonly string[]).includes(region)) {
+    throw new RecaptureMcpConfigError(`unknown region: ${region} (known: ${REGIONS.join(", ")})`);
+  }
+  const mode = options.mode ?? "api";
+  if (mode !== "api" && mode !== "sandbox") {
+    throw new RecaptureMcpConfigError(`mode must be "api" or "sandbox"`);
+  }
+  let served: readonly string[] = TOOL_NAMES;
+  if (options.tools !== undefined) {
+    if (!Array.isArray(options.tools) || options.tools.length === 0) {
+      throw new RecaptureMcpConfigError("tools must be a non-empty list of tool names");
+    }
+    for (const name of options.tools) {
+      if (!TOOL_NAMES.includes(name)) {
+        throw new RecaptureMcpConfigError(
+          `unknown tool: ${name} (known: ${TOOL_NAMES.join(", ")})`,
+        );
+      }
+      if (readOnly && !RECAPTURE_READ_TOOL_NAMES.includes(name)) {
+        throw new RecaptureMcpConfigError(
+          `tool ${name} changes data and cannot be served in read-only mode`,
+        );
+      }
+    }
+    served = TOOL_NAMES.filter((n) => options.tools?.includes(n));
+  } else if (readOnly) {
+    served = RECAPTURE_READ_TOOL_NAMES;
+  }
+  const secrets = options.secrets ?? [];
+  if (!Array.isArray(secrets) || secrets.some((s) => typeof s !== "string")) {
+    throw new RecaptureMcpConfigError("secrets must be a list of strings");
+  }
+  return {
+    served,
+    readOnly,
+    region,
+    mask: maskSettings(options.maskPii),
+    mode,
+    sandboxPath: options.sandboxPath,
+    secret: secretBytes(options.confirmationSecret),
+    ttlSeconds: numberOption(
+      "confirmationTtlSeconds",
+      options.confirmationTtlSeconds,
+      300,
+      10,
+      3600,
+    ),
+    maxWaitSeconds: numberOption("maxWaitSeconds", options.maxWaitSeconds, 25, 1, 25),
+    pollIntervalMs: numberOption("pollIntervalMs", options.pollIntervalMs, 1000, 10, 10_000),
+    secrets,
+    now: options.now ?? Date.now,
+  };
+}
+
+function instructions(s: Settings): string {
+  const lines = [
+    "AutoGrab Customer Recapture: upload past customers' vehicles (rego or VIN) so the dealer " +
+    "is alerted when one is listed for sale; follow uploads; manage tracked customers.",
+    `Default region: ${s.region} (every tool takes region).`,
+    s.mode === "sandbox"
+      ? "Mode: SANDBOX. No RECAPTURE_API_KEY is set, so this server runs an in-process " +
+        (s.sandboxPath && s.sandboxPath !== ":memory:"
+          ? `sandbox of the API on a local Deno KV file (${s.sandboxPath}). `
+          : "sandbox of the API in memory (data is lost when it stops). ") +
+        "Nothing reaches AutoGrab, nothing is billed, lookups are simulated."
+      : "Mode: live AutoGrab API. Rego lookups (enable_rego_lookups) are billed.",
+    "Deleting a customer or cancelling an upload takes two calls: the first returns a preview " +
+    "and a confirmation_token; show the preview to the user, and only with their agreement " +
+    "call again with the token.",
+  ];
+  if (s.readOnly) lines.push("Read-only mode: only reading tools are available.");
+  if (s.mask.mobileNumbers || s.mask.names) {
+    lines.push("Names and/or mobile numbers are masked in results.");
+  }
+  return lines.join("\n");
+}
+
+function toResult<T>(outcome: ToolOutcome<T>, secrets: readonly string[]): CallToolResult {
+  if (!outcome.ok) {
+    return { content: [{ type: "text", text: redact(outcome.text, secrets) }], isError: true };
+  }
+  const structured = secrets.length === 0
+    ? outcome.data
+    : JSON.parse(redact(JSON.stringify(outcome.data), secrets));
+  return {
+    content: [{ type: "text", text: redact(outcome.text, secrets) }],
+    structuredContent: structured as Record<string, unknown>,
+  };
+}
+
+/**
+ * Builds an MCP server whose tools drive `client`. Throws {@linkcode RecaptureMcpConfigError}
+ * for an unknown option or tool name.
+ *
+ * @param client the SDK client the tools call (real API or sandbox).
+ * @param options read-only mode, tool allowlist, default region, PII masking...
+ * @returns an `McpServer` (from `@modelcontextprotocol/sdk`), ready to `connect` to a transport.
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createRecaptureMcpServer } from "@recapture/sdk/mcp";
+ *
+ * const server = createRecaptureMcpServer(new RecaptureClient({ apiKey: "sec_example" }), {
+ *   tools: ["recapture_list_customers", "recapture_get_customer"],
+ *   region: "nz",
+ * });
+ * ```
+ */
+export function createRecaptureMcpServer(
+  client: RecaptureClient,
+  options: RecaptureMcpServerOptions = {},
+): McpServer {
+  const s = settle(options);
+  let tokens: Promise<ConfirmationTokens> | undefined;
+  const ctx: ToolContext = {
+    client,
+    region: s.region,
+    mask: s.mask,
+    tokens: () => tokens ??= createConfirmationTokens(s.secret, s.ttlSeconds, s.now),
+    maxWaitSeconds: s.maxWaitSeconds,
+    pollIntervalMs: s.pollIntervalMs,
+  };
+  const server = new McpServer(
+    { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
+    { instructions: instructions(s), capabilities: { tools: { listChanged: false } } },
+  );
+  const registerTool: RegisterFn = (spec, context) => {
+    const input = z.object(spec.input);
+    const output = z.object(spec.output);
+    server.registerTool<typeof output, typeof input>(
+      spec.name,
+      {
+        title: spec.title,
+        description: spec.description,
+        inputSchema: input,
+        outputSchema: output,
+        annotations: { ...spec.annotations },
+      },
+      async (args, extra) => toResult(await spec.run(args, context, extra), s.secrets),
+    );
+  };
+  const served = TOOLS.filter((tool) => s.served.includes(tool.name));
+  for (const tool of served) tool.register(registerTool, ctx);
+  // The listing comes from the registry: the same schemas as the SDK's own handler would send,
+  // without its `$schema` lines and `execution` defaults (~270 tokens of every client's context).
+  const listing = { tools: served.map((tool) => tool.listing()) };
+  server.server.setRequestHandler(ListToolsRequestSchema, () => listing);
+  return server;
+}

@@ -1,0 +1,473 @@
+// `upload <file>` and `validate <file>`. Private to src/cli.ts.
+
+import {
+  type BadRow,
+  type BulkManifest,
+  type BulkProgress,
+  bulkUpload,
+  BulkUploadError,
+  validateRows,
+} from "./bulk.ts";
+import type { RecaptureClient } from "./client.ts";
+import {
+  type ColumnTarget,
+  type CsvReadOptions,
+  type DateOrder,
+  readCsv,
+  readNdjson,
+  type SourceRow,
+} from "./csv.ts";
+import type { Region } from "./schemas.ts";
+import { duration, num, type ProgressFrame, progressLine, table } from "./_cli_format.ts";
+import { EXIT, FileError, type Io, UsageError } from "./_cli_io.ts";
+
+/** Options shared by `upload` and `validate`. */
+export interface FileOptions {
+  file: string;
+  region: Region;
+  json: boolean;
+  format?: string;
+  delimiter?: string;
+  encoding?: string;
+  dateOrder?: string;
+  map: string[];
+  badRowsPath?: string;
+}
+
+/** Options of `upload`. */
+export interface UploadOptions extends FileOptions {
+  name?: string;
+  batchSize?: string;
+  concurrency?: string;
+  regoLookups: boolean;
+  wait: boolean;
+  manifestPath?: string;
+  resume: boolean;
+  restart: boolean;
+  pollMs?: string;
+  mode: "api" | "sandbox";
+}
+
+interface SourceFile {
+  rows: AsyncIterable<SourceRow>;
+  size: number;
+  mtime: string | null;
+  bytes: () => number;
+}
+
+const DELIMITERS: Record<string, CsvReadOptions["delimiter"]> = {
+  ",": ",",
+  comma: ",",
+  ";": ";",
+  semicolon: ";",
+  tab: "\t",
+  "\t": "\t",
+  "|": "|",
+  pipe: "|",
+};
+
+/** Opens the file as a stream of rows, with a byte counter for the progress bar. */
+async function openSource(o: FileOptions): Promise<SourceFile> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(o.file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new FileError(`File not found: ${o.file}`);
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new FileError(`Cannot read ${o.file}: permission denied`);
+    }
+    throw error;
+  }
+  if (info.isDirectory) throw new FileError(`${o.file} is a directory, not a CSV file`);
+  const ext = o.file.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1] ?? "";
+  if (ext === "xlsx" || ext === "xls" || ext === "numbers" || ext === "ods") {
+    throw new FileError(
+      `${o.file} is a spreadsheet workbook, not a CSV file: export it as CSV (File > Save As > CSV)`,
+    );
+  }
+  const format = o.format ?? (ext === "ndjson" || ext === "jsonl" ? "ndjson" : "csv");
+  if (format !== "csv" && format !== "ndjson") {
+    throw new UsageError(`--format must be csv or ndjson, got ${JSON.stringify(format)}`);
+  }
+  const columns: Record<string, ColumnTarget> = {};
+  for (const pair of o.map) {
+    const at = pair.lastIndexOf("=");
+    if (at <= 0) {
+      throw new UsageError(`--map wants "Column Header=field", got ${JSON.stringify(pair)}`);
+    }
+    columns[pair.slice(0, at)] = pair.slice(at + 1).trim() as ColumnTarget;
+  }
+  let delimiter: CsvReadOptions["delimiter"];
+  if (o.delimiter !== undefined) {
+    delimiter = DELIMITERS[o.delimiter];
+    if (!delimiter) {
+      throw new UsageError(
+        `--delimiter must be one of , ; tab |, got ${JSON.stringify(o.delimiter)}`,
+      );
+    }
+  }
+  if (o.dateOrder !== undefined && o.dateOrder !== "dmy" && o.dateOrder !== "mdy") {
+    throw new UsageError(`--date-order must be dmy or mdy, got ${JSON.stringify(o.dateOrder)}`);
+  }
+  const file = await Deno.open(o.file);
+  let bytes = 0;
+  const counted = file.readable.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  const common = {
+    columns,
+    ...(o.encoding ? { encoding: o.encoding } : {}),
+    ...(o.dateOrder ? { dateOrder: o.dateOrder as DateOrder } : {}),
+  };
+  const rows = format === "ndjson"
+    ? readNdjson(counted, common)
+    : readCsv(counted, { ...common, ...(delimiter ? { delimiter } : {}) });
+  return {
+    rows,
+    size: info.size,
+    mtime: info.mtime?.toISOString() ?? null,
+    bytes: () => bytes,
+  };
+}
+
+function positiveInt(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number from 1${
+        max < Number.MAX_SAFE_INTEGER ? ` to ${num(max)}` : " up"
+      }, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** The bad rows kept for the report: the first KEEP_BAD_ROWS, and how many there were. */
+const KEEP_BAD_ROWS = 1000;
+
+class BadRowKeeper {
+  readonly rows: BadRow[] = [];
+  count = 0;
+  add(b: BadRow): void {
+    this.count++;
+    if (this.rows.length < KEEP_BAD_ROWS) this.rows.push(b);
+  }
+  sorted(): BadRow[] {
+    return [...this.rows].sort((a, b) => a.row - b.row);
+  }
+}
+
+/** Bad rows to the terminal (the first `limit`) and, when asked, all of them to a file. */
+function showBadRows(
+  io: Io,
+  rows: BadRow[],
+  total: number,
+  savedTo: string | undefined,
+  limit = 10,
+): void {
+  if (total === 0) return;
+  io.err(`\n${num(total)} bad row${total === 1 ? "" : "s"} (not sent):\n`);
+  const shown = rows.slice(0, limit).map((b) => [
+    b.line !== undefined ? `line ${b.line}` : `row ${b.row + 1}`,
+    b.issues.map((i) => i.field || "row").join(", "),
+    // The location is in the first column already: drop it from reader messages.
+    b.issues.map((i) => i.reason.replace(/ in row \d+ \(line \d+\), column "[^"]*"/, "")).join(
+      "; ",
+    ),
+  ]);
+  io.err(table([["where", "field", "problem"], ...shown], 90) + "\n");
+  if (total > limit) {
+    const where = savedTo ? `all of them are in ${savedTo}` : "--bad-rows FILE saves them all";
+    io.err(`... and ${num(total - limit)} more (${where})\n`);
+  }
+}
+
+async function openBadRowsFile(path: string | undefined): Promise<
+  { write(b: BadRow): void; close(): Promise<void> } | undefined
+> {
+  if (path === undefined) return undefined;
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const writer = file.writable.getWriter();
+  const enc = new TextEncoder();
+  let chain: Promise<void> = Promise.resolve();
+  return {
+    write(b) {
+      chain = chain.then(() => writer.write(enc.encode(JSON.stringify(b) + "\n")));
+    },
+    async close() {
+      await chain;
+      await writer.close();
+    },
+  };
+}
+
+/** `validate <file>`: every row checked, bad rows reported, nothing sent. */
+export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
+  const source = await openSource(o);
+  const started = Date.now();
+  const sink = await openBadRowsFile(o.badRowsPath);
+  let lastDraw = 0;
+  try {
+    const keeper = new BadRowKeeper();
+    const report = await validateRows(source.rows, {
+      region: o.region,
+      collectBadRows: false,
+      onBadRow: (b) => {
+        keeper.add(b);
+        sink?.write(b);
+      },
+      onProgress: (p) => {
+        if (!io.tty || o.json || Date.now() - lastDraw < 100) return;
+        lastDraw = Date.now();
+        const pct = source.size > 0 ? Math.floor(source.bytes() / source.size * 100) : 0;
+        io.err(
+          `\r\x1b[KChecking ${o.file}: ${pct}%  ${num(p.rowsRead)} rows, ${num(p.badRows)} bad`,
+        );
+      },
+    });
+    if (io.tty && !o.json) io.err("\r\x1b[K");
+    const ms = Date.now() - started;
+    if (o.json) {
+      io.out(
+        JSON.stringify({
+          file: o.file,
+          rows: report.rowsRead,
+          valid: report.valid,
+          bad: report.badCount,
+          bad_rows: keeper.rows,
+          bad_rows_truncated: report.badCount > keeper.rows.length,
+          elapsed_ms: ms,
+        }) + "\n",
+      );
+    } else {
+      io.out(
+        `${o.file}: ${num(report.rowsRead)} rows, ${num(report.valid)} valid, ${
+          num(report.badCount)
+        } bad (${duration(ms)}). Nothing was sent.\n`,
+      );
+      showBadRows(io, keeper.rows, report.badCount, o.badRowsPath);
+    }
+    return report.badCount > 0 ? EXIT.badRows : EXIT.ok;
+  } finally {
+    await sink?.close();
+  }
+}
+
+/** What the CLI saves beside a file: the bulk manifest and what the file was. */
+interface SavedManifest {
+  file: { path: string; size: number; mtime: string | null };
+  mode: "api" | "sandbox";
+  manifest: BulkManifest;
+}
+
+async function readSaved(path: string): Promise<SavedManifest | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  try {
+    const saved = JSON.parse(text) as SavedManifest;
+    if (saved?.manifest?.version !== 1) throw new Error("not a manifest");
+    return saved;
+  } catch {
+    throw new FileError(`${path} is not a manifest written by this tool`);
+  }
+}
+
+async function writeSaved(path: string, saved: SavedManifest): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(saved, null, 1) + "\n");
+  await Deno.rename(tmp, path);
+}
+
+/** `upload <file>`: read, validate, send in batches, show progress until processed. */
+export async function uploadCommand(
+  io: Io,
+  client: RecaptureClient,
+  o: UploadOptions,
+): Promise<number> {
+  // Bounds keep memory within budget: about batch size x (concurrency + 1) rows are held.
+  const batchSize = positiveInt(o.batchSize, "--batch-size", 5000, 20_000);
+  const concurrency = positiveInt(o.concurrency, "--concurrency", 2, 8);
+  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000);
+  const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
+  const source = await openSource(o);
+  const previous = await readSaved(manifestPath);
+  let resume: BulkManifest | undefined;
+  if (o.resume) {
+    if (!previous) throw new UsageError(`--resume: no manifest at ${manifestPath}`);
+    if (previous.file.size !== source.size) {
+      throw new UsageError(
+        `--resume: ${o.file} changed since ${manifestPath} was written ` +
+          `(${num(previous.file.size)} bytes then, ${
+            num(source.size)
+          } now): rows could be sent twice`,
+      );
+    }
+    resume = previous.manifest;
+  } else if (previous && !o.restart) {
+    throw new UsageError(
+      `${manifestPath} records an earlier upload of this file (${
+        previous.manifest.uploads.filter((u) => u.upload_id).length
+      } uploads). Pass --resume to continue it, or --restart to upload the whole file again`,
+    );
+  }
+  const name = o.name ?? resume?.name ?? o.file.replace(/^.*[\\/]/, "");
+  const fileInfo = { path: o.file, size: source.size, mtime: source.mtime };
+  const controller = new AbortController();
+  let firstInterrupt = 0;
+  const onSigint = () => {
+    // Under `deno task` one Ctrl-C can arrive twice (from the terminal and forwarded by the
+    // task runner) within milliseconds: only a second press later means "quit at once".
+    if (firstInterrupt > 0) {
+      if (Date.now() - firstInterrupt > 500) Deno.exit(EXIT.interrupted);
+      return;
+    }
+    firstInterrupt = Date.now();
+    io.err("\nStopping: waiting for the uploads in flight (Ctrl-C again to quit at once)\n");
+    controller.abort(new Error("interrupted"));
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  const live = io.tty && !o.json;
+  let last: BulkProgress | undefined;
+  let lastDraw = 0;
+  const draw = (p: BulkProgress, force = false) => {
+    last = p;
+    if (!live || (!force && Date.now() - lastDraw < 100)) return;
+    lastDraw = Date.now();
+    const frame: ProgressFrame = { ...p, bytesRead: source.bytes(), bytesTotal: source.size };
+    io.err("\r\x1b[K" + progressLine(frame, io.columns()));
+  };
+  const ticker = live ? setInterval(() => last && draw({ ...last }, true), 500) : undefined;
+  const sink = await openBadRowsFile(o.badRowsPath);
+  const keeper = new BadRowKeeper();
+  if (!o.json) {
+    io.err(
+      `Uploading ${o.file} to ${
+        o.mode === "sandbox" ? "the local sandbox" : "the Recapture API"
+      } (region ${o.region})${resume ? ", resuming" : ""}\n`,
+    );
+  }
+  try {
+    const result = await bulkUpload(client, source.rows, {
+      name,
+      region: o.region,
+      batchSize,
+      concurrency,
+      ...(o.regoLookups ? { enable_rego_lookups: true } : {}),
+      ...(resume ? { resume } : {}),
+      signal: controller.signal,
+      waitForProcessing: o.wait,
+      pollIntervalMs,
+      onProgress: (p) => draw(p),
+      collectBadRows: false,
+      onBadRow: (b) => {
+        keeper.add(b);
+        sink?.write(b);
+      },
+      onManifest: (manifest) =>
+        writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest }),
+    });
+    await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: result.manifest });
+    draw(result.progress, true);
+    if (live) io.err("\n");
+    const p = result.progress;
+    const ids = result.uploads.map((u) => u.id);
+    if (o.json) {
+      io.out(
+        JSON.stringify({
+          file: o.file,
+          name,
+          rows_read: p.rowsRead,
+          rows_skipped: p.rowsSkipped,
+          uploaded: p.rowsUploaded,
+          processed: p.processed,
+          errors: p.errors,
+          bad: keeper.count,
+          bad_rows: keeper.sorted(),
+          bad_rows_truncated: keeper.count > keeper.rows.length,
+          upload_ids: ids,
+          waited: o.wait,
+          manifest: manifestPath,
+          elapsed_ms: p.elapsedMs,
+        }) + "\n",
+      );
+    } else {
+      io.out(
+        `Uploaded ${num(p.rowsUploaded)} of ${num(p.rowsRead)} rows in ${num(ids.length)} upload${
+          ids.length === 1 ? "" : "s"
+        }${p.rowsSkipped ? ` (${num(p.rowsSkipped)} rows were done by an earlier run)` : ""}; ${
+          o.wait
+            ? `processed ${num(p.processed)}, ${num(p.errors)} processing errors`
+            : "not waiting"
+        }; ${num(keeper.count)} bad row${keeper.count === 1 ? "" : "s"}; ${
+          duration(p.elapsedMs)
+        }.\n`,
+      );
+      if (ids.length > 0) {
+        io.out(`Uploads: ${ids.slice(0, 5).join(" ")}${ids.length > 5 ? " ..." : ""}\n`);
+      }
+      io.out(`Manifest: ${manifestPath}\n`);
+      showBadRows(io, keeper.sorted(), keeper.count, o.badRowsPath);
+      if (!o.wait && o.mode === "sandbox") {
+        io.err(
+          "Not waiting: the local sandbox processes the rest the next time it runs " +
+            "(deno task sandbox, or any recapture command).\n",
+        );
+      }
+    }
+    return keeper.count > 0 || p.errors > 0 ? EXIT.badRows : EXIT.ok;
+  } catch (error) {
+    if (live) io.err("\n");
+    if (error instanceof BulkUploadError) {
+      await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });
+      const sent = error.manifest.uploads.reduce((n, u) => n + u.customers, 0);
+      const interrupted = controller.signal.aborted;
+      const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
+      const hint = error.allSent
+        ? `Every row was sent (${num(sent)} customers, ${manifestPath}); the API goes on ` +
+          `processing. Follow it with: deno task recapture status ${ids.at(-1) ?? ""}`
+        : `${num(sent)} rows are recorded as sent in ${manifestPath}. ` +
+          `Continue with: deno task recapture upload ${o.file} --resume`;
+      if (interrupted) {
+        if (o.json) {
+          io.out(
+            JSON.stringify({
+              error: { code: "interrupted", message: "Interrupted", exit_code: EXIT.interrupted },
+              manifest: manifestPath,
+              sent,
+            }) + "\n",
+          );
+        } else {
+          io.err(`Interrupted. ${hint}\n`);
+          showBadRows(io, keeper.sorted(), keeper.count, o.badRowsPath);
+        }
+        return EXIT.interrupted;
+      }
+      // The cause decides the exit code; the hint tells how to go on.
+      if (!o.json) io.err(`${hint}\n`);
+      throw error.cause ?? error;
+    }
+    throw error;
+  } finally {
+    clearInterval(ticker);
+    Deno.removeSignalListener("SIGINT", onSigint);
+    await sink?.close();
+  }
+}

@@ -1,0 +1,390 @@
+// Column mapping: which export column feeds which customer field. Private to src/csv.ts.
+
+import { type DateOrder, DateParseError, parseDate } from "./dates.ts";
+import type { CustomerInput } from "./schemas.ts";
+
+/** A customer field a column can feed. */
+export type CustomerField =
+  | "rego"
+  | "state"
+  | "vin"
+  | "client_name"
+  | "mobile_number"
+  | "sale_date"
+  | "expiry_date"
+  | "monitor_start_date"
+  | "monitor_end_date"
+  | "external_id";
+
+/**
+ * Where a column goes: a customer field, the first or last part of `client_name`, a key of
+ * `additional_fields` (`"additional"`), or nowhere (`"ignore"`).
+ */
+export type ColumnTarget = CustomerField | "first_name" | "last_name" | "additional" | "ignore";
+
+/** One column of the file and where its values go. */
+export interface ColumnAssignment {
+  /** 0-based position in the header. */
+  index: number;
+  /** The header as written (trimmed). */
+  header: string;
+  /** Where the values go. */
+  target: ColumnTarget;
+  /** For `"additional"`: the key in `additional_fields` (the header, made unique). */
+  key: string;
+}
+
+/** One value of a row that cannot be used, with where it was. */
+export interface FieldIssue {
+  /** The customer field (`sale_date`) or `additional_fields.<key>`. */
+  field: string;
+  /** The column (header as written) or NDJSON key it came from. */
+  column: string;
+  /** What is wrong, without the location. */
+  reason: string;
+}
+
+/** A customer read from a file, with the physical line it starts on and any unreadable values. */
+export interface SourceRow {
+  /** The physical line of the file (1-based) the row starts on. */
+  line: number;
+  /** The customer, fields trimmed, empty values left out, dates as `YYYY-MM-DD`. */
+  customer: CustomerInput;
+  /** Values that could not be read (such a row must not be sent as it is). Empty when none. */
+  issues: FieldIssue[];
+}
+
+/** Options shared by the CSV and NDJSON readers for turning columns into customer fields. */
+export interface ColumnOptions {
+  /**
+   * Where named columns go, overriding the built-in defaults. Keys are headers as written,
+   * matched ignoring case, spaces and punctuation (`"Rego No."` matches `"rego no"`).
+   */
+  columns?: Record<string, ColumnTarget>;
+  /** Use the built-in names for common export headers (default `true`). */
+  defaultColumns?: boolean;
+  /** How to read digit-only dates like `01/03/2024` (default `"dmy"`). */
+  dateOrder?: DateOrder;
+}
+
+// Built-in header names, most specific first: when several columns map to one field, the one
+// whose name comes earliest in its list wins and the others go to additional_fields.
+const DEFAULTS: [ColumnTarget, string[]][] = [
+  ["rego", [
+    "rego",
+    "registration",
+    "registrationnumber",
+    "regonumber",
+    "regono",
+    "registrationno",
+    "regnumber",
+    "regno",
+    "reg",
+    "plate",
+    "platenumber",
+    "numberplate",
+    "licenseplate",
+    "licenceplate",
+    "registrationplate",
+    "vrm",
+    "vehicleregistration",
+  ]],
+  ["state", ["state", "regostate", "registrationstate", "platestate", "regstate"]],
+  ["vin", [
+    "vin",
+    "vinnumber",
+    "vinno",
+    "vehicleidentificationnumber",
+    "chassis",
+    "chassisnumber",
+    "chassisno",
+    "vinchassis",
+  ]],
+  ["client_name", [
+    "clientname",
+    "customername",
+    "name",
+    "fullname",
+    "customer",
+    "client",
+    "contactname",
+    "ownername",
+    "owner",
+    "purchaser",
+    "buyer",
+  ]],
+  ["first_name", ["firstname", "givenname", "forename", "fname"]],
+  ["last_name", ["lastname", "surname", "familyname", "lname"]],
+  ["mobile_number", [
+    "mobilenumber",
+    "mobile",
+    "mobilephone",
+    "mobileno",
+    "cell",
+    "cellphone",
+    "phone",
+    "phonenumber",
+    "contactnumber",
+    "telephone",
+    "ph",
+  ]],
+  ["sale_date", [
+    "saledate",
+    "dateofsale",
+    "salesdate",
+    "solddate",
+    "datesold",
+    "deliverydate",
+    "purchasedate",
+    "dateofpurchase",
+    "sold",
+  ]],
+  ["expiry_date", ["expirydate", "expiry", "expires", "expirationdate", "expiration", "deleteon"]],
+  ["monitor_start_date", ["monitorstartdate", "monitorstart", "monitoringstart", "trackfrom"]],
+  ["monitor_end_date", ["monitorenddate", "monitorend", "monitoringend", "trackuntil"]],
+  ["external_id", [
+    "externalid",
+    "customerid",
+    "customernumber",
+    "customerno",
+    "crmid",
+    "dmsid",
+    "id",
+  ]],
+];
+
+const DEFAULT_INDEX: Map<string, [ColumnTarget, number]> = new Map();
+for (const [target, names] of DEFAULTS) {
+  names.forEach((name, rank) => DEFAULT_INDEX.set(name, [target, rank]));
+}
+// The API's own field names (snake_case) always mean themselves.
+for (
+  const field of [
+    "rego",
+    "state",
+    "vin",
+    "client_name",
+    "mobile_number",
+    "sale_date",
+    "expiry_date",
+    "monitor_start_date",
+    "monitor_end_date",
+    "external_id",
+  ] as const
+) DEFAULT_INDEX.set(normalizeHeader(field), [field, -1]);
+
+const TARGETS: ReadonlySet<string> = new Set<string>([
+  ...DEFAULTS.map(([target]) => target),
+  "additional",
+  "ignore",
+]);
+
+/** `"Rego No."` → `"regono"`: lower case, letters and digits only. */
+export function normalizeHeader(header: string): string {
+  return header.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+const DATE_FIELDS: ReadonlySet<string> = new Set([
+  "sale_date",
+  "expiry_date",
+  "monitor_start_date",
+  "monitor_end_date",
+]);
+
+/** Decides where each header goes. Throws `Error` with a readable message on a bad mapping. */
+export function assignColumns(headers: string[], options: ColumnOptions = {}): ColumnAssignment[] {
+  const overrides = new Map<string, ColumnTarget>();
+  for (const [name, target] of Object.entries(options.columns ?? {})) {
+    if (!TARGETS.has(target)) {
+      throw new Error(
+        `column mapping ${JSON.stringify(name)}: ${JSON.stringify(target)} is not a customer ` +
+          `field (one of ${[...TARGETS].join(", ")})`,
+      );
+    }
+    overrides.set(normalizeHeader(name), target);
+  }
+  const useDefaults = options.defaultColumns ?? true;
+  const out: ColumnAssignment[] = [];
+  // field -> [rank, position in out] of the column currently holding it
+  const holder = new Map<ColumnTarget, [number, number]>();
+  const usedKeys = new Set<string>();
+  headers.forEach((raw, index) => {
+    let header = raw.trim();
+    if (header === "") header = `column_${index + 1}`;
+    let key = header;
+    for (let n = 2; usedKeys.has(key); n++) key = `${header} (${n})`;
+    usedKeys.add(key);
+    const norm = normalizeHeader(header);
+    let target: ColumnTarget = "additional";
+    let rank = Number.POSITIVE_INFINITY;
+    const override = overrides.get(norm);
+    if (override !== undefined) {
+      target = override;
+      rank = -2;
+    } else if (useDefaults) {
+      const found = DEFAULT_INDEX.get(norm);
+      if (found) [target, rank] = found;
+    }
+    const assignment: ColumnAssignment = { index, header, target, key };
+    if (target !== "additional" && target !== "ignore") {
+      const current = holder.get(target);
+      if (current === undefined) {
+        holder.set(target, [rank, out.length]);
+      } else if (rank < current[0]) {
+        out[current[1]].target = "additional";
+        holder.set(target, [rank, out.length]);
+      } else {
+        assignment.target = "additional";
+      }
+    }
+    out.push(assignment);
+  });
+  return out;
+}
+
+// Kinds of column, as small integers for the per-row loop.
+const FIELD = 0;
+const DATE = 1;
+const ADDITIONAL = 2;
+const FIRST = 3;
+const LAST = 4;
+
+/**
+ * Compiles the column plan into a function turning one row of strings into a customer. Values
+ * are trimmed, empty ones left out, dates normalised; an unreadable date becomes an issue naming
+ * the row, line and column.
+ */
+export function rowBuilder(
+  plan: readonly ColumnAssignment[],
+  dateOrder: DateOrder | undefined,
+): (fields: readonly string[], line: number, row: number) => SourceRow {
+  const used = plan.filter((c) => c.target !== "ignore");
+  const n = used.length;
+  const index = used.map((c) => c.index);
+  const kind = used.map((c) =>
+    c.target === "additional"
+      ? ADDITIONAL
+      : c.target === "first_name"
+      ? FIRST
+      : c.target === "last_name"
+      ? LAST
+      : DATE_FIELDS.has(c.target)
+      ? DATE
+      : FIELD
+  );
+  const key = used.map((c) => (c.target === "additional" ? c.key : c.target));
+  const header = used.map((c) => c.header);
+  const dateOptions = { order: dateOrder };
+  return (fields, line, row) => {
+    const customer: Record<string, unknown> = {};
+    let additional: Record<string, string> | undefined;
+    let issues: FieldIssue[] | undefined;
+    let first: string | undefined;
+    let last: string | undefined;
+    for (let i = 0; i < n; i++) {
+      let value = fields[index[i]];
+      if (value === undefined || value === "") continue;
+      if (value.charCodeAt(0) <= 32 || value.charCodeAt(value.length - 1) <= 32) {
+        value = value.trim();
+        if (value === "") continue;
+      }
+      switch (kind[i]) {
+        case FIELD:
+          customer[key[i]] = value;
+          break;
+        case DATE:
+          try {
+            customer[key[i]] = parseDate(value, dateOptions);
+          } catch (error) {
+            if (!(error instanceof DateParseError)) throw error;
+            const where = { order: dateOrder, row, line, column: header[i] };
+            (issues ??= []).push({
+              field: key[i],
+              column: header[i],
+              reason: new DateParseError(error.value, error.reason, where).message,
+            });
+          }
+          break;
+        case ADDITIONAL:
+          (additional ??= {})[key[i]] = value;
+          break;
+        case FIRST:
+          first = value;
+          break;
+        default:
+          last = value;
+      }
+    }
+    if (customer.client_name === undefined && (first !== undefined || last !== undefined)) {
+      customer.client_name = first !== undefined && last !== undefined
+        ? `${first} ${last}`
+        : (first ?? last);
+    }
+    if (additional !== undefined) customer.additional_fields = additional;
+    return { line, customer: customer as CustomerInput, issues: issues ?? [] };
+  };
+}
+
+/** Turns one NDJSON object into a customer: known names map to fields, the rest to additional. */
+export function buildObjectRow(
+  object: Record<string, unknown>,
+  line: number,
+  row: number,
+  options: ColumnOptions,
+  cache: Map<string, ColumnTarget>,
+): SourceRow {
+  const customer: Record<string, unknown> = {};
+  let additional: Record<string, unknown> | undefined;
+  let issues: FieldIssue[] | undefined;
+  let first: string | undefined;
+  let last: string | undefined;
+  for (const [key, rawValue] of Object.entries(object)) {
+    if (rawValue === null || rawValue === undefined || rawValue === "") continue;
+    if (key === "additional_fields" && typeof rawValue === "object" && !Array.isArray(rawValue)) {
+      additional = { ...(rawValue as Record<string, unknown>), ...additional };
+      continue;
+    }
+    let target = cache.get(key);
+    if (target === undefined) {
+      target = assignColumns([key], options)[0].target;
+      cache.set(key, target);
+    }
+    if (target === "ignore") continue;
+    if (target === "additional" || customer[target] !== undefined) {
+      (additional ??= {})[key] = rawValue;
+      continue;
+    }
+    if (typeof rawValue === "object" || typeof rawValue === "boolean") {
+      (issues ??= []).push({
+        field: target === "first_name" || target === "last_name" ? "client_name" : target,
+        column: key,
+        reason: `expected text, found ${Array.isArray(rawValue) ? "an array" : typeof rawValue}`,
+      });
+      continue;
+    }
+    if (DATE_FIELDS.has(target)) {
+      try {
+        customer[target] = parseDate(
+          typeof rawValue === "number" ? rawValue : String(rawValue),
+          { order: options.dateOrder, row, line, column: key },
+        );
+      } catch (error) {
+        if (!(error instanceof DateParseError)) throw error;
+        (issues ??= []).push({ field: target, column: key, reason: error.message });
+      }
+      continue;
+    }
+    const value = String(rawValue).trim();
+    if (value === "") continue;
+    if (target === "first_name") first = value;
+    else if (target === "last_name") last = value;
+    else customer[target] = value;
+  }
+  if (customer.client_name === undefined && (first !== undefined || last !== undefined)) {
+    customer.client_name = first !== undefined && last !== undefined
+      ? `${first} ${last}`
+      : (first ?? last);
+  }
+  if (additional !== undefined) customer.additional_fields = additional;
+  return { line, customer: customer as CustomerInput, issues: issues ?? [] };
+}

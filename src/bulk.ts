@@ -1,0 +1,835 @@
+/**
+ * Uploading lists too long for one request: {@linkcode bulkUpload} takes any iterable or async
+ * iterable of customers (an array, a generator, {@linkcode readCsv} over a file), validates
+ * every row, sends the good ones as uploads of a bounded size with a bounded number in flight,
+ * reports every bad row once with its line, emits progress, and returns a manifest of upload ids
+ * and row ranges from which an interrupted run resumes without sending a row twice.
+ *
+ * @example
+ * ```ts ignore
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { bulkUpload } from "@recapture/sdk/bulk";
+ * import { readCsv } from "@recapture/sdk/csv";
+ *
+ * const client = new RecaptureClient({ apiKey: Deno.env.get("RECAPTURE_API_KEY") });
+ * const file = await Deno.open("customers.csv");
+ * const result = await bulkUpload(client, readCsv(file.readable), {
+ *   name: "March sales",
+ *   onProgress: (p) => console.log(p.rowsRead, p.rowsUploaded, p.badRows),
+ * });
+ * console.log(result.manifest.uploads.map((u) => u.upload_id), result.badRows.length);
+ * ```
+ * @module
+ */
+
+import { isUploadDone, type RecaptureClient } from "./client.ts";
+import { RecaptureError } from "./errors.ts";
+import type { CustomerInput, Region, Upload } from "./schemas.ts";
+import { validateCustomers } from "./validate.ts";
+
+/** One upload of a bulk run: which source rows it covers. */
+export interface ManifestEntry {
+  /** The upload's id, or `null` for a span of source rows that were all bad (nothing sent). */
+  upload_id: string | null;
+  /** The first source row covered (0-based position in the input). */
+  first_row: number;
+  /** The last source row covered (inclusive). */
+  last_row: number;
+  /** Customers sent in this upload (the good rows of the span). */
+  customers: number;
+  /** Bad rows in the span (reported, not sent). */
+  bad_rows: number;
+  /** The physical line of `first_row`, when the source gave lines (CSV, NDJSON). */
+  first_line?: number;
+  /** The physical line of `last_row`, when the source gave lines. */
+  last_line?: number;
+}
+
+/**
+ * What a bulk run has done, as plain JSON: save it (e.g. after each `onManifest` call) and pass
+ * it back as `resume` to continue an interrupted run over the same source.
+ */
+export interface BulkManifest {
+  /** The format version, `1`. */
+  version: 1;
+  /** The run's name (each upload is named `<name> (part N)`). */
+  name: string;
+  /** The region the uploads went to, when one was given. */
+  region?: Region;
+  /** Every span done, ordered by `first_row`. */
+  uploads: ManifestEntry[];
+}
+
+/** One problem with a row. */
+export interface BadRowIssue {
+  /** The field at fault (`rego|vin` when both are missing, `""` for the whole row). */
+  field: string;
+  /** What is wrong. */
+  reason: string;
+  /** The file's column, when the problem was found while reading it. */
+  column?: string;
+}
+
+/** A row that was not sent, with every problem found in it. */
+export interface BadRow {
+  /** 0-based position in the input. */
+  row: number;
+  /** The physical line of the file, when the source gave lines. */
+  line?: number;
+  /** Every problem found in the row. */
+  issues: BadRowIssue[];
+}
+
+/** A snapshot of a bulk run, passed to `onProgress`. */
+export interface BulkProgress {
+  /** `"uploading"` while rows are read and sent, `"processing"` while waiting, then `"done"`. */
+  phase: "uploading" | "processing" | "done";
+  /** Rows read from the source so far (skipped ones included). */
+  rowsRead: number;
+  /** Rows skipped because the resumed manifest already covers them. */
+  rowsSkipped: number;
+  /** Bad rows found so far (not sent). */
+  badRows: number;
+  /** Customers accepted by the API so far (in uploads that answered). */
+  rowsUploaded: number;
+  /** Uploads created so far in this run. */
+  uploads: number;
+  /** Uploads sent and not yet answered. */
+  inFlight: number;
+  /** Customers processed by the API so far, errors included (from polling; this run's uploads). */
+  processed: number;
+  /** Customers the API failed to process (its `total_errors`). */
+  errors: number;
+  /** Milliseconds since the run started. */
+  elapsedMs: number;
+}
+
+/** Options for {@linkcode bulkUpload}. */
+export interface BulkUploadOptions {
+  /** A name for reference; each upload is named `<name> (part N)`. */
+  name: string;
+  /** Look up VINs from regos (extra cost). */
+  enable_rego_lookups?: boolean;
+  /** Upload-level default monitoring start, `YYYY-MM-DD`. */
+  monitor_start_date?: string;
+  /** Upload-level default monitoring end, `YYYY-MM-DD`. */
+  monitor_end_date?: string;
+  /** The most customers in one upload (default 5000). */
+  batchSize?: number;
+  /** The most uploads in flight at once (default 2). */
+  concurrency?: number;
+  /**
+   * The most customers sent but not yet processed by the API (default: no limit). Sending
+   * waits, polling, while the API catches up: this keeps an in-process sandbox (or a slow
+   * backend) from piling up work, at the cost of sending at the processing rate.
+   */
+  maxUnprocessed?: number;
+  /** The region to upload to (default: the client's). Also used to validate `state`. */
+  region?: Region;
+  /** A manifest from an earlier run over the same source: its rows are skipped. */
+  resume?: BulkManifest;
+  /**
+   * Stops the run: no more rows are read or sent; uploads already sent are awaited (so the
+   * manifest stays exact), then {@linkcode BulkUploadError} is thrown with the manifest.
+   */
+  signal?: AbortSignal;
+  /** Keep polling after the last upload until the API has processed every customer. */
+  waitForProcessing?: boolean;
+  /** Milliseconds between status polls (default 1000). */
+  pollIntervalMs?: number;
+  /** Called with a snapshot whenever something moves. */
+  onProgress?: (progress: BulkProgress) => void;
+  /** Called with each bad row as it is found. */
+  onBadRow?: (badRow: BadRow) => void;
+  /** Keep bad rows in the result's `badRows` (default `true`; turn off for huge, bad inputs). */
+  collectBadRows?: boolean;
+  /** Called with the updated manifest after each span is recorded; awaited (save it here). */
+  onManifest?: (manifest: BulkManifest) => void | Promise<void>;
+}
+
+/** What {@linkcode bulkUpload} did. */
+export interface BulkUploadResult {
+  /** Every span done, the resumed ones included. */
+  manifest: BulkManifest;
+  /** The bad rows found in this run (empty when `collectBadRows` is false). */
+  badRows: BadRow[];
+  /** Counters at the end of the run. */
+  progress: BulkProgress;
+  /** The last known state of each upload created in this run, in creation order. */
+  uploads: Upload[];
+}
+
+/**
+ * A bulk run stopped before the end (its `signal` fired, or an upload failed after the client's
+ * retries). `manifest` holds what was done: pass it as `resume` to continue. `cause` is the
+ * signal's reason or the upload's error.
+ *
+ * @example
+ * ```ts
+ * import { BulkUploadError } from "@recapture/sdk/bulk";
+ *
+ * const e = new BulkUploadError("stopped", { version: 1, name: "x", uploads: [] }, []);
+ * console.log(e.code, e.manifest.uploads.length); // "bulk_upload_interrupted" 0
+ * ```
+ */
+export class BulkUploadError extends RecaptureError {
+  /** What was done before the run stopped. */
+  readonly manifest: BulkManifest;
+  /** The bad rows found before the run stopped. */
+  readonly badRows: BadRow[];
+  /**
+   * `true` when every row had been sent and the run stopped while waiting for processing:
+   * nothing is left to resume.
+   */
+  readonly allSent: boolean;
+
+  /**
+   * Builds the error from what happened and what was done.
+   *
+   * @param message what happened
+   * @param manifest what was done
+   * @param badRows the bad rows found
+   * @param options the cause, and whether every row had been sent
+   */
+  constructor(
+    message: string,
+    manifest: BulkManifest,
+    badRows: BadRow[],
+    options?: { cause?: unknown; allSent?: boolean },
+  ) {
+    super(message, "bulk_upload_interrupted", options);
+    this.manifest = manifest;
+    this.badRows = badRows;
+    this.allSent = options?.allSent ?? false;
+  }
+}
+
+/** A row as the CSV and NDJSON readers yield it. */
+interface LinedRow {
+  line: number;
+  customer: CustomerInput;
+  issues: { field: string; column?: string; reason: string }[];
+}
+
+function isLinedRow(value: unknown): value is LinedRow {
+  return typeof value === "object" && value !== null &&
+    typeof (value as LinedRow).line === "number" &&
+    typeof (value as LinedRow).customer === "object" &&
+    Array.isArray((value as LinedRow).issues);
+}
+
+const VALIDATE_BLOCK = 1000;
+
+function toPending(item: unknown, index: number): Pending {
+  if (isLinedRow(item)) {
+    return {
+      row: index,
+      line: item.line,
+      customer: item.customer,
+      issues: item.issues.length > 0 ? item.issues : undefined,
+    };
+  }
+  return { row: index, line: undefined, customer: item, issues: undefined };
+}
+
+/**
+ * Checks a block of rows: `validateCustomers` plus the problems the reader found. Answers, per
+ * row, the normalised customer or the bad row (exactly one of the two is set).
+ */
+function checkBlock(
+  block: readonly Pending[],
+  region: Region,
+): { customers: (CustomerInput | undefined)[]; bad: (BadRow | undefined)[] } {
+  const { valid, issues } = validateCustomers(block.map((p) => p.customer), { region });
+  const problems = new Map<number, BadRowIssue[]>();
+  for (const issue of issues) {
+    let list = problems.get(issue.index);
+    if (!list) problems.set(issue.index, list = []);
+    list.push({ field: issue.field, reason: issue.reason });
+  }
+  const customers = new Array<CustomerInput | undefined>(block.length);
+  const bad = new Array<BadRow | undefined>(block.length);
+  let v = 0;
+  for (let i = 0; i < block.length; i++) {
+    const p = block[i];
+    const found = problems.get(i);
+    if (found === undefined && p.issues === undefined) {
+      customers[i] = valid[v++];
+      continue;
+    }
+    if (found === undefined) v++; // a valid customer, but the reader found a problem in the row
+    bad[i] = {
+      row: p.row,
+      ...(p.line !== undefined ? { line: p.line } : {}),
+      issues: [...(p.issues ?? []), ...(found ?? [])],
+    };
+  }
+  return { customers, bad };
+}
+
+/** Options for {@linkcode validateRows}. */
+export interface ValidateRowsOptions {
+  /** The region the rows are meant for (default `au`): in `au`, `state` must be an AU state. */
+  region?: Region;
+  /** Stops reading: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called with each bad row as it is found. */
+  onBadRow?: (badRow: BadRow) => void;
+  /** Keep bad rows in the result (default `true`). */
+  collectBadRows?: boolean;
+  /** Called after every block of rows with the counts so far. */
+  onProgress?: (progress: { rowsRead: number; badRows: number }) => void;
+}
+
+/** What {@linkcode validateRows} found. */
+export interface ValidateRowsResult {
+  /** Rows read. */
+  rowsRead: number;
+  /** Rows that would be sent. */
+  valid: number;
+  /** Every bad row, in input order (empty when `collectBadRows` is false). */
+  badRows: BadRow[];
+  /** How many bad rows were found. */
+  badCount: number;
+}
+
+/**
+ * Checks every row of `source` as {@linkcode bulkUpload} would, sending nothing: the same
+ * validation, the same bad-row reports with positions and lines. Memory stays bounded.
+ *
+ * @param source customers, or the rows of `readCsv` / `readNdjson`
+ * @param options region, signal, callbacks
+ * @returns the counts and the bad rows
+ *
+ * @example
+ * ```ts
+ * import { validateRows } from "@recapture/sdk/bulk";
+ *
+ * const report = await validateRows([{ rego: "ABC123", state: "NSW" }, { state: "XX" }]);
+ * console.log(report.valid, report.badRows[0].issues.map((i) => i.field)); // 1 ["state", "rego|vin"]
+ * ```
+ */
+export async function validateRows(
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+  options: ValidateRowsOptions = {},
+): Promise<ValidateRowsResult> {
+  const region = options.region ?? "au";
+  const collect = options.collectBadRows ?? true;
+  const badRows: BadRow[] = [];
+  let rowsRead = 0;
+  let valid = 0;
+  let badCount = 0;
+  let block: Pending[] = [];
+  const flush = () => {
+    const { bad } = checkBlock(block, region);
+    for (const b of bad) {
+      if (b === undefined) {
+        valid++;
+        continue;
+      }
+      badCount++;
+      if (collect) badRows.push(b);
+      options.onBadRow?.(b);
+    }
+    block = [];
+    options.onProgress?.({ rowsRead, badRows: badCount });
+  };
+  for await (const item of source as AsyncIterable<unknown>) {
+    options.signal?.throwIfAborted();
+    block.push(toPending(item, rowsRead++));
+    if (block.length >= VALIDATE_BLOCK) flush();
+  }
+  flush();
+  return { rowsRead, valid, badRows, badCount };
+}
+
+/**
+ * Uploads every customer of `source` in uploads of at most `batchSize`, at most `concurrency`
+ * at a time, holding no more than that in memory. Each row is validated first (as
+ * `validateCustomers` does, plus the problems the file readers found, such as unreadable
+ * dates): bad rows are not sent, each is reported once in `badRows` / `onBadRow` with its
+ * position and line. The manifest records, per upload, the contiguous source rows it covers;
+ * resuming from it skips those rows (the source must yield the same rows in the same order).
+ *
+ * The source may yield plain customer objects or the rows of {@linkcode readCsv} /
+ * `readNdjson` (`{ line, customer, issues }`), whose lines are then reported.
+ *
+ * @param client the client to upload with
+ * @param source the customers, lazily or not
+ * @param options name, sizes, resume manifest, signal, callbacks
+ * @returns the manifest, the bad rows, the final counters and the uploads' states
+ * @throws {BulkUploadError} when the signal fires or an upload fails; it carries the manifest
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { bulkUpload } from "@recapture/sdk/bulk";
+ *
+ * import { createSandbox, SANDBOX_API_KEY } from "@recapture/sdk/sandbox";
+ *
+ * const sandbox = await createSandbox(); // in memory; or new RecaptureClient({ apiKey }) alone
+ * const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+ * function* customers() {
+ *   for (let i = 0; i < 12_000; i++) yield { rego: `ABC${i}`, state: "NSW" };
+ * }
+ * const { manifest } = await bulkUpload(client, customers(), { name: "Backfill", batchSize: 5000 });
+ * console.log(manifest.uploads.map((u) => [u.first_row, u.last_row]));
+ * // [[0, 4999], [5000, 9999], [10000, 11999]], one upload id each
+ * await sandbox.idle();
+ * await sandbox.close();
+ * ```
+ */
+export async function bulkUpload(
+  client: RecaptureClient,
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+  options: BulkUploadOptions,
+): Promise<BulkUploadResult> {
+  const run = new BulkRun(client, options);
+  return await run.run(source);
+}
+
+interface Pending {
+  row: number;
+  line: number | undefined;
+  customer: unknown;
+  issues: LinedRow["issues"] | undefined;
+}
+
+interface Batch {
+  customers: CustomerInput[];
+  badRows: BadRow[];
+  first: number;
+  last: number;
+  firstLine: number | undefined;
+  lastLine: number | undefined;
+}
+
+class BulkRun {
+  readonly #client: RecaptureClient;
+  readonly #options: BulkUploadOptions;
+  readonly #batchSize: number;
+  readonly #concurrency: number;
+  /** The most bad rows a span holds before it is closed (bounds memory on all-bad input). */
+  readonly #badCap: number;
+  readonly #started = Date.now();
+  readonly #manifest: BulkManifest;
+  readonly #skip: [number, number][];
+  #skipAt = 0;
+  readonly #badRows: BadRow[] = [];
+  #part: number;
+  // counters
+  #rowsRead = 0;
+  #rowsSkipped = 0;
+  #badSeen = 0;
+  #rowsUploaded = 0;
+  #created = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+  #inFlightRows = 0;
+  #polling: Promise<void> | undefined;
+  #failure: unknown = undefined;
+  // uploads of this run: last known state, and which are not done
+  readonly #uploads: Upload[] = [];
+  readonly #open: Upload[] = [];
+  #phase: BulkProgress["phase"] = "uploading";
+  #manifestWrite: Promise<void> = Promise.resolve();
+
+  constructor(client: RecaptureClient, options: BulkUploadOptions) {
+    this.#client = client;
+    this.#options = options;
+    this.#batchSize = positive(options.batchSize ?? 5000, "batchSize");
+    this.#concurrency = positive(options.concurrency ?? 2, "concurrency");
+    this.#badCap = Math.max(this.#batchSize, 1000);
+    if (options.maxUnprocessed !== undefined) positive(options.maxUnprocessed, "maxUnprocessed");
+    if (typeof options.name !== "string" || options.name.trim() === "") {
+      throw new TypeError("bulkUpload: options.name must be a non-empty string");
+    }
+    const resume = options.resume;
+    if (resume !== undefined) {
+      if (resume.version !== 1 || !Array.isArray(resume.uploads)) {
+        throw new TypeError("bulkUpload: options.resume is not a bulk upload manifest (version 1)");
+      }
+      if (
+        resume.region !== undefined && options.region !== undefined &&
+        resume.region !== options.region
+      ) {
+        throw new TypeError(
+          `bulkUpload: the manifest is for region ${resume.region}, not ${options.region}`,
+        );
+      }
+    }
+    this.#manifest = {
+      version: 1,
+      name: options.name,
+      ...(options.region ?? resume?.region ? { region: options.region ?? resume?.region } : {}),
+      uploads: [...(resume?.uploads ?? [])].sort((a, b) => a.first_row - b.first_row),
+    };
+    this.#skip = this.#manifest.uploads.map((u) => [u.first_row, u.last_row]);
+    this.#part = this.#manifest.uploads.filter((u) => u.upload_id !== null).length;
+  }
+
+  async run(source: Iterable<unknown> | AsyncIterable<unknown>): Promise<BulkUploadResult> {
+    const signal = this.#options.signal;
+    let block: Pending[] = [];
+    let batch: Batch | undefined;
+    const poller = this.#startPolling();
+    try {
+      let row = 0;
+      try {
+        for await (const item of source as AsyncIterable<unknown>) {
+          const index = row++;
+          this.#rowsRead++;
+          if (signal?.aborted || this.#failure !== undefined) break;
+          if (this.#skipped(index)) {
+            this.#rowsSkipped++;
+            // A batch never spans a resumed range: close what is open before it.
+            if (block.length > 0) batch = await this.#validateInto(block, batch, true);
+            block = [];
+            if (batch) batch = await this.#send(batch);
+            continue;
+          }
+          block.push(toPending(item, index));
+          if (block.length >= VALIDATE_BLOCK) {
+            batch = await this.#validateInto(block, batch, false);
+            block = [];
+            this.#emit();
+          }
+        }
+      } catch (error) {
+        // The source failed (e.g. a malformed line): stop, keeping what was sent.
+        this.#failure ??= error;
+      }
+      if (!signal?.aborted && this.#failure === undefined) {
+        if (block.length > 0) batch = await this.#validateInto(block, batch, false);
+        if (batch) await this.#send(batch);
+      }
+      await Promise.all(this.#inFlight);
+      await this.#manifestWrite;
+      if (this.#failure !== undefined) {
+        throw new BulkUploadError(
+          `Bulk upload stopped: ${describe(this.#failure)}`,
+          this.manifest(),
+          this.#badRows,
+          { cause: this.#failure },
+        );
+      }
+      if (signal?.aborted) {
+        throw new BulkUploadError(
+          "Bulk upload cancelled: the uploads sent so far are in the manifest",
+          this.manifest(),
+          this.#badRows,
+          { cause: signal.reason },
+        );
+      }
+      if (this.#options.waitForProcessing) {
+        this.#phase = "processing";
+        this.#emit();
+        await poller.finish();
+        if (signal?.aborted) {
+          throw new BulkUploadError(
+            "Bulk upload cancelled while waiting for processing: every upload was sent",
+            this.manifest(),
+            this.#badRows,
+            { cause: signal.reason, allSent: true },
+          );
+        }
+      }
+      this.#phase = "done";
+      this.#badRows.sort((a, b) => a.row - b.row);
+      const progress = this.#snapshot();
+      this.#options.onProgress?.(progress);
+      return {
+        manifest: this.manifest(),
+        badRows: this.#badRows,
+        progress,
+        uploads: [...this.#uploads],
+      };
+    } finally {
+      poller.stop();
+      await Promise.allSettled(this.#inFlight);
+    }
+  }
+
+  manifest(): BulkManifest {
+    return {
+      ...this.#manifest,
+      uploads: this.#manifest.uploads.map((u) => ({ ...u })).sort((a, b) =>
+        a.first_row - b.first_row
+      ),
+    };
+  }
+
+  #skipped(index: number): boolean {
+    const skip = this.#skip;
+    while (this.#skipAt < skip.length && skip[this.#skipAt][1] < index) this.#skipAt++;
+    return this.#skipAt < skip.length && skip[this.#skipAt][0] <= index;
+  }
+
+  /** Validates a block and adds its rows to batches, sending each batch that fills up. */
+  async #validateInto(
+    block: Pending[],
+    batch: Batch | undefined,
+    closeAfter: boolean,
+  ): Promise<Batch | undefined> {
+    const { customers, bad } = checkBlock(block, this.#options.region ?? this.#client.region);
+    for (let i = 0; i < block.length; i++) {
+      const p = block[i];
+      batch ??= {
+        customers: [],
+        badRows: [],
+        first: p.row,
+        last: p.row,
+        firstLine: p.line,
+        lastLine: p.line,
+      };
+      batch.last = p.row;
+      batch.lastLine = p.line;
+      const badRow = bad[i];
+      if (badRow !== undefined) {
+        batch.badRows.push(badRow);
+        this.#badSeen++;
+      } else {
+        batch.customers.push(customers[i]!);
+      }
+      if (
+        batch.customers.length >= this.#batchSize || batch.badRows.length >= this.#badCap
+      ) batch = await this.#send(batch);
+    }
+    if (closeAfter && batch) batch = await this.#send(batch);
+    return batch;
+  }
+
+  /** Reports the bad rows of a span once it is recorded (so a resumed run never repeats one). */
+  #reportBad(rows: BadRow[]): void {
+    const collect = this.#options.collectBadRows ?? true;
+    for (const badRow of rows) {
+      if (collect) this.#badRows.push(badRow);
+      this.#options.onBadRow?.(badRow);
+    }
+  }
+
+  /** Sends a batch (waiting for a free slot first); returns `undefined` (the next batch). */
+  async #send(batch: Batch): Promise<undefined> {
+    while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
+    // With maxUnprocessed, wait (polling) until the API has caught up enough.
+    const cap = this.#options.maxUnprocessed;
+    if (cap !== undefined && batch.customers.length > 0) {
+      let delay = 50;
+      while (
+        this.#unprocessed() + batch.customers.length > cap && this.#open.length > 0 &&
+        !this.#options.signal?.aborted && this.#failure === undefined
+      ) {
+        await this.#poll(false);
+        if (this.#unprocessed() + batch.customers.length <= cap) break;
+        await this.#pause(delay);
+        delay = Math.min(this.#options.pollIntervalMs ?? 1000, delay * 2);
+      }
+    }
+    // Stopped: the batch is not sent nor recorded, so a resumed run sends it.
+    if (this.#failure !== undefined || this.#options.signal?.aborted) return undefined;
+    if (batch.customers.length === 0) {
+      // Only bad rows: recorded so that a resumed run does not report them again.
+      this.#record(batch, null);
+      return undefined;
+    }
+    const part = ++this.#part;
+    const o = this.#options;
+    const rows = batch.customers.length;
+    this.#inFlightRows += rows;
+    const task = (async () => {
+      try {
+        const created = await this.#client.uploads.create(
+          {
+            name: `${o.name} (part ${part})`,
+            customers: batch.customers,
+            ...(o.enable_rego_lookups !== undefined
+              ? { enable_rego_lookups: o.enable_rego_lookups }
+              : {}),
+            ...(o.monitor_start_date !== undefined
+              ? { monitor_start_date: o.monitor_start_date }
+              : {}),
+            ...(o.monitor_end_date !== undefined ? { monitor_end_date: o.monitor_end_date } : {}),
+          },
+          { validate: false, ...(o.region ? { region: o.region } : {}) },
+        );
+        const { rejected: _, ...upload } = created;
+        this.#created++;
+        this.#rowsUploaded += batch.customers.length;
+        this.#uploads.push(upload);
+        if (!isUploadDone(upload)) this.#open.push(upload);
+        this.#record(batch, upload.id);
+      } catch (error) {
+        this.#failure ??= error;
+      } finally {
+        this.#inFlightRows -= rows;
+      }
+    })();
+    this.#inFlight.add(task);
+    task.finally(() => {
+      this.#inFlight.delete(task);
+      this.#emit();
+    });
+    this.#emit();
+    return undefined;
+  }
+
+  #record(batch: Batch, uploadId: string | null): void {
+    const entry: ManifestEntry = {
+      upload_id: uploadId,
+      first_row: batch.first,
+      last_row: batch.last,
+      customers: batch.customers.length,
+      bad_rows: batch.badRows.length,
+      ...(batch.firstLine !== undefined ? { first_line: batch.firstLine } : {}),
+      ...(batch.lastLine !== undefined ? { last_line: batch.lastLine } : {}),
+    };
+    this.#manifest.uploads.push(entry);
+    this.#reportBad(batch.badRows);
+    const save = this.#options.onManifest;
+    if (save) {
+      const snapshot = this.manifest();
+      this.#manifestWrite = this.#manifestWrite.then(() => save(snapshot)).catch((error) => {
+        this.#failure ??= error;
+      });
+    }
+  }
+
+  /**
+   * Polls the two oldest open uploads and updates the counters. A failed poll throws when
+   * `strict`, else only delays the counters. Concurrent calls share one poll.
+   */
+  #poll(strict: boolean): Promise<void> {
+    this.#polling ??= (async () => {
+      try {
+        const targets = this.#open.slice(0, 2);
+        const region = this.#options.region;
+        for (const target of targets) {
+          let fresh: Upload;
+          try {
+            fresh = await this.#client.uploads.retrieve(target.id, region ? { region } : {});
+          } catch (error) {
+            if (strict) throw error;
+            return;
+          }
+          const i = this.#uploads.findIndex((u) => u.id === fresh.id);
+          if (i !== -1) this.#uploads[i] = fresh;
+          const j = this.#open.findIndex((u) => u.id === fresh.id);
+          if (j !== -1) {
+            if (isUploadDone(fresh)) this.#open.splice(j, 1);
+            else this.#open[j] = fresh;
+          }
+        }
+        if (targets.length > 0) this.#emit();
+      } finally {
+        this.#polling = undefined;
+      }
+    })();
+    return this.#polling;
+  }
+
+  /** Customers sent (or being sent) that the API has not processed yet, as last polled. */
+  #unprocessed(): number {
+    let n = this.#inFlightRows;
+    for (const u of this.#open) {
+      n += Math.max(0, (u.total_uploaded_customers ?? 0) - (u.total_processed_customers ?? 0));
+    }
+    return n;
+  }
+
+  /** Waits `ms`, or less if the signal fires. */
+  #pause(ms: number): Promise<void> {
+    const signal = this.#options.signal;
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      function done() {
+        clearTimeout(t);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      }
+    });
+  }
+
+  /** Polls the open uploads (oldest first, two per tick) until stopped or, on finish, done. */
+  #startPolling(): { stop(): void; finish(): Promise<void> } {
+    const o = this.#options;
+    const interval = o.pollIntervalMs ?? 1000;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
+    const sleep = () =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, interval);
+      });
+    const tick = () => this.#poll(this.#phase === "processing");
+    let loop: Promise<void> | undefined;
+    const wanted = o.waitForProcessing || o.onProgress !== undefined;
+    if (wanted) {
+      loop = (async () => {
+        while (!stopped) {
+          await sleep();
+          if (stopped || this.#phase !== "uploading") return;
+          await tick().catch(() => {});
+        }
+      })();
+    }
+    return {
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+        wake?.();
+      },
+      finish: async () => {
+        stopped = true;
+        clearTimeout(timer);
+        wake?.();
+        await loop;
+        // Quick first polls (small uploads finish fast), then every `interval`.
+        let delay = Math.min(interval, 50);
+        while (this.#open.length > 0 && !o.signal?.aborted) {
+          await tick();
+          if (this.#open.length === 0) break;
+          const wait = delay;
+          delay = Math.min(interval, delay * 2);
+          await this.#pause(wait);
+        }
+      },
+    };
+  }
+
+  #snapshot(): BulkProgress {
+    let processed = 0;
+    let errors = 0;
+    for (const u of this.#uploads) {
+      processed += u.total_processed_customers ?? 0;
+      errors += u.total_errors ?? 0;
+    }
+    return {
+      phase: this.#phase,
+      rowsRead: this.#rowsRead,
+      rowsSkipped: this.#rowsSkipped,
+      badRows: this.#badSeen,
+      rowsUploaded: this.#rowsUploaded,
+      uploads: this.#created,
+      inFlight: this.#inFlight.size,
+      processed,
+      errors,
+      elapsedMs: Date.now() - this.#started,
+    };
+  }
+
+  #emit(): void {
+    this.#options.onProgress?.(this.#snapshot());
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`bulkUpload: options.${name} must be a positive integer, got ${n}`);
+  }
+  return n;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,686 @@
+/**
+ * {@link RecaptureClient}: every Customer Recapture operation, typed, on `fetch`.
+ *
+ * @example
+ * ```ts ignore
+ * import { RecaptureClient } from "@recapture/sdk";
+ * const client = new RecaptureClient({ apiKey: "sec_...", region: "au" });
+ * const upload = await client.uploads.create({
+ *   name: "March sales",
+ *   customers: [{ rego: "ABC123", state: "NSW", client_name: "Jo Citizen" }],
+ * });
+ * const done = await client.uploads.wait(upload.id, { onProgress: (u) => console.log(u) });
+ * for await (const customer of client.customers.iterate({ upload_id: done.id })) {
+ *   console.log(customer.rego, customer.vin);
+ * }
+ * ```
+ * @module
+ */
+import type * as v from "valibot";
+import { ApiKeyAuth, type Auth, OAuthAuth } from "./_auth.ts";
+import { parseBody, withMeta, type WithResponse } from "./_response.ts";
+import { type BackoffOptions, resolveBackoff, sleep } from "./_retry.ts";
+import { type FetchLike, type RecaptureLogger, Transport } from "./_transport.ts";
+import { AbortError, TimeoutError, ValidationError } from "./errors.ts";
+import { iteratePages } from "./pagination.ts";
+import {
+  type Customer,
+  CustomerEnvelopeSchema,
+  type CustomerPage,
+  CustomerPageSchema,
+  type CustomerUpdateParams,
+  type Region,
+  REGIONS,
+  type RowIssue,
+  type Upload,
+  type UploadCreateParams,
+  UploadEnvelopeSchema,
+} from "./schemas.ts";
+import { checkUpdateParams, checkUploadParams, validateCustomers } from "./validate.ts";
+
+/** Options for {@link RecaptureClient}. */
+export interface RecaptureClientOptions {
+  /** API key, sent as `ApiKey: <key>`. Give this or `clientId` + `clientSecret`. */
+  apiKey?: string;
+  /** OAuth client id (client credentials flow; the token is sent as a bearer token). */
+  clientId?: string;
+  /** OAuth client secret. */
+  clientSecret?: string;
+  /** OAuth token URL. Default `${baseUrl}/auth-broker/request-token`. */
+  tokenUrl?: string;
+  /** Default region (default `au`). */
+  region?: Region;
+  /** API base URL (default `https://api.autograb.com.au`). */
+  baseUrl?: string;
+  /** The fetch to send through (default `globalThis.fetch`), e.g. a sandbox's `app.fetch`. */
+  fetch?: (input: Request) => Promise<Response>;
+  /**
+   * Per-attempt timeout in ms, body read included (default 30000). Timers are shared, so an
+   * attempt may run up to 1% (at most 100 ms) longer, never shorter.
+   */
+  timeoutMs?: number;
+  /** Retries after the first attempt (default 2). */
+  maxRetries?: number;
+  /** Backoff tuning (defaults: base 500 ms, max 8 s, server-asked waits capped at 60 s). */
+  retry?: BackoffOptions;
+  /** Where to log attempts and retries (never headers, bodies or secrets). */
+  logger?: RecaptureLogger;
+}
+
+/** Per-call overrides. */
+export interface RequestOptions {
+  /** Region for this call. */
+  region?: Region;
+  /** Abort the call. */
+  signal?: AbortSignal;
+  /** Per-attempt timeout in ms for this call. */
+  timeoutMs?: number;
+  /** Retries for this call. */
+  maxRetries?: number;
+}
+
+/** Options for `uploads.create`. */
+export interface UploadCreateOptions extends RequestOptions {
+  /** Validate rows before sending (default true). */
+  validate?: boolean;
+  /** Drop invalid rows and return them in `rejected` instead of failing (default false). */
+  dropInvalid?: boolean;
+}
+
+/** Options for `uploads.wait`. */
+export interface UploadWaitOptions extends RequestOptions {
+  /** Delay between polls in ms (default 1000). */
+  intervalMs?: number;
+  /** Give up with a {@link TimeoutError} after this many ms overall (default: no limit). */
+  deadlineMs?: number;
+  /** Called with every polled state. */
+  onProgress?: (upload: Upload) => void;
+}
+
+/** Parameters of `customers.list`. */
+export interface CustomerListParams {
+  /** Skip this many customers (default 0). */
+  offset?: number;
+  /** Page size, 1 to 1000 (API default 50). */
+  limit?: number;
+  /** Only customers of this upload. */
+  upload_id?: string;
+}
+
+/** Parameters of `customers.iterate`. */
+export interface CustomerIterateParams {
+  /** Only customers of this upload. */
+  upload_id?: string;
+  /** Customers per request, 1 to 1000 (default 100). */
+  pageSize?: number;
+}
+
+/** What `uploads.create` returns: the queued upload, plus the rows dropped by `dropInvalid`. */
+export interface UploadCreateResult extends Upload {
+  /** Rows removed by `dropInvalid` (empty otherwise); `index` is the row's input position. */
+  rejected: RowIssue[];
+}
+
+/** Options of `requestRaw`. */
+export interface RawRequestInit {
+  /** Query parameters; `region` is added unless present. */
+  query?: Record<string, string> | URLSearchParams;
+  /** Request body. */
+  body?: string | Uint8Array;
+  /** Extra headers (auth headers are replaced by the client's). */
+  headers?: HeadersInit;
+  /** Abort the call. */
+  signal?: AbortSignal;
+  /** Region (unless `query` has one). */
+  region?: Region;
+  /** Retry on retryable failures (default: true for GET, HEAD, OPTIONS, PUT, DELETE). */
+  idempotent?: boolean;
+  /** Per-attempt timeout in ms (until the response headers). */
+  timeoutMs?: number;
+  /** Retries for this call. */
+  maxRetries?: number;
+}
+
+/** A result with the meta of its response as non-enumerable `lastResponse`. */
+export type WithLastResponse<T> = T & WithResponse;
+export type { WithResponse };
+
+const DEFAULT_BASE_URL = "https://api.autograb.com.au";
+const API = "/v2/recapture";
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+
+/**
+ * Percent-encodes one path segment; refuses `""`, `.` and `..` (URL parsers treat even
+ * `%2E%2E` as `..`, so such an id could climb the path).
+ *
+ * @example
+ * ```ts
+ * import { encodePathSegment } from "@recapture/sdk";
+ * console.log(encodePathSegment("a/b c")); // "a%2Fb%20c"
+ * ```
+ */
+export function encodePathSegment(segment: string): string {
+  if (typeof segment !== "string" || segment === "") {
+    throw new TypeError("an id must be a non-empty string");
+  }
+  if (segment === "." || segment === "..") {
+    throw new TypeError(`an id cannot be "${segment}"`);
+  }
+  return encodeURIComponent(segment);
+}
+
+function checkRegion(region: unknown, where: string): Region {
+  if (!(REGIONS as readonly unknown[]).includes(region)) {
+    throw new TypeError(`${where} must be one of ${REGIONS.join(", ")}, got ${String(region)}`);
+  }
+  return region as Region;
+}
+
+function checkCount(n: unknown, name: string, min: number): number {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < min) {
+    throw new RangeError(`${name} must be a number ≥ ${min}, got ${String(n)}`);
+  }
+  return n;
+}
+
+/**
+ * The Customer Recapture API client.
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * const client = new RecaptureClient({
+ *   apiKey: "sec_example",
+ *   fetch: (req) => Promise.resolve(Response.json({ success: true, customer: { id: "c1" } })),
+ * });
+ * const customer = await client.customers.retrieve("c1");
+ * console.log(customer.id, customer.lastResponse.status); // "c1" 200
+ * ```
+ */
+export class RecaptureClient {
+  /** Upload operations. */
+  readonly uploads: Uploads;
+  /** Customer operations. */
+  readonly customers: Customers;
+  /** The default region. */
+  readonly region: Region;
+  /** The API base URL (no trailing slash). */
+  readonly baseUrl: string;
+  #transport: Transport;
+
+  /**
+   * Creates an instance.
+   *
+   * @param options credentials, region, base URL, fetch, timeouts, retries, logger
+   */
+  constructor(options?: RecaptureClientOptions) {
+    const o = options ?? {};
+    this.region = checkRegion(o.region ?? "au", "region");
+    this.baseUrl = (o.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    try {
+      new URL(this.baseUrl);
+    } catch {
+      throw new TypeError(`baseUrl must be an absolute URL, got ${this.baseUrl}`);
+    }
+    const timeoutMs = checkCount(o.timeoutMs ?? 30_000, "timeoutMs", 1);
+    const maxRetries = Math.floor(checkCount(o.maxRetries ?? 2, "maxRetries", 0));
+    const fetchFn: FetchLike | null = o.fetch ?? null;
+    let auth: Auth | null = null;
+    if (o.apiKey !== undefined && (o.clientId !== undefined || o.clientSecret !== undefined)) {
+      throw new TypeError("give either apiKey or clientId + clientSecret, not both");
+    }
+    if (o.apiKey !== undefined) {
+      if (typeof o.apiKey !== "string" || o.apiKey === "") {
+        throw new TypeError("apiKey must be a non-empty string");
+      }
+      auth = new ApiKeyAuth(o.apiKey);
+    }
+    const transport = new Transport({
+      baseUrl: this.baseUrl,
+      fetch: fetchFn,
+      auth: null,
+      region: this.region,
+      timeoutMs,
+      maxRetries,
+      backoff: resolveBackoff(o.retry),
+      logger: o.logger,
+    });
+    if (o.clientId !== undefined || o.clientSecret !== undefined) {
+      if (!o.clientId || !o.clientSecret) {
+        throw new TypeError("OAuth needs both clientId and clientSecret");
+      }
+      const tokenUrl = o.tokenUrl ?? `${this.baseUrl}/auth-broker/request-token`;
+      auth = new OAuthAuth(
+        o.clientId,
+        o.clientSecret,
+        (id, secret) => transport.fetchToken(tokenUrl, id, secret),
+      );
+    }
+    transport.config.auth = auth;
+    this.#transport = transport;
+    this.uploads = new Uploads(this, transport);
+    this.customers = new Customers(this, transport);
+  }
+
+  /**
+   * Sends one request with the client's auth, region, timeout and retries, and returns the final
+   * upstream Response whatever its status. Throws only {@link ConnectionError},
+   * {@link TimeoutError} or {@link AbortError}. Retries only idempotent requests, or any request
+   * that provably never reached the server (refused connection, DNS) or got a 429.
+   *
+   * @example
+   * ```ts
+   * import { RecaptureClient } from "@recapture/sdk";
+   * const client = new RecaptureClient({
+   *   apiKey: "sec_example",
+   *   fetch: (req) => Promise.resolve(new Response(new URL(req.url).search)),
+   * });
+   * const res = await client.requestRaw("GET", "/v2/recapture/customers", { query: { limit: "5" } });
+   * console.log(await res.text()); // "?limit=5&region=au"
+   * ```
+   */
+  async requestRaw(method: string, path: string, init?: RawRequestInit): Promise<Response> {
+    if (!path.startsWith("/")) throw new TypeError(`path must start with "/", got ${path}`);
+    const m = method.toUpperCase();
+    return await this.#transport.raw({
+      method: m,
+      path,
+      query: init?.query instanceof URLSearchParams ? init.query : new URLSearchParams(init?.query),
+      body: init?.body,
+      headers: init?.headers,
+      signal: init?.signal,
+      region: checkRegion(init?.region ?? this.region, "region"),
+      timeoutMs: init?.timeoutMs,
+      maxRetries: init?.maxRetries,
+      retry: (init?.idempotent ?? IDEMPOTENT.has(m)) ? "idempotent" : "unsent-only",
+    });
+  }
+}
+
+/** Shared by the resource namespaces: one JSON call, parsed with `schema`. */
+async function call<S extends v.GenericSchema>(
+  client: RecaptureClient,
+  transport: Transport,
+  schema: S,
+  init: {
+    method: string;
+    path: string;
+    query?: URLSearchParams;
+    json?: unknown;
+    retry: "idempotent" | "unsent-only";
+  },
+  options: RequestOptions | undefined,
+): Promise<{ body: v.InferOutput<S>; status: number; headers: Headers }> {
+  const region = checkRegion(options?.region ?? client.region, "region");
+  const received = await transport.request({
+    method: init.method,
+    path: init.path,
+    query: init.query,
+    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+    contentType: init.json === undefined ? undefined : "application/json",
+    region,
+    signal: options?.signal,
+    timeoutMs: options?.timeoutMs,
+    maxRetries: options?.maxRetries,
+    retry: init.retry,
+  });
+  const body = parseBody(schema, received.text, {
+    status: received.status,
+    headers: received.headers,
+    what: `${init.method} ${init.path}`,
+  });
+  return { body, status: received.status, headers: received.headers };
+}
+
+/** `client.uploads`: queue, check, cancel and wait for uploads. */
+export class Uploads {
+  #client: RecaptureClient;
+  #transport: Transport;
+
+  /**
+   * Creates an instance.
+   *
+   * @param client the owning client
+   * @param transport its request loop
+   */
+  constructor(client: RecaptureClient, transport: Transport) {
+    this.#client = client;
+    this.#transport = transport;
+  }
+
+  /**
+   * Queues an upload (`POST /v2/recapture/upload`). Rows are validated first (a
+   * {@link ValidationError} lists every bad row) unless `validate: false`; with
+   * `dropInvalid: true` bad rows are left out and returned in `rejected`. Never blindly retried:
+   * only on 429 or when the request provably never reached the server.
+   *
+   * @example
+   * ```ts ignore
+   * const upload = await client.uploads.create({ name: "March", customers: [{ rego: "ABC123", state: "NSW" }] });
+   * ```
+   */
+  async create(
+    params: UploadCreateParams,
+    options?: UploadCreateOptions,
+  ): Promise<WithLastResponse<UploadCreateResult>> {
+    const region = checkRegion(options?.region ?? this.#client.region, "region");
+    const upload = checkUploadParams(params);
+    let customers: unknown[] = Array.isArray(params?.customers) ? params.customers : [];
+    let rejected: RowIssue[] = [];
+    if (options?.validate === false) {
+      if (!Array.isArray(params?.customers)) {
+        throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
+      }
+    } else {
+      const { valid, issues } = validateCustomers(customers, { region });
+      const fatal = upload.length > 0 || (issues.length > 0 && !options?.dropInvalid);
+      if (fatal || valid.length === 0) {
+        const noneLeft = !fatal && valid.length === 0
+          ? [{ index: -1, field: "customers", reason: "no valid customer left to upload" }]
+          : [];
+        throw new ValidationError([...upload, ...noneLeft, ...issues]);
+      }
+      customers = valid;
+      rejected = issues;
+    }
+    const json: Record<string, unknown> = {
+      name: params.name,
+      enable_rego_lookups: params.enable_rego_lookups ?? false,
+    };
+    if (params.monitor_start_date !== undefined) {
+      json.monitor_start_date = params.monitor_start_date;
+    }
+    if (params.monitor_end_date !== undefined) json.monitor_end_date = params.monitor_end_date;
+    json.customers = customers;
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      UploadEnvelopeSchema,
+      {
+        method: "POST",
+        path: `${API}/upload`,
+        json,
+        retry: "unsent-only",
+      },
+      { ...options, region },
+    );
+    const result: UploadCreateResult = { ...body.upload, rejected };
+    return withMeta(result, status, headers);
+  }
+
+  /**
+   * Gets an upload's status (`GET /v2/recapture/upload/{id}`).
+   *
+   * @example
+   * ```ts ignore
+   * const u = await client.uploads.retrieve("upl_123");
+   * console.log(u.total_processed_customers, "/", u.total_uploaded_customers);
+   * ```
+   */
+  async retrieve(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      UploadEnvelopeSchema,
+      {
+        method: "GET",
+        path: `${API}/upload/${encodePathSegment(uploadId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.upload, status, headers);
+  }
+
+  /**
+   * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created.
+   *
+   * @example
+   * ```ts ignore
+   * const u = await client.uploads.cancel("upl_123");
+   * console.log(u.status); // "cancelled"
+   * ```
+   */
+  async cancel(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      UploadEnvelopeSchema,
+      {
+        method: "DELETE",
+        path: `${API}/upload/${encodePathSegment(uploadId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.upload, status, headers);
+  }
+
+  /**
+   * Polls an upload until it is done (processed == uploaded, or completed, or cancelled),
+   * calling `onProgress` with every state. Throws {@link TimeoutError} after `deadlineMs` and
+   * {@link AbortError} when `signal` aborts.
+   *
+   * @example
+   * ```ts ignore
+   * const done = await client.uploads.wait("upl_123", {
+   *   intervalMs: 2000,
+   *   deadlineMs: 10 * 60_000,
+   *   onProgress: (u) => console.log(`${u.total_processed_customers}/${u.total_uploaded_customers}`),
+   * });
+   * ```
+   */
+  async wait(uploadId: string, options?: UploadWaitOptions): Promise<WithLastResponse<Upload>> {
+    const interval = checkCount(options?.intervalMs ?? 1000, "intervalMs", 0);
+    const deadline = options?.deadlineMs === undefined
+      ? Infinity
+      : Date.now() + checkCount(options.deadlineMs, "deadlineMs", 0);
+    const what = `waiting for upload ${uploadId}`;
+    while (true) {
+      const upload = await this.retrieve(uploadId, options);
+      options?.onProgress?.(upload);
+      if (isUploadDone(upload)) return upload;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TimeoutError(
+          `${what}: not finished within ${options?.deadlineMs} ms (${upload.total_processed_customers}/${upload.total_uploaded_customers} processed)`,
+        );
+      }
+      try {
+        // The last poll happens at the deadline itself.
+        await sleep(Math.min(interval, left), options?.signal);
+      } catch (cause) {
+        throw new AbortError(`${what} was aborted`, { cause });
+      }
+    }
+  }
+}
+
+/**
+ * Whether an upload has finished: `completed` or `cancelled`; without a known status, when
+ * every uploaded customer has been processed.
+ *
+ * @example
+ * ```ts
+ * import { isUploadDone } from "@recapture/sdk";
+ * console.log(isUploadDone({
+ *   id: "u1", total_uploaded_customers: 3, total_processed_customers: 3, total_errors: 0,
+ * })); // true
+ * ```
+ */
+export function isUploadDone(upload: Upload): boolean {
+  const s = upload.status;
+  if (s === "completed" || s === "cancelled") return true;
+  if (s === "queued" || s === "processing") return false;
+  return upload.total_uploaded_customers > 0 &&
+    upload.total_processed_customers >= upload.total_uploaded_customers;
+}
+
+/** `client.customers`: list, walk, get, update and delete tracked customers. */
+export class Customers {
+  #client: RecaptureClient;
+  #transport: Transport;
+
+  /**
+   * Creates an instance.
+   *
+   * @param client the owning client
+   * @param transport its request loop
+   */
+  constructor(client: RecaptureClient, transport: Transport) {
+    this.#client = client;
+    this.#transport = transport;
+  }
+
+  /**
+   * Lists one page of customers (`GET /v2/recapture/customers`).
+   *
+   * @example
+   * ```ts ignore
+   * const page = await client.customers.list({ limit: 100, upload_id: "upl_123" });
+   * console.log(page.total, page.customers.length);
+   * ```
+   */
+  async list(
+    params?: CustomerListParams,
+    options?: RequestOptions,
+  ): Promise<WithLastResponse<CustomerPage>> {
+    const query = new URLSearchParams();
+    if (params?.offset !== undefined) {
+      query.set("offset", String(Math.floor(checkCount(params.offset, "offset", 0))));
+    }
+    if (params?.limit !== undefined) {
+      const limit = Math.floor(checkCount(params.limit, "limit", 1));
+      if (limit > 1000) throw new RangeError(`limit must be at most 1000, got ${limit}`);
+      query.set("limit", String(limit));
+    }
+    if (params?.upload_id !== undefined) {
+      if (typeof params.upload_id !== "string" || params.upload_id === "") {
+        throw new TypeError("upload_id must be a non-empty string");
+      }
+      query.set("upload_id", params.upload_id);
+    }
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      CustomerPageSchema,
+      {
+        method: "GET",
+        path: `${API}/customers`,
+        query,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body, status, headers);
+  }
+
+  /**
+   * Yields every customer, page by page (optionally of one upload).
+   *
+   * @example
+   * ```ts ignore
+   * for await (const c of client.customers.iterate({ upload_id: "upl_123", pageSize: 500 })) {
+   *   console.log(c.id);
+   * }
+   * ```
+   */
+  iterate(
+    params?: CustomerIterateParams,
+    options?: RequestOptions,
+  ): AsyncIterableIterator<Customer> {
+    const pageSize = params?.pageSize ?? 100;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+      throw new RangeError(`pageSize must be an integer from 1 to 1000, got ${pageSize}`);
+    }
+    return iteratePages(async (offset, limit) => {
+      const page = await this.list({ offset, limit, upload_id: params?.upload_id }, options);
+      return { items: page.customers, total: page.total };
+    }, { pageSize });
+  }
+
+  /**
+   * Gets one customer (`GET /v2/recapture/customers/{id}`).
+   *
+   * @example
+   * ```ts ignore
+   * const c = await client.customers.retrieve("cus_123");
+   * console.log(c.vin, c.sightings?.length);
+   * ```
+   */
+  async retrieve(
+    customerId: string,
+    options?: RequestOptions,
+  ): Promise<WithLastResponse<Customer>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      CustomerEnvelopeSchema,
+      {
+        method: "GET",
+        path: `${API}/customers/${encodePathSegment(customerId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.customer, status, headers);
+  }
+
+  /**
+   * Changes some of `client_name`, `mobile_number`, `sale_date`, `expiry_date`
+   * (`PATCH /v2/recapture/customers/{id}`); `""` sets a field to null.
+   *
+   * @example
+   * ```ts ignore
+   * const c = await client.customers.update("cus_123", { mobile_number: "", expiry_date: "2027-01-31" });
+   * ```
+   */
+  async update(
+    customerId: string,
+    params: CustomerUpdateParams,
+    options?: RequestOptions,
+  ): Promise<WithLastResponse<Customer>> {
+    const path = `${API}/customers/${encodePathSegment(customerId)}`;
+    const issues = checkUpdateParams(params);
+    if (issues.length > 0) throw new ValidationError(issues);
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      CustomerEnvelopeSchema,
+      {
+        method: "PATCH",
+        path,
+        json: params,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.customer, status, headers);
+  }
+
+  /**
+   * Deletes a customer (`DELETE /v2/recapture/customers/{id}`) and returns it.
+   *
+   * @example
+   * ```ts ignore
+   * const gone = await client.customers.delete("cus_123");
+   * ```
+   */
+  async delete(
+    customerId: string,
+    options?: RequestOptions,
+  ): Promise<WithLastResponse<Customer>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      CustomerEnvelopeSchema,
+      {
+        method: "DELETE",
+        path: `${API}/customers/${encodePathSegment(customerId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.customer, status, headers);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Small HTTP helpers shared by the proxy's handlers: request ids and JSON error answers.
+ *
+ * @module
+ */
+import type { RowIssue } from "../schemas.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's `X-Request-Id` when it is sane (1-128 of `A-Za-z0-9._:-`), else a new UUID. */
+export function requestIdFrom(headers: Headers): string {
+  const given = headers.get("x-request-id");
+  return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+}
+
+/** `{ error: true, code, message, ...extra }` with our request id. */
+export function errorResponse(
+  requestId: string,
+  status: number,
+  code: string,
+  message: string,
+  extra?: object,
+  headers?: Record<string, string>,
+): Response {
+  return Response.json({ error: true, code, message, ...extra }, {
+    status,
+    headers: { "x-request-id": requestId, ...headers },
+  });
+}
+
+/** The `message` of an API error body, if any (capped). */
+export function apiMessage(text: string): string | undefined {
+  try {
+    const json = JSON.parse(text) as { message?: unknown };
+    return typeof json.message === "string" ? json.message.slice(0, 300) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `upload.id` of an upload answer, if any. */
+export function uploadIdOf(text: string): string | undefined {
+  try {
+    const json = JSON.parse(text) as { upload?: { id?: unknown } };
+    return typeof json.upload?.id === "string" ? json.upload.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line per issue: `row 2, vin: ...` or `upload, callback_url: ...`. */
+export function describeIssues(issues: readonly RowIssue[]): string {
+  const shown = issues.slice(0, 20).map((i) =>
+    `${i.index < 0 ? "body" : `row ${i.index}`}${i.field ? `, ${i.field}` : ""}: ${i.reason}`
+  );
+  const more = issues.length > 20 ? `; and ${issues.length - 20} more` : "";
+  return `${issues.length} invalid ${issues.length === 1 ? "entry" : "entries"}: ${
+    shown.join("; ")
+  }${more}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * Replay protection for signed deliveries: a delivery (identified by its verified signature) is
+ * accepted once while its timestamp is inside the tolerance window; outside it, the signature
+ * check already refuses it.
+ *
+ * @module
+ */
+
+/** Remembers deliveries already accepted. */
+export interface ReplayGuard {
+  /** Resolves true the first time `key` is claimed within `ttlMs`, false for a repeat. */
+  claim(key: string, ttlMs: number): Promise<boolean>;
+  /** Forgets a claim (the delivery failed, so the sender's retry must be accepted). */
+  release(key: string): Promise<void>;
+}
+
+/**
+ * An in-memory {@linkcode ReplayGuard}: per isolate, so on a multi-instance deployment it
+ * catches the common case (a sender's immediate retry) but not every replay.
+ *
+ * @example
+ * ```ts
+ * import { memoryReplayGuard } from "@recapture/sdk/edge";
+ * const guard = memoryReplayGuard();
+ * console.log(await guard.claim("sig", 60_000), await guard.claim("sig", 60_000)); // true false
+ * ```
+ */
+export function memoryReplayGuard(options: { maxEntries?: number } = {}): ReplayGuard {
+  const seen = new Map<string, number>();
+  const max = options.maxEntries ?? 100_000;
+  return {
+    claim(key: string, ttlMs: number): Promise<boolean> {
+      const now = Date.now();
+      const expires = seen.get(key);
+      if (expires !== undefined && expires > now) return Promise.resolve(false);
+      if (seen.size >= max) {
+        for (const [k, e] of seen) {
+          if (e <= now || seen.size >= max) seen.delete(k);
+          if (seen.size < max * 0.9) break;
+        }
+      }
+      seen.set(key, now + ttlMs);
+      return Promise.resolve(true);
+    },
+    release(key: string): Promise<void> {
+      seen.delete(key);
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The part of `Deno.Kv` that {@linkcode denoKvReplayGuard} uses (a `Deno.Kv` fits it). */
+export interface KvAtomicStore {
+  /** Starts an atomic operation. */
+  atomic(): KvAtomicOperation;
+  /** Deletes a key. */
+  delete(key: readonly (string | number)[]): Promise<void>;
+}
+
+/** The part of `Deno.AtomicOperation` used here. */
+export interface KvAtomicOperation {
+  /** Requires the key to be at this versionstamp (`null`: absent). */
+  check(...checks: { key: readonly (string | number)[]; versionstamp: string | null }[]): this;
+  /** Writes a value that expires. */
+  set(key: readonly (string | number)[], value: unknown, options?: { expireIn?: number }): this;
+  /** Commits; `ok` is false when a check failed. */
+  commit(): Promise<{ ok: boolean }>;
+}
+
+/**
+ * A {@linkcode ReplayGuard} on Deno KV: one atomic check-and-set per delivery, so every instance
+ * sharing the KV (Deno Deploy's managed KV) sees the same deliveries. Entries expire on their own.
+ *
+ * @example
+ * ```ts ignore
+ * import { createRecaptureProxy, denoKvReplayGuard } from "@recapture/sdk/edge";
+ * const kv = await Deno.openKv();
+ * const app = createRecaptureProxy({ replayGuard: denoKvReplayGuard(kv) });
+ * ```
+ */
+export function denoKvReplayGuard(
+  kv: KvAtomicStore,
+  options: { prefix?: string } = {},
+): ReplayGuard {
+  const prefix = options.prefix ?? "recapture_edge_delivery";
+  return {
+    async claim(key: string, ttlMs: number): Promise<boolean> {
+      const k = [prefix, key];
+      const result = await kv.atomic().check({ key: k, versionstamp: null }).set(k, Date.now(), {
+        expireIn: ttlMs,
+      }).commit();
+      return result.ok;
+    },
+    async release(key: string): Promise<void> {
+      await kv.delete([prefix, key]);
+    },
+  };
+}

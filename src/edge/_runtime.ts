@@ -1,0 +1,217 @@
+/**
+ * The proxy's shared state: options, per-request settings read from the env (cached while the
+ * raw values stay the same), upstream clients, and the callback plumbing.
+ *
+ * @module
+ */
+import { RecaptureClient } from "../client.ts";
+import type { Region } from "../schemas.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../webhooks.ts";
+import {
+  type CallbackOutcome,
+  type CallbackSettings,
+  callbackUrlProblem,
+  newCallbackJob,
+  runCallbackJob,
+} from "./_callbacks.ts";
+import { asRegion, type EdgeEnv, ENV, envList, envString, type ProxyToken } from "./_config.ts";
+import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
+import type { CallbackJob, CallbackScheduler } from "./_scheduler.ts";
+
+/** Options for `createRecaptureProxy`. Each overrides the matching env variable. */
+export interface RecaptureProxyOptions {
+  /**
+   * Reads one env variable; called on each request for the few names the proxy uses, before
+   * Hono's `c.env` (the Workers bindings) is consulted. On Deno pass
+   * `(name) => Deno.env.get(name)`.
+   */
+  env?: (name: string) => string | undefined;
+  /** The upstream API key (default env `RECAPTURE_API_KEY`). */
+  apiKey?: string;
+  /** The upstream base URL (default env `RECAPTURE_BASE_URL`, else the real API). */
+  baseUrl?: string;
+  /** The default region (default env `RECAPTURE_REGION`, else `au`). */
+  region?: Region;
+  /** The transport to the upstream, e.g. an in-process sandbox's `fetch`. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Caller tokens (default env `RECAPTURE_PROXY_TOKENS` / `..._READONLY_TOKENS`). */
+  tokens?: readonly ProxyToken[];
+  /** Secrets that sign inbound webhooks (default env `RECAPTURE_WEBHOOK_SECRETS`). */
+  webhookSecrets?: readonly string[];
+  /** Secret that signs our callbacks (default env `RECAPTURE_CALLBACK_SECRET`). */
+  callbackSecret?: string;
+  /** Hosts a `callback_url` may reach over plain http (default env, else none). */
+  callbackAllowHosts?: readonly string[];
+  /** Runs callbacks later; without one, `callback_url` is refused. */
+  scheduler?: CallbackScheduler;
+  /** Callback timing. */
+  callbacks?: CallbackSettings;
+  /** The fetch used to deliver callbacks. Default: the global `fetch`. */
+  callbackFetch?: (request: Request) => Promise<Response>;
+  /** Told about every callback step (logging, tests). */
+  onCallback?: (outcome: CallbackOutcome) => void;
+  /** Largest accepted request body in bytes (forwarding and webhooks). Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Webhook timestamp tolerance in seconds, both directions. Default 300. */
+  toleranceSeconds?: number;
+  /** Remembers accepted webhook deliveries. Default: in memory; `false` disables. */
+  replayGuard?: ReplayGuard | false;
+  /** Upstream per-attempt timeout (ms). */
+  timeoutMs?: number;
+  /**
+   * Upstream retries (SDK transport rules: idempotent requests, or provably unsent, or 429).
+   * Default 0: the proxy stays transparent and hands every answer, a 429 included, back at once.
+   */
+  maxRetries?: number;
+  /** Told about unexpected errors (answered as a bare 500); log them, minding secrets. */
+  onError?: (error: unknown) => void;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** Settings for one request: options first, then the env. */
+export interface Resolved {
+  env: EdgeEnv;
+  apiKey: string | undefined;
+  baseUrl: string | undefined;
+  region: Region;
+  tokens: ProxyToken[];
+  webhookSecrets: string[];
+  callbackSecret: string | undefined;
+  callbackHosts: string[];
+}
+
+/** What the handlers share. */
+export interface ProxyRuntime {
+  options: RecaptureProxyOptions;
+  now: () => Date;
+  maxBody: number;
+  tolerance: number;
+  guard: ReplayGuard | undefined;
+  resolve(platformEnv: unknown): Resolved;
+  clientFor(cfg: Resolved): RecaptureClient | undefined;
+  /** Why a callback URL is refused, or null. */
+  callbackProblem(cfg: Resolved, url: unknown): string | null;
+  /** Schedules the first poll of a callback; answers the event id. */
+  scheduleCallback(cfg: Resolved, uploadId: string, region: Region, url: string): Promise<string>;
+  /** Runs one callback job step. */
+  runJob(job: CallbackJob, platformEnv: unknown): Promise<void>;
+}
+
+const ENV_NAMES = Object.values(ENV);
+const NO_ENV: EdgeEnv = Object.freeze({});
+
+/** Builds the runtime for one proxy. */
+export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
+  const now = options.now ?? (() => new Date());
+  const clients = new Map<string, RecaptureClient>();
+  const lastValues: (string | undefined)[] = ENV_NAMES.map(() => undefined);
+  let cached: Resolved | undefined;
+  let cachedClient: RecaptureClient | undefined;
+
+  const resolve = (platformEnv: unknown): Resolved => {
+    const env: EdgeEnv = platformEnv && typeof platformEnv === "object"
+      ? platformEnv as EdgeEnv
+      : NO_ENV;
+    const own = options.env;
+    const get = own ? (name: string) => own(name) ?? env[name] : (name: string) => env[name];
+    // Compare the raw values with the last ones without building anything (hot path).
+    let same = cached !== undefined;
+    for (let i = 0; i < ENV_NAMES.length; i++) {
+      const raw = get(ENV_NAMES[i]);
+      const value = typeof raw === "string" ? raw : undefined;
+      if (value !== lastValues[i]) {
+        same = false;
+        lastValues[i] = value;
+      }
+    }
+    if (same && cached) {
+      return cached.env === env ? cached : (cached = { ...cached, env });
+    }
+    const tokens: ProxyToken[] = options.tokens ? [...options.tokens] : [
+      ...envList(get, ENV.tokens).map((token) => ({ token })),
+      ...envList(get, ENV.readOnlyTokens).map((token) => ({ token, readOnly: true })),
+    ];
+    cached = {
+      env,
+      apiKey: options.apiKey ?? envString(get, ENV.apiKey),
+      baseUrl: options.baseUrl ?? envString(get, ENV.baseUrl),
+      region: options.region ?? asRegion(envString(get, ENV.region)) ?? "au",
+      tokens,
+      webhookSecrets: options.webhookSecrets
+        ? [...options.webhookSecrets]
+        : envList(get, ENV.webhookSecrets),
+      callbackSecret: options.callbackSecret ?? envString(get, ENV.callbackSecret),
+      callbackHosts: options.callbackAllowHosts
+        ? [...options.callbackAllowHosts]
+        : envList(get, ENV.callbackHosts),
+    };
+    cachedClient = undefined;
+    return cached;
+  };
+
+  const clientFor = (cfg: Resolved): RecaptureClient | undefined => {
+    if (!cfg.apiKey) return undefined;
+    if (cfg === cached && cachedClient) return cachedClient;
+    const key = `${cfg.apiKey}\u0000${cfg.baseUrl ?? ""}\u0000${cfg.region}`;
+    let client = clients.get(key);
+    if (!client) {
+      if (clients.size >= 16) clients.clear();
+      client = new RecaptureClient({
+        apiKey: cfg.apiKey,
+        baseUrl: cfg.baseUrl,
+        region: cfg.region,
+        fetch: options.fetch,
+        timeoutMs: options.timeoutMs,
+        maxRetries: options.maxRetries ?? 0,
+      });
+      clients.set(key, client);
+    }
+    if (cfg === cached) cachedClient = client;
+    return client;
+  };
+
+  return {
+    options,
+    now,
+    maxBody: options.maxBodyBytes ?? 1024 * 1024,
+    tolerance: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
+    guard: options.replayGuard === false ? undefined : options.replayGuard ?? memoryReplayGuard(),
+    resolve,
+    clientFor,
+    callbackProblem(cfg, url) {
+      if (!options.scheduler || !cfg.callbackSecret) {
+        return "callbacks are not enabled on this proxy (needs a scheduler and RECAPTURE_CALLBACK_SECRET)";
+      }
+      return callbackUrlProblem(url, cfg.callbackHosts);
+    },
+    async scheduleCallback(cfg, uploadId, region, url) {
+      const scheduler = options.scheduler;
+      if (!scheduler) throw new Error("no callback scheduler");
+      const job = newCallbackJob(uploadId, region, url, now());
+      await scheduler.schedule(job, {
+        delayMs: options.callbacks?.pollIntervalMs ?? 1000,
+        env: cfg.env,
+      });
+      return job.event_id;
+    },
+    async runJob(job, platformEnv) {
+      const cfg = resolve(platformEnv);
+      const client = clientFor(cfg);
+      if (!client || !options.scheduler) {
+        options.onCallback?.({ type: "gave_up", uploadId: job.upload_id, reason: "no_api_key" });
+        return;
+      }
+      await runCallbackJob(job, {
+        retrieve: (id, region) => client.uploads.retrieve(id, { region }),
+        secret: cfg.callbackSecret,
+        scheduler: options.scheduler,
+        env: cfg.env,
+        fetch: options.callbackFetch ?? ((req) => fetch(req)),
+        settings: options.callbacks ?? {},
+        onOutcome: options.onCallback,
+        now,
+      });
+    },
+  };
+}

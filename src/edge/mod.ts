@@ -1,0 +1,157 @@
+/**
+ * The edge adapter: a Hono app to deploy in front of the Recapture API. It keeps the API key,
+ * lets its own callers in with bearer tokens, forwards `/v2/recapture/*`, turns signed webhooks
+ * into uploads, and calls back when an upload is done.
+ *
+ * Runs unchanged on Deno / Deno Deploy (`Deno.serve(app.fetch)`, `deno serve`) and on Cloudflare
+ * Workers (`export default app`). It never touches `Deno.*` or `process.*`: secrets come from
+ * the options or the platform env, read on every request.
+ *
+ * Env variables (all optional when the matching option is given):
+ * `RECAPTURE_API_KEY`, `RECAPTURE_BASE_URL`, `RECAPTURE_REGION`, `RECAPTURE_PROXY_TOKENS`
+ * (comma-separated), `RECAPTURE_PROXY_READONLY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`
+ * (comma-separated, several during a rotation), `RECAPTURE_CALLBACK_SECRET`,
+ * `RECAPTURE_CALLBACK_ALLOW_HOSTS` (hosts allowed over plain http, e.g. `127.0.0.1`).
+ *
+ * @example Deno Deploy
+ * ```ts ignore
+ * import { createRecaptureProxy, denoKvScheduler } from "@recapture/sdk/edge";
+ * const app = createRecaptureProxy({
+ *   env: (name) => Deno.env.get(name),
+ *   scheduler: denoKvScheduler(await Deno.openKv()),
+ * });
+ * Deno.serve(app.fetch);
+ * ```
+ * @example Cloudflare Workers
+ * ```ts
+ * import { cloudflareQueueScheduler, createRecaptureProxy } from "@recapture/sdk/edge";
+ * export default createRecaptureProxy({ scheduler: cloudflareQueueScheduler() });
+ * ```
+ * @module
+ */
+import { Hono } from "hono";
+import type { CloudflareMessageBatch } from "./_cf_scheduler.ts";
+import type { EdgeEnv } from "./_config.ts";
+import { handleForward } from "./_forward.ts";
+import { errorResponse, requestIdFrom } from "./_http.ts";
+import { handleIngest } from "./_ingest.ts";
+import { createRuntime, type RecaptureProxyOptions } from "./_runtime.ts";
+import { isCallbackJob } from "./_scheduler.ts";
+
+export type { Region } from "../schemas.ts";
+export type { CallbackOutcome, CallbackSettings } from "./_callbacks.ts";
+export {
+  type CloudflareMessageBatch,
+  type CloudflareQueueBinding,
+  type CloudflareQueueMessage,
+  cloudflareQueueScheduler,
+  type CloudflareQueueSchedulerOptions,
+} from "./_cf_scheduler.ts";
+export type { EdgeEnv, ProxyToken } from "./_config.ts";
+export { denoKvScheduler, type KvQueue } from "./_kv_scheduler.ts";
+export {
+  denoKvReplayGuard,
+  type KvAtomicOperation,
+  type KvAtomicStore,
+  memoryReplayGuard,
+  type ReplayGuard,
+} from "./_replay.ts";
+export type { RecaptureProxyOptions } from "./_runtime.ts";
+export type { CallbackJob, CallbackScheduler, ScheduleOptions } from "./_scheduler.ts";
+
+/**
+ * The proxy. `fetch` serves HTTP (hand it to `Deno.serve`, or `export default` the proxy on
+ * Workers); `queue` consumes Cloudflare Queues batches of callback jobs.
+ */
+export interface RecaptureProxy {
+  /** Serves one request. `env` is the Workers bindings object when on Workers. */
+  fetch: (request: Request, env?: unknown, executionCtx?: unknown) => Promise<Response>;
+  /** Consumes a Cloudflare Queues batch of callback jobs. */
+  queue: (batch: CloudflareMessageBatch, env?: unknown) => Promise<void>;
+}
+
+const FORWARD_PREFIX = "/v2/recapture/";
+
+/**
+ * Creates the edge proxy.
+ *
+ * Routes: `GET /healthz`; `/v2/recapture/*` (bearer token, forwarded with the upstream key; a
+ * `callback_url` in a `POST /v2/recapture/upload` body is taken out and honoured);
+ * `POST /webhooks/customers` (signed with `Recapture-Signature`, becomes an upload, 202).
+ *
+ * @example
+ * ```ts
+ * import { createRecaptureProxy } from "@recapture/sdk/edge";
+ * const app = createRecaptureProxy({
+ *   apiKey: "sec_example",
+ *   tokens: [{ token: "crm-token" }, { token: "dashboard-token", readOnly: true }],
+ * });
+ * const res = await app.fetch(new Request("http://proxy/v2/recapture/customers"));
+ * console.log(res.status); // 401: no bearer token
+ * ```
+ */
+export function createRecaptureProxy(options: RecaptureProxyOptions = {}): RecaptureProxy {
+  const rt = createRuntime(options);
+  options.scheduler?.listen?.((job) => rt.runJob(job, undefined));
+
+  const internalError = (request: Request, e: unknown): Response => {
+    options.onError?.(e);
+    return errorResponse(
+      requestIdFrom(request.headers),
+      500,
+      "internal_error",
+      "Internal proxy error",
+    );
+  };
+
+  const app = new Hono<{ Bindings: EdgeEnv }>();
+  app.get(
+    "/healthz",
+    (c) =>
+      Response.json({ ok: true }, {
+        headers: { "x-request-id": requestIdFrom(c.req.raw.headers) },
+      }),
+  );
+  app.all("/v2/recapture/*", (c) => handleForward(rt, c.req.raw, c.env));
+  app.post("/webhooks/customers", (c) => handleIngest(rt, c.req.raw, c.env));
+  app.notFound((c) =>
+    errorResponse(
+      requestIdFrom(c.req.raw.headers),
+      404,
+      "not_found",
+      `No route for ${c.req.method} ${c.req.path}`,
+    )
+  );
+  app.onError((e, c) => internalError(c.req.raw, e));
+
+  const queue = async (batch: CloudflareMessageBatch, env?: unknown): Promise<void> => {
+    for (const message of batch.messages) {
+      if (!isCallbackJob(message.body)) {
+        message.ack();
+        continue;
+      }
+      try {
+        await rt.runJob(message.body, env);
+        message.ack();
+      } catch (e) {
+        options.onError?.(e);
+        message.retry({ delaySeconds: 5 });
+      }
+    }
+  };
+
+  return {
+    fetch: (request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> => {
+      // Hot path: forwarded API calls skip the router (same handler as the Hono route).
+      const url = request.url;
+      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+      if (pathStart > 0 && url.startsWith(FORWARD_PREFIX, pathStart)) {
+        return handleForward(rt, request, env).catch((e) => internalError(request, e));
+      }
+      return Promise.resolve(
+        app.fetch(request, env as EdgeEnv, executionCtx as Parameters<typeof app.fetch>[2]),
+      );
+    },
+    queue,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * HTTP helpers: the API's error envelope, request bodies with limits, query validation.
+ *
+ * @module
+ */
+
+/** An error answered as `{ error: true, message }` with `status`. */
+export class HttpError extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** Extra response headers. */
+  readonly headers: Record<string, string>;
+  /**
+   * @param status the HTTP status
+   * @param message the message sent to the caller
+   * @param headers extra response headers
+   */
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** The API's messages, one place for each. */
+export const MESSAGES = {
+  invalidKey: "Invalid API key",
+  invalidToken: "Invalid or expired access token",
+  notLicensed: "Your API key does not have access to Recapture in this region",
+  invalidRegion: "Invalid region",
+  incorrectRegion: "Incorrect Region",
+  emptyUpload: "You must upload at least one customer record",
+  invalidCustomerId: "Invalid Customer ID",
+  customerPermission: "You don't have permission to access that customer",
+  invalidUploadId: "Invalid Upload ID",
+  uploadPermission: "You don't have permission to access that upload",
+} as const;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+/** "must be a string (got number)" and the like. */
+export function typeProblem(path: string, expected: string, value: unknown): HttpError {
+  return new HttpError(400, `${path} must be ${expected} (got ${describe(value)})`);
+}
+
+/**
+ * Reads a JSON body: `Content-Type` must be JSON (415), at most `maxBytes` (413), valid UTF-8
+ * and valid JSON (400).
+ */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  const mediaType = type.split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    throw new HttpError(
+      415,
+      `Content-Type must be application/json (got ${mediaType ? `"${mediaType}"` : "none"})`,
+    );
+  }
+  const bytes = await readBytes(request, maxBytes);
+  if (bytes.length === 0) throw new HttpError(400, "Request body is empty: expected a JSON object");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "Request body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new HttpError(400, `Malformed JSON body: ${(e as Error).message}`);
+  }
+}
+
+/** Reads the raw body, refusing more than `maxBytes` before reading it all. */
+export async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new HttpError(413, `Request body is larger than the limit of ${maxBytes} bytes`);
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Checks the query string: every parameter known and given once (400 naming it otherwise).
+ * Returns the values.
+ */
+export function checkQuery(url: URL, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of url.searchParams) {
+    if (!allowed.includes(name)) {
+      throw new HttpError(
+        400,
+        `Unknown query parameter "${name}"; allowed: ${allowed.join(", ")}`,
+      );
+    }
+    if (out.has(name)) {
+      throw new HttpError(400, `Query parameter "${name}" is given more than once`);
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+/** Parses an integer query parameter within bounds (400 naming it otherwise). */
+export function intParam(
+  query: Map<string, string>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = query.get(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) {
+    throw new HttpError(400, `Query parameter "${name}" must be a whole number (got "${raw}")`);
+  }
+  const n = Number(raw);
+  if (n < min || n > max) {
+    throw new HttpError(
+      400,
+      `Query parameter "${name}" must be between ${min} and ${max} (got ${n})`,
+    );
+  }
+  return n;
+}

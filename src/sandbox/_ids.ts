@@ -1,0 +1,64 @@
+/**
+ * Identifiers. An upload id is `upl_` + 17 lowercase base-36 characters (9 of time, 8 random), so
+ * uploads sort by creation. A customer id is `cus_` + the upload's 17 characters + the row's
+ * position (7 base-36 characters): ids sort by upload then row, and the id of a row is the same
+ * however often its chunk is processed.
+ *
+ * @module
+ */
+
+const UPLOAD_BODY = /^[0-9a-z]{17}$/;
+const CUSTOMER_ID = /^cus_([0-9a-z]{17})[0-9a-z]{7}$/;
+
+function random36(length: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let out = "";
+  for (const b of bytes) out += (b % 36).toString(36);
+  return out;
+}
+
+/** A new upload id for an upload created at `at`. */
+export function newUploadId(at: Date): string {
+  return "upl_" + at.getTime().toString(36).padStart(9, "0") + random36(8);
+}
+
+/** Whether `id` has the shape of an upload id. */
+export function isUploadId(id: string): boolean {
+  return id.startsWith("upl_") && UPLOAD_BODY.test(id.slice(4));
+}
+
+/** When an upload id was made (ms since the epoch), or NaN for something else. */
+export function uploadIdTime(id: string): number {
+  return isUploadId(id) ? parseInt(id.slice(4, 13), 36) : NaN;
+}
+
+/** The customer id of the row at position `row` of upload `uploadId`. */
+export function customerId(uploadId: string, row: number): string {
+  return "cus_" + uploadId.slice(4) + row.toString(36).padStart(7, "0");
+}
+
+/** The first and after-last customer ids of an upload, for a KV range. */
+export function customerIdRange(uploadId: string): [string, string] {
+  const body = uploadId.slice(4);
+  return ["cus_" + body, "cus_" + body + "~"];
+}
+
+/** The upload id a customer id belongs to, or null when `id` is not a customer id. */
+export function uploadIdOf(customer: string): string | null {
+  const m = CUSTOMER_ID.exec(customer);
+  return m ? "upl_" + m[1] : null;
+}
+
+/** A random token of `bytes` bytes, hex-encoded. */
+export function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+/** SHA-256 of a string, hex-encoded. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

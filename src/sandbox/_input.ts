@@ -1,0 +1,171 @@
+/**
+ * Request bodies checked for shape and types. A wrong shape or type is a 400 naming the path
+ * (`customers[12].rego must be a string (got number)`) and nothing is stored. Field values
+ * (a bad VIN, a bad date) are checked while processing and count in `total_errors`.
+ *
+ * @module
+ */
+import { HttpError, MESSAGES, typeProblem } from "./_http.ts";
+import { dateProblem, mobileProblem, nameProblem } from "./_rows.ts";
+
+/** The largest `additional_fields` accepted, serialised, in bytes. */
+export const MAX_ADDITIONAL_BYTES = 8192;
+
+const UPLOAD_FIELDS = [
+  "name",
+  "enable_rego_lookups",
+  "monitor_start_date",
+  "monitor_end_date",
+  "customers",
+];
+const ROW_STRING_FIELDS = [
+  "rego",
+  "state",
+  "vin",
+  "external_id",
+  "client_name",
+  "mobile_number",
+  "sale_date",
+  "expiry_date",
+  "monitor_start_date",
+  "monitor_end_date",
+];
+/** The fields PATCH may change. */
+export const EDITABLE_FIELDS = ["client_name", "mobile_number", "sale_date", "expiry_date"];
+
+/** A checked upload request. */
+export interface UploadInput {
+  name: string;
+  enable_rego_lookups: boolean;
+  monitor_start_date: string | null;
+  monitor_end_date: string | null;
+  /**
+   * The rows, in order, types checked. Each serialises to at most 10 string fields of
+   * `MAX_FIELD_LENGTH` characters plus `MAX_ADDITIONAL_BYTES`: under 40 KB.
+   */
+  rows: Record<string, unknown>[];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalDate(body: Record<string, unknown>, field: string): string | null {
+  const value = body[field];
+  if (value === undefined || value === null || value === "") return null;
+  if (typeof value !== "string") throw typeProblem(field, "a string", value);
+  const problem = dateProblem(value);
+  if (problem) throw new HttpError(400, `${field} ${problem}`);
+  return value;
+}
+
+/** Checks the body of `POST /v2/recapture/upload`. */
+export function parseUpload(body: unknown): UploadInput {
+  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
+  for (const field of Object.keys(body)) {
+    if (!UPLOAD_FIELDS.includes(field)) {
+      throw new HttpError(400, `Unknown field "${field}"; allowed: ${UPLOAD_FIELDS.join(", ")}`);
+    }
+  }
+  if (body.name === undefined) throw new HttpError(400, "name is required");
+  if (typeof body.name !== "string") throw typeProblem("name", "a string", body.name);
+  if (body.name.length > 200) throw new HttpError(400, "name must be at most 200 characters");
+  const lookups = body.enable_rego_lookups ?? false;
+  if (typeof lookups !== "boolean") throw typeProblem("enable_rego_lookups", "a boolean", lookups);
+  const start = optionalDate(body, "monitor_start_date");
+  const end = optionalDate(body, "monitor_end_date");
+  if (start && end && start > end) {
+    throw new HttpError(400, `monitor_end_date must not be before monitor_start_date`);
+  }
+  const customers = body.customers;
+  if (customers === undefined) throw new HttpError(400, "customers is required");
+  if (!Array.isArray(customers)) throw typeProblem("customers", "an array", customers);
+  if (customers.length === 0) throw new HttpError(400, MESSAGES.emptyUpload);
+  const rows = customers.map((row, i) => checkRow(row, i));
+  return {
+    name: body.name,
+    enable_rego_lookups: lookups,
+    monitor_start_date: start,
+    monitor_end_date: end,
+    rows,
+  };
+}
+
+const STRING_FIELDS = new Set(ROW_STRING_FIELDS);
+/** The longest string accepted in a customer field. */
+export const MAX_FIELD_LENGTH = 1000;
+
+function checkRow(row: unknown, i: number): Record<string, unknown> {
+  if (!isPlainObject(row)) throw typeProblem(`customers[${i}]`, "an object", row);
+  for (const field in row) {
+    const value = row[field];
+    if (STRING_FIELDS.has(field)) {
+      if (typeof value === "string") {
+        if (value.length > MAX_FIELD_LENGTH) {
+          throw new HttpError(
+            400,
+            `customers[${i}].${field} is ${value.length} characters; the limit is ${MAX_FIELD_LENGTH}`,
+          );
+        }
+      } else if (value !== null) {
+        throw typeProblem(`customers[${i}].${field}`, "a string or null", value);
+      }
+    } else if (field === "additional_fields") {
+      if (value === null) continue;
+      if (!isPlainObject(value)) {
+        throw typeProblem(`customers[${i}].additional_fields`, "an object or null", value);
+      }
+      const size = new TextEncoder().encode(JSON.stringify(value)).length;
+      if (size > MAX_ADDITIONAL_BYTES) {
+        throw new HttpError(
+          400,
+          `customers[${i}].additional_fields is ${size} bytes; the limit is ${MAX_ADDITIONAL_BYTES}`,
+        );
+      }
+    } else {
+      throw new HttpError(
+        400,
+        `customers[${i}] has an unknown field "${field}"; put extra data in additional_fields`,
+      );
+    }
+  }
+  return row;
+}
+
+/** A checked PATCH: each given field, with `null` to clear it. */
+export type CustomerPatch = Partial<Record<string, string | null>>;
+
+/** Checks the body of `PATCH /v2/recapture/customers/{id}`. */
+export function parsePatch(body: unknown): CustomerPatch {
+  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
+  const fields = Object.keys(body);
+  if (fields.length === 0) {
+    throw new HttpError(400, `Nothing to update: give any of ${EDITABLE_FIELDS.join(", ")}`);
+  }
+  const patch: CustomerPatch = {};
+  for (const field of fields) {
+    if (!EDITABLE_FIELDS.includes(field)) {
+      throw new HttpError(
+        400,
+        `Field "${field}" cannot be updated; only ${EDITABLE_FIELDS.join(", ")} can`,
+      );
+    }
+    const value = body[field];
+    if (value !== null && typeof value !== "string") {
+      throw typeProblem(field, 'a string ("" clears it)', value);
+    }
+    const trimmed = value?.trim() ?? "";
+    if (trimmed === "") {
+      patch[field] = null;
+      continue;
+    }
+    const problem = field === "mobile_number"
+      ? mobileProblem(trimmed)
+      : field === "client_name"
+      ? nameProblem(trimmed)
+      : dateProblem(trimmed);
+    if (problem) throw new HttpError(400, `${field} ${problem}`);
+    patch[field] = trimmed;
+  }
+  return patch;
+}

@@ -1,0 +1,145 @@
+/**
+ * Field rules of a customer row, applied while processing (a failure counts in `total_errors`
+ * with its reason) and by PATCH (a failure is a 400).
+ *
+ * @module
+ */
+import { simulateRegoLookup, vehicleTitle } from "./_lookup.ts";
+import { AU_STATES, DATE_PATTERN, isValidDate, VIN_PATTERN } from "../schemas.ts";
+import type { CustomerRecord, Region, RowError } from "./_types.ts";
+
+const REGO = /^[A-Z0-9]{1,10}$/;
+const MOBILE = /^\+?[0-9 ()-]+$/;
+
+/** The problem with a `YYYY-MM-DD` date, or null. */
+export function dateProblem(value: string): string | null {
+  if (!DATE_PATTERN.test(value)) return `must be a date in YYYY-MM-DD format (got "${value}")`;
+  return isValidDate(value) ? null : `is not a real date (got "${value}")`;
+}
+
+/** The problem with a mobile number, or null. */
+export function mobileProblem(value: string): string | null {
+  const digits = value.replace(/\D/g, "").length;
+  if (!MOBILE.test(value) || digits < 6 || digits > 15) {
+    return `must be a phone number of 6 to 15 digits (got "${value}")`;
+  }
+  return null;
+}
+
+/** The problem with a client name, or null. */
+export function nameProblem(value: string): string | null {
+  return value.length > 200 ? `must be at most 200 characters (got ${value.length})` : null;
+}
+
+function text(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const t = value.trim();
+  return t === "" ? null : t;
+}
+
+/** What processing a row gives: a customer, or the reason it is an error. */
+export type RowOutcome =
+  | { ok: true; customer: CustomerRecord; lookedUp: boolean }
+  | { ok: false; error: RowError };
+
+/** Upload-level settings a row is processed with. */
+export interface RowContext {
+  uploadId: string;
+  region: Region;
+  enableRegoLookups: boolean;
+  monitorStartDate: string | null;
+  monitorEndDate: string | null;
+  now: string;
+}
+
+/**
+ * Turns a stored row (types already checked at upload) into a customer, or an error naming the
+ * field and the reason.
+ */
+export function processRow(
+  row: Record<string, unknown>,
+  index: number,
+  id: string,
+  ctx: RowContext,
+): RowOutcome {
+  const fail = (field: string, reason: string): RowOutcome => ({
+    ok: false,
+    error: { index, field, reason },
+  });
+  const rego = text(row.rego)?.replace(/[\s-]+/g, "").toUpperCase() ?? null;
+  const vinGiven = text(row.vin)?.toUpperCase() ?? null;
+  const state = text(row.state)?.toUpperCase() ?? null;
+  if (!rego && !vinGiven) return fail("rego", "a customer needs a rego or a VIN");
+  if (rego && !REGO.test(rego)) {
+    return fail("rego", `must be 1 to 10 letters and digits (got "${String(row.rego)}")`);
+  }
+  if (vinGiven && !VIN_PATTERN.test(vinGiven)) {
+    return fail(
+      "vin",
+      `must be 17 characters of A-Z and 0-9 without I, O or Q (got "${String(row.vin)}")`,
+    );
+  }
+  if (state && ctx.region === "au" && !AU_STATES.includes(state)) {
+    return fail("state", `must be one of ${AU_STATES.join(", ")} (got "${String(row.state)}")`);
+  }
+  const dates: Record<string, string | null> = {};
+  for (const field of ["sale_date", "expiry_date", "monitor_start_date", "monitor_end_date"]) {
+    const value = text(row[field]);
+    if (value) {
+      const problem = dateProblem(value);
+      if (problem) return fail(field, problem);
+    }
+    dates[field] = value;
+  }
+  const start = dates.monitor_start_date ?? ctx.monitorStartDate;
+  const end = dates.monitor_end_date ?? ctx.monitorEndDate;
+  if (start && end && start > end) {
+    return fail("monitor_end_date", `must not be before monitor_start_date (${start} > ${end})`);
+  }
+  const mobile = text(row.mobile_number);
+  if (mobile) {
+    const problem = mobileProblem(mobile);
+    if (problem) return fail("mobile_number", problem);
+  }
+  const clientName = text(row.client_name);
+  if (clientName) {
+    const problem = nameProblem(clientName);
+    if (problem) return fail("client_name", problem);
+  }
+  let vin = vinGiven;
+  let vinSource: CustomerRecord["vin_source"] = vin ? "provided" : null;
+  let lookedUp = false;
+  if (!vin && rego && ctx.enableRegoLookups && (ctx.region !== "au" || state)) {
+    lookedUp = true;
+    vin = simulateRegoLookup(ctx.region, state, rego);
+    if (vin) vinSource = "rego_lookup";
+  }
+  const additional = row.additional_fields;
+  return {
+    ok: true,
+    lookedUp,
+    customer: {
+      id,
+      upload_id: ctx.uploadId,
+      region: ctx.region,
+      rego,
+      state,
+      vin,
+      vin_source: vinSource,
+      external_id: text(row.external_id),
+      vehicle_title: vin ? vehicleTitle(vin) : null,
+      client_name: clientName,
+      mobile_number: mobile,
+      sale_date: dates.sale_date,
+      expiry_date: dates.expiry_date,
+      monitor_start_date: start,
+      monitor_end_date: end,
+      additional_fields: additional && typeof additional === "object"
+        ? additional as Record<string, unknown>
+        : {},
+      sightings: [],
+      created_at: ctx.now,
+      last_updated: ctx.now,
+    },
+  };
+}

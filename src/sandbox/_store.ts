@@ -1,0 +1,517 @@
+/**
+ * The sandbox's data in Deno KV: durable acceptance of uploads, upload views, cancel, and the
+ * customer endpoints (get, list, update, delete) with their access rules, plus the expiry sweep.
+ *
+ * @module
+ */
+import { HttpError, MESSAGES } from "./_http.ts";
+import { customerIdRange, isUploadId, newUploadId, uploadIdOf } from "./_ids.ts";
+import type { CustomerPatch, UploadInput } from "./_input.ts";
+import { keys, KV_MAX_ATOMIC_BYTES, KV_MAX_MUTATIONS, KV_MAX_VALUE_BYTES, num } from "./_keys.ts";
+import type { CustomerRecord, Region, RowError, UploadMeta, UploadView } from "./_types.ts";
+
+/** A queue message asking for one chunk of an upload to be processed. */
+export interface ChunkMessage {
+  rc: "chunk";
+  /** The upload id. */
+  u: string;
+  /** The chunk index. */
+  i: number;
+  /** How many parts the chunk's rows are stored in. */
+  p: number;
+}
+
+/** Whether a queue message is one of ours. */
+export function isChunkMessage(value: unknown): value is ChunkMessage {
+  const m = value as ChunkMessage;
+  return typeof m === "object" && m !== null && m.rc === "chunk" && typeof m.u === "string" &&
+    typeof m.i === "number" && typeof m.p === "number";
+}
+
+/** Retry schedule of chunk messages whose handler throws. */
+export const CHUNK_BACKOFF = [100, 500, 2000, 10_000, 30_000];
+
+/**
+ * A chunk's JSON is stored as string parts of at most this many characters: V8 stores a string
+ * in 1 or 2 bytes per character, so a part stays under KV's value limit.
+ */
+export const PART_CHARS = Math.floor((KV_MAX_VALUE_BYTES - 1024) / 2);
+/**
+ * A chunk's JSON has at most this many characters: at most 8 parts (read with the done-marker
+ * and the upload in one `getMany` of at most 10 keys), and its customers (the rows, 2 bytes per
+ * character at worst, plus a few hundred bytes each) fit in one atomic operation of 819,200 bytes.
+ */
+const CHUNK_CHARS = 8 * PART_CHARS;
+/** Atomic operations stay this far under KV's size limit. */
+const ATOMIC_BYTES = KV_MAX_ATOMIC_BYTES - 20_000;
+/** Enqueues per atomic operation. */
+const ENQUEUES_PER_ATOMIC = KV_MAX_MUTATIONS - 100;
+/** Row errors shown in the upload object. */
+const ERRORS_SHOWN = 100;
+
+/** The day part (`YYYY-MM-DD`, UTC) of a date. */
+export function day(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}
+
+/** Whether a customer is past its expiry date on `today`. */
+export function isExpired(customer: CustomerRecord, today: string): boolean {
+  return customer.expiry_date !== null && customer.expiry_date <= today;
+}
+
+/** A chunk: its JSON as stored, and its rows. */
+export interface Chunk {
+  json: string;
+  start: number;
+  rows: Record<string, unknown>[];
+}
+
+/** Rows of accepted chunks kept in memory for the processor, at most this many at once. */
+const MAX_CACHED_ROWS = 200_000;
+
+/**
+ * Splits rows into chunks of at most `chunkSize` rows and `CHUNK_CHARS` characters, each as
+ * JSON `{"s": start, "r": [rows]}`.
+ */
+export function* buildChunks(
+  rows: Record<string, unknown>[],
+  chunkSize: number,
+): Generator<Chunk> {
+  function* split(start: number, end: number): Generator<Chunk> {
+    const slice = rows.slice(start, end);
+    const json = `{"s":${start},"r":${JSON.stringify(slice)}}`;
+    if (json.length > CHUNK_CHARS && end - start > 1) {
+      const middle = start + Math.floor((end - start) / 2);
+      yield* split(start, middle);
+      yield* split(middle, end);
+    } else {
+      yield { json, start, rows: slice };
+    }
+  }
+  for (let start = 0; start < rows.length; start += chunkSize) {
+    yield* split(start, Math.min(rows.length, start + chunkSize));
+  }
+}
+
+/** The sandbox's KV operations. */
+export class Store {
+  readonly kv: Deno.Kv;
+  readonly #now: () => Date;
+  readonly #chunkSize: number;
+  readonly #cache = new Map<string, { start: number; rows: Record<string, unknown>[] }>();
+  #cachedRows = 0;
+  /** Upload records as this process committed them, for the processor's first attempt. */
+  readonly #accepted = new Map<string, Deno.KvEntry<UploadMeta>>();
+  /** Where the last page of a listing ended, to resume the next one without rescanning. */
+  readonly #cursors = new Map<string, { version: string; offset: number; cursor: string }>();
+
+  constructor(kv: Deno.Kv, now: () => Date, chunkSize: number) {
+    this.kv = kv;
+    this.#now = now;
+    this.#chunkSize = chunkSize;
+  }
+
+  /**
+   * Stores an upload durably: every chunk first (invisible until the upload record exists),
+   * then the upload record with its first chunk messages in one atomic operation.
+   */
+  async acceptUpload(account: string, region: Region, input: UploadInput): Promise<UploadView> {
+    const at = this.#now();
+    const id = newUploadId(at);
+    // Chunks are built while earlier ones are being written (JS work overlaps KV work); the
+    // upload record is committed only once every chunk write has succeeded.
+    const chunks: { start: number; rows: Record<string, unknown>[]; parts: number }[] = [];
+    const writes: Promise<void>[] = [];
+    try {
+      let op = this.kv.atomic();
+      let opBytes = 0;
+      let opCount = 0;
+      for (const chunk of buildChunks(input.rows, this.#chunkSize)) {
+        const i = chunks.length;
+        if (
+          opCount > 0 &&
+          (opBytes + 2 * chunk.json.length + 1024 > ATOMIC_BYTES || opCount >= 500)
+        ) {
+          writes.push(commit(op, "store the upload's chunks").then(() => {}));
+          op = this.kv.atomic();
+          opBytes = 0;
+          opCount = 0;
+        }
+        let parts = 0;
+        for (; parts * PART_CHARS < chunk.json.length; parts++) {
+          const text = chunk.json.slice(parts * PART_CHARS, (parts + 1) * PART_CHARS);
+          op.set(keys.chunkPart(id, i, parts), text);
+          opBytes += 2 * text.length + 64;
+          opCount++;
+        }
+        chunks.push({ start: chunk.start, rows: chunk.rows, parts });
+      }
+      if (opCount > 0) writes.push(commit(op, "store the upload's chunks").then(() => {}));
+      const results = await Promise.allSettled(writes);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+    } catch (e) {
+      await Promise.allSettled(writes);
+      this.forgetUpload(id);
+      await this.#dropChunks(id);
+      throw e;
+    }
+    const meta: UploadMeta = {
+      id,
+      account_id: account,
+      name: input.name,
+      region,
+      enable_rego_lookups: input.enable_rego_lookups,
+      monitor_start_date: input.monitor_start_date,
+      monitor_end_date: input.monitor_end_date,
+      total_uploaded_customers: input.rows.length,
+      chunk_count: chunks.length,
+      created_at: at.toISOString(),
+      cancelled_at: null,
+    };
+    const first = this.kv.atomic()
+      .check({ key: keys.upload(id), versionstamp: null })
+      .set(keys.upload(id), meta)
+      .set(keys.pending(id), true);
+    // The processor of this process takes the rows from memory; after a restart, from KV.
+    for (let i = 0; i < chunks.length && this.#cachedRows < MAX_CACHED_ROWS; i++) {
+      this.#cache.set(`${id}/${i}`, { start: chunks[i].start, rows: chunks[i].rows });
+      this.#cachedRows += chunks[i].rows.length;
+    }
+    const firstBatch = Math.min(chunks.length, ENQUEUES_PER_ATOMIC);
+    const partsOf = (i: number) => chunks[i].parts;
+    for (let i = 0; i < firstBatch; i++) enqueueChunk(first, id, i, partsOf(i));
+    try {
+      const versionstamp = await commit(first, "store the upload");
+      this.#accepted.set(id, { key: keys.upload(id), value: meta, versionstamp });
+    } catch (e) {
+      this.forgetUpload(id);
+      await this.#dropChunks(id);
+      throw e;
+    }
+    // Beyond the first batch. The upload is accepted by now: a failure or a crash here is
+    // repaired by Processor.recover (at start, and when idle() sees no progress).
+    try {
+      await this.enqueueChunks(id, range(firstBatch, chunks.length).map((i) => [i, partsOf(i)]));
+    } catch (e) {
+      console.error(`recapture sandbox: upload ${id} accepted; enqueueing left to recovery:`, e);
+    }
+    return this.#view(meta, [null, null, null, null], []);
+  }
+
+  /** The rows of a chunk accepted by this process and not yet processed, if kept in memory. */
+  cachedChunk(
+    uploadId: string,
+    i: number,
+  ): { start: number; rows: Record<string, unknown>[] } | undefined {
+    return this.#cache.get(`${uploadId}/${i}`);
+  }
+
+  /** Forgets the in-memory rows of a chunk (processed, or its upload cancelled). */
+  forgetChunk(uploadId: string, i: number): void {
+    const key = `${uploadId}/${i}`;
+    const cached = this.#cache.get(key);
+    if (cached) {
+      this.#cachedRows -= cached.rows.length;
+      this.#cache.delete(key);
+    }
+  }
+
+  /** The upload record as this process accepted it (it may have changed since: check it). */
+  acceptedUpload(uploadId: string): Deno.KvEntry<UploadMeta> | undefined {
+    return this.#accepted.get(uploadId);
+  }
+
+  /** Forgets every in-memory chunk of an upload. */
+  forgetUpload(uploadId: string): void {
+    this.#accepted.delete(uploadId);
+    for (const key of [...this.#cache.keys()]) {
+      if (key.startsWith(`${uploadId}/`)) this.forgetChunk(uploadId, Number(key.split("/")[1]));
+    }
+  }
+
+  /** Best effort: deletes the stored chunks of an upload not accepted, or cancelled. */
+  async #dropChunks(id: string): Promise<void> {
+    try {
+      let op = this.kv.atomic();
+      let n = 0;
+      for await (const entry of this.kv.list({ prefix: keys.chunkPrefix(id) })) {
+        op.delete(entry.key);
+        if (++n % 500 === 0) {
+          await op.commit();
+          op = this.kv.atomic();
+        }
+      }
+      await op.commit();
+    } catch {
+      // The KV is failing; the orphan chunks are never enqueued and stay invisible.
+    }
+  }
+
+  /** Enqueues chunk messages, in atomic operations within KV's limits. */
+  async enqueueChunks(uploadId: string, chunks: [index: number, parts: number][]): Promise<void> {
+    for (let from = 0; from < chunks.length; from += ENQUEUES_PER_ATOMIC) {
+      const op = this.kv.atomic();
+      for (const [i, parts] of chunks.slice(from, from + ENQUEUES_PER_ATOMIC)) {
+        enqueueChunk(op, uploadId, i, parts);
+      }
+      await commit(op, "enqueue the upload's chunks");
+    }
+  }
+
+  /** The upload `id` as `account` may see it in `region`, or the API's error. */
+  async uploadFor(account: string, region: Region, id: string): Promise<Deno.KvEntry<UploadMeta>> {
+    const entry = isUploadId(id) ? await this.kv.get<UploadMeta>(keys.upload(id)) : null;
+    if (!entry || entry.value === null) throw new HttpError(404, MESSAGES.invalidUploadId);
+    if (entry.value.account_id !== account) throw new HttpError(403, MESSAGES.uploadPermission);
+    if (entry.value.region !== region) throw new HttpError(400, MESSAGES.incorrectRegion);
+    return entry as Deno.KvEntry<UploadMeta>;
+  }
+
+  /** The upload object with its counters. */
+  async uploadView(meta: UploadMeta): Promise<UploadView> {
+    const id = meta.id;
+    const entries = await this.kv.getMany([
+      keys.counter(id, "processed"),
+      keys.counter(id, "errors"),
+      keys.counter(id, "lookups"),
+      keys.touched(id),
+    ]);
+    const errors: RowError[] = [];
+    for await (
+      const e of this.kv.list<RowError>({ prefix: keys.rowErrorPrefix(id) }, {
+        limit: ERRORS_SHOWN,
+      })
+    ) {
+      errors.push(e.value);
+    }
+    return this.#view(meta, entries.map((e) => e.value), errors);
+  }
+
+  #view(meta: UploadMeta, values: unknown[], errors: RowError[]): UploadView {
+    const processed = num(values[0]);
+    const uploaded = meta.total_uploaded_customers;
+    const status = meta.cancelled_at
+      ? "cancelled"
+      : processed >= uploaded
+      ? "completed"
+      : processed > 0
+      ? "processing"
+      : "queued";
+    const touched = typeof values[3] === "string" ? values[3] : null;
+    return {
+      id: meta.id,
+      name: meta.name,
+      region: meta.region,
+      enable_rego_lookups: meta.enable_rego_lookups,
+      monitor_start_date: meta.monitor_start_date,
+      monitor_end_date: meta.monitor_end_date,
+      status,
+      total_uploaded_customers: uploaded,
+      total_processed_customers: processed,
+      total_errors: num(values[1]),
+      total_rego_lookups: num(values[2]),
+      errors,
+      created_at: meta.created_at,
+      updated_at: [touched, meta.cancelled_at, meta.created_at].filter((t): t is string => !!t)
+        .sort().at(-1)!,
+      cancelled_at: meta.cancelled_at,
+    };
+  }
+
+  /** Cancels an upload: chunks not yet processed will create no customers. */
+  async cancelUpload(account: string, region: Region, id: string): Promise<UploadView> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.uploadFor(account, region, id);
+      const view = await this.uploadView(entry.value);
+      if (view.status === "cancelled" || view.status === "completed") return view;
+      const meta = { ...entry.value, cancelled_at: this.#now().toISOString() };
+      const result = await this.kv.atomic()
+        .check(entry)
+        .set(keys.upload(id), meta)
+        .delete(keys.pending(id))
+        .commit();
+      if (result.ok) {
+        this.forgetUpload(id);
+        await this.#dropChunks(id); // pending messages then find nothing to do
+        return this.uploadView(meta);
+      }
+    }
+    throw new HttpError(503, "The upload is busy; try again");
+  }
+
+  /** The customer `id` as `account` may see it in `region`, or the API's error. */
+  async customerFor(
+    account: string,
+    region: Region,
+    id: string,
+  ): Promise<Deno.KvEntry<CustomerRecord> & { owner: string }> {
+    const uploadId = uploadIdOf(id);
+    const meta = uploadId ? (await this.kv.get<UploadMeta>(keys.upload(uploadId))).value : null;
+    if (!meta) throw new HttpError(404, MESSAGES.invalidCustomerId);
+    const entry = await this.kv.get<CustomerRecord>(
+      keys.customer(meta.account_id, meta.region, id),
+    );
+    if (entry.value === null || isExpired(entry.value, day(this.#now()))) {
+      throw new HttpError(404, MESSAGES.invalidCustomerId);
+    }
+    if (meta.account_id !== account) throw new HttpError(403, MESSAGES.customerPermission);
+    if (meta.region !== region) throw new HttpError(400, MESSAGES.incorrectRegion);
+    return { ...(entry as Deno.KvEntry<CustomerRecord>), owner: meta.account_id };
+  }
+
+  /** A page of the account's customers in a region, oldest upload first, then row order. */
+  async listCustomers(
+    account: string,
+    region: Region,
+    page: { offset: number; limit: number; uploadId?: string },
+  ): Promise<{ customers: CustomerRecord[]; total: number }> {
+    await this.sweep();
+    let selector: Deno.KvListSelector;
+    let total: number;
+    let versionOf: string;
+    if (page.uploadId !== undefined) {
+      const meta = (await this.uploadFor(account, region, page.uploadId)).value;
+      const [first, last] = customerIdRange(meta.id);
+      selector = {
+        start: keys.customer(account, region, first),
+        end: keys.customer(account, region, last),
+      };
+      const [processed, errors, removed] = await this.kv.getMany([
+        keys.counter(meta.id, "processed"),
+        keys.counter(meta.id, "errors"),
+        keys.counter(meta.id, "removed"),
+      ]);
+      total = num(processed.value) - num(errors.value) - num(removed.value);
+      versionOf = [processed, errors, removed].map((e) => num(e.value)).join(":");
+    } else {
+      selector = { prefix: keys.customerPrefix(account, region) };
+      const [created, removed] = await this.kv.getMany([
+        keys.accountCounter(account, region, "created"),
+        keys.accountCounter(account, region, "removed"),
+      ]);
+      total = num(created.value) - num(removed.value);
+      versionOf = [created, removed].map((e) => num(e.value)).join(":");
+    }
+    const today = day(this.#now());
+    const customers: CustomerRecord[] = [];
+    if (page.limit > 0 && page.offset < total) {
+      // Paging on: resume where the previous page ended when nothing changed in between (the
+      // counters and the day are the same), so walking every page costs O(n), not O(n²).
+      const scope = JSON.stringify([account, region, page.uploadId ?? null]);
+      const version = `${versionOf}|${today}`;
+      const saved = this.#cursors.get(scope);
+      const resume = saved && saved.version === version && saved.offset <= page.offset
+        ? saved
+        : undefined;
+      let position = resume?.offset ?? 0;
+      const batchSize = Math.min(1000, page.offset - position + page.limit);
+      const iterator = this.kv.list<CustomerRecord>(selector, {
+        batchSize,
+        ...(resume ? { cursor: resume.cursor } : {}),
+      });
+      for await (const entry of iterator) {
+        if (isExpired(entry.value, today)) continue;
+        position++;
+        if (position <= page.offset) continue;
+        customers.push(entry.value);
+        if (customers.length >= page.limit) break;
+      }
+      this.#cursors.delete(scope);
+      if (customers.length === page.limit) {
+        this.#cursors.set(scope, { version, offset: position, cursor: iterator.cursor });
+        if (this.#cursors.size > 100) this.#cursors.delete(this.#cursors.keys().next().value!);
+      }
+    }
+    return { customers, total: Math.max(total, 0) };
+  }
+
+  /** Applies a PATCH (only the given fields change) and answers the updated customer. */
+  async updateCustomer(
+    account: string,
+    region: Region,
+    id: string,
+    patch: CustomerPatch,
+  ): Promise<CustomerRecord> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.customerFor(account, region, id);
+      const before = entry.value;
+      const after: CustomerRecord = {
+        ...before,
+        ...patch,
+        last_updated: this.#now().toISOString(),
+      };
+      const op = this.kv.atomic().check(entry).set(entry.key, after);
+      if (before.expiry_date !== after.expiry_date) {
+        if (before.expiry_date) op.delete(keys.expiry(before.expiry_date, id));
+        if (after.expiry_date) {
+          op.set(keys.expiry(after.expiry_date, id), { a: account, r: region });
+        }
+      }
+      if ((await op.commit()).ok) return after;
+    }
+    throw new HttpError(503, "The customer is busy; try again");
+  }
+
+  /** Deletes a customer and answers it as it was. */
+  async deleteCustomer(account: string, region: Region, id: string): Promise<CustomerRecord> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.customerFor(account, region, id);
+      if ((await this.#remove(entry, account, region).commit()).ok) return entry.value;
+    }
+    throw new HttpError(503, "The customer is busy; try again");
+  }
+
+  #remove(
+    entry: Deno.KvEntry<CustomerRecord>,
+    account: string,
+    region: Region,
+  ): Deno.AtomicOperation {
+    const c = entry.value;
+    const op = this.kv.atomic()
+      .check(entry)
+      .delete(entry.key)
+      .sum(keys.accountCounter(account, region, "removed"), 1n)
+      .sum(keys.counter(c.upload_id, "removed"), 1n);
+    if (c.expiry_date) op.delete(keys.expiry(c.expiry_date, c.id));
+    return op;
+  }
+
+  /** Deletes every customer whose expiry date has come; answers how many. */
+  async sweep(): Promise<number> {
+    const today = day(this.#now());
+    let swept = 0;
+    const due = this.kv.list<{ a: string; r: Region }>({
+      start: keys.expiryPrefix(),
+      end: [...keys.expiryPrefix(), today + "~"],
+    });
+    for await (const item of due) {
+      const id = item.key[item.key.length - 1] as string;
+      const entry = await this.kv.get<CustomerRecord>(
+        keys.customer(item.value.a, item.value.r, id),
+      );
+      if (entry.value === null) {
+        await this.kv.atomic().check(item).delete(item.key).commit();
+        continue;
+      }
+      const op = this.#remove(entry as Deno.KvEntry<CustomerRecord>, item.value.a, item.value.r);
+      if ((await op.check(item).commit()).ok) swept++;
+    }
+    return swept;
+  }
+}
+
+function enqueueChunk(op: Deno.AtomicOperation, uploadId: string, i: number, p: number): void {
+  const message: ChunkMessage = { rc: "chunk", u: uploadId, i, p };
+  op.enqueue(message, { backoffSchedule: CHUNK_BACKOFF });
+}
+
+async function commit(op: Deno.AtomicOperation, what: string): Promise<string> {
+  const result = await op.commit();
+  if (!result.ok) throw new Error(`Could not ${what}: a concurrent write conflicted`);
+  return result.versionstamp;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+}

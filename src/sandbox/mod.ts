@@ -1,0 +1,155 @@
+/**
+ * The Customer Recapture API itself, on Hono + Deno KV: the sandbox that every part of the
+ * toolkit runs against when no API key is set.
+ *
+ * `createSandbox()` answers a Hono app whose `fetch` can be handed straight to
+ * `RecaptureClient`, so the whole stack runs in one process with no port. Uploads are stored
+ * durably in Deno KV before the POST answers and processed through Deno KV queues, one message
+ * per chunk, exactly once per chunk.
+ *
+ * Needs `--unstable-kv` (or `"unstable": ["kv"]` in `deno.json`).
+ *
+ * @example
+ * ```ts
+ * import { createSandbox, SANDBOX_API_KEY } from "@recapture/sdk/sandbox";
+ *
+ * const sandbox = await createSandbox(); // in memory
+ * const response = await sandbox.fetch(
+ *   new Request("http://sandbox/v2/recapture/upload?region=au", {
+ *     method: "POST",
+ *     headers: { "ApiKey": SANDBOX_API_KEY, "Content-Type": "application/json" },
+ *     body: JSON.stringify({ name: "March sales", customers: [{ rego: "ABC123", state: "NSW" }] }),
+ *   }),
+ * );
+ * const { upload } = await response.json();
+ * await sandbox.idle();
+ * console.log(upload.id);
+ * await sandbox.close();
+ * ```
+ * @module
+ */
+import { buildApp } from "./_app.ts";
+import { Auth, defaultAccounts } from "./_auth.ts";
+import { Processor } from "./_processor.ts";
+import { RateLimiter } from "./_rate_limit.ts";
+import { Store } from "./_store.ts";
+import type { SandboxOptions } from "./_types.ts";
+
+export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
+
+export type {
+  Region,
+  SandboxAccount,
+  SandboxOptions,
+  SandboxQuota,
+  SandboxRateLimit,
+} from "./_types.ts";
+
+/**
+ * The sandbox's Hono app, typed by what callers use (Hono's own types stay out of the public API,
+ * as JSR wants): serve it with `Deno.serve(app.fetch)` or mount it in another Hono app.
+ */
+export interface SandboxApp {
+  /** Serves one request. */
+  fetch(request: Request, env?: unknown, executionCtx?: unknown): Response | Promise<Response>;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  /** The Hono app (a `Hono` instance). */
+  app: SandboxApp;
+  /** The app's `fetch`: hand it to `RecaptureClient({ fetch })` for an in-process API. */
+  fetch(request: Request): Promise<Response>;
+  /** The Deno KV holding the data. */
+  kv: Deno.Kv;
+  /** Stops processing and closes the KV; leaves no timers or resources behind. */
+  close(): Promise<void>;
+  /** Resolves when every accepted upload is processed or cancelled. */
+  idle(): Promise<void>;
+  /** Deletes the customers whose expiry date has come; answers how many. */
+  sweep(): Promise<number>;
+}
+
+const DEFAULT_RATE_LIMIT = { limit: 10_000, windowMs: 60_000 };
+const DEFAULT_QUOTA = { base: 100_000, max: 1_000_000 };
+
+/**
+ * Starts a sandbox: opens (or takes) a Deno KV, starts the queue listener, re-enqueues any
+ * unfinished work found in the KV, and answers the app.
+ *
+ * @example
+ * ```ts
+ * import { createSandbox } from "@recapture/sdk/sandbox";
+ *
+ * const sandbox = await createSandbox({
+ *   accounts: [
+ *     { id: "acct_a", apiKey: "sec_a", regions: ["au"] },
+ *     { id: "acct_b", apiKey: "sec_b", regions: ["nz", "uk"] },
+ *   ],
+ *   rateLimit: { limit: 5, windowMs: 1000 },
+ * });
+ * const res = await sandbox.fetch(
+ *   new Request("http://sandbox/v2/recapture/customers?region=au", { headers: { ApiKey: "sec_a" } }),
+ * );
+ * console.log(res.status, res.headers.get("Rate-Limit-Remaining")); // 200 "4"
+ * await sandbox.close();
+ * ```
+ */
+export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const chunkSize = options.chunkSize ?? 400;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 450) {
+    throw new RangeError(`chunkSize must be a whole number from 1 to 450 (got ${chunkSize})`);
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  if (!(maxBodyBytes >= 1)) throw new RangeError("maxBodyBytes must be at least 1");
+  const now = options.now ?? (() => new Date());
+  const limiter = new RateLimiter(
+    options.rateLimit ?? DEFAULT_RATE_LIMIT,
+    options.quota ?? DEFAULT_QUOTA,
+    now,
+  );
+  const kv = options.kv ?? await Deno.openKv(options.path ?? ":memory:");
+  let auth: Auth;
+  try {
+    auth = new Auth(
+      options.accounts ?? defaultAccounts(),
+      kv,
+      now,
+      options.tokenTtlSeconds ?? 3599,
+    );
+  } catch (e) {
+    kv.close();
+    throw e;
+  }
+  const store = new Store(kv, now, chunkSize);
+  const processor = new Processor(store, now);
+  const app = buildApp({ store, auth, limiter, maxBodyBytes });
+  processor.start();
+  if (options.recover !== false) await processor.recover();
+
+  let sweeping: Promise<unknown> = Promise.resolve();
+  const sweepMs = options.sweepIntervalMs ?? 60_000;
+  const timer = sweepMs === false ? undefined : setInterval(() => {
+    sweeping = store.sweep().catch(() => {});
+  }, sweepMs);
+  if (timer !== undefined) Deno.unrefTimer(timer);
+
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    kv,
+    fetch: async (request: Request): Promise<Response> => await app.fetch(request),
+    close(): Promise<void> {
+      closing ??= (async () => {
+        clearInterval(timer);
+        await sweeping;
+        await processor.drain();
+        kv.close();
+        await processor.stopped();
+      })();
+      return closing;
+    },
+    idle: () => processor.idle(),
+    sweep: () => store.sweep(),
+  };
+}

@@ -1,0 +1,416 @@
+/**
+ * Wire types of the Customer Recapture API: valibot schemas (the single source of truth, kept
+ * module-private so public types never reference valibot) and the exported interfaces, which a
+ * compile-time check at the bottom of this file holds equal to the schemas' inferred output.
+ *
+ * Response objects are `looseObject`s: unknown extra fields from the API are kept, not rejected.
+ *
+ * @example
+ * ```ts
+ * import type { Customer } from "@recapture/sdk";
+ * const c: Customer = { id: "cus_1", rego: "ABC123", state: "NSW" };
+ * console.log(c.rego);
+ * ```
+ * @module
+ */
+import * as v from "valibot";
+
+/** The four regions the API serves. */
+export type Region = "au" | "nz" | "uk" | "my";
+
+/**
+ * Every region, in documentation order.
+ *
+ * @example
+ * ```ts
+ * import { REGIONS } from "@recapture/sdk";
+ * console.log(REGIONS.includes("nz")); // true
+ * ```
+ */
+export const REGIONS: readonly Region[] = Object.freeze(["au", "nz", "uk", "my"] as const);
+
+/**
+ * Australian registration states accepted in `state` when the region is `au`.
+ *
+ * @example
+ * ```ts
+ * import { AU_STATES } from "@recapture/sdk";
+ * console.log(AU_STATES.length); // 8
+ * ```
+ */
+export const AU_STATES: readonly string[] = Object.freeze([
+  "NSW",
+  "VIC",
+  "QLD",
+  "SA",
+  "WA",
+  "TAS",
+  "NT",
+  "ACT",
+]);
+
+/**
+ * A VIN: 17 characters of A-H, J-N, P, R-Z and 0-9 (no I, O or Q), upper case.
+ *
+ * @example
+ * ```ts
+ * import { VIN_PATTERN } from "@recapture/sdk";
+ * console.log(VIN_PATTERN.test("1HGCM82633A004352")); // true
+ * ```
+ */
+export const VIN_PATTERN: RegExp = /^[A-HJ-NPR-Z0-9]{17}$/;
+
+/**
+ * A calendar date `YYYY-MM-DD` (shape only; {@link isValidDate} also checks the day exists).
+ *
+ * @example
+ * ```ts
+ * import { DATE_PATTERN } from "@recapture/sdk";
+ * console.log(DATE_PATTERN.test("2025-01-31")); // true
+ * ```
+ */
+export const DATE_PATTERN: RegExp = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * Whether `s` is a real calendar date written `YYYY-MM-DD` (`2025-02-30` is not).
+ *
+ * @example
+ * ```ts
+ * import { isValidDate } from "@recapture/sdk";
+ * console.log(isValidDate("2024-02-29"), isValidDate("2025-02-29")); // true false
+ * ```
+ */
+export function isValidDate(s: string): boolean {
+  // Hand-rolled (no regex, no allocation): it runs once per date of every uploaded row.
+  if (typeof s !== "string" || s.length !== 10) return false;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false; // "-"
+  const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return d <= (mo === 2 ? (leap ? 29 : 28) : DAYS[mo - 1]);
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number written by s[from, to) in ASCII digits, or -1. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas (private: exported types must not reference valibot's types).
+
+const optStr = v.nullish(v.string());
+const optNum = v.nullish(v.number());
+const dateSchema = v.pipe(
+  v.string(),
+  v.check(isValidDate, "expected a date YYYY-MM-DD"),
+);
+
+/** @internal */
+export const RegionSchema = v.picklist(["au", "nz", "uk", "my"]);
+
+/** @internal One time a tracked car was seen listed. */
+export const SightingSchema = v.looseObject({
+  at: optStr,
+  lead_id: optStr,
+  listing_url: optStr,
+  listing_title: optStr,
+  listing_price: optNum,
+  seller_type: optStr,
+});
+
+/** @internal A tracked customer as the API returns it. Only `id` is required. */
+export const CustomerSchema = v.looseObject({
+  id: v.string(),
+  upload_id: optStr,
+  region: optStr,
+  rego: optStr,
+  state: optStr,
+  vin: optStr,
+  vin_source: optStr,
+  external_id: optStr,
+  vehicle_title: optStr,
+  client_name: optStr,
+  mobile_number: optStr,
+  sale_date: optStr,
+  expiry_date: optStr,
+  monitor_start_date: optStr,
+  monitor_end_date: optStr,
+  additional_fields: v.nullish(v.record(v.string(), v.unknown())),
+  sightings: v.nullish(v.array(SightingSchema)),
+  created_at: optStr,
+  last_updated: optStr,
+});
+
+/** @internal An upload as the API returns it. `id` and the three counters are required. */
+export const UploadSchema = v.looseObject({
+  id: v.string(),
+  name: optStr,
+  region: optStr,
+  enable_rego_lookups: v.nullish(v.boolean()),
+  monitor_start_date: optStr,
+  monitor_end_date: optStr,
+  status: optStr,
+  total_uploaded_customers: v.number(),
+  total_processed_customers: v.number(),
+  total_errors: v.number(),
+  created_at: optStr,
+  updated_at: optStr,
+});
+
+/** @internal `{ success, upload }` */
+export const UploadEnvelopeSchema = v.looseObject({ upload: UploadSchema });
+/** @internal `{ success, customer }` */
+export const CustomerEnvelopeSchema = v.looseObject({ customer: CustomerSchema });
+/** @internal `{ success, customers, total, offset, limit }` */
+export const CustomerPageSchema = v.looseObject({
+  customers: v.array(CustomerSchema),
+  total: v.number(),
+  offset: v.number(),
+  limit: v.number(),
+});
+/** @internal `{ error: true, message }` */
+export const ErrorBodySchema = v.looseObject({ message: v.string() });
+/** @internal OAuth token answer. */
+export const TokenSchema = v.looseObject({
+  access_token: v.pipe(v.string(), v.minLength(1)),
+  expires_in: v.nullish(v.number()),
+  token_type: optStr,
+  scope: optStr,
+});
+
+/** @internal A customer row in an upload request, after normalisation. */
+export const CustomerInputSchema = v.strictObject({
+  rego: v.optional(v.pipe(v.string(), v.minLength(1))),
+  state: v.optional(v.string()),
+  vin: v.optional(v.pipe(v.string(), v.regex(VIN_PATTERN))),
+  external_id: v.optional(v.string()),
+  client_name: v.optional(v.string()),
+  mobile_number: v.optional(v.string()),
+  sale_date: v.optional(dateSchema),
+  expiry_date: v.optional(dateSchema),
+  monitor_start_date: v.optional(dateSchema),
+  monitor_end_date: v.optional(dateSchema),
+  additional_fields: v.optional(v.record(v.string(), v.unknown())),
+});
+
+/** @internal The upload request body. */
+export const UploadCreateParamsSchema = v.object({
+  name: v.pipe(v.string(), v.minLength(1)),
+  enable_rego_lookups: v.optional(v.boolean()),
+  monitor_start_date: v.optional(dateSchema),
+  monitor_end_date: v.optional(dateSchema),
+  customers: v.array(CustomerInputSchema),
+});
+
+/** @internal The PATCH body: only these four fields; `""` clears a field. */
+export const CustomerUpdateParamsSchema = v.strictObject({
+  client_name: v.optional(v.string()),
+  mobile_number: v.optional(v.string()),
+  sale_date: v.optional(v.union([v.literal(""), dateSchema])),
+  expiry_date: v.optional(v.union([v.literal(""), dateSchema])),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Public types (explicit, so `deno doc --lint` sees no valibot type in the public surface).
+
+/** One time a tracked car was seen listed for sale. Extra fields from the API are kept. */
+export interface Sighting {
+  /** When it was seen (ISO 8601). */
+  at?: string | null;
+  /** The lead id of the listing. */
+  lead_id?: string | null;
+  /** The listing URL. */
+  listing_url?: string | null;
+  /** The listing title. */
+  listing_title?: string | null;
+  /** The asking price. */
+  listing_price?: number | null;
+  /** `dealer`, `private`, ... */
+  seller_type?: string | null;
+  /** Fields the SDK does not know yet. */
+  [key: string]: unknown;
+}
+
+/** A tracked customer. Every field but `id` is optional and nullable; extra fields are kept. */
+export interface Customer {
+  /** The customer id. */
+  id: string;
+  /** The upload that created it. */
+  upload_id?: string | null;
+  /** Its region. */
+  region?: string | null;
+  /** Registration plate, upper case without spaces. */
+  rego?: string | null;
+  /** Registration state (AU). */
+  state?: string | null;
+  /** Vehicle identification number. */
+  vin?: string | null;
+  /** `provided`, `rego_lookup` or null. */
+  vin_source?: string | null;
+  /** The caller's own id for the customer. */
+  external_id?: string | null;
+  /** The resolved vehicle. */
+  vehicle_title?: string | null;
+  /** The customer's name. */
+  client_name?: string | null;
+  /** The customer's mobile number. */
+  mobile_number?: string | null;
+  /** Sale date (reference only), `YYYY-MM-DD`. */
+  sale_date?: string | null;
+  /** The customer is deleted on this date, `YYYY-MM-DD`. */
+  expiry_date?: string | null;
+  /** Monitoring starts on this date. */
+  monitor_start_date?: string | null;
+  /** Monitoring ends on this date. */
+  monitor_end_date?: string | null;
+  /** Free map of anything else. */
+  additional_fields?: { [key: string]: unknown } | null;
+  /** Every time the car was seen listed. */
+  sightings?: Sighting[] | null;
+  /** Creation time (ISO 8601). */
+  created_at?: string | null;
+  /** Last change (ISO 8601). */
+  last_updated?: string | null;
+  /** Fields the SDK does not know yet. */
+  [key: string]: unknown;
+}
+
+/**
+ * An upload. `id` and the three counters are required; the upload is done when
+ * `total_processed_customers` reaches `total_uploaded_customers` (or it is cancelled).
+ */
+export interface Upload {
+  /** The upload id. */
+  id: string;
+  /** The name given at creation. */
+  name?: string | null;
+  /** Its region. */
+  region?: string | null;
+  /** Whether VINs are looked up from regos. */
+  enable_rego_lookups?: boolean | null;
+  /** Upload-level default monitoring start. */
+  monitor_start_date?: string | null;
+  /** Upload-level default monitoring end. */
+  monitor_end_date?: string | null;
+  /** `queued`, `processing`, `completed` or `cancelled`. */
+  status?: string | null;
+  /** Customers received. */
+  total_uploaded_customers: number;
+  /** Customers processed, errors included. */
+  total_processed_customers: number;
+  /** Customers that failed processing. */
+  total_errors: number;
+  /** Creation time (ISO 8601). */
+  created_at?: string | null;
+  /** Last change (ISO 8601). */
+  updated_at?: string | null;
+  /** Fields the SDK does not know yet. */
+  [key: string]: unknown;
+}
+
+/** One page of customers. */
+export interface CustomerPage {
+  /** The customers on this page. */
+  customers: Customer[];
+  /** How many customers match in all. */
+  total: number;
+  /** Offset of this page. */
+  offset: number;
+  /** Page size asked for. */
+  limit: number;
+  /** Fields the SDK does not know yet (e.g. `success`). */
+  [key: string]: unknown;
+}
+
+/**
+ * A customer row to upload. Each customer needs a `rego` or a `vin`. Normalised by
+ * {@link validateCustomers}: rego upper-cased with spaces removed, vin and state upper-cased.
+ */
+export interface CustomerInput {
+  /** Registration plate. */
+  rego?: string;
+  /** Registration state; in `au` one of NSW VIC QLD SA WA TAS NT ACT. */
+  state?: string;
+  /** 17-character VIN (no I, O, Q). */
+  vin?: string;
+  /** The caller's own id for the customer. */
+  external_id?: string;
+  /** The customer's name. */
+  client_name?: string;
+  /** The customer's mobile number. */
+  mobile_number?: string;
+  /** Sale date (reference only), `YYYY-MM-DD`. */
+  sale_date?: string;
+  /** The customer is deleted on this date, `YYYY-MM-DD`. */
+  expiry_date?: string;
+  /** Monitoring starts on this date, `YYYY-MM-DD`. */
+  monitor_start_date?: string;
+  /** Monitoring ends on this date, `YYYY-MM-DD`. */
+  monitor_end_date?: string;
+  /** Free map of anything else. */
+  additional_fields?: { [key: string]: unknown };
+}
+
+/** The body of `uploads.create`. */
+export interface UploadCreateParams {
+  /** A name for reference. */
+  name: string;
+  /** Look up VINs from regos (extra cost). */
+  enable_rego_lookups?: boolean;
+  /** Default monitoring start for customers without their own, `YYYY-MM-DD`. */
+  monitor_start_date?: string;
+  /** Default monitoring end for customers without their own, `YYYY-MM-DD`. */
+  monitor_end_date?: string;
+  /** The customers (at least one). */
+  customers: CustomerInput[];
+}
+
+/** The body of `customers.update`: only the given fields change; `""` sets a field to null. */
+export interface CustomerUpdateParams {
+  /** New name, or `""` to clear. */
+  client_name?: string;
+  /** New mobile number, or `""` to clear. */
+  mobile_number?: string;
+  /** New sale date `YYYY-MM-DD`, or `""` to clear. */
+  sale_date?: string;
+  /** New expiry date `YYYY-MM-DD`, or `""` to clear. */
+  expiry_date?: string;
+}
+
+/**
+ * One problem found in the input. `index` is the 0-based row in the customers given, or `-1`
+ * for a problem with the upload itself (its name, dates, or an empty list).
+ */
+export interface RowIssue {
+  /** 0-based position of the row in the input, or -1 for the upload itself. */
+  index: number;
+  /** The field at fault (`rego|vin` when both are missing, `""` for the whole row). */
+  field: string;
+  /** What is wrong. */
+  reason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compile-time check: every public interface equals its schema's inferred output.
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+/** @internal */
+export type _SchemaTypesAgree = [
+  Assert<Same<v.InferOutput<typeof SightingSchema>, Sighting>>,
+  Assert<Same<v.InferOutput<typeof CustomerSchema>, Customer>>,
+  Assert<Same<v.InferOutput<typeof UploadSchema>, Upload>>,
+  Assert<Same<v.InferOutput<typeof CustomerPageSchema>, CustomerPage>>,
+  Assert<Same<v.InferOutput<typeof CustomerInputSchema>, CustomerInput>>,
+  Assert<Same<v.InferOutput<typeof UploadCreateParamsSchema>, UploadCreateParams>>,
+  Assert<Same<v.InferOutput<typeof CustomerUpdateParamsSchema>, CustomerUpdateParams>>,
+  Assert<Same<v.InferOutput<typeof RegionSchema>, Region>>,
+];

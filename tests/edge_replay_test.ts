@@ -1,0 +1,106 @@
+import { assertEquals } from "@std/assert";
+import {
+  createRecaptureProxy,
+  denoKvReplayGuard,
+  memoryReplayGuard,
+  type ReplayGuard,
+} from "../src/edge/mod.ts";
+import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
+import { signPayload } from "../src/webhooks.ts";
+import { startUpstream } from "./edge_helpers.ts";
+
+async function semantics(guard: ReplayGuard): Promise<void> {
+  assertEquals(await guard.claim("sig-a", 60_000), true);
+  assertEquals(await guard.claim("sig-a", 60_000), false);
+  assertEquals(await guard.claim("sig-b", 60_000), true);
+  await guard.release("sig-a");
+  assertEquals(await guard.claim("sig-a", 60_000), true);
+}
+
+Deno.test("memoryReplayGuard: claim once, release, expire", async () => {
+  const guard = memoryReplayGuard();
+  await semantics(guard);
+  assertEquals(await guard.claim("short", 1), true);
+  await new Promise((r) => setTimeout(r, 5));
+  assertEquals(await guard.claim("short", 1), true, "an expired claim can be made again");
+  const small = memoryReplayGuard({ maxEntries: 10 });
+  for (let i = 0; i < 50; i++) assertEquals(await small.claim(`k${i}`, 60_000), true);
+  assertEquals(await small.claim("k49", 60_000), false, "recent entries survive pruning");
+});
+
+Deno.test("denoKvReplayGuard: claim once, release", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await semantics(denoKvReplayGuard(kv));
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("a delivery replayed to another instance sharing the KV guard is refused", async () => {
+  const upstream = await startUpstream();
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const instance = () =>
+      createRecaptureProxy({
+        apiKey: SANDBOX_API_KEY,
+        fetch: upstream.fetch,
+        webhookSecrets: ["whsec_shared"],
+        replayGuard: denoKvReplayGuard(kv),
+      });
+    const [a, b] = [instance(), instance()];
+    const body = JSON.stringify({ vin: "1HGCM82633A004352" });
+    const header = await signPayload(body, "whsec_shared");
+    const send = (p: typeof a) =>
+      p.fetch(
+        new Request("http://p/webhooks/customers", {
+          method: "POST",
+          headers: { "recapture-signature": header },
+          body,
+        }),
+      );
+    const first = await send(a);
+    assertEquals(first.status, 202);
+    await first.body?.cancel();
+    const uploads = upstream.requests.length;
+    const replay = await send(b);
+    assertEquals(replay.status, 409);
+    assertEquals((await replay.json()).code, "duplicate_delivery");
+    assertEquals(upstream.requests.length, uploads, "the replay never reached the API");
+    await upstream.sandbox.idle();
+  } finally {
+    kv.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("a delivery that failed upstream is released, so the sender's retry is accepted", async () => {
+  const upstream = await startUpstream({ accounts: [] });
+  try {
+    const proxy = createRecaptureProxy({
+      apiKey: "sec_not_an_account",
+      fetch: upstream.fetch,
+      webhookSecrets: ["whsec_x"],
+    });
+    const body = JSON.stringify({ vin: "1HGCM82633A004352" });
+    const header = await signPayload(body, "whsec_x");
+    const send = () =>
+      proxy.fetch(
+        new Request("http://p/webhooks/customers", {
+          method: "POST",
+          headers: { "recapture-signature": header },
+          body,
+        }),
+      );
+    const first = await send();
+    const answer = await first.json();
+    assertEquals(first.status, 502, "the API refused the proxy's key: a gateway error");
+    assertEquals(answer.code, "upstream_auth_failed");
+    assertEquals(answer.message, "The API answered 401: Invalid API key");
+    const retry = await send();
+    assertEquals(retry.status, 502, "not 409: the failed delivery was released");
+    await retry.body?.cancel();
+  } finally {
+    await upstream.close();
+  }
+});

@@ -1,0 +1,161 @@
+// The registry itself: explicit annotations, the tools/list snapshot, start-up option checks,
+// confirmation tokens and masking.
+import { assert, assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+import { RecaptureClient } from "../mod.ts";
+import {
+  createRecaptureMcpServer,
+  RECAPTURE_READ_TOOL_NAMES,
+  RECAPTURE_TOOL_NAMES,
+  RecaptureMcpConfigError,
+} from "../mcp/mod.ts";
+import type { RecaptureMcpServerOptions } from "../mcp/mod.ts";
+import { TOOLS } from "../mcp/tools.ts";
+import { createConfirmationTokens } from "../mcp/_confirm.ts";
+import { maskMobile, maskName } from "../mcp/_mask.ts";
+import { parseEntryArgs } from "../mcp/_cli.ts";
+import { connect } from "./mcp_fixture.ts";
+
+const SNAPSHOT = new URL("./mcp_tools_list.snapshot.json", import.meta.url);
+const ANNOTATIONS = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
+
+Deno.test("every registry tool sets all four annotations explicitly", () => {
+  for (const tool of TOOLS) {
+    for (const key of ANNOTATIONS) {
+      const value = (tool.annotations as unknown as Record<string, unknown>)[key];
+      assertEquals(typeof value, "boolean", `${tool.name}.${key} must be set explicitly`);
+    }
+    assert(/^recapture_[a-z_]+$/.test(tool.name), `${tool.name} is snake_case recapture_*`);
+    assert(tool.title.length > 0 && tool.description.length > 0);
+    assertEquals(tool.annotations.readOnlyHint, tool.access === "read", tool.name);
+    if (tool.confirmation) assertEquals(tool.annotations.destructiveHint, true, tool.name);
+  }
+});
+
+Deno.test("every listed tool carries all four annotations on the wire", async () => {
+  const h = await connect();
+  try {
+    const { tools } = await h.client.listTools();
+    assertEquals(tools.length, TOOLS.length);
+    for (const tool of tools) {
+      for (const key of ANNOTATIONS) {
+        const value = (tool.annotations as Record<string, unknown> | undefined)?.[key];
+        assertEquals(typeof value, "boolean", `${tool.name}.${key} is on the wire`);
+      }
+    }
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("tools/list matches the snapshot (UPDATE_SNAPSHOTS=1 rewrites it)", async () => {
+  const h = await connect();
+  try {
+    const listed = await h.client.listTools();
+    const actual = JSON.stringify(listed, null, 2) + "\n";
+    if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") {
+      await Deno.writeTextFile(SNAPSHOT, actual);
+    }
+    const expected = await Deno.readTextFile(SNAPSHOT);
+    assertEquals(actual, expected, "tools/list changed: review it, then UPDATE_SNAPSHOTS=1");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("unknown options, tool names and bad values fail at start-up", () => {
+  const client = new RecaptureClient({ apiKey: "sec_example_key_000" });
+  const bad: [unknown, RegExp][] = [
+    [{ readonly: true }, /unknown option: readonly/],
+    [{ tools: ["recapture_list_customer"] }, /unknown tool: recapture_list_customer/],
+    [{ tools: [] }, /non-empty/],
+    [{ readOnly: true, tools: ["recapture_delete_customer"] }, /read-only/],
+    [{ region: "us" }, /unknown region: us/],
+    [{ maskPii: { phones: true } }, /unknown maskPii option: phones/],
+    [{ maxWaitSeconds: 60 }, /maxWaitSeconds/],
+    [{ confirmationSecret: "short" }, /16 bytes/],
+    [{ mode: "live" }, /mode/],
+  ];
+  for (const [options, message] of bad) {
+    const error = assertThrows(
+      () => createRecaptureMcpServer(client, options as RecaptureMcpServerOptions),
+      RecaptureMcpConfigError,
+    );
+    assert(message.test(error.message), `${JSON.stringify(options)}: ${error.message}`);
+  }
+  // And the good ones build.
+  createRecaptureMcpServer(client, {
+    readOnly: true,
+    tools: ["recapture_get_customer"],
+    region: "uk",
+    maskPii: { names: true },
+  });
+  assertEquals(RECAPTURE_TOOL_NAMES.length, 8);
+  assertEquals(RECAPTURE_READ_TOOL_NAMES, [
+    "recapture_upload_status",
+    "recapture_wait_for_upload",
+    "recapture_list_customers",
+    "recapture_get_customer",
+  ]);
+});
+
+Deno.test("confirmation tokens bind tool, region, resource and expiry", async () => {
+  let now = 1_700_000_000_000;
+  const secret = new TextEncoder().encode("a-test-secret-of-32-bytes-length");
+  const tokens = await createConfirmationTokens(secret, 300, () => now);
+  const subject = { tool: "recapture_delete_customer", region: "au", resourceId: "cus_1" };
+  const { token, expiresAt } = await tokens.mint(subject);
+  assertEquals(expiresAt.getTime(), now + 300_000);
+  assertEquals(await tokens.check(token, subject), null);
+  assertEquals(await tokens.check(token, { ...subject, resourceId: "cus_2" }), "mismatch");
+  assertEquals(await tokens.check(token, { ...subject, region: "nz" }), "mismatch");
+  assertEquals(
+    await tokens.check(token, { ...subject, tool: "recapture_cancel_upload" }),
+    "mismatch",
+  );
+  assertEquals(await tokens.check("garbage", subject), "malformed");
+  // Moving the expiry forward breaks the MAC.
+  const [exp, mac] = token.split(".");
+  assertEquals(await tokens.check(`${Number(exp) + 3600}.${mac}`, subject), "mismatch");
+  now += 300_000;
+  assertEquals(await tokens.check(token, subject), "expired");
+  // Another key rejects it; the same key in another instance accepts it (stateless).
+  const other = await createConfirmationTokens(
+    new TextEncoder().encode("another-secret-of-32-bytes-long!"),
+    300,
+    () => now - 1000,
+  );
+  assertEquals(await other.check(token, subject), "mismatch");
+  const twin = await createConfirmationTokens(secret, 300, () => now - 1000);
+  assertEquals(await twin.check(token, subject), null);
+});
+
+Deno.test("masking keeps the last three digits and each word's initial", () => {
+  assertEquals(maskMobile("0412 345 678"), "*******678");
+  assertEquals(maskMobile("+61 412 345 678"), "********678");
+  assertEquals(maskMobile("12"), "**");
+  assertEquals(maskName("Jane Citizen"), "J*** C******");
+  assertEquals(maskName("Zoë O'Brien-Smith"), "Z** O************");
+  assertNotEquals(maskName("Li"), "Li");
+});
+
+Deno.test("entry flags map to server options; unknown flags and bad values are refused", () => {
+  const config = parseEntryArgs(
+    ["--read-only", "--tools", "recapture_get_customer, recapture_list_customers", "--region", "nz"]
+      .concat(["--mask-pii", "--port", "9000", "--allowed-host", "mcp.example"]),
+    { RECAPTURE_API_KEY: "sec_live_secret_value", RECAPTURE_MCP_CONFIRM_SECRET: "x".repeat(32) },
+  );
+  assertEquals(config.server.readOnly, true);
+  assertEquals(config.server.tools, ["recapture_get_customer", "recapture_list_customers"]);
+  assertEquals(config.server.region, "nz");
+  assertEquals(config.server.maskPii, true);
+  assertEquals(config.server.confirmationSecret, "x".repeat(32));
+  assertEquals(config.server.secrets, ["sec_live_secret_value", "x".repeat(32)]);
+  assertEquals([config.hostname, config.port, config.allowedHosts], [
+    "127.0.0.1",
+    9000,
+    ["mcp.example"],
+  ]);
+  for (const args of [["--readonly"], ["--region", "eu"], ["--port", "http"], ["extra"]]) {
+    assertThrows(() => parseEntryArgs(args, {}), RecaptureMcpConfigError, undefined);
+  }
+});

@@ -1,0 +1,34 @@
+/** `deno task demo` in sandbox mode: runs end to end and prints counters that add up. */
+import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+
+Deno.test("demo: without RECAPTURE_API_KEY it runs on an in-process sandbox and adds up", async () => {
+  const root = new URL("../", import.meta.url).pathname;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${root}deno.json`,
+      `${root}examples/demo.ts`,
+      "--count",
+      "1500",
+    ],
+    clearEnv: true,
+    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  assertEquals(output.code, 0, new TextDecoder().decode(output.stderr));
+  assertStringIncludes(text, "in-process sandbox (no API key set), 1,500 customers");
+  const num = (label: string) => {
+    const m = new RegExp(`${label}:\\s+([\\d,]+)`).exec(text);
+    return Number(m![1].replaceAll(",", ""));
+  };
+  assertEquals(num("uploaded"), 1500);
+  assertEquals(num("processed"), 1500);
+  const planted = Number(/\(([\d,]+) bad rows were planted\)/.exec(text)![1].replaceAll(",", ""));
+  assertEquals(num("errors"), planted);
+  assertEquals(num("customers now"), 1500 - planted - 1, "one customer deleted");
+  assertMatch(text, /Updated cus_\w+: client_name ".+ \(VIP\)", mobile_number cleared \(null\)/);
+});
