@@ -35,6 +35,10 @@ export {
   type UploadCreateResult,
   Uploads,
   type UploadWaitOptions,
+  type Webhook,
+  type WebhookCreateParams,
+  type WebhookList,
+  Webhooks,
   type WithLastResponse,
   type WithResponse,
 } from "./src/client.ts";
@@ -87,4 +91,22 @@ export {
   type ValidateCustomersOptions,
   type ValidateCustomersResult,
 } from "./src/validate.ts";
+export {
+  type AlertEvent,
+  type AlertEventBase,
+  AlertEventError,
+  type AlertListing,
+  type DelistEvent,
+  isRecaptureAlert,
+  parseAlertEvent,
+  type PingEvent,
+  type PriceChangeData,
+  type PriceChangeEvent,
+  RECAPTURE_ALERT_EVENTS,
+  type RecaptureAlertData,
+  type RecaptureAlertEvent,
+  type RecaptureAlertEventName,
+  type RecaptureNewEvent,
+  type UnknownAlertEvent,
+} from "./src/events.ts";
 export { iteratePages, type IteratePagesOptions, type PageSlice } from "./src/pagination.ts";

@@ -92,6 +92,31 @@ try {
 } finally {
   await h.close();
 }
+
+// --- the opt-in alert tools (alerts: true, sandbox mode: all five), measured on their own and
+// as what they add to the default list.
+const withAlerts = await connect({ server: { alerts: true, mode: "sandbox" } });
+try {
+  const listed = await withAlerts.client.listTools();
+  const alertTools = listed.tools.filter((t) => /webhook|simulate/.test(t.name));
+  console.log("\ntools/list with alerts: true (opt-in; sandbox mode adds the simulate tool)");
+  let added = 0;
+  for (const tool of alertTools) {
+    const s = size(JSON.stringify(tool));
+    added += s.tokens;
+    const flag = s.tokens > PER_TOOL_GOAL ? "  OVER GOAL" : "";
+    if (flag) failed = true;
+    console.log(row(`  ${tool.name}`, s) + flag);
+  }
+  const total = size(JSON.stringify(listed));
+  console.log(row("  total with alerts", total));
+  console.log(
+    `  the alert tools add ${added} tok; the default list (no alerts) is the one held to ` +
+      `${TOTAL_GOAL}`,
+  );
+} finally {
+  await withAlerts.close();
+}
 if (failed) {
   console.log("\nA token goal was missed.");
   Deno.exitCode = 1;

@@ -4,7 +4,8 @@
  * Without `RECAPTURE_API_KEY` it starts an in-process sandbox (no port, no network), generates a
  * realistic list of 20,000 customers with a few percent of bad rows, uploads it with the SDK,
  * shows live progress until processing is done, then lists a page, updates one customer, deletes
- * one and prints a summary. With `RECAPTURE_API_KEY` set it does the same against the real API on
+ * one and prints a summary; last, it simulates a listing of one uploaded customer's car and shows
+ * the alert arrive through the edge adapter's relay. With `RECAPTURE_API_KEY` set it does the same against the real API on
  * a small list (20 customers, no bad rows, no paid rego lookups).
  *
  * Flags: `--count N` (customers to generate), `--region au|nz|uk|my`.
@@ -20,6 +21,7 @@ import { parseArgs } from "node:util";
 import { type Customer, type Region, REGIONS, type Upload, validateCustomers } from "../mod.ts";
 import { openClient } from "../src/sandbox/embedded.ts";
 import { generateCustomers } from "./_customers.ts";
+import { alertsDemo } from "./_alerts_demo.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -136,6 +138,11 @@ try {
   if (errors && errors.length > 0) {
     console.log(`  first row errors:`);
     for (const e of errors.slice(0, 3)) console.log(`    row ${e.index} ${e.field}: ${e.reason}`);
+  }
+  if (opened.sandbox && first) {
+    await alertsDemo(client, opened.sandbox, first);
+  } else if (live) {
+    console.log("\nAlerts: register a public HTTPS URL with client.webhooks.create (see README).");
   }
 } finally {
   await opened.close();

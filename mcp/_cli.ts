@@ -31,6 +31,7 @@ export interface EntryConfig {
 export const USAGE = `Options:
   --read-only            serve only the reading tools
   --tools a,b            serve only these tools (recapture_* names)
+  --alerts               also serve the alert webhook tools (opt-in)
   --region au|nz|uk|my   default region (default: au)
   --mask-pii             mask client names and mobile numbers in results
   --sandbox-path FILE    sandbox KV file when RECAPTURE_API_KEY is unset
@@ -62,6 +63,7 @@ export function parseEntryArgs(
       options: {
         "read-only": { type: "boolean" },
         tools: { type: "string" },
+        alerts: { type: "boolean" },
         region: { type: "string" },
         "mask-pii": { type: "boolean" },
         "sandbox-path": { type: "string" },
@@ -85,6 +87,7 @@ export function parseEntryArgs(
   }
   const server: RecaptureMcpServerOptions = {};
   if (values["read-only"]) server.readOnly = true;
+  if (values.alerts) server.alerts = true;
   if (values.tools !== undefined) {
     server.tools = values.tools.split(",").map((t) => t.trim()).filter((t) => t !== "");
   }

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
-import type { McpServer } from "./_sdk.ts";
+import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
 
 /**
  * Options of {@linkcode createMcpHttpApp}.
@@ -128,7 +128,10 @@ function onBodyDone(response: Response, onDone: () => void): Response {
  * });
  * ```
  */
-export function createMcpHttpApp(makeServer: () => McpServer, options: McpHttpAppOptions): Hono {
+export function createMcpHttpApp(
+  makeServer: () => RecaptureMcpServer,
+  options: McpHttpAppOptions,
+): McpHttpApp {
   if (typeof options.token !== "string" || options.token.length < 16) {
     throw new RecaptureMcpConfigError("the HTTP bearer token must be at least 16 characters");
   }

@@ -17,11 +17,11 @@
  * ```
  * @module
  */
-import type { Hono } from "hono";
 import { DEFAULT_SANDBOX_PATH, openClient } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
+import type { McpHttpApp } from "./_types.ts";
 
 /**
  * The token used when `RECAPTURE_MCP_TOKEN` is unset: read from `file`, or made up and written
@@ -84,7 +84,7 @@ export async function serveHttp(
     mode: opened.mode,
     sandboxPath: config.sandboxPath ?? DEFAULT_SANDBOX_PATH,
   };
-  let app: Hono;
+  let app: McpHttpApp;
   try {
     // Built once up front so a bad option fails at start-up, not on the first request.
     createRecaptureMcpServer(opened.client, serverOptions);

@@ -24,11 +24,14 @@ import type { MaskSettings } from "./_mask.ts";
 import { ListToolsRequestSchema, McpServer } from "./_sdk.ts";
 import type { CallToolResult } from "./_sdk.ts";
 import { TOOL_NAMES, TOOLS } from "./tools.ts";
+import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./alert_tools.ts";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 
 export { RecaptureMcpConfigError };
 export { createMcpHttpApp } from "./_http_app.ts";
 export type { McpHttpAppOptions } from "./_http_app.ts";
+export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
+import type { RecaptureMcpServer } from "./_types.ts";
 import type { RegisterFn, ToolContext, ToolOutcome } from "./tools.ts";
 
 /**
@@ -50,6 +53,12 @@ export interface RecaptureMcpServerOptions {
   readOnly?: boolean;
   /** Serve only these tools (names from {@linkcode RECAPTURE_TOOL_NAMES}). Default: all. */
   tools?: readonly string[];
+  /**
+   * Also serve the alert tools (create, list, delete and ping webhooks; in sandbox mode, simulate
+   * a listing; names in {@linkcode RECAPTURE_ALERT_TOOL_NAMES}). Default `false`: off, so the
+   * default tool list stays small.
+   */
+  alerts?: boolean;
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
   /** Mask mobile numbers and client names in results: `true` masks both. Default `false`. */
@@ -98,9 +107,22 @@ export const RECAPTURE_TOOL_NAMES: readonly string[] = TOOL_NAMES;
 export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
   .filter((t) => t.access === "read").map((t) => t.name);
 
+/**
+ * The names of the opt-in alert tools (served with `alerts: true`; the last one only in
+ * sandbox mode).
+ *
+ * @example
+ * ```ts
+ * import { RECAPTURE_ALERT_TOOL_NAMES } from "@recapture/sdk/mcp";
+ * console.log(RECAPTURE_ALERT_TOOL_NAMES.includes("recapture_create_webhook")); // true
+ * ```
+ */
+export const RECAPTURE_ALERT_TOOL_NAMES: readonly string[] = ALERT_TOOLS.map((t) => t.name);
+
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
   "tools",
+  "alerts",
   "region",
   "maskPii",
   "mode",
@@ -194,26 +216,41 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   if (mode !== "api" && mode !== "sandbox") {
     throw new RecaptureMcpConfigError(`mode must be "api" or "sandbox"`);
   }
-  let served: readonly string[] = TOOL_NAMES;
+  const alerts = options.alerts ?? false;
+  if (typeof alerts !== "boolean") throw new RecaptureMcpConfigError("alerts must be a boolean");
+  const alertNames = !alerts ? [] : ALERT_TOOLS
+    .filter((t) => mode === "sandbox" || t.name !== SANDBOX_ONLY_TOOL)
+    .map((t) => t.name);
+  const available = [...TOOL_NAMES, ...alertNames];
+  const readable = [
+    ...RECAPTURE_READ_TOOL_NAMES,
+    ...ALERT_TOOLS.filter((t) => t.access === "read" && alertNames.includes(t.name))
+      .map((t) => t.name),
+  ];
+  let served: readonly string[] = available;
   if (options.tools !== undefined) {
     if (!Array.isArray(options.tools) || options.tools.length === 0) {
       throw new RecaptureMcpConfigError("tools must be a non-empty list of tool names");
     }
     for (const name of options.tools) {
-      if (!TOOL_NAMES.includes(name)) {
+      if (!available.includes(name)) {
         throw new RecaptureMcpConfigError(
-          `unknown tool: ${name} (known: ${TOOL_NAMES.join(", ")})`,
+          RECAPTURE_ALERT_TOOL_NAMES.includes(name)
+            ? `tool ${name} needs alerts: true${
+              name === SANDBOX_ONLY_TOOL ? ' and mode: "sandbox"' : ""
+            }`
+            : `unknown tool: ${name} (known: ${available.join(", ")})`,
         );
       }
-      if (readOnly && !RECAPTURE_READ_TOOL_NAMES.includes(name)) {
+      if (readOnly && !readable.includes(name)) {
         throw new RecaptureMcpConfigError(
           `tool ${name} changes data and cannot be served in read-only mode`,
         );
       }
     }
-    served = TOOL_NAMES.filter((n) => options.tools?.includes(n));
+    served = available.filter((n) => options.tools?.includes(n));
   } else if (readOnly) {
-    served = RECAPTURE_READ_TOOL_NAMES;
+    served = readable;
   }
   const secrets = options.secrets ?? [];
   if (!Array.isArray(secrets) || secrets.some((s) => typeof s !== "string")) {
@@ -283,7 +320,8 @@ function toResult<T>(outcome: ToolOutcome<T>, secrets: readonly string[]): CallT
  *
  * @param client the SDK client the tools call (real API or sandbox).
  * @param options read-only mode, tool allowlist, default region, PII masking...
- * @returns an `McpServer` (from `@modelcontextprotocol/sdk`), ready to `connect` to a transport.
+ * @returns the server (an `McpServer` of `@modelcontextprotocol/sdk`), ready to `connect` to a
+ * transport.
  *
  * @example
  * ```ts
@@ -299,7 +337,7 @@ function toResult<T>(outcome: ToolOutcome<T>, secrets: readonly string[]): CallT
 export function createRecaptureMcpServer(
   client: RecaptureClient,
   options: RecaptureMcpServerOptions = {},
-): McpServer {
+): RecaptureMcpServer {
   const s = settle(options);
   let tokens: Promise<ConfirmationTokens> | undefined;
   const ctx: ToolContext = {
@@ -329,7 +367,7 @@ export function createRecaptureMcpServer(
       async (args, extra) => toResult(await spec.run(args, context, extra), s.secrets),
     );
   };
-  const served = TOOLS.filter((tool) => s.served.includes(tool.name));
+  const served = [...TOOLS, ...ALERT_TOOLS].filter((tool) => s.served.includes(tool.name));
   for (const tool of served) tool.register(registerTool, ctx);
   // The listing comes from the registry: the same schemas as the SDK's own handler would send,
   // without its `$schema` lines and `execution` defaults (~270 tokens of every client's context).

@@ -138,7 +138,8 @@ export type RegisterFn = <I extends z.ZodRawShape, O extends z.ZodRawShape>(
   ctx: ToolContext,
 ) => void;
 
-function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+/** @internal Shared with alert_tools.ts. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   spec: ToolSpec<I, O>,
 ): RegisteredToolSpec {
   return {
@@ -166,10 +167,12 @@ function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 
 // ---------------------------------------------------------------- shared schema pieces
 
-const region = z.enum(REGION_VALUES).optional().describe("Default: the server's.");
+/** @internal Shared with alert_tools.ts. */
+export const region = z.enum(REGION_VALUES).optional().describe("Default: the server's.");
 const uploadId = z.string().min(1).max(200).describe("Upload id from recapture_upload_customers.");
 const customerId = z.string().min(1).max(200).describe("Customer id.");
-const confirmationToken = z.string().max(200).optional().describe(
+/** @internal Shared with alert_tools.ts. */
+export const confirmationToken = z.string().max(200).optional().describe(
   "Omit on the first call. Pass the token from the preview, after the user agrees, to act.",
 );
 
@@ -191,7 +194,8 @@ const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.stri
 
 // ---------------------------------------------------------------- helpers
 
-function regionOf(args: { region?: Region }, ctx: ToolContext): Region {
+/** @internal Shared with alert_tools.ts. */
+export function regionOf(args: { region?: Region }, ctx: ToolContext): Region {
   return args.region ?? ctx.region;
 }
 
@@ -225,11 +229,13 @@ function customerView(customer: Customer, ctx: ToolContext): CustomerOut {
   return maskRecord({ ...customer } as CustomerOut, ctx.mask);
 }
 
-function json(value: unknown): string {
+/** @internal Shared with alert_tools.ts. */
+export function json(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function failure(code: string, message: string): never {
+/** @internal Shared with alert_tools.ts. */
+export function failure(code: string, message: string): never {
   throw new ToolFailure(code, message);
 }
 
@@ -257,7 +263,7 @@ async function findRegion(
  * Runs `action`; an API failure becomes a failure outcome that names its cause and next step.
  * A wrong-region failure looks the resource up in the other regions to say which one is right.
  */
-async function guarded<T>(
+export async function guarded<T>(
   ctx: ToolContext,
   where: { resource?: "customer" | "upload"; id?: string; region: Region },
   action: () => Promise<ToolOutcome<T>>,
@@ -276,8 +282,8 @@ async function guarded<T>(
   }
 }
 
-/** Validates a confirmation token or explains why it is refused. */
-async function requireToken(
+/** Validates a confirmation token or explains why it is refused (shared with alert_tools.ts). */
+export async function requireToken(
   ctx: ToolContext,
   token: string,
   subject: TokenSubject,

@@ -143,7 +143,7 @@ export function apiError(
       return new IncorrectRegionError(text, opts);
     }
     if (/at least one customer/i.test(message)) return new EmptyUploadError(text, opts);
-    if (/invalid (customer|upload) id/i.test(message)) return new NotFoundError(text, opts);
+    if (/invalid (customer|upload|webhook) id/i.test(message)) return new NotFoundError(text, opts);
   }
   if (status === 403) {
     if (message !== null && /licen[cs]e|access to recapture/i.test(message)) {

@@ -118,12 +118,6 @@ export interface BulkUploadOptions {
   batchSize?: number;
   /** The most uploads in flight at once (default 2). */
   concurrency?: number;
-  /**
-   * The most customers sent but not yet processed by the API (default: no limit). Sending
-   * waits, polling, while the API catches up: this keeps an in-process sandbox (or a slow
-   * backend) from piling up work, at the cost of sending at the processing rate.
-   */
-  maxUnprocessed?: number;
   /** The region to upload to (default: the client's). Also used to validate `state`. */
   region?: Region;
   /** A manifest from an earlier run over the same source: its rows are skipped. */
@@ -439,7 +433,6 @@ class BulkRun {
     this.#batchSize = positive(options.batchSize ?? 5000, "batchSize");
     this.#concurrency = positive(options.concurrency ?? 2, "concurrency");
     this.#badCap = Math.max(this.#batchSize, 1000);
-    if (options.maxUnprocessed !== undefined) positive(options.maxUnprocessed, "maxUnprocessed");
     if (typeof options.name !== "string" || options.name.trim() === "") {
       throw new TypeError("bulkUpload: options.name must be a non-empty string");
     }
@@ -610,20 +603,6 @@ class BulkRun {
   /** Sends a batch (waiting for a free slot first); returns `undefined` (the next batch). */
   async #send(batch: Batch): Promise<undefined> {
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
-    // With maxUnprocessed, wait (polling) until the API has caught up enough.
-    const cap = this.#options.maxUnprocessed;
-    if (cap !== undefined && batch.customers.length > 0) {
-      let delay = 50;
-      while (
-        this.#unprocessed() + batch.customers.length > cap && this.#open.length > 0 &&
-        !this.#options.signal?.aborted && this.#failure === undefined
-      ) {
-        await this.#poll(false);
-        if (this.#unprocessed() + batch.customers.length <= cap) break;
-        await this.#pause(delay);
-        delay = Math.min(this.#options.pollIntervalMs ?? 1000, delay * 2);
-      }
-    }
     // Stopped: the batch is not sent nor recorded, so a resumed run sends it.
     if (this.#failure !== undefined || this.#options.signal?.aborted) return undefined;
     if (batch.customers.length === 0) {
@@ -724,15 +703,6 @@ class BulkRun {
       }
     })();
     return this.#polling;
-  }
-
-  /** Customers sent (or being sent) that the API has not processed yet, as last polled. */
-  #unprocessed(): number {
-    let n = this.#inFlightRows;
-    for (const u of this.#open) {
-      n += Math.max(0, (u.total_uploaded_customers ?? 0) - (u.total_processed_customers ?? 0));
-    }
-    return n;
   }
 
   /** Waits `ms`, or less if the signal fires. */

@@ -34,6 +34,7 @@ import { DEFAULT_SANDBOX_PATH, openClient } from "./sandbox/embedded.ts";
 import { num, table } from "./_cli_format.ts";
 import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
+import { ALERTS_HELP, alertsMain } from "./_cli_webhooks.ts";
 
 const VERSION = "0.1.0";
 
@@ -52,6 +53,7 @@ Commands:
   customers update <customer_id> [--name X] [--mobile X] [--sale-date D] [--expiry-date D]
                                 Change those fields ("" clears one)
   customers delete <customer_id>
+  webhooks, simulate-listing    Alerts: see below
   help                          This text
 
 Options:
@@ -87,7 +89,7 @@ malformed (the message names the line); 4 done, but some rows were bad or failed
 5 the API refused the request (authentication, permission, not found, region, validation);
 6 the API could not be reached or failed (network, timeout, 5xx, rate limit); 130 interrupted
 (the manifest is saved: resume with --resume).
-`;
+${ALERTS_HELP}`;
 
 const OPTIONS = {
   region: { type: "string" },
@@ -171,6 +173,8 @@ const GLOBAL = new Set(["region", "json", "sandbox-path", "help", "version"]);
  */
 export async function main(args: string[]): Promise<number> {
   const io: Io = processIo();
+  const alerts = await alertsMain(args, io); // webhooks, simulate-listing (_cli_webhooks.ts)
+  if (alerts !== null) return alerts;
   let json = args.includes("--json");
   try {
     let parsed: ReturnType<typeof parse>;

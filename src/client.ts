@@ -37,6 +37,12 @@ import {
   UploadEnvelopeSchema,
 } from "./schemas.ts";
 import { checkUpdateParams, checkUploadParams, validateCustomers } from "./validate.ts";
+import { type PingEvent, RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
+import {
+  PingEnvelopeSchema,
+  WebhookEnvelopeSchema,
+  WebhookListSchema,
+} from "./_webhook_schemas.ts";
 
 /** Options for {@link RecaptureClient}. */
 export interface RecaptureClientOptions {
@@ -166,19 +172,29 @@ export function encodePathSegment(segment: string): string {
   if (segment === "." || segment === "..") {
     throw new TypeError(`an id cannot be "${segment}"`);
   }
+  if (!segment.isWellFormed()) {
+    throw new TypeError("an id must be well-formed Unicode (it has a lone surrogate)");
+  }
   return encodeURIComponent(segment);
 }
 
 function checkRegion(region: unknown, where: string): Region {
   if (!(REGIONS as readonly unknown[]).includes(region)) {
-    throw new TypeError(`${where} must be one of ${REGIONS.join(", ")}, got ${String(region)}`);
+    throw new TypeError(`${where} must be one of ${REGIONS.join(", ")}, got ${shown(region)}`);
   }
   return region as Region;
 }
 
+/** A value for an error message; never throws (`String()` does on null-prototype objects). */
+function shown(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x.slice(0, 40));
+  if (x === null || (typeof x !== "object" && typeof x !== "function")) return String(x);
+  return Array.isArray(x) ? "an array" : `a ${typeof x}`;
+}
+
 function checkCount(n: unknown, name: string, min: number): number {
   if (typeof n !== "number" || !Number.isFinite(n) || n < min) {
-    throw new RangeError(`${name} must be a number ≥ ${min}, got ${String(n)}`);
+    throw new RangeError(`${name} must be a number ≥ ${min}, got ${shown(n)}`);
   }
   return n;
 }
@@ -202,6 +218,8 @@ export class RecaptureClient {
   readonly uploads: Uploads;
   /** Customer operations. */
   readonly customers: Customers;
+  /** Alert webhook operations (`/v2/webhooks`). */
+  readonly webhooks: Webhooks;
   /** The default region. */
   readonly region: Region;
   /** The API base URL (no trailing slash). */
@@ -260,6 +278,7 @@ export class RecaptureClient {
     this.#transport = transport;
     this.uploads = new Uploads(this, transport);
     this.customers = new Customers(this, transport);
+    this.webhooks = new Webhooks(this, transport);
   }
 
   /**
@@ -332,7 +351,25 @@ async function call<S extends v.GenericSchema>(
   return { body, status: received.status, headers: received.headers };
 }
 
-/** `client.uploads`: queue, check, cancel and wait for uploads. */
+/**
+ * `client.uploads`: queue, check, cancel and wait for uploads.
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createSandbox, SANDBOX_API_KEY } from "@recapture/sdk/sandbox";
+ *
+ * const sandbox = await createSandbox(); // in memory
+ * const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+ * const upload = await client.uploads.create({
+ *   name: "March",
+ *   customers: [{ rego: "ABC123", state: "NSW" }],
+ * });
+ * const done = await client.uploads.wait(upload.id, { intervalMs: 20 });
+ * console.log(done.total_processed_customers); // 1
+ * await sandbox.close();
+ * ```
+ */
 export class Uploads {
   #client: RecaptureClient;
   #transport: Transport;
@@ -516,7 +553,25 @@ export function isUploadDone(upload: Upload): boolean {
     upload.total_processed_customers >= upload.total_uploaded_customers;
 }
 
-/** `client.customers`: list, walk, get, update and delete tracked customers. */
+/**
+ * `client.customers`: list, walk, get, update and delete tracked customers.
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createSandbox, SANDBOX_API_KEY } from "@recapture/sdk/sandbox";
+ *
+ * const sandbox = await createSandbox(); // in memory
+ * const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+ * const upload = await client.uploads.create({ name: "Q1", customers: [{ vin: "1HGCM82633A004352" }] });
+ * await client.uploads.wait(upload.id, { intervalMs: 20 });
+ * const { customers } = await client.customers.list({ upload_id: upload.id });
+ * const updated = await client.customers.update(customers[0].id, { client_name: "Jo Citizen" });
+ * console.log(updated.client_name); // "Jo Citizen"
+ * await client.customers.delete(updated.id);
+ * await sandbox.close();
+ * ```
+ */
 export class Customers {
   #client: RecaptureClient;
   #transport: Transport;
@@ -682,5 +737,255 @@ export class Customers {
       options,
     );
     return withMeta(body.customer, status, headers);
+  }
+}
+
+/** A webhook configuration: where AutoGrab pushes which events. Extra fields are kept. */
+export interface Webhook {
+  /** The webhook id. */
+  id: string;
+  /** A name for reference. */
+  name?: string | null;
+  /** Its region. */
+  region?: string | null;
+  /** Payload format (only `json`). */
+  format?: string | null;
+  /** The URL pushed to (it may carry a secret token: treat it as a secret). */
+  endpoint?: string | null;
+  /** The subscribed event names. */
+  events?: string[] | null;
+  /** Creation time (ISO 8601). */
+  created_at?: string | null;
+  /** Fields the SDK does not know yet. */
+  [key: string]: unknown;
+}
+
+/** The body of `webhooks.create`. */
+export interface WebhookCreateParams {
+  /** A name for reference. */
+  name: string;
+  /** The https URL AutoGrab pushes to; put an unguessable token in it (path or query). */
+  endpoint: string;
+  /** The events to receive (default: all three Recapture events). */
+  events?: RecaptureAlertEventName[];
+  /** Payload format (default and only value: `json`). */
+  format?: "json";
+}
+
+/** What `webhooks.list` returns. */
+export interface WebhookList {
+  /** The account's webhooks in the region. */
+  webhooks: Webhook[];
+  /** Fields the SDK does not know yet (e.g. `success`). */
+  [key: string]: unknown;
+}
+
+const WEBHOOKS = "/v2/webhooks";
+
+function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
+  const issues: RowIssue[] = [];
+  const add = (field: string, reason: string) => issues.push({ index: -1, field, reason });
+  if (typeof params !== "object" || params === null) {
+    add("", "params must be an object");
+    return issues;
+  }
+  if (typeof params.name !== "string" || params.name.trim() === "") {
+    add("name", "must be a non-empty string");
+  }
+  let url: URL | null = null;
+  try {
+    url = new URL(String(params.endpoint));
+  } catch {
+    add("endpoint", "must be an absolute URL");
+  }
+  if (url && url.protocol !== "https:" && url.protocol !== "http:") {
+    add("endpoint", `must be an http(s) URL, got ${url.protocol}`);
+  }
+  if (params.format !== undefined && params.format !== "json") {
+    add("format", `must be "json", got ${String(params.format)}`);
+  }
+  if (params.events !== undefined) {
+    if (!Array.isArray(params.events) || params.events.length === 0) {
+      add("events", "must be a non-empty list");
+    } else {
+      for (const [i, e] of params.events.entries()) {
+        if (!(RECAPTURE_ALERT_EVENTS as readonly unknown[]).includes(e)) {
+          add(
+            `events[${i}]`,
+            `must be one of ${RECAPTURE_ALERT_EVENTS.join(", ")}, got ${String(e)}`,
+          );
+        }
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * `client.webhooks`: register, list, get, delete and ping alert webhooks (`/v2/webhooks`).
+ *
+ * @example
+ * ```ts
+ * import { RecaptureClient } from "@recapture/sdk";
+ * import { createSandbox, SANDBOX_API_KEY } from "@recapture/sdk/sandbox";
+ *
+ * // The sandbox pushes alerts through `pushFetch`; here they are answered in process.
+ * const sandbox = await createSandbox({ pushFetch: () => Promise.resolve(new Response("ok")) });
+ * const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+ * const hook = await client.webhooks.create({
+ *   name: "CRM alerts",
+ *   endpoint: "https://edge.example.com/alerts/token_0123456789",
+ * });
+ * console.log((await client.webhooks.ping(hook.id)).event); // "ping"
+ * await client.webhooks.delete(hook.id);
+ * await sandbox.idle();
+ * await sandbox.close();
+ * ```
+ */
+export class Webhooks {
+  #client: RecaptureClient;
+  #transport: Transport;
+
+  /**
+   * Creates an instance.
+   *
+   * @param client the owning client
+   * @param transport its request loop
+   */
+  constructor(client: RecaptureClient, transport: Transport) {
+    this.#client = client;
+    this.#transport = transport;
+  }
+
+  /**
+   * Registers a webhook (`POST /v2/webhooks`). Checked first (a {@link ValidationError} names
+   * each bad field). Like uploads, never blindly retried: only on 429 or when the request
+   * provably never reached the server.
+   *
+   * @example
+   * ```ts ignore
+   * const hook = await client.webhooks.create({
+   *   name: "CRM alerts",
+   *   endpoint: "https://edge.example.com/alerts/3f9c...e1",
+   *   events: ["recapture_new", "recapture_price_change", "recapture_delist"],
+   * });
+   * ```
+   */
+  async create(
+    params: WebhookCreateParams,
+    options?: RequestOptions,
+  ): Promise<WithLastResponse<Webhook>> {
+    const issues = checkWebhookParams(params);
+    if (issues.length > 0) throw new ValidationError(issues);
+    const region = checkRegion(options?.region ?? this.#client.region, "region");
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      WebhookEnvelopeSchema,
+      {
+        method: "POST",
+        path: WEBHOOKS,
+        json: {
+          name: params.name,
+          region,
+          format: params.format ?? "json",
+          endpoint: params.endpoint,
+          events: params.events ?? [...RECAPTURE_ALERT_EVENTS],
+        },
+        retry: "unsent-only",
+      },
+      { ...options, region },
+    );
+    return withMeta(body.webhook, status, headers);
+  }
+
+  /**
+   * Lists the account's webhooks in the region (`GET /v2/webhooks`).
+   *
+   * @example
+   * ```ts ignore
+   * const { webhooks } = await client.webhooks.list();
+   * ```
+   */
+  async list(options?: RequestOptions): Promise<WithLastResponse<WebhookList>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      WebhookListSchema,
+      { method: "GET", path: WEBHOOKS, retry: "idempotent" },
+      options,
+    );
+    return withMeta(body, status, headers);
+  }
+
+  /**
+   * Gets one webhook (`GET /v2/webhooks/{id}`).
+   *
+   * @example
+   * ```ts ignore
+   * const hook = await client.webhooks.retrieve("wh_123");
+   * ```
+   */
+  async retrieve(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      WebhookEnvelopeSchema,
+      {
+        method: "GET",
+        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.webhook, status, headers);
+  }
+
+  /**
+   * Deletes a webhook permanently (`DELETE /v2/webhooks/{id}`) and returns its configuration.
+   *
+   * @example
+   * ```ts ignore
+   * const gone = await client.webhooks.delete("wh_123");
+   * ```
+   */
+  async delete(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      WebhookEnvelopeSchema,
+      {
+        method: "DELETE",
+        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.webhook, status, headers);
+  }
+
+  /**
+   * Asks AutoGrab to push a `ping` event to the webhook (`POST /v2/webhooks/{id}/ping`); returns
+   * the event sent. Retried like any call that is safe to repeat (a second ping is harmless).
+   *
+   * @example
+   * ```ts ignore
+   * const ping = await client.webhooks.ping("wh_123");
+   * console.log(ping.id); // the event id the endpoint will receive
+   * ```
+   */
+  async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingEvent>> {
+    const { body, status, headers } = await call(
+      this.#client,
+      this.#transport,
+      PingEnvelopeSchema,
+      {
+        method: "POST",
+        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
+        retry: "idempotent",
+      },
+      options,
+    );
+    return withMeta(body.event, status, headers);
   }
 }

@@ -223,6 +223,8 @@ export class NotFoundError extends RecaptureApiError {
       ? "invalid_customer_id"
       : /invalid upload id/i.test(message)
       ? "invalid_upload_id"
+      : /invalid webhook id/i.test(message)
+      ? "invalid_webhook_id"
       : "not_found";
     super(message, withDefaults(options, 404, code));
   }

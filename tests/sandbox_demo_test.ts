@@ -31,4 +31,11 @@ Deno.test("demo: without RECAPTURE_API_KEY it runs on an in-process sandbox and 
   assertEquals(num("errors"), planted);
   assertEquals(num("customers now"), 1500 - planted - 1, "one customer deleted");
   assertMatch(text, /Updated cus_\w+: client_name ".+ \(VIP\)", mobile_number cleared \(null\)/);
+  // The last act: a simulated listing of that customer's car arrives as an alert.
+  assertMatch(
+    text,
+    /Simulated: \S+ listed on carsales for \$24,990 → 1 tracked customer\(s\) matched/,
+  );
+  assertMatch(text, /Slack message: .+\(VIP\)'s car .+ is listed on carsales for \$24,990/);
+  assertMatch(text, /CRM webhook: +recapture_new evt_\w+, signature verified; customer .+ \(VIP\)/);
 });

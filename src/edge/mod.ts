@@ -37,6 +37,7 @@ import { errorResponse, requestIdFrom } from "./_http.ts";
 import { handleIngest } from "./_ingest.ts";
 import { createRuntime, type RecaptureProxyOptions } from "./_runtime.ts";
 import { isCallbackJob } from "./_scheduler.ts";
+import type { AlertRelay } from "./alerts.ts";
 
 export type { Region } from "../schemas.ts";
 export type { CallbackOutcome, CallbackSettings } from "./_callbacks.ts";
@@ -57,6 +58,20 @@ export {
   type ReplayGuard,
 } from "./_replay.ts";
 export type { RecaptureProxyOptions } from "./_runtime.ts";
+export {
+  ALERT_ENV,
+  type AlertDeliveryOutcome,
+  type AlertDestination,
+  type AlertRelay,
+  type AlertRelayOptions,
+  cloudflareKvGuard,
+  type CloudflareKvNamespace,
+  createAlertRelay,
+  type EnrichedAlert,
+  type SlackDestination,
+  slackText,
+  type WebhookDestination,
+} from "./alerts.ts";
 export type { CallbackJob, CallbackScheduler, ScheduleOptions } from "./_scheduler.ts";
 
 /**
@@ -90,7 +105,9 @@ const FORWARD_PREFIX = "/v2/recapture/";
  * console.log(res.status); // 401: no bearer token
  * ```
  */
-export function createRecaptureProxy(options: RecaptureProxyOptions = {}): RecaptureProxy {
+export function createRecaptureProxy(
+  options: RecaptureProxyOptions & { alerts?: AlertRelay } = {},
+): RecaptureProxy {
   const rt = createRuntime(options);
   options.scheduler?.listen?.((job) => rt.runJob(job, undefined));
 
@@ -114,6 +131,9 @@ export function createRecaptureProxy(options: RecaptureProxyOptions = {}): Recap
   );
   app.all("/v2/recapture/*", (c) => handleForward(rt, c.req.raw, c.env));
   app.post("/webhooks/customers", (c) => handleIngest(rt, c.req.raw, c.env));
+  // Alert relay (alerts.ts): AutoGrab's pushes, when `alerts` is given.
+  const alerts = options.alerts;
+  if (alerts) app.all("/alerts/*", (c) => alerts.fetch(c.req.raw, c.env, executionCtxOf(c)));
   app.notFound((c) =>
     errorResponse(
       requestIdFrom(c.req.raw.headers),
@@ -154,4 +174,13 @@ export function createRecaptureProxy(options: RecaptureProxyOptions = {}): Recap
     },
     queue,
   };
+}
+
+/** Hono's `c.executionCtx` throws when there is none (Deno); answers undefined then. */
+function executionCtxOf(c: { executionCtx: unknown }): unknown {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,6 +11,7 @@ import { checkQuery, HttpError, intParam, MESSAGES, readJson } from "./_http.ts"
 import { randomHex } from "./_ids.ts";
 import { parsePatch, parseUpload } from "./_input.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
+import { type AlertRouteDeps, mountAlertRoutes } from "./_alert_routes.ts";
 import type { Store } from "./_store.ts";
 import { type Region, REGIONS } from "./_types.ts";
 
@@ -26,6 +27,8 @@ export interface AppDeps {
   auth: Auth;
   limiter: RateLimiter;
   maxBodyBytes: number;
+  /** The Webhooks API and the market simulation (mounted when given). */
+  alerts?: Omit<AlertRouteDeps, "auth" | "limiter" | "maxBodyBytes">;
 }
 
 type Ctx = Context<SandboxEnv>;
@@ -139,6 +142,8 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     return c.json({ success: true, customer });
   });
   allow(app, "/v2/recapture/customers/:id", "GET, PATCH, DELETE");
+
+  if (deps.alerts) mountAlertRoutes(app, { ...deps.alerts, auth, limiter, maxBodyBytes });
 
   return app;
 }

@@ -148,8 +148,12 @@ export class Auth {
       }
       const colon = decoded.indexOf(":");
       if (colon < 0) throw new HttpError(401, "Malformed Basic authorization header");
-      id = decodeURIComponent(decoded.slice(0, colon));
-      secret = decodeURIComponent(decoded.slice(colon + 1));
+      try {
+        id = decodeURIComponent(decoded.slice(0, colon));
+        secret = decodeURIComponent(decoded.slice(colon + 1));
+      } catch {
+        throw new HttpError(401, "Malformed Basic authorization header (bad percent-encoding)");
+      }
     }
     if (!id || !secret) {
       throw new HttpError(401, "Client credentials are required (HTTP Basic auth)");

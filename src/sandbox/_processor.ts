@@ -18,8 +18,11 @@ export class Processor {
   readonly #store: Store;
   readonly #now: () => Date;
   #inflight = 0;
+  #otherInflight = 0;
   #listening: Promise<void> | null = null;
   #closed = false;
+  /** Handles queue messages that are not chunks (alert pushes); set before `start()`. */
+  other: ((message: unknown) => Promise<void>) | null = null;
 
   constructor(store: Store, now: () => Date) {
     this.#store = store;
@@ -29,7 +32,17 @@ export class Processor {
   /** Starts listening on the KV queue. */
   start(): void {
     this.#listening = this.#store.kv.listenQueue(async (message: unknown) => {
-      if (!isChunkMessage(message)) return;
+      if (!isChunkMessage(message)) {
+        if (!this.other) return;
+        if (this.#closed) throw new Error("The sandbox is closing");
+        this.#otherInflight++;
+        try {
+          await this.other(message);
+        } finally {
+          this.#otherInflight--;
+        }
+        return;
+      }
       // Closing: leave the message unacknowledged; recovery re-enqueues unfinished chunks.
       if (this.#closed) throw new Error("The sandbox is closing");
       this.#inflight++;
@@ -45,7 +58,7 @@ export class Processor {
   async drain(maxMs = 10_000): Promise<void> {
     this.#closed = true;
     const until = Date.now() + maxMs;
-    while (this.#inflight > 0 && Date.now() < until) {
+    while (this.#inflight + this.#otherInflight > 0 && Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   }

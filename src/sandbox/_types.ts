@@ -65,6 +65,16 @@ export interface SandboxOptions {
   recover?: boolean;
   /** The clock (default `() => new Date()`). */
   now?: () => Date;
+  /**
+   * The fetch alert pushes go out through (default `globalThis.fetch`); e.g. an edge adapter's
+   * `fetch` to run AutoGrab → edge in one process.
+   */
+  pushFetch?: (request: Request) => Promise<Response>;
+  /**
+   * Delays between push attempts to a webhook endpoint that did not answer 2xx, in ms (default
+   * 1 s, 5 s, 30 s, 2 min, 10 min, 30 min; then the push is given up).
+   */
+  pushBackoffMs?: number[];
 }
 
 /** An upload as stored (the counters live in separate keys). */

@@ -33,9 +33,17 @@ import { Auth, defaultAccounts } from "./_auth.ts";
 import { Processor } from "./_processor.ts";
 import { RateLimiter } from "./_rate_limit.ts";
 import { Store } from "./_store.ts";
+import { isPushMessage, Market } from "./_market.ts";
+import { WebhookStore } from "./_webhooks.ts";
 import type { SandboxOptions } from "./_types.ts";
 
 export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
+export {
+  type MarketClient,
+  simulateMarketEvent,
+  type SimulateMarketParams,
+  type SimulateMarketResult,
+} from "./simulate.ts";
 
 export type {
   Region,
@@ -68,6 +76,8 @@ export interface Sandbox {
   idle(): Promise<void>;
   /** Deletes the customers whose expiry date has come; answers how many. */
   sweep(): Promise<number>;
+  /** Resolves when no alert push is waiting for delivery or for a retry. */
+  pushesIdle(): Promise<void>;
 }
 
 const DEFAULT_RATE_LIMIT = { limit: 10_000, windowMs: 60_000 };
@@ -123,7 +133,21 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   }
   const store = new Store(kv, now, chunkSize);
   const processor = new Processor(store, now);
-  const app = buildApp({ store, auth, limiter, maxBodyBytes });
+  const webhooks = new WebhookStore(kv);
+  const market = new Market(kv, webhooks, now, {
+    fetch: options.pushFetch,
+    backoffMs: options.pushBackoffMs,
+  });
+  processor.other = async (message) => {
+    if (isPushMessage(message)) await market.deliver(message);
+  };
+  const app = buildApp({
+    store,
+    auth,
+    limiter,
+    maxBodyBytes,
+    alerts: { webhooks, market, now },
+  });
   processor.start();
   if (options.recover !== false) await processor.recover();
 
@@ -135,12 +159,15 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   if (timer !== undefined) Deno.unrefTimer(timer);
 
   let closing: Promise<void> | null = null;
+  let closed = false;
   return {
     app,
     kv,
     fetch: async (request: Request): Promise<Response> => await app.fetch(request),
     close(): Promise<void> {
       closing ??= (async () => {
+        closed = true;
+        market.stop();
         clearInterval(timer);
         await sweeping;
         await processor.drain();
@@ -151,5 +178,6 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     },
     idle: () => processor.idle(),
     sweep: () => store.sweep(),
+    pushesIdle: () => market.idle(() => closed),
   };
 }

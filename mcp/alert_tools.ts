@@ -1,0 +1,244 @@
+/**
+ * Opt-in alert tools (`createRecaptureMcpServer(client, { alerts: true })`): register, list and
+ * delete alert webhooks, ping one, and, in sandbox mode only, simulate a listing. They are off by
+ * default so the default tool list stays within its token budget.
+ *
+ * Webhook endpoints carry a secret token (AutoGrab's only push authentication), so every
+ * endpoint shown in a result is masked: query values and long path segments are cut.
+ *
+ * @module
+ */
+import * as z from "zod";
+import type { Webhook } from "../mod.ts";
+import { RECAPTURE_ALERT_EVENTS } from "../mod.ts";
+import { simulateMarketEvent } from "../src/sandbox/simulate.ts";
+import {
+  confirmationToken,
+  defineTool,
+  failure,
+  guarded,
+  json,
+  region,
+  regionOf,
+  type RegisteredToolSpec,
+  requireToken,
+} from "./tools.ts";
+
+const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
+const webhookId = z.string().min(1).max(200).describe("Webhook id.");
+const webhookOut = z.object({ id: z.string() }).loose();
+
+/**
+ * An endpoint URL with its secrets cut: each query value and each path segment longer than 12
+ * characters shows only its first 4 characters.
+ *
+ * @example
+ * ```ts
+ * import { maskEndpoint } from "./alert_tools.ts";
+ * console.log(maskEndpoint("https://e.com/alerts/0123456789abcdef?token=secret"));
+ * // https://e.com/alerts/0123…?token=…
+ * ```
+ */
+export function maskEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return "…";
+  }
+  const path = url.pathname.split("/").map((s) => (s.length > 12 ? `${s.slice(0, 4)}…` : s))
+    .join("/");
+  const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=…`).join("&");
+  return `${url.protocol}//${url.host}${path}${query ? `?${query}` : ""}`;
+}
+
+function view(w: Webhook): z.infer<typeof webhookOut> {
+  return { ...w, endpoint: w.endpoint ? maskEndpoint(w.endpoint) : w.endpoint };
+}
+
+const createWebhook = defineTool({
+  name: "recapture_create_webhook",
+  title: "Create alert webhook",
+  description: "Register a URL that receives alerts when a tracked car is listed, re-priced or " +
+    "delisted. Put a long random token in the URL: it is the only authentication.",
+  access: "write",
+  confirmation: false,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  input: {
+    name: z.string().min(1).max(200),
+    endpoint: z.string().url().max(2000).describe("https URL with a secret token."),
+    events: z.array(z.enum(EVENT_VALUES)).min(1).optional().describe("Default: all three."),
+    region,
+  },
+  output: { webhook: webhookOut },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(ctx, { region: reg }, async () => {
+      const webhook = view(
+        await ctx.client.webhooks.create({
+          name: args.name,
+          endpoint: args.endpoint,
+          events: args.events as typeof RECAPTURE_ALERT_EVENTS[number][] | undefined,
+        }, { region: reg }),
+      );
+      return { ok: true, data: { webhook }, text: `Created.\n${json(webhook)}` };
+    });
+  },
+});
+
+const listWebhooks = defineTool({
+  name: "recapture_list_webhooks",
+  title: "List alert webhooks",
+  description: "List the alert webhooks (endpoints masked).",
+  access: "read",
+  confirmation: false,
+  annotations: {
+    readOnlyHint: true,
+    destructiveHint: false,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  input: { region },
+  output: { webhooks: z.array(webhookOut) },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(ctx, { region: reg }, async () => {
+      const webhooks = (await ctx.client.webhooks.list({ region: reg })).webhooks.map(view);
+      return {
+        ok: true,
+        data: { webhooks },
+        text: `${webhooks.length} webhook(s).\n${json(webhooks)}`,
+      };
+    });
+  },
+});
+
+const deleteOutput = {
+  action: z.enum(["preview", "deleted"]),
+  webhook: webhookOut,
+  confirmation_token: z.string().nullable(),
+};
+type DeleteOut = z.infer<z.ZodObject<typeof deleteOutput>>;
+
+const deleteWebhook = defineTool({
+  name: "recapture_delete_webhook",
+  title: "Delete alert webhook",
+  description: "Delete a webhook; its alerts stop. Two steps: the first call returns a preview " +
+    "and confirmation_token; call again with it after the user agrees.",
+  access: "write",
+  confirmation: true,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  input: { webhook_id: webhookId, confirmation_token: confirmationToken, region },
+  output: deleteOutput,
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    const subject = { tool: "recapture_delete_webhook", region: reg, resourceId: args.webhook_id };
+    return await guarded<DeleteOut>(ctx, { region: reg }, async () => {
+      if (args.confirmation_token === undefined) {
+        const webhook = view(await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }));
+        const { token, expiresAt } = await (await ctx.tokens()).mint(subject);
+        return {
+          ok: true,
+          data: { action: "preview" as const, webhook, confirmation_token: token },
+          text: `Preview only, nothing deleted:\n${json(webhook)}\nTo delete, call again with ` +
+            `confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
+        };
+      }
+      await requireToken(ctx, args.confirmation_token, subject, `webhook ${args.webhook_id}`);
+      const webhook = view(await ctx.client.webhooks.delete(args.webhook_id, { region: reg }));
+      return {
+        ok: true,
+        data: { action: "deleted" as const, webhook, confirmation_token: null },
+        text: `Deleted webhook ${webhook.id}.`,
+      };
+    });
+  },
+});
+
+const pingWebhook = defineTool({
+  name: "recapture_ping_webhook",
+  title: "Ping alert webhook",
+  description: "Send a test ping event to a webhook's endpoint.",
+  access: "write",
+  confirmation: false,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  },
+  input: { webhook_id: webhookId, region },
+  output: { event_id: z.string() },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(ctx, { region: reg }, async () => {
+      const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+      return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
+    });
+  },
+});
+
+const simulateListing = defineTool({
+  name: "recapture_simulate_listing",
+  title: "Simulate listing (sandbox)",
+  description: "Sandbox only: pretend a car (VIN, or rego+state) was listed, re-priced or " +
+    "delisted, to test alerts.",
+  access: "write",
+  confirmation: false,
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
+  input: {
+    event: z.enum(["listed", "price_change", "delisted"]).optional(),
+    vin: z.string().max(17).optional(),
+    rego: z.string().max(20).optional(),
+    state: z.string().max(3).optional(),
+    marketplace: z.string().min(1).max(100),
+    price: z.number().min(0).optional(),
+    region,
+  },
+  output: {
+    event: z.string(),
+    matched: z.number(),
+    alert_ids: z.array(z.string()),
+  },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(ctx, { region: reg }, async () => {
+      if (!args.vin && !args.rego) failure("invalid_arguments", "give vin, or rego and state.");
+      const { region: _r, ...params } = args;
+      const r = await simulateMarketEvent(ctx.client, params, { region: reg });
+      const data = { event: r.event, matched: r.matched, alert_ids: r.alerts.map((a) => a.id) };
+      return {
+        ok: true,
+        data,
+        text: `${r.matched} tracked customer(s) matched; ${r.event} pushed to their webhooks.`,
+      };
+    });
+  },
+});
+
+/** The alert tools, in listing order (the simulate tool is served in sandbox mode only). */
+export const ALERT_TOOLS: readonly RegisteredToolSpec[] = [
+  createWebhook,
+  listWebhooks,
+  deleteWebhook,
+  pingWebhook,
+  simulateListing,
+];
+
+/** The name of the sandbox-only tool. */
+export const SANDBOX_ONLY_TOOL = "recapture_simulate_listing";

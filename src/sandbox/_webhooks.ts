@@ -1,0 +1,193 @@
+/**
+ * The Webhooks API of the sandbox (`/v2/webhooks`): create, list, get, delete, ping, stored in
+ * Deno KV. Errors as documented: `Invalid Region`, `You don't have permission to access that
+ * webhook`, and (decided) 404 `Invalid Webhook ID`.
+ *
+ * @module
+ */
+import { HttpError, typeProblem } from "./_http.ts";
+import { randomHex } from "./_ids.ts";
+import type { Region } from "./_types.ts";
+
+/** The event names a webhook may subscribe to (decided: the three Recapture events). */
+export const WEBHOOK_EVENTS = ["recapture_new", "recapture_price_change", "recapture_delist"];
+
+/** Webhook messages, one place for each. */
+export const WEBHOOK_MESSAGES = {
+  invalidRegion: "Invalid Region",
+  invalidId: "Invalid Webhook ID",
+  permission: "You don't have permission to access that webhook",
+} as const;
+
+/** A webhook as stored (the wire object plus its account). */
+export interface WebhookRecord {
+  id: string;
+  name: string;
+  region: Region;
+  format: "json";
+  endpoint: string;
+  events: string[];
+  created_at: string;
+  account_id: string;
+}
+
+/** The wire object of a webhook. */
+export type WebhookView = Omit<WebhookRecord, "account_id">;
+
+/** KV keys of webhooks. */
+export const webhookKeys = {
+  hook: (id: string): Deno.KvKey => ["rc", "wh", id],
+  byAccount: (account: string, region: Region, id: string): Deno.KvKey => [
+    "rc",
+    "whacct",
+    account,
+    region,
+    id,
+  ],
+  accountPrefix: (account: string, region: Region): Deno.KvKey => ["rc", "whacct", account, region],
+};
+
+const CREATE_FIELDS = ["name", "region", "format", "endpoint", "events"];
+
+/** Whether a value is a JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The wire view of a stored webhook. */
+export function viewOf(record: WebhookRecord): WebhookView {
+  const { account_id: _, ...view } = record;
+  return view;
+}
+
+/** Checks a create body; answers the record to store. */
+export function parseWebhook(
+  body: unknown,
+  account: string,
+  region: Region,
+  now: Date,
+): WebhookRecord {
+  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
+  for (const field of Object.keys(body)) {
+    if (!CREATE_FIELDS.includes(field)) {
+      throw new HttpError(400, `Unknown field "${field}"; allowed: ${CREATE_FIELDS.join(", ")}`);
+    }
+  }
+  const { name, format, endpoint, events } = body;
+  if (name === undefined) throw new HttpError(400, "name is required");
+  if (typeof name !== "string" || name.trim() === "") {
+    throw typeProblem("name", "a non-empty string", name);
+  }
+  if (name.length > 200) throw new HttpError(400, "name must be at most 200 characters");
+  if (body.region !== undefined && body.region !== region) {
+    throw new HttpError(
+      400,
+      `${WEBHOOK_MESSAGES.invalidRegion}: region in the body ("${
+        String(body.region)
+      }") differs from the query ("${region}")`,
+    );
+  }
+  if (format !== undefined && format !== "json") {
+    throw new HttpError(400, `format must be "json" (got ${JSON.stringify(format)})`);
+  }
+  if (typeof endpoint !== "string") throw typeProblem("endpoint", "a URL string", endpoint);
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new HttpError(400, `endpoint must be an absolute URL (got "${endpoint.slice(0, 100)}")`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new HttpError(400, `endpoint must be an http(s) URL (got ${url.protocol})`);
+  }
+  if (endpoint.length > 2000) throw new HttpError(400, "endpoint must be at most 2000 characters");
+  if (!Array.isArray(events) || events.length === 0) {
+    throw typeProblem("events", "a non-empty array of event names", events);
+  }
+  for (const [i, e] of events.entries()) {
+    if (typeof e !== "string" || !WEBHOOK_EVENTS.includes(e)) {
+      throw new HttpError(
+        400,
+        `events[${i}] must be one of ${WEBHOOK_EVENTS.join(", ")} (got ${JSON.stringify(e)})`,
+      );
+    }
+  }
+  return {
+    id: `wh_${randomHex(12)}`,
+    name,
+    region,
+    format: "json",
+    endpoint,
+    events: [...new Set(events as string[])],
+    created_at: now.toISOString(),
+    account_id: account,
+  };
+}
+
+/** The webhooks in Deno KV. */
+export class WebhookStore {
+  readonly #kv: Deno.Kv;
+
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Stores a new webhook. */
+  async create(record: WebhookRecord): Promise<WebhookView> {
+    const result = await this.#kv.atomic()
+      .check({ key: webhookKeys.hook(record.id), versionstamp: null })
+      .set(webhookKeys.hook(record.id), record)
+      .set(webhookKeys.byAccount(record.account_id, record.region, record.id), true)
+      .commit();
+    if (!result.ok) throw new HttpError(503, "Could not store the webhook; try again");
+    return viewOf(record);
+  }
+
+  /** The webhook `id` as `account` may see it in `region`, or the API's error. */
+  async get(account: string, region: Region, id: string): Promise<Deno.KvEntry<WebhookRecord>> {
+    const entry = /^wh_[0-9a-f]{24}$/.test(id)
+      ? await this.#kv.get<WebhookRecord>(webhookKeys.hook(id))
+      : null;
+    if (!entry || entry.value === null) throw new HttpError(404, WEBHOOK_MESSAGES.invalidId);
+    if (entry.value.account_id !== account) throw new HttpError(403, WEBHOOK_MESSAGES.permission);
+    if (entry.value.region !== region) {
+      throw new HttpError(
+        400,
+        `${WEBHOOK_MESSAGES.invalidRegion}: the webhook is in region "${entry.value.region}"`,
+      );
+    }
+    return entry as Deno.KvEntry<WebhookRecord>;
+  }
+
+  /** The stored record, whoever owns it, or null (used by deliveries). */
+  async find(id: string): Promise<WebhookRecord | null> {
+    return (await this.#kv.get<WebhookRecord>(webhookKeys.hook(id))).value;
+  }
+
+  /** The account's webhooks in a region, oldest first. */
+  async list(account: string, region: Region): Promise<WebhookRecord[]> {
+    const ids: string[] = [];
+    for await (const e of this.#kv.list({ prefix: webhookKeys.accountPrefix(account, region) })) {
+      ids.push(e.key[e.key.length - 1] as string);
+    }
+    const out: WebhookRecord[] = [];
+    for (let i = 0; i < ids.length; i += 10) {
+      const entries = await this.#kv.getMany<WebhookRecord[]>(
+        ids.slice(i, i + 10).map((id) => webhookKeys.hook(id)),
+      );
+      for (const e of entries) if (e.value) out.push(e.value);
+    }
+    return out.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+
+  /** Deletes a webhook permanently; answers it as it was. */
+  async delete(account: string, region: Region, id: string): Promise<WebhookView> {
+    const entry = await this.get(account, region, id);
+    await this.#kv.atomic()
+      .check(entry)
+      .delete(entry.key)
+      .delete(webhookKeys.byAccount(account, region, id))
+      .commit();
+    return viewOf(entry.value);
+  }
+}
