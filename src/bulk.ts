@@ -418,7 +418,6 @@ class BulkRun {
   #rowsUploaded = 0;
   #created = 0;
   readonly #inFlight = new Set<Promise<void>>();
-  #inFlightRows = 0;
   #polling: Promise<void> | undefined;
   #failure: unknown = undefined;
   // uploads of this run: last known state, and which are not done
@@ -612,8 +611,6 @@ class BulkRun {
     }
     const part = ++this.#part;
     const o = this.#options;
-    const rows = batch.customers.length;
-    this.#inFlightRows += rows;
     const task = (async () => {
       try {
         const created = await this.#client.uploads.create(
@@ -638,8 +635,6 @@ class BulkRun {
         this.#record(batch, upload.id);
       } catch (error) {
         this.#failure ??= error;
-      } finally {
-        this.#inFlightRows -= rows;
       }
     })();
     this.#inFlight.add(task);
@@ -677,7 +672,11 @@ class BulkRun {
    * `strict`, else only delays the counters. Concurrent calls share one poll.
    */
   #poll(strict: boolean): Promise<void> {
-    this.#polling ??= (async () => {
+    if (this.#polling) return this.#polling;
+    const polling = (async () => {
+      // Yield first: with nothing to poll the body would finish synchronously, and its `finally`
+      // would run before `#polling` is set, leaving a settled promise that blocks every later poll.
+      await undefined;
       try {
         const targets = this.#open.slice(0, 2);
         const region = this.#options.region;
@@ -702,7 +701,8 @@ class BulkRun {
         this.#polling = undefined;
       }
     })();
-    return this.#polling;
+    this.#polling = polling;
+    return polling;
   }
 
   /** Waits `ms`, or less if the signal fires. */

@@ -146,30 +146,43 @@ Deno.test("bulk: every bad row of a CSV is reported once, with its line and colu
   assertEquals(await storedRegos(env), ["AB1", "AB5"]);
 });
 
-Deno.test("bulk: no more uploads in flight than the concurrency", async () => {
+/**
+ * Counts the upload POSTs in flight at once. Each one is held for one macrotask before it goes
+ * through, so every POST that bulkUpload starts at the same time is seen overlapping (no sleep,
+ * no timing: the hold ends on the event loop's next turn).
+ */
+function overlap(): { wrap: (inner: Fetch) => Fetch; peak: number } {
   let inFlight = 0;
-  let peak = 0;
-  await using env = await setup((inner) => async (request) => {
-    if (request.method !== "POST") return await inner(request);
-    peak = Math.max(peak, ++inFlight);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 15));
-      return await inner(request);
-    } finally {
-      inFlight--;
-    }
-  });
+  const counter = {
+    peak: 0,
+    wrap: (inner: Fetch): Fetch => async (request) => {
+      if (request.method !== "POST") return await inner(request);
+      counter.peak = Math.max(counter.peak, ++inFlight);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return await inner(request);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return counter;
+}
+
+Deno.test("bulk: no more uploads in flight than the concurrency", async () => {
+  const posts = overlap();
+  await using env = await setup(posts.wrap);
   const r = await bulkUpload(env.client, customers(50), {
     name: "C",
     batchSize: 4,
     concurrency: 3,
   });
   assertEquals(r.progress.uploads, 13);
-  assertEquals(peak, 3);
+  assertEquals(posts.peak, 3);
   assertEquals((await storedRegos(env)).length, 50);
-  peak = 0;
+  posts.peak = 0;
   await bulkUpload(env.client, customers(20), { name: "C1", batchSize: 4, concurrency: 1 });
-  assertEquals(peak, 1);
+  assertEquals(posts.peak, 1);
 });
 
 Deno.test("bulk: cancelled midway, then resumed from the manifest: every row sent once", async () => {
@@ -281,15 +294,35 @@ Deno.test("bulk: a malformed line in the file stops the run, keeping what was se
 });
 
 Deno.test("bulk: waits for processing and reports progress that only moves forward", async () => {
-  await using env = await setup();
+  // The wait is bounded by the test's own signal, not by a clock: once every upload is sent and
+  // the sandbox says it has processed them all, bulkUpload must see it within a few status
+  // polls; past 20, the run is stopped (and the test fails) instead of polling forever.
+  const stuck = new AbortController();
+  let pollsAfterIdle = -1; // -1 until the sandbox has processed every upload
+  await using env = await setup((inner) => async (request) => {
+    if (request.method === "GET" && pollsAfterIdle >= 0 && ++pollsAfterIdle > 20) {
+      stuck.abort(new Error("still polling 20 times after the sandbox processed every upload"));
+    }
+    return await inner(request);
+  });
   const events: BulkProgress[] = [];
+  let processed: Promise<void> | undefined;
   const r = await bulkUpload(env.client, customers(2500, new Set([5])), {
     name: "W",
     batchSize: 1000,
     waitForProcessing: true,
     pollIntervalMs: 10,
-    onProgress: (p) => events.push(p),
+    signal: stuck.signal,
+    onProgress: (p) => {
+      events.push(p);
+      if (p.phase === "processing") {
+        processed ??= env.sandbox.idle().then(() => {
+          pollsAfterIdle = 0;
+        });
+      }
+    },
   });
+  await processed;
   assertEquals(r.progress.phase, "done");
   assertEquals([r.progress.processed, r.progress.rowsUploaded, r.progress.errors], [2499, 2499, 0]);
   assert(r.uploads.every((u) => u.status === "completed"), JSON.stringify(r.uploads));
@@ -344,4 +377,33 @@ Deno.test("validateRows: the same checks as bulkUpload, nothing sent", async () 
   // Region nz: any state is accepted.
   const nz = await validateRows([{ rego: "A1", state: "Auckland" }], { region: "nz" });
   assertEquals([nz.valid, nz.badCount], [1, 0]);
+});
+
+Deno.test("bulk: a progress poll before the first upload exists does not stall the wait", async () => {
+  // The poll timer fires while the first POST is still on its way: there is nothing to poll yet.
+  // Later polls must still run, so waiting for processing ends. The signal only bounds a failure.
+  let release!: () => void;
+  const firstPostHeld = new Promise<void>((resolve) => release = resolve);
+  let polledEmpty = false;
+  await using env = await setup((inner) => async (request) => {
+    if (request.method === "POST") await firstPostHeld;
+    return inner(request);
+  });
+  const signal = AbortSignal.timeout(30_000);
+  const run = bulkUpload(env.client, customers(10), {
+    name: "Early poll",
+    batchSize: 10,
+    waitForProcessing: true,
+    pollIntervalMs: 1,
+    signal,
+    onProgress: (p) => {
+      if (p.phase === "uploading" && p.uploads === 0 && !polledEmpty) {
+        polledEmpty = true;
+        setTimeout(release, 20);
+      }
+    },
+  });
+  const r = await run;
+  assert(polledEmpty, "the run never reported progress before its first upload");
+  assertEquals([r.progress.phase, r.progress.processed], ["done", 10]);
 });
