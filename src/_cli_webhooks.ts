@@ -27,7 +27,7 @@ Alerts (AutoGrab pushes an event when a tracked car is listed, re-priced or deli
   webhooks delete <webhook_id>  Delete a webhook
   webhooks ping <webhook_id>    Send a test ping event to its endpoint
   simulate-listing (--vin V | --rego R [--state S]) --marketplace M [--price N]
-                   [--event listed|price_change|delisted] [--url U]
+                   [--event listed|price_change|delisted] [--url U] [--seller-type T]
                                 Sandbox only: pretend the car was listed, and push the alert
 `;
 

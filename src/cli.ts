@@ -77,6 +77,7 @@ Upload and validate:
   --concurrency N               Uploads in flight (default 2)
   --rego-lookups                Look up VINs from regos (extra cost)
   --no-wait                     Stop once everything is sent, without waiting for processing
+  --poll-ms N                   How often to poll progress, in ms (default 1000; also status --wait)
   --manifest FILE               Where the resumable manifest goes (default <file>.recapture.json)
   --resume                      Continue an interrupted upload from its manifest
   --restart                     Upload the whole file again despite an earlier manifest
