@@ -242,6 +242,45 @@ export function assignColumns(headers: string[], options: ColumnOptions = {}): C
   return out;
 }
 
+/** Writes one field of a customer under construction. */
+type Setter = (customer: CustomerInput, value: string) => void;
+
+// One named store per field: cheaper per row than `customer[key] = value` with a changing key.
+const SETTERS: Readonly<Record<CustomerField, Setter>> = {
+  rego: (c, v) => {
+    c.rego = v;
+  },
+  state: (c, v) => {
+    c.state = v;
+  },
+  vin: (c, v) => {
+    c.vin = v;
+  },
+  client_name: (c, v) => {
+    c.client_name = v;
+  },
+  mobile_number: (c, v) => {
+    c.mobile_number = v;
+  },
+  sale_date: (c, v) => {
+    c.sale_date = v;
+  },
+  expiry_date: (c, v) => {
+    c.expiry_date = v;
+  },
+  monitor_start_date: (c, v) => {
+    c.monitor_start_date = v;
+  },
+  monitor_end_date: (c, v) => {
+    c.monitor_end_date = v;
+  },
+  external_id: (c, v) => {
+    c.external_id = v;
+  },
+};
+
+function ignoreValue(): void {}
+
 // Kinds of column, as small integers for the per-row loop.
 const FIELD = 0;
 const DATE = 1;
@@ -274,9 +313,10 @@ export function rowBuilder(
   );
   const key = used.map((c) => (c.target === "additional" ? c.key : c.target));
   const header = used.map((c) => c.header);
+  const set = used.map((c): Setter => SETTERS[c.target as CustomerField] ?? ignoreValue);
   const dateOptions = { order: dateOrder };
   return (fields, line, row) => {
-    const customer: Record<string, unknown> = {};
+    const customer: CustomerInput = {};
     let additional: Record<string, string> | undefined;
     let issues: FieldIssue[] | undefined;
     let first: string | undefined;
@@ -290,11 +330,11 @@ export function rowBuilder(
       }
       switch (kind[i]) {
         case FIELD:
-          customer[key[i]] = value;
+          set[i](customer, value);
           break;
         case DATE:
           try {
-            customer[key[i]] = parseDate(value, dateOptions);
+            set[i](customer, parseDate(value, dateOptions));
           } catch (error) {
             if (!(error instanceof DateParseError)) throw error;
             const where = { order: dateOrder, row, line, column: header[i] };
@@ -321,7 +361,7 @@ export function rowBuilder(
         : (first ?? last);
     }
     if (additional !== undefined) customer.additional_fields = additional;
-    return { line, customer: customer as CustomerInput, issues: issues ?? [] };
+    return { line, customer, issues: issues ?? [] };
   };
 }
 

@@ -170,20 +170,32 @@ const SERIAL = /^\d{1,7}(?:\.\d+)?$/;
  */
 export function parseDate(value: string | number, options: ParseDateOptions = {}): string {
   if (typeof value === "number") return fromSerial(value, String(value), options);
-  const text = value.trim();
+  const length = value.length;
+  // trim() only when an end is not printable ASCII (33-126, never whitespace).
+  const text = length > 0 && isSolid(value.charCodeAt(0)) && isSolid(value.charCodeAt(length - 1))
+    ? value
+    : value.trim();
   if (text === "") throw new DateParseError(value, "the value is empty", options);
   const first = text.charCodeAt(0);
   if (first >= 48 && first <= 57) {
-    // Fast path for the common shapes: digits, separator, digits, separator, digits.
-    if (scanNumeric(text)) {
-      const [a, aLen, b, c, cLen] = SCAN;
-      if (aLen === 4 && SCAN_SEP !== 46) return ymd(value, a, b, c, options); // 2024-03-01, 2024/03/01
+    // Fast paths for the common shapes, read by character codes: digits, separator, digits,
+    // separator, digits (ISO and day-first dates); digits only (Excel serials, YYYYMMDD).
+    const shape = scanNumeric(text);
+    if (shape === SHAPE_DATE) {
+      const a = scanA, aLen = scanALength, b = scanB, c = scanC, cLen = scanCLength;
+      if (aLen === 4 && scanSeparator !== 46) {
+        // 2024-03-01, 2024/03/01; already in the API's form: answer it as it is.
+        checkYmd(value, a, b, c, options);
+        return scanCanonical ? text : formatYmd(a, b, c);
+      }
       if (aLen <= 2 && (cLen === 4 || cLen === 2)) {
         const year = cLen === 4 ? c : c < 30 ? 2000 + c : 1900 + c;
         let day = a;
         let month = b;
-        if (options.order === "mdy") [day, month] = [month, day];
-        else if (month > 12 && day <= 12) {
+        if (options.order === "mdy") {
+          day = b;
+          month = a;
+        } else if (month > 12 && day <= 12) {
           throw new DateParseError(
             value,
             `there is no month ${month} (dates are read day first, DD/MM/YYYY; ` +
@@ -193,13 +205,16 @@ export function parseDate(value: string | number, options: ParseDateOptions = {}
         }
         return ymd(value, year, month, day, options);
       }
+    } else if (shape === SHAPE_DIGITS) {
+      if (text.length === 8) {
+        // Compact YYYYMMDD: beyond Excel's largest serial, so never ambiguous.
+        return ymd(value, scanA / 10000 | 0, (scanA / 100 | 0) % 100, scanA % 100, options);
+      }
+      if (text.length <= 7) return fromSerial(scanA, value, options);
     }
     const m = DAY_MONTH_NAME.exec(text);
     if (m) return ymd(value, fullYear(m[3]), monthNumber(value, m[2], options), +m[1], options);
-    if (/^\d{8}$/.test(text)) {
-      // Compact YYYYMMDD: beyond Excel's largest serial, so never ambiguous.
-      return ymd(value, +text.slice(0, 4), +text.slice(4, 6), +text.slice(6, 8), options);
-    }
+    // A serial with a fraction of a day (digits alone were read above).
     if (SERIAL.test(text)) return fromSerial(Number(text), value, options);
   } else {
     const m = MONTH_NAME_DAY.exec(text);
@@ -212,28 +227,51 @@ export function parseDate(value: string | number, options: ParseDateOptions = {}
   );
 }
 
-// Scratch space of scanNumeric: [a, length of a, b, c, length of c] and the separator.
-const SCAN: number[] = [0, 0, 0, 0, 0];
-let SCAN_SEP = 0;
+/** Printable ASCII other than space: never whitespace for `trim()`. */
+function isSolid(code: number): boolean {
+  return code > 32 && code < 127;
+}
+
+const SHAPE_NONE = 0;
+/** `<1-4 digits><sep><1-2 digits><sep><1-4 digits>`, maybe followed by a time. */
+const SHAPE_DATE = 1;
+/** Digits only, at most 8 (the number is in scanA). */
+const SHAPE_DIGITS = 2;
+
+// What scanNumeric read (module state, not an array: no allocation, no destructuring).
+let scanA = 0;
+let scanALength = 0;
+let scanB = 0;
+let scanC = 0;
+let scanCLength = 0;
+let scanSeparator = 0;
+/** Exactly `YYYY-MM-DD` (10 characters), the API's own form. */
+let scanCanonical = false;
 
 /**
  * Reads `<1-4 digits><sep><1-2 digits><sep><1-4 digits>` with one separator among `-` `/` `.`,
- * optionally followed by a space or `T` and anything (a time). Results go to SCAN / SCAN_SEP.
+ * optionally followed by a space or `T` and anything (a time), or up to 8 digits alone.
+ * Answers the shape; the numbers go to the scan variables.
  */
-function scanNumeric(t: string): boolean {
+function scanNumeric(t: string): number {
   const n = t.length;
   let i = 0;
   let a = 0;
-  while (i < n && i < 5) {
+  while (i < n && i < 9) {
     const ch = t.charCodeAt(i);
     if (ch < 48 || ch > 57) break;
     a = a * 10 + ch - 48;
     i++;
   }
   const aLen = i;
-  if (aLen === 0 || aLen > 4 || aLen === 3 || i >= n) return false;
+  if (i === n) {
+    if (aLen > 8) return SHAPE_NONE;
+    scanA = a;
+    return SHAPE_DIGITS;
+  }
+  if (aLen === 0 || aLen > 4 || aLen === 3) return SHAPE_NONE;
   const sep = t.charCodeAt(i);
-  if (sep !== 45 && sep !== 47 && sep !== 46) return false;
+  if (sep !== 45 && sep !== 47 && sep !== 46) return SHAPE_NONE;
   i++;
   let b = 0;
   const bStart = i;
@@ -244,7 +282,7 @@ function scanNumeric(t: string): boolean {
     i++;
   }
   const bLen = i - bStart;
-  if (bLen === 0 || bLen > 2 || i >= n || t.charCodeAt(i) !== sep) return false;
+  if (bLen === 0 || bLen > 2 || i >= n || t.charCodeAt(i) !== sep) return SHAPE_NONE;
   i++;
   let c = 0;
   const cStart = i;
@@ -255,19 +293,20 @@ function scanNumeric(t: string): boolean {
     i++;
   }
   const cLen = i - cStart;
-  if (cLen === 0 || cLen > 4 || cLen === 3) return false;
+  if (cLen === 0 || cLen > 4 || cLen === 3) return SHAPE_NONE;
   if (i < n) {
     const next = t.charCodeAt(i);
-    if (next !== 32 && next !== 84) return false; // " " or "T": a time follows
+    if (next !== 32 && next !== 84) return SHAPE_NONE; // " " or "T": a time follows
   }
-  if (aLen === 4 ? cLen > 2 : false) return false;
-  SCAN[0] = a;
-  SCAN[1] = aLen;
-  SCAN[2] = b;
-  SCAN[3] = c;
-  SCAN[4] = cLen;
-  SCAN_SEP = sep;
-  return true;
+  if (aLen === 4 && cLen > 2) return SHAPE_NONE;
+  scanA = a;
+  scanALength = aLen;
+  scanB = b;
+  scanC = c;
+  scanCLength = cLen;
+  scanSeparator = sep;
+  scanCanonical = n === 10 && aLen === 4 && sep === 45 && bLen === 2;
+  return SHAPE_DATE;
 }
 
 /**
@@ -344,6 +383,18 @@ function ymd(
   day: number,
   options: ParseDateOptions,
 ): string {
+  checkYmd(raw, year, month, day, options);
+  return formatYmd(year, month, day);
+}
+
+/** Throws unless year, month and day make a real date (years 1 to 9999). */
+function checkYmd(
+  raw: string,
+  year: number,
+  month: number,
+  day: number,
+  options: ParseDateOptions,
+): void {
   if (!(year >= 1 && year <= 9999)) {
     throw new DateParseError(raw, `year ${year} is out of range`, options);
   }
@@ -357,6 +408,9 @@ function ymd(
       options,
     );
   }
+}
+
+function formatYmd(year: number, month: number, day: number): string {
   return (year >= 1000 ? String(year) : String(year).padStart(4, "0")) + "-" + TWO[month] + "-" +
     TWO[day];
 }

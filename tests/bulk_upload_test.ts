@@ -294,9 +294,10 @@ Deno.test("bulk: a malformed line in the file stops the run, keeping what was se
 });
 
 Deno.test("bulk: waits for processing and reports progress that only moves forward", async () => {
-  // The wait is bounded by the test's own signal, not by a clock: once every upload is sent and
-  // the sandbox says it has processed them all, bulkUpload must see it within a few status
-  // polls; past 20, the run is stopped (and the test fails) instead of polling forever.
+  // The wait is bounded by the test's own signals (they only bound a failure, nothing is timed):
+  // once every upload is sent and the sandbox says it has processed them all, bulkUpload must
+  // see it within a few status polls; past 20, the run is stopped (and the test fails) instead
+  // of polling forever. If polling stalls altogether, the 60 s signal stops the run.
   const stuck = new AbortController();
   let pollsAfterIdle = -1; // -1 until the sandbox has processed every upload
   await using env = await setup((inner) => async (request) => {
@@ -312,7 +313,7 @@ Deno.test("bulk: waits for processing and reports progress that only moves forwa
     batchSize: 1000,
     waitForProcessing: true,
     pollIntervalMs: 10,
-    signal: stuck.signal,
+    signal: AbortSignal.any([stuck.signal, AbortSignal.timeout(60_000)]),
     onProgress: (p) => {
       events.push(p);
       if (p.phase === "processing") {

@@ -156,3 +156,145 @@ Deno.test("property: normalised schema-valid rows pass unchanged", () => {
     { numRuns: 200 },
   );
 });
+
+/**
+ * The validator's rules written plainly (trim, regular expressions, upper-casing every value),
+ * as a reference for the fast paths of `validateCustomers`: same valid rows, same issues.
+ */
+function referenceValidate(rows: unknown[], region = "au"): unknown {
+  const valid: Record<string, unknown>[] = [];
+  const issues: { index: number; field: string; reason: string }[] = [];
+  const type = (x: unknown) => x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
+  const plain = (x: unknown): x is Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x) &&
+    [Object.prototype, null].includes(Object.getPrototypeOf(x));
+  const absent = (x: unknown) =>
+    x === undefined || x === null || (typeof x === "string" && x.trim() === "");
+  const states = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"];
+  const known = [
+    "rego",
+    "state",
+    "vin",
+    "external_id",
+    "client_name",
+    "mobile_number",
+    "sale_date",
+    "expiry_date",
+    "monitor_start_date",
+    "monitor_end_date",
+    "additional_fields",
+  ];
+  rows.forEach((raw, index) => {
+    if (!plain(raw)) {
+      issues.push({ index, field: "", reason: `must be an object, got ${type(raw)}` });
+      return;
+    }
+    const before = issues.length;
+    const out: Record<string, unknown> = {};
+    const bad = (field: string, reason: string) => issues.push({ index, field, reason });
+    for (const key in raw) {
+      if (!known.includes(key) && raw[key] !== undefined) {
+        bad(key, "unknown field (put extra data in additional_fields)");
+      }
+    }
+    const { rego, state, vin } = raw;
+    if (!absent(rego)) {
+      if (typeof rego !== "string") bad("rego", `must be a string, got ${type(rego)}`);
+      else if (rego.replace(/\s+/g, "").toUpperCase().length > 16) {
+        bad("rego", "must be at most 16 characters");
+      } else out.rego = rego.replace(/\s+/g, "").toUpperCase();
+    }
+    if (!absent(state)) {
+      if (typeof state !== "string") bad("state", `must be a string, got ${type(state)}`);
+      else if (region === "au" && !states.includes(state.trim().toUpperCase())) {
+        bad("state", `must be one of ${states.join(", ")} in region au`);
+      } else out.state = state.trim().toUpperCase();
+    }
+    if (!absent(vin)) {
+      if (typeof vin !== "string") bad("vin", `must be a string, got ${type(vin)}`);
+      else {
+        const v = vin.trim().toUpperCase();
+        if (v.length !== 17) bad("vin", `must be 17 characters, got ${v.length}`);
+        else if (!/^[A-HJ-NPR-Z0-9]{17}$/.test(v)) {
+          bad("vin", "must contain only letters and digits, without I, O or Q");
+        } else out.vin = v;
+      }
+    }
+    if (absent(rego) && absent(vin)) bad("rego|vin", "a customer needs a rego or a vin");
+    for (const f of ["external_id", "client_name", "mobile_number"]) {
+      if (absent(raw[f])) continue;
+      if (typeof raw[f] !== "string") bad(f, `must be a string, got ${type(raw[f])}`);
+      else out[f] = (raw[f] as string).trim();
+    }
+    for (const f of ["sale_date", "expiry_date", "monitor_start_date", "monitor_end_date"]) {
+      const x = raw[f];
+      if (absent(x)) continue;
+      if (typeof x !== "string") bad(f, `must be a date YYYY-MM-DD, got ${type(x)}`);
+      else if (!isValidDate(x.trim())) bad(f, "must be a real date written YYYY-MM-DD");
+      else out[f] = x.trim();
+    }
+    const start = out.monitor_start_date as string | undefined;
+    const end = out.monitor_end_date as string | undefined;
+    if (start !== undefined && end !== undefined && start > end) {
+      bad("monitor_end_date", "must not be before monitor_start_date");
+    }
+    const extra = raw.additional_fields;
+    if (extra !== undefined && extra !== null) {
+      if (!plain(extra)) bad("additional_fields", `must be an object, got ${type(extra)}`);
+      else out.additional_fields = extra;
+    }
+    if (issues.length === before) valid.push(out);
+  });
+  return { valid, issues };
+}
+
+Deno.test("property: validateCustomers agrees with the plainly written rules", () => {
+  // Text made of the characters that matter: ASCII letters either case, digits, I O Q, spaces,
+  // tabs, no-break and other Unicode spaces, a letter that upper-cases to two (ß), punctuation.
+  const text = fc.array(
+    fc.constantFrom(
+      ..."aAbBzZ019IOQioq -/.,'".split(""),
+      "\t",
+      "\u00a0",
+      "\u2003",
+      "\ufeff",
+      "ß",
+      "é",
+    ),
+    { maxLength: 20 },
+  ).map((chars) => chars.join(""));
+  const around = (inner: fc.Arbitrary<string>) =>
+    fc.tuple(fc.constantFrom("", " ", "\t", "\u00a0"), inner, fc.constantFrom("", " ", "\u2003"))
+      .map((parts) => parts.join(""));
+  const value = fc.oneof(text, fc.constant(undefined), fc.constant(null), fc.integer());
+  const row = fc.record({
+    rego: fc.oneof(value, around(fc.stringMatching(/^[a-zA-Z0-9]{1,18}$/))),
+    state: fc.oneof(
+      value,
+      around(fc.constantFrom("NSW", "nsw", "Vic", "ACT", "QLD ", "XX", "Auckland")),
+    ),
+    vin: fc.oneof(
+      value,
+      around(fc.stringMatching(/^[A-Za-z0-9]{16,18}$/)),
+      fc.stringMatching(/^[A-HJ-NPR-Z0-9]{17}$/),
+    ),
+    client_name: value,
+    mobile_number: value,
+    external_id: value,
+    sale_date: fc.oneof(value, around(fc.constantFrom("2024-02-29", "2023-02-29", "2024-13-01"))),
+    monitor_start_date: fc.oneof(value, fc.constantFrom("2025-01-01", "2025-06-30")),
+    monitor_end_date: fc.oneof(value, fc.constantFrom("2025-01-01", "2025-06-30")),
+    additional_fields: fc.oneof(fc.constant(undefined), fc.constant([1]), fc.constant({ a: 1 })),
+    colour: fc.oneof(fc.constant(undefined), text),
+  }, { requiredKeys: [] });
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(row, fc.constant(null), fc.constant("ABC123")), { maxLength: 10 }),
+      fc.constantFrom("au" as const, "nz" as const),
+      (rows, region) => {
+        assertEquals(validateCustomers(rows, { region }), referenceValidate(rows, region));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});

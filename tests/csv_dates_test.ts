@@ -1,4 +1,5 @@
 import { assertEquals, assertInstanceOf, assertStringIncludes, assertThrows } from "@std/assert";
+import fc from "fast-check";
 import { DateParseError, excelSerialToDate, parseDate } from "../src/dates.ts";
 import { RecaptureError } from "../src/errors.ts";
 
@@ -97,4 +98,75 @@ Deno.test("Excel serials agree with the calendar across 1900-03-01 to 9999-12-31
       assertEquals(excelSerialToDate(serial), want, `serial ${serial}`);
     }
   }
+});
+
+/**
+ * The rules for dates written with digits, stated plainly (regular expressions and `Date`), as
+ * a reference for parseDate's character-code scanner: same answer, or an error for both.
+ */
+function referenceDate(value: string, order: "dmy" | "mdy"): string {
+  const text = value.trim();
+  const real = (y: number, m: number, d: number): string => {
+    const date = new Date(0);
+    date.setUTCFullYear(y, m - 1, d);
+    const ok = y >= 1 && y <= 9999 && date.getUTCFullYear() === y &&
+      date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+    return ok ? date.toISOString().slice(0, 10) : "error";
+  };
+  let m = /^(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?:[ T].*)?$/.exec(text);
+  if (m) return real(+m[1], +m[3], +m[4]);
+  m = /^(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?:[ T].*)?$/.exec(text);
+  if (m) {
+    const year = m[4].length === 4 ? +m[4] : +m[4] + (+m[4] < 30 ? 2000 : 1900);
+    return order === "mdy" ? real(year, +m[1], +m[3]) : real(year, +m[3], +m[1]);
+  }
+  if (/^\d{8}$/.test(text)) return real(+text.slice(0, 4), +text.slice(4, 6), +text.slice(6));
+  if (/^\d{1,7}(?:\.\d+)?$/.test(text)) {
+    const serial = Number(text);
+    const whole = Math.floor(serial);
+    if (serial < 1 || serial >= 2958466 || whole === 60) return "error";
+    const days = whole < 60 ? whole + 1 : whole;
+    return new Date(Date.UTC(1899, 11, 30) + days * 86_400_000).toISOString().slice(0, 10);
+  }
+  return "error";
+}
+
+Deno.test("property: parseDate reads digit dates as the plainly stated rules do", () => {
+  const digits = fc.stringMatching(/^\d{0,9}$/);
+  const shaped = fc.tuple(
+    fc.constantFrom("", " ", "\t", "\u00a0"),
+    digits,
+    fc.constantFrom("-", "/", ".", "", " ", "x"),
+    digits,
+    fc.constantFrom("-", "/", ".", "", "x"),
+    digits,
+    fc.constantFrom("", " 10:30", "T08:00:00Z", "x", ".5", "\u00a0"),
+  ).map((parts) => parts.join(""));
+  const plausible = fc.tuple(
+    fc.integer({ min: 1, max: 31 }),
+    fc.integer({ min: 1, max: 13 }),
+    fc.integer({ min: 0, max: 2200 }),
+    fc.constantFrom("/", "-", "."),
+    fc.boolean(),
+  ).map(([d, m, y, sep, pad]) => {
+    const two = (n: number) => pad ? String(n).padStart(2, "0") : String(n);
+    return pad ? `${y}${sep}${two(m)}${sep}${two(d)}` : `${two(d)}${sep}${two(m)}${sep}${y}`;
+  });
+  fc.assert(
+    fc.property(
+      fc.oneof(shaped, plausible, fc.integer({ min: 0, max: 99_999_999 }).map(String)),
+      fc.constantFrom("dmy" as const, "mdy" as const),
+      (text, order) => {
+        let got: string;
+        try {
+          got = parseDate(text, { order });
+        } catch (error) {
+          assertInstanceOf(error, DateParseError);
+          got = "error";
+        }
+        assertEquals(got, referenceDate(text, order), JSON.stringify({ text, order }));
+      },
+    ),
+    { numRuns: 20_000 },
+  );
 });

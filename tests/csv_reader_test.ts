@@ -320,3 +320,76 @@ Deno.test("CSV: a signal stops reading with its reason", async () => {
   assertEquals(e.message, "stop now");
   assert(n >= 5 && n <= 6);
 });
+
+Deno.test("CSV: the reader answers calls in order, as an async generator does", async () => {
+  // 2,500 rows (more than one internal batch) with a bad record at line 2,502.
+  const text = "Rego\n" + Array.from({ length: 2500 }, (_, i) => `A${i}\n`).join("") + '"bad\n';
+  const cuts = Array.from({ length: 40 }, (_, i) => i * 397);
+
+  // Calls made all at once are answered in order, one row each.
+  const rows = readCsv(bytes(text, cuts));
+  assertEquals(rows[Symbol.asyncIterator](), rows);
+  const first = await Promise.all(Array.from({ length: 1500 }, () => rows.next()));
+  assertEquals(
+    first.map((r) => r.done ? "done" : r.value.customer.rego),
+    first.map((_, i) => `A${i}`),
+  );
+  assertEquals(first.map((r) => r.done ? 0 : r.value.line).slice(-2), [1500, 1501]);
+  // Then the rest, the error after the last good row, then nothing more.
+  const rest: string[] = [];
+  const error = await assertRejects(async () => {
+    for (let r = await rows.next(); !r.done; r = await rows.next()) {
+      rest.push(r.value.customer.rego!);
+    }
+  }, CsvError);
+  assertEquals(error.line, 2502);
+  assertEquals(rest.length, 1000);
+  assertEquals(rest.at(-1), "A2499");
+  assertEquals(await rows.next(), { value: undefined, done: true });
+
+  // return() queued behind pending calls: they get their rows, then the stream is cancelled.
+  let cancelled = false;
+  const source = bytes(text, cuts);
+  const reader = source.getReader();
+  const watched = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const { value, done } = await reader.read();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    cancel() {
+      cancelled = true;
+      return reader.cancel();
+    },
+  });
+  const early = readCsv(watched);
+  const [a, b, closed, after] = await Promise.all([
+    early.next(),
+    early.next(),
+    early.return(),
+    early.next(),
+  ]);
+  assertEquals([a.done ? "" : a.value.customer.rego, b.done ? "" : b.value.customer.rego], [
+    "A0",
+    "A1",
+  ]);
+  assertEquals([closed, after], [{ value: undefined, done: true }, {
+    value: undefined,
+    done: true,
+  }]);
+  assert(cancelled, "return() cancels the stream");
+
+  // throw() rejects with its error and closes the reader; a reader never started reads nothing.
+  const thrown = readCsv(bytes(text));
+  await thrown.next();
+  const reason = new Error("stop");
+  assertEquals(await assertRejects(() => thrown.throw(reason)), reason);
+  assertEquals(await thrown.next(), { value: undefined, done: true });
+  let pulled = false;
+  const untouched = readCsv(
+    new ReadableStream<Uint8Array>({ pull: () => void (pulled = true) }, { highWaterMark: 0 }),
+  );
+  assertEquals(await untouched.return(), { value: undefined, done: true });
+  assertEquals(await untouched.next(), { value: undefined, done: true });
+  assert(!pulled);
+});
