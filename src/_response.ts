@@ -156,22 +156,78 @@ export function apiError(
   return new RecaptureApiError(text, opts);
 }
 
+/** What `lastResponse` is read from, until its first access. */
+interface Pending {
+  status: number;
+  /** Until the first read; dropped then, so the object no longer keeps the Response alive. */
+  response: { readonly headers: Headers } | null;
+  meta: ResponseMeta | null;
+}
+
+/** A base class whose constructor returns the object it is given. */
+class Identity {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+/**
+ * Keeps a {@link Pending} in a private field of any object: `new Stamp(o, p)` adds the field to
+ * `o` itself (a subclass's fields go on whatever its base constructor returns). Unlike a
+ * property, a private field is invisible to every reflection (keys, spread, JSON, deep
+ * equality), and adding one is an ordinary shape transition, not a runtime call.
+ */
+class Stamp extends Identity {
+  #pending: Pending;
+
+  private constructor(target: object, pending: Pending) {
+    super(target);
+    this.#pending = pending;
+  }
+
+  static attach(target: object, pending: Pending): void {
+    if (#pending in target) (target as Stamp).#pending = pending;
+    else new Stamp(target, pending);
+  }
+
+  static read(target: unknown): Pending | undefined {
+    return typeof target === "object" && target !== null && #pending in target
+      ? (target as Stamp).#pending
+      : undefined;
+  }
+}
+
+/** The getter of every `lastResponse`: one shared function, so objects keep one shape. */
+function lastResponse(this: unknown): ResponseMeta | undefined {
+  const pending = Stamp.read(this);
+  if (pending === undefined) return undefined;
+  if (pending.meta === null && pending.response !== null) {
+    pending.meta = readMeta(pending.status, pending.response.headers);
+    pending.response = null;
+  }
+  return pending.meta ?? undefined;
+}
+
+// A plain descriptor object: V8 reads one with the default prototype on a fast path.
+const META_DESCRIPTOR: PropertyDescriptor = {
+  get: lastResponse,
+  enumerable: false,
+  configurable: true,
+};
+
 /**
  * Attaches `lastResponse` as a non-enumerable, read-only property and returns the object. The
- * meta is read from the headers on first access (reading eight headers on every response costs
- * more than the rest of the SDK's bookkeeping).
+ * meta is read from the headers on first access: reading eight headers (and, on Deno, building
+ * the Headers object) on every response costs more than the rest of the SDK's bookkeeping, and
+ * so does a getter closure per object (each would get its own hidden class).
  */
 export function withMeta<T extends object>(
   value: T,
   status: number,
-  headers: Headers,
+  response: { readonly headers: Headers },
 ): T & WithResponse {
-  let meta: ResponseMeta | undefined;
-  Object.defineProperty(value, "lastResponse", {
-    get: () => meta ??= readMeta(status, headers),
-    enumerable: false,
-    configurable: true,
-  });
+  Stamp.attach(value, { status, response, meta: null });
+  Object.defineProperty(value, "lastResponse", META_DESCRIPTOR);
   return value as T & WithResponse;
 }
 
@@ -183,34 +239,19 @@ export interface WithResponse {
 
 /**
  * Parses a success body with `schema`; a body that is empty, not JSON or of the wrong shape
- * becomes an {@link UnexpectedResponseError} naming the field.
+ * becomes an {@link UnexpectedResponseError} naming the field. The response's headers are read
+ * (for the request id) only then.
  */
 export function parseBody<S extends v.GenericSchema>(
   schema: S,
   text: string,
-  context: { status: number; headers: Headers | null; what: string },
+  context: ParseContext,
 ): v.InferOutput<S> {
-  const base = {
-    status: context.status,
-    requestId: context.headers === null ? null : requestIdOf(context.headers),
-  };
-  if (text.trim() === "") {
-    throw new UnexpectedResponseError(
-      `Unexpected response to ${context.what}: empty body (HTTP ${context.status})`,
-      base,
-    );
-  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    const looksHtml = /^\s*</.test(text);
-    throw new UnexpectedResponseError(
-      `Unexpected response to ${context.what}: ${
-        looksHtml ? "an HTML page" : "malformed JSON"
-      } instead of JSON (HTTP ${context.status})`,
-      { ...base, cause },
-    );
+    throw notJson(text, context, cause);
   }
   const result = fastSafeParse(schema, json);
   if (result.success) return result.output;
@@ -221,6 +262,39 @@ export function parseBody<S extends v.GenericSchema>(
     `Unexpected response to ${context.what}: ${
       field || "(body)"
     }: expected ${expected}, got ${issue.received}`,
-    { ...base, field: field || null },
+    { ...errorBase(context), field: field || null },
+  );
+}
+
+/** What {@link parseBody} says about the response it reads. */
+interface ParseContext {
+  status: number;
+  /** The response (its headers give the request id of an error), or null. */
+  response: { readonly headers: Headers } | null;
+  /** The call, for messages (`GET /v2/recapture/customers/c1`). */
+  what: string;
+}
+
+function errorBase(context: ParseContext): { status: number; requestId: string | null } {
+  return {
+    status: context.status,
+    requestId: context.response === null ? null : requestIdOf(context.response.headers),
+  };
+}
+
+/** The error for a success body that is not JSON: empty, an HTML page, or malformed. */
+function notJson(text: string, context: ParseContext, cause: unknown): UnexpectedResponseError {
+  if (text.trim() === "") {
+    return new UnexpectedResponseError(
+      `Unexpected response to ${context.what}: empty body (HTTP ${context.status})`,
+      errorBase(context),
+    );
+  }
+  const looksHtml = /^\s*</.test(text);
+  return new UnexpectedResponseError(
+    `Unexpected response to ${context.what}: ${
+      looksHtml ? "an HTML page" : "malformed JSON"
+    } instead of JSON (HTTP ${context.status})`,
+    { ...errorBase(context), cause },
   );
 }

@@ -78,10 +78,14 @@ export interface SendOptions {
   auth?: boolean;
 }
 
-/** A fully read answer. */
+/**
+ * A final answer: its status, the Response (its `headers` are read only when needed: building a
+ * Headers object costs more than a loopback request's budget allows) and, for a full read, the
+ * body text ("" for a raw call).
+ */
 export interface Received {
   status: number;
-  headers: Headers;
+  response: Response;
   text: string;
 }
 
@@ -97,6 +101,7 @@ export class Transport {
   readonly config: TransportConfig;
   #now: () => number;
   #timeouts = new CoarseTimeouts();
+  #plain: { auth: AuthHeader | null; headers: HeadersInit } | null = null;
 
   /** @param config resolved settings */
   constructor(config: TransportConfig) {
@@ -105,19 +110,8 @@ export class Transport {
   }
 
   /** Sends and reads the whole body; non-2xx answers become typed API errors. */
-  async request(opts: SendOptions): Promise<Received> {
-    const { response, text } = await this.#loop(opts, true);
-    const body = text ?? "";
-    if (response.status < 200 || response.status >= 300) {
-      const message = errorMessage(body);
-      throw apiError(
-        response.status,
-        response.headers,
-        message === null ? null : this.redact(message),
-        this.#now(),
-      );
-    }
-    return { status: response.status, headers: response.headers, text: body };
+  request(opts: SendOptions): Promise<Received> {
+    return this.#loop(opts, true);
   }
 
   /** Sends and returns the final Response whatever its status (body unread). */
@@ -144,7 +138,7 @@ export class Transport {
     });
     const token = parseBody(TokenSchema, received.text, {
       status: received.status,
-      headers: received.headers,
+      response: received.response,
       what: "the OAuth token request",
     });
     return { accessToken: token.access_token, expiresIn: token.expires_in ?? 3599 };
@@ -169,13 +163,24 @@ export class Transport {
     return qs === "" ? base : `${base}${base.includes("?") ? "&" : "?"}${qs}`;
   }
 
-  async #loop(
-    opts: SendOptions,
-    read: boolean,
-  ): Promise<{ response: Response; text: string | null }> {
+  /** The final answer of a call: a non-2xx status of a full read becomes a typed API error. */
+  #answer(response: Response, status: number, text: string | null, read: boolean): Received {
+    const body = text ?? "";
+    if (read && (status < 200 || status >= 300)) {
+      const message = errorMessage(body);
+      throw apiError(
+        status,
+        response.headers,
+        message === null ? null : this.redact(message),
+        this.#now(),
+      );
+    }
+    return { status, response, text: body };
+  }
+
+  async #loop(opts: SendOptions, read: boolean): Promise<Received> {
     const cfg = this.config;
     const url = this.#url(opts);
-    const what = `${opts.method} ${opts.url === undefined ? opts.path : "token endpoint"}`;
     const timeoutMs = opts.timeoutMs ?? cfg.timeoutMs;
     const maxRetries = opts.maxRetries ?? cfg.maxRetries;
     const userSignal = opts.signal;
@@ -184,19 +189,19 @@ export class Transport {
     let retries = 0;
 
     for (let attempt = 1;; attempt++) {
-      if (userSignal?.aborted) throw this.#aborted(what, userSignal);
+      if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
       let authHeader: AuthHeader | null = null;
       if (auth !== null) {
         try {
           authHeader = auth.current() ?? await auth.header(userSignal);
         } catch (error) {
-          if (userSignal?.aborted) throw this.#aborted(what, userSignal);
+          if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
           throw error instanceof RecaptureError ? error : new ConnectionError(
-            `Could not authenticate ${what}: ${this.redact(String(error))}`,
+            `Could not authenticate ${describeCall(opts)}: ${this.redact(String(error))}`,
           );
         }
       }
-      const headers = buildHeaders(opts.headers, opts.contentType, authHeader);
+      const headers = this.#headers(opts.headers, opts.contentType, authHeader);
 
       // Per-attempt timeout. A full read uses a shared coarse AbortSignal.timeout (cheap, never
       // keeps the process alive; it may fire after the attempt, harmlessly). A raw call hands the
@@ -217,12 +222,10 @@ export class Transport {
       let failure: Failure | null = null;
       let response: Response | null = null;
       let text: string | null = null;
-      const init: RequestInit = {
-        method: opts.method,
-        headers,
-        body: opts.body as BodyInit | undefined,
-        signal,
-      };
+      // Only what differs from fetch's defaults: each member given costs a conversion.
+      const init: RequestInit = { headers, signal };
+      if (opts.method !== "GET") init.method = opts.method;
+      if (opts.body !== undefined) init.body = opts.body as BodyInit;
       // The platform fetch honours the signal for the headers and the body; a custom fetch (an
       // app's fetch, a mock) may not, so it is raced against the signal.
       const custom = cfg.fetch;
@@ -235,26 +238,21 @@ export class Transport {
           failure = signal.aborted
             ? (userSignal?.aborted ? null : { kind: "timeout" })
             : { kind: "network", error, maybeSent: !provablyNotSent(error) };
-          if (userSignal?.aborted) throw this.#aborted(what, userSignal);
+          if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
         }
-        if (response !== null) {
-          const needText = read || (response.status === 429);
-          if (needText) {
-            const source = read ? response : response.clone();
-            try {
-              text = custom === null
-                ? await source.text()
-                : await raceSignal(source.text(), signal);
-            } catch (error) {
-              source.body?.cancel().catch(() => {});
-              if (userSignal?.aborted) throw this.#aborted(what, userSignal);
-              failure = signal.aborted ? { kind: "timeout" } : {
-                kind: "network",
-                error,
-                maybeSent: true,
-              };
-              response = null;
-            }
+        if (response !== null && (read || response.status === 429)) {
+          const source = read ? response : response.clone();
+          try {
+            text = custom === null ? await source.text() : await raceSignal(source.text(), signal);
+          } catch (error) {
+            source.body?.cancel().catch(() => {});
+            if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
+            failure = signal.aborted ? { kind: "timeout" } : {
+              kind: "network",
+              error,
+              maybeSent: true,
+            };
+            response = null;
           }
         }
       } finally {
@@ -263,13 +261,17 @@ export class Transport {
 
       if (response !== null) {
         const status = response.status;
-        cfg.logger?.debug?.("recapture response", {
-          method: opts.method,
-          path: opts.path || "token",
-          attempt,
-          status,
-          ms: this.#now() - started,
-        });
+        if (cfg.logger !== undefined) {
+          cfg.logger.debug?.("recapture response", {
+            method: opts.method,
+            path: opts.path || "token",
+            attempt,
+            status,
+            ms: this.#now() - started,
+          });
+        }
+        // The common case first: a success is never retried.
+        if (status >= 200 && status < 300) return this.#answer(response, status, text, read);
         if (status === 401 && auth !== null && !authRetried && auth.refused(authHeader)) {
           authRetried = true;
           if (!read) await response.body?.cancel().catch(() => {});
@@ -279,7 +281,7 @@ export class Transport {
           !(status === 429 &&
             isQuotaExhausted(response.headers, text === null ? null : errorMessage(text))) &&
           (opts.retry === "idempotent" || status === 429);
-        if (!retryable || retries >= maxRetries) return { response, text };
+        if (!retryable || retries >= maxRetries) return this.#answer(response, status, text, read);
         failure = { kind: "status", response, text };
       }
 
@@ -293,16 +295,16 @@ export class Transport {
       if (!mayRetry) {
         if (f.kind === "timeout") {
           throw new TimeoutError(
-            `${what} timed out after ${timeoutMs} ms (attempt ${attempt})`,
+            `${describeCall(opts)} timed out after ${timeoutMs} ms (attempt ${attempt})`,
           );
         }
         if (f.kind === "network") {
           throw new ConnectionError(
-            `${what} failed (attempt ${attempt}): ${this.redact(describe(f.error))}`,
+            `${describeCall(opts)} failed (attempt ${attempt}): ${this.redact(describe(f.error))}`,
             { cause: this.#safeCause(f.error) },
           );
         }
-        return { response: f.response, text: f.text };
+        return this.#answer(f.response, f.response.status, f.text, read);
       }
       const requested = f.kind === "status"
         ? requestedDelayMs(f.response.status, f.response.headers, this.#now())
@@ -320,9 +322,28 @@ export class Transport {
       try {
         await sleep(delay, userSignal);
       } catch {
-        throw this.#aborted(what, userSignal as AbortSignal);
+        throw this.#aborted(describeCall(opts), userSignal as AbortSignal);
       }
     }
+  }
+
+  /**
+   * The request headers. Without caller headers or a body, the same plain object is reused
+   * while the auth header stays the same (fetch only reads it).
+   */
+  #headers(
+    extra: HeadersInit | undefined,
+    contentType: string | undefined,
+    auth: AuthHeader | null,
+  ): HeadersInit {
+    if (extra !== undefined || contentType !== undefined) {
+      return buildHeaders(extra, contentType, auth);
+    }
+    const cached = this.#plain;
+    if (cached !== null && cached.auth === auth) return cached.headers;
+    const headers = buildHeaders(undefined, undefined, auth);
+    this.#plain = { auth, headers };
+    return headers;
   }
 
   #aborted(what: string, signal: AbortSignal): AbortError {
@@ -364,21 +385,36 @@ export class Transport {
  * and at most `slack` late (slack = 1% of the timeout, at most 100 ms).
  */
 export class CoarseTimeouts {
-  #byDelay = new Map<number, { signal: AbortSignal; until: number }>();
+  #byDelay = new Map<number, Shared>();
+  /** The last one handed out: almost every call asks for the same delay. */
+  #last: Shared | null = null;
 
   /** A signal that aborts no sooner than `timeoutMs` from now, and at most 1% later. */
   signal(timeoutMs: number): AbortSignal {
+    const now = Date.now();
+    const last = this.#last;
+    if (
+      last !== null && last.timeoutMs === timeoutMs && now <= last.until && !last.signal.aborted
+    ) {
+      return last.signal;
+    }
     const slack = Math.min(100, Math.floor(timeoutMs / 100));
     if (slack < 1) return AbortSignal.timeout(timeoutMs);
-    const now = Date.now();
-    const cached = this.#byDelay.get(timeoutMs);
-    if (cached !== undefined && now <= cached.until && !cached.signal.aborted) {
-      return cached.signal;
+    let shared = this.#byDelay.get(timeoutMs);
+    if (shared === undefined || now > shared.until || shared.signal.aborted) {
+      shared = { timeoutMs, signal: AbortSignal.timeout(timeoutMs + slack), until: now + slack };
+      this.#byDelay.set(timeoutMs, shared);
     }
-    const signal = AbortSignal.timeout(timeoutMs + slack);
-    this.#byDelay.set(timeoutMs, { signal, until: now + slack });
-    return signal;
+    this.#last = shared;
+    return shared.signal;
   }
+}
+
+/** A timeout signal shared by the attempts that start before `until`. */
+interface Shared {
+  timeoutMs: number;
+  signal: AbortSignal;
+  until: number;
 }
 
 /**
@@ -406,6 +442,11 @@ function buildHeaders(
     headers.set(auth.name, auth.value);
   }
   return headers;
+}
+
+/** The call, for messages (built only when one is needed): `GET /v2/recapture/customers/c1`. */
+function describeCall(opts: SendOptions): string {
+  return `${opts.method} ${opts.url === undefined ? opts.path : "token endpoint"}`;
 }
 
 /** The messages of an error and its causes, joined (`fetch failed: ... Connection refused`). */

@@ -20,7 +20,7 @@ import type * as v from "valibot";
 import { ApiKeyAuth, type Auth, OAuthAuth } from "./_auth.ts";
 import { parseBody, withMeta, type WithResponse } from "./_response.ts";
 import { type BackoffOptions, resolveBackoff, sleep } from "./_retry.ts";
-import { type FetchLike, type RecaptureLogger, Transport } from "./_transport.ts";
+import { type FetchLike, type RecaptureLogger, type Received, Transport } from "./_transport.ts";
 import { AbortError, TimeoutError, ValidationError } from "./errors.ts";
 import { iteratePages } from "./pagination.ts";
 import {
@@ -154,6 +154,23 @@ export type { WithResponse };
 const DEFAULT_BASE_URL = "https://api.autograb.com.au";
 const API = "/v2/recapture";
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/**
+ * Whether every character is one `encodeURIComponent` leaves as it is (`A-Z a-z 0-9 - _ . ! ~ *
+ * ' ( )`). A loop, not a regular expression: this runs on every call, between two requests'
+ * worth of other code, where the small loop costs far less than the RegExp machinery.
+ */
+function isUnreserved(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 ||
+      c === 45 || c === 46 || c === 126 || c === 33 || c === 42 || c === 39 || c === 40 ||
+      c === 41
+    ) continue;
+    return false;
+  }
+  return true;
+}
 
 /**
  * Percent-encodes one path segment; refuses `""`, `.` and `..` (URL parsers treat even
@@ -172,6 +189,8 @@ export function encodePathSegment(segment: string): string {
   if (segment === "." || segment === "..") {
     throw new TypeError(`an id cannot be "${segment}"`);
   }
+  // The usual id (`cus_123`) has only characters encodeURIComponent leaves as they are.
+  if (isUnreserved(segment)) return segment;
   if (!segment.isWellFormed()) {
     throw new TypeError("an id must be well-formed Unicode (it has a lone surrogate)");
   }
@@ -179,10 +198,8 @@ export function encodePathSegment(segment: string): string {
 }
 
 function checkRegion(region: unknown, where: string): Region {
-  if (!(REGIONS as readonly unknown[]).includes(region)) {
-    throw new TypeError(`${where} must be one of ${REGIONS.join(", ")}, got ${shown(region)}`);
-  }
-  return region as Region;
+  for (let i = 0; i < REGIONS.length; i++) if (REGIONS[i] === region) return region as Region;
+  throw new TypeError(`${where} must be one of ${REGIONS.join(", ")}, got ${shown(region)}`);
 }
 
 /** A value for an error message; never throws (`String()` does on null-prototype objects). */
@@ -316,22 +333,27 @@ export class RecaptureClient {
   }
 }
 
-/** Shared by the resource namespaces: one JSON call, parsed with `schema`. */
-async function call<S extends v.GenericSchema>(
+/** What a resource method asks of the transport. */
+interface CallInit {
+  method: string;
+  path: string;
+  query?: URLSearchParams;
+  json?: unknown;
+  retry: "idempotent" | "unsent-only";
+}
+
+/**
+ * Sends one JSON call for the resource namespaces. It hands back the transport's own promise
+ * (no async step of its own); its callers are async, so a throw here still rejects.
+ */
+function send(
   client: RecaptureClient,
   transport: Transport,
-  schema: S,
-  init: {
-    method: string;
-    path: string;
-    query?: URLSearchParams;
-    json?: unknown;
-    retry: "idempotent" | "unsent-only";
-  },
+  init: CallInit,
   options: RequestOptions | undefined,
-): Promise<{ body: v.InferOutput<S>; status: number; headers: Headers }> {
+): Promise<Received> {
   const region = checkRegion(options?.region ?? client.region, "region");
-  const received = await transport.request({
+  return transport.request({
     method: init.method,
     path: init.path,
     query: init.query,
@@ -343,12 +365,19 @@ async function call<S extends v.GenericSchema>(
     maxRetries: options?.maxRetries,
     retry: init.retry,
   });
-  const body = parseBody(schema, received.text, {
+}
+
+/** The body of a call's answer, validated with `schema`. */
+function parsed<S extends v.GenericSchema>(
+  schema: S,
+  received: Received,
+  init: CallInit,
+): v.InferOutput<S> {
+  return parseBody(schema, received.text, {
     status: received.status,
-    headers: received.headers,
+    response: received.response,
     what: `${init.method} ${init.path}`,
   });
-  return { body, status: received.status, headers: received.headers };
 }
 
 /**
@@ -429,20 +458,16 @@ export class Uploads {
     }
     if (params.monitor_end_date !== undefined) json.monitor_end_date = params.monitor_end_date;
     json.customers = customers;
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      UploadEnvelopeSchema,
-      {
-        method: "POST",
-        path: `${API}/upload`,
-        json,
-        retry: "unsent-only",
-      },
-      { ...options, region },
-    );
+    const init: CallInit = {
+      method: "POST",
+      path: `${API}/upload`,
+      json,
+      retry: "unsent-only",
+    };
+    const received = await send(this.#client, this.#transport, init, { ...options, region });
+    const body = parsed(UploadEnvelopeSchema, received, init);
     const result: UploadCreateResult = { ...body.upload, rejected };
-    return withMeta(result, status, headers);
+    return withMeta(result, received.status, received.response);
   }
 
   /**
@@ -455,18 +480,14 @@ export class Uploads {
    * ```
    */
   async retrieve(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      UploadEnvelopeSchema,
-      {
-        method: "GET",
-        path: `${API}/upload/${encodePathSegment(uploadId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.upload, status, headers);
+    const init: CallInit = {
+      method: "GET",
+      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(UploadEnvelopeSchema, received, init);
+    return withMeta(body.upload, received.status, received.response);
   }
 
   /**
@@ -479,18 +500,14 @@ export class Uploads {
    * ```
    */
   async cancel(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      UploadEnvelopeSchema,
-      {
-        method: "DELETE",
-        path: `${API}/upload/${encodePathSegment(uploadId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.upload, status, headers);
+    const init: CallInit = {
+      method: "DELETE",
+      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(UploadEnvelopeSchema, received, init);
+    return withMeta(body.upload, received.status, received.response);
   }
 
   /**
@@ -615,19 +632,15 @@ export class Customers {
       }
       query.set("upload_id", params.upload_id);
     }
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      CustomerPageSchema,
-      {
-        method: "GET",
-        path: `${API}/customers`,
-        query,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body, status, headers);
+    const init: CallInit = {
+      method: "GET",
+      path: `${API}/customers`,
+      query,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(CustomerPageSchema, received, init);
+    return withMeta(body, received.status, received.response);
   }
 
   /**
@@ -667,18 +680,14 @@ export class Customers {
     customerId: string,
     options?: RequestOptions,
   ): Promise<WithLastResponse<Customer>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      CustomerEnvelopeSchema,
-      {
-        method: "GET",
-        path: `${API}/customers/${encodePathSegment(customerId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.customer, status, headers);
+    const init: CallInit = {
+      method: "GET",
+      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(CustomerEnvelopeSchema, received, init);
+    return withMeta(body.customer, received.status, received.response);
   }
 
   /**
@@ -698,19 +707,15 @@ export class Customers {
     const path = `${API}/customers/${encodePathSegment(customerId)}`;
     const issues = checkUpdateParams(params);
     if (issues.length > 0) throw new ValidationError(issues);
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      CustomerEnvelopeSchema,
-      {
-        method: "PATCH",
-        path,
-        json: params,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.customer, status, headers);
+    const init: CallInit = {
+      method: "PATCH",
+      path,
+      json: params,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(CustomerEnvelopeSchema, received, init);
+    return withMeta(body.customer, received.status, received.response);
   }
 
   /**
@@ -725,18 +730,14 @@ export class Customers {
     customerId: string,
     options?: RequestOptions,
   ): Promise<WithLastResponse<Customer>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      CustomerEnvelopeSchema,
-      {
-        method: "DELETE",
-        path: `${API}/customers/${encodePathSegment(customerId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.customer, status, headers);
+    const init: CallInit = {
+      method: "DELETE",
+      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(CustomerEnvelopeSchema, received, init);
+    return withMeta(body.customer, received.status, received.response);
   }
 }
 
@@ -878,25 +879,21 @@ export class Webhooks {
     const issues = checkWebhookParams(params);
     if (issues.length > 0) throw new ValidationError(issues);
     const region = checkRegion(options?.region ?? this.#client.region, "region");
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      WebhookEnvelopeSchema,
-      {
-        method: "POST",
-        path: WEBHOOKS,
-        json: {
-          name: params.name,
-          region,
-          format: params.format ?? "json",
-          endpoint: params.endpoint,
-          events: params.events ?? [...RECAPTURE_ALERT_EVENTS],
-        },
-        retry: "unsent-only",
+    const init: CallInit = {
+      method: "POST",
+      path: WEBHOOKS,
+      json: {
+        name: params.name,
+        region,
+        format: params.format ?? "json",
+        endpoint: params.endpoint,
+        events: params.events ?? [...RECAPTURE_ALERT_EVENTS],
       },
-      { ...options, region },
-    );
-    return withMeta(body.webhook, status, headers);
+      retry: "unsent-only",
+    };
+    const received = await send(this.#client, this.#transport, init, { ...options, region });
+    const body = parsed(WebhookEnvelopeSchema, received, init);
+    return withMeta(body.webhook, received.status, received.response);
   }
 
   /**
@@ -908,14 +905,10 @@ export class Webhooks {
    * ```
    */
   async list(options?: RequestOptions): Promise<WithLastResponse<WebhookList>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      WebhookListSchema,
-      { method: "GET", path: WEBHOOKS, retry: "idempotent" },
-      options,
-    );
-    return withMeta(body, status, headers);
+    const init: CallInit = { method: "GET", path: WEBHOOKS, retry: "idempotent" };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(WebhookListSchema, received, init);
+    return withMeta(body, received.status, received.response);
   }
 
   /**
@@ -927,18 +920,14 @@ export class Webhooks {
    * ```
    */
   async retrieve(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      WebhookEnvelopeSchema,
-      {
-        method: "GET",
-        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.webhook, status, headers);
+    const init: CallInit = {
+      method: "GET",
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(WebhookEnvelopeSchema, received, init);
+    return withMeta(body.webhook, received.status, received.response);
   }
 
   /**
@@ -950,18 +939,14 @@ export class Webhooks {
    * ```
    */
   async delete(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      WebhookEnvelopeSchema,
-      {
-        method: "DELETE",
-        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.webhook, status, headers);
+    const init: CallInit = {
+      method: "DELETE",
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(WebhookEnvelopeSchema, received, init);
+    return withMeta(body.webhook, received.status, received.response);
   }
 
   /**
@@ -975,17 +960,13 @@ export class Webhooks {
    * ```
    */
   async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingEvent>> {
-    const { body, status, headers } = await call(
-      this.#client,
-      this.#transport,
-      PingEnvelopeSchema,
-      {
-        method: "POST",
-        path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
-        retry: "idempotent",
-      },
-      options,
-    );
-    return withMeta(body.event, status, headers);
+    const init: CallInit = {
+      method: "POST",
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
+      retry: "idempotent",
+    };
+    const received = await send(this.#client, this.#transport, init, options);
+    const body = parsed(PingEnvelopeSchema, received, init);
+    return withMeta(body.event, received.status, received.response);
   }
 }

@@ -173,7 +173,9 @@ Deno.test("coarse timeouts: close attempts share a signal; short timeouts get th
   const t = new CoarseTimeouts();
   const a = t.signal(30_000);
   assert(a === t.signal(30_000), "shared within the slack window");
-  assert(a !== t.signal(20_000), "one signal per timeout value");
+  const b = t.signal(20_000);
+  assert(a !== b, "one signal per timeout value");
+  assert(a === t.signal(30_000) && b === t.signal(20_000), "each value keeps its shared signal");
   assert(t.signal(50) !== t.signal(50), "no slack under 100 ms: a signal each");
   assertEquals(a.aborted, false);
 });

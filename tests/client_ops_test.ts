@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   type Customer,
   type CustomerPage,
+  encodePathSegment,
   RecaptureClient,
   UnexpectedResponseError,
   type Upload,
@@ -574,4 +575,80 @@ Deno.test("OAuth: an aborted caller stops waiting, the shared refresh goes on fo
   release();
   assertEquals((await second).id, "b");
   assertEquals(tokens, 1);
+});
+
+Deno.test("lastResponse is read lazily from the response and leaves the object plain", async () => {
+  const { client } = mswClient([
+    http.get(`${API}/customers/:id`, () =>
+      HttpResponse.json(
+        { success: true, customer: customerJson("c1") },
+        { headers: RATE },
+      )),
+  ]);
+  const c = await client.customers.retrieve("c1");
+  // The object is the API's JSON, nothing more: keys, spread, JSON, symbols, prototype.
+  assertEquals({ ...c }, customerJson("c1"));
+  assertEquals(Object.keys(c), Object.keys(customerJson("c1")));
+  assertEquals(Reflect.ownKeys(c), [...Object.keys(customerJson("c1")), "lastResponse"]);
+  assertEquals(Object.getOwnPropertySymbols(c), []);
+  assertEquals(Object.getPrototypeOf(c), Object.prototype);
+  assertEquals(JSON.parse(JSON.stringify(c)), customerJson("c1"));
+  const desc = Object.getOwnPropertyDescriptor(c, "lastResponse");
+  assertEquals(desc?.enumerable, false);
+  assertEquals(desc?.set, undefined);
+  // The meta itself is a plain object, the same one on every read.
+  const meta = c.lastResponse;
+  assertEquals(meta, {
+    status: 200,
+    requestId: "req_abc",
+    rateLimit: { remaining: 99, total: 100, reset: 1767225600 },
+    quota: { base: 10000, max: 12000, total: 41 },
+  });
+  assertEquals(Object.getPrototypeOf(meta), Object.prototype);
+  assert(c.lastResponse === meta);
+  // Two answers, two metas.
+  const other = await client.customers.retrieve("c1");
+  assert(other.lastResponse !== meta);
+  // The getter belongs to no other object.
+  assertEquals(desc?.get?.call({}), undefined);
+});
+
+Deno.test("an answer of the wrong shape carries the request id of its response", async () => {
+  const { client } = mswClient([
+    http.get(
+      `${API}/customers/:id`,
+      () => HttpResponse.json({ success: true, customer: { id: 7 } }, { headers: RATE }),
+    ),
+    http.get(
+      `${API}/upload/:id`,
+      () => new HttpResponse("<html>oops</html>", { status: 200, headers: RATE }),
+    ),
+  ]);
+  const err = await assertRejects(
+    () => client.customers.retrieve("c1"),
+    UnexpectedResponseError,
+    "customer.id: expected string, got 7",
+  );
+  assertEquals(err.requestId, "req_abc");
+  assertEquals(err.field, "customer.id");
+  const html = await assertRejects(
+    () => client.uploads.retrieve("u1"),
+    UnexpectedResponseError,
+    "an HTML page instead of JSON (HTTP 200)",
+  );
+  assertEquals(html.requestId, "req_abc");
+  assertEquals(html.field, null);
+});
+
+Deno.test("encodePathSegment encodes every character like encodeURIComponent", () => {
+  for (let c = 0; c < 0x10000; c++) {
+    const id = `a${String.fromCharCode(c)}b`;
+    if (!id.isWellFormed()) continue;
+    assertEquals(encodePathSegment(id), encodeURIComponent(id), `U+${c.toString(16)}`);
+  }
+  assertEquals(encodePathSegment("cus_1"), "cus_1");
+  assertEquals(encodePathSegment("a/b c"), "a%2Fb%20c");
+  assertEquals(encodePathSegment("😀"), "%F0%9F%98%80");
+  assertThrows(() => encodePathSegment(".."), TypeError);
+  assertThrows(() => encodePathSegment("\ud800"), TypeError);
 });
