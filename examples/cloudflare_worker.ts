@@ -1,19 +1,49 @@
 /**
- * The edge proxy on Cloudflare Workers. Bindings (see `wrangler.toml`): the secrets
- * `RECAPTURE_API_KEY`, `RECAPTURE_PROXY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`,
- * `RECAPTURE_CALLBACK_SECRET` (`wrangler secret put ...`), and the `RECAPTURE_CALLBACKS` queue
- * (producer and consumer) that carries completion callbacks.
+ * The edge adapter on Cloudflare Workers, one Worker: the proxy (`/v2/recapture/*`, signed
+ * customer webhooks at `/webhooks/customers`, completion callbacks) and the alert relay
+ * (`/alerts/<token>`, the URL to register with `client.webhooks.create`).
+ *
+ * Bindings (see `wrangler.toml`): the secrets (`wrangler secret put ...`) `RECAPTURE_API_KEY`,
+ * `RECAPTURE_PROXY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`, `RECAPTURE_CALLBACK_SECRET`,
+ * `RECAPTURE_ALERT_TOKENS` and the alert destination(s) `RECAPTURE_ALERT_WEBHOOK_URL` +
+ * `RECAPTURE_ALERT_WEBHOOK_SECRET` and/or `RECAPTURE_ALERT_SLACK_URL`; the `RECAPTURE_CALLBACKS`
+ * queue (producer and consumer) that carries completion callbacks; and the KV namespace
+ * `ALERT_IDS` that remembers alert event ids, so a push AutoGrab retries is relayed once.
+ * Background relaying runs under `ctx.waitUntil`.
  *
  * Build with `deno bundle --platform=browser examples/cloudflare_worker.ts -o
  * .recapture/workerd/worker.js` (wrangler.toml runs it); the same bundle is what the workerd
- * test suite loads in Miniflare.
+ * test suites load in Miniflare.
  *
  * @module
  */
-import { cloudflareQueueScheduler, createRecaptureProxy } from "../src/edge/mod.ts";
+import {
+  cloudflareKvGuard,
+  type CloudflareKvNamespace,
+  type CloudflareMessageBatch,
+  cloudflareQueueScheduler,
+  createAlertRelay,
+  createRecaptureProxy,
+  type RecaptureProxy,
+} from "../src/edge/mod.ts";
 
-const app = createRecaptureProxy({
-  scheduler: cloudflareQueueScheduler({ binding: "RECAPTURE_CALLBACKS" }),
-});
+/** The Worker's env: the secrets and vars above, and the `ALERT_IDS` KV namespace. */
+type Env = { ALERT_IDS?: CloudflareKvNamespace } & Record<string, unknown>;
 
-export default app;
+let proxy: RecaptureProxy | undefined;
+
+/** Built on the first event, once per isolate: the relay's guard needs the KV binding. */
+function proxyFor(env: Env): RecaptureProxy {
+  return proxy ??= createRecaptureProxy({
+    scheduler: cloudflareQueueScheduler({ binding: "RECAPTURE_CALLBACKS" }),
+    // Without the KV binding, event ids are remembered per isolate only.
+    alerts: createAlertRelay({ guard: env.ALERT_IDS && cloudflareKvGuard(env.ALERT_IDS) }),
+  });
+}
+
+export default {
+  fetch: (request: Request, env: Env, ctx: unknown): Promise<Response> =>
+    proxyFor(env).fetch(request, env, ctx),
+  queue: (batch: CloudflareMessageBatch, env: Env): Promise<void> =>
+    proxyFor(env).queue(batch, env),
+};

@@ -1,21 +1,36 @@
 /**
- * The edge proxy on Deno Deploy, or locally with `deno task proxy`.
+ * The edge adapter on Deno Deploy, or locally with `deno task proxy`: the proxy
+ * (`/v2/recapture/*`, signed customer webhooks at `/webhooks/customers`, completion callbacks)
+ * and the alert relay (`/alerts/<token>`, the URL to register with `client.webhooks.create`).
  *
  * With `RECAPTURE_API_KEY` set it fronts the real API; without it, it fronts an embedded sandbox
  * (`.recapture/sandbox.kv`) and fills in development credentials, printed at start-up.
  *
  * Deploy: set `RECAPTURE_API_KEY`, `RECAPTURE_PROXY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`,
- * `RECAPTURE_CALLBACK_SECRET` in the project's env, and deploy this file (its default export is
- * served, as with `deno serve`). `Deno.serve(app.fetch)` works the same way.
+ * `RECAPTURE_CALLBACK_SECRET`, and for alerts `RECAPTURE_ALERT_TOKENS` with
+ * `RECAPTURE_ALERT_WEBHOOK_URL` + `RECAPTURE_ALERT_WEBHOOK_SECRET` and/or
+ * `RECAPTURE_ALERT_SLACK_URL` in the project's env, and deploy this file (its default export is
+ * served, as with `deno serve`). `Deno.serve(app.fetch)` works the same way. Everything durable
+ * lives in the project's one Deno KV: callbacks and alert retries wait in its queue, shared
+ * through `sharedKvQueue`; webhook deliveries and alert event ids are remembered in it, so every
+ * instance refuses a replay and relays a retried push once.
  *
  * ```sh
  * deno task proxy                      # http://127.0.0.1:8787, sandbox mode
  * curl -H "Authorization: Bearer dev-proxy-token" http://127.0.0.1:8787/v2/recapture/customers
+ * deno run --allow-net --allow-env examples/receiver.ts   # prints relayed alerts
+ * curl -X POST -d '{"id":"evt_1","event":"ping"}' http://127.0.0.1:8787/alerts/dev-alert-token
  * ```
  *
  * @module
  */
-import { createRecaptureProxy, denoKvScheduler } from "../src/edge/mod.ts";
+import {
+  createAlertRelay,
+  createRecaptureProxy,
+  denoKvReplayGuard,
+  denoKvScheduler,
+  sharedKvQueue,
+} from "../src/edge/mod.ts";
 
 const realApi = (Deno.env.get("RECAPTURE_API_KEY") ?? "") !== "";
 
@@ -26,15 +41,21 @@ const DEV_DEFAULTS: Record<string, string> = {
   RECAPTURE_WEBHOOK_SECRETS: "whsec_dev_inbound",
   RECAPTURE_CALLBACK_SECRET: "whsec_dev_callback",
   RECAPTURE_CALLBACK_ALLOW_HOSTS: "127.0.0.1,localhost",
+  // Alerts go to examples/receiver.ts.
+  RECAPTURE_ALERT_TOKENS: "dev-alert-token",
+  RECAPTURE_ALERT_WEBHOOK_URL: "http://127.0.0.1:8788/hooks/alerts",
+  RECAPTURE_ALERT_WEBHOOK_SECRET: "whsec_dev_alerts",
 };
 
 let upstreamFetch: ((request: Request) => Promise<Response>) | undefined;
 let sandboxKey: string | undefined;
+let closeSandbox: (() => Promise<void>) | undefined;
 if (!realApi) {
   const { createSandbox, SANDBOX_API_KEY } = await import("../src/sandbox/mod.ts");
   await Deno.mkdir(".recapture", { recursive: true });
   const sandbox = await createSandbox({ path: ".recapture/sandbox.kv" });
   upstreamFetch = sandbox.fetch;
+  closeSandbox = () => sandbox.close();
   sandboxKey = SANDBOX_API_KEY;
   const defaulted = Object.entries(DEV_DEFAULTS).filter(([name]) => !Deno.env.get(name));
   console.log(
@@ -43,14 +64,45 @@ if (!realApi) {
   );
 }
 
-// Callbacks wait on a Deno KV queue: the managed KV on Deploy, a local file otherwise.
+const env = (name: string): string | undefined =>
+  Deno.env.get(name) ?? (realApi ? undefined : DEV_DEFAULTS[name]);
+
+// The managed KV on Deploy, a local file otherwise.
 const kv = await Deno.openKv(realApi ? undefined : ".recapture/proxy_queue.kv");
+const queue = sharedKvQueue(kv);
+
+// `deno serve` stops gracefully on Ctrl-C / SIGTERM, waiting for pending work, and a queue
+// listener is pending until its KV closes: close them. (Deno Deploy runs the process itself.)
+if (!Deno.env.get("DENO_DEPLOYMENT_ID")) {
+  const close = () => {
+    kv.close();
+    closeSandbox?.().catch(() => {});
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, close);
+    } catch {
+      // SIGTERM cannot be listened to on Windows
+    }
+  }
+}
+
+const alerts = createAlertRelay({
+  env,
+  apiKey: sandboxKey, // sandbox mode; otherwise RECAPTURE_API_KEY from the env
+  apiFetch: upstreamFetch,
+  guard: denoKvReplayGuard(kv, { prefix: "recapture_alert_ids" }),
+  queue,
+  onError: (e) => console.error("recapture alerts:", e instanceof Error ? e.name : "error"),
+});
 
 const app = createRecaptureProxy({
-  env: (name) => Deno.env.get(name) ?? (realApi ? undefined : DEV_DEFAULTS[name]),
+  env,
   apiKey: sandboxKey,
   fetch: upstreamFetch,
-  scheduler: denoKvScheduler(kv),
+  scheduler: denoKvScheduler(queue),
+  replayGuard: denoKvReplayGuard(kv),
+  alerts,
 });
 
 export default app;

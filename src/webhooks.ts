@@ -453,12 +453,12 @@ export function verifyWebhook(options: VerifyWebhookOptions): WebhookMiddleware 
       );
     }
     // The stream is consumed: hand the handler an identical request over the bytes we verified.
-    c.req.raw = new Request(raw.url, {
-      method: raw.method,
-      headers: raw.headers,
-      body: body.byteLength > 0 ? body : null,
-      signal: raw.signal,
-    });
+    // Built from `raw` itself, so a method `new Request` refuses in init (TRACE) is kept as is.
+    if (raw.bodyUsed) {
+      c.req.raw = raw.method === "GET" || raw.method === "HEAD"
+        ? new Request(raw.url, { method: raw.method, headers: raw.headers, signal: raw.signal })
+        : new Request(raw, { body });
+    }
     try {
       await verifySignature(body, raw.headers.get(SIGNATURE_HEADER), secrets, {
         toleranceSeconds: options.toleranceSeconds,
@@ -502,7 +502,9 @@ export interface UploadCompletedEvent {
 }
 
 /**
- * Verifies a delivery and parses it into an {@linkcode UploadCompletedEvent}.
+ * Verifies a delivery and parses it into an {@linkcode UploadCompletedEvent}. Rejects with a
+ * {@linkcode WebhookVerificationError} when the signature does not verify, and with a
+ * `TypeError` when the verified body is not an `upload.completed` event (not JSON included).
  *
  * @example
  * ```ts
@@ -522,7 +524,12 @@ export async function constructEvent(
   options: VerifyOptions = {},
 ): Promise<UploadCompletedEvent> {
   await verifySignature(body, header, secrets, options);
-  const value: unknown = JSON.parse(body);
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new TypeError("Webhook body is not JSON");
+  }
   const v = value as Partial<UploadCompletedEvent> | null;
   if (
     !v || typeof v !== "object" || typeof v.id !== "string" || v.type !== "upload.completed" ||

@@ -6,6 +6,7 @@ import {
   type AlertDeliveryOutcome,
   cloudflareKvGuard,
   createAlertRelay,
+  createRecaptureProxy,
   slackText,
 } from "../src/edge/mod.ts";
 
@@ -46,6 +47,40 @@ Deno.test("relay: token in the path or the query; wrong or missing ones refused"
   await relay.idle();
   assertEquals(sent.length, 2);
   for (const r of sent) assert(r.headers.get("Recapture-Signature")?.startsWith("t="));
+});
+
+Deno.test("relay: a malformed escape in the path token is a wrong token (401), never a 500", async () => {
+  const errors: unknown[] = [];
+  const { relay, sent } = relayWith([]);
+  // Mounted on the proxy too: its onError would see a throw, and answer 500.
+  const proxy = createRecaptureProxy({
+    apiKey: "sec_x",
+    alerts: relay,
+    onError: (e) => errors.push(e),
+  });
+  const answer = async (handler: typeof relay.fetch, path: string) => {
+    const res = await handler(
+      new Request(`http://edge${path}`, { method: "POST", body: ping(path) }),
+    );
+    return { status: res.status, body: await res.json() };
+  };
+  const wrong = await answer(relay.fetch, "/alerts/not_the_token");
+  assertEquals(wrong.status, 401);
+  assertEquals(wrong.body.message, "Unknown alert token");
+  for (const path of ["/alerts/%", `/alerts/${TOKEN}%`, "/alerts/%E0%A4%A", "/alerts/%zz/"]) {
+    for (const handler of [relay.fetch, proxy.fetch]) {
+      const got = await answer(handler, path);
+      assertEquals(got, wrong, path); // same status, code and message as a wrong token
+    }
+  }
+  // A token with a literal "%": only its escaped form matches; the raw form is malformed.
+  const pct = createAlertRelay({ tokens: ["tok%zz_0123456789abcdef"], destinations: [] });
+  assertEquals((await answer(pct.fetch, "/alerts/tok%zz_0123456789abcdef")).status, 401);
+  assertEquals((await answer(pct.fetch, "/alerts/tok%25zz_0123456789abcdef")).status, 202);
+  await pct.idle();
+  await relay.idle();
+  assertEquals(sent.length, 0); // nothing relayed
+  assertEquals(errors, []);
 });
 
 Deno.test("relay: oversized, invalid and unknown events", async () => {

@@ -12,8 +12,9 @@ import {
   assertNotEquals,
   assertStringIncludes,
 } from "@std/assert";
+import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import { constructEvent, signPayload } from "../src/webhooks.ts";
-import type { Receiver, Recorded } from "./edge_helpers.ts";
+import type { Receiver, Recorded, Upstream } from "./edge_helpers.ts";
 import { sleep } from "./edge_helpers.ts";
 
 /** What a case needs to know about the deployment under test. */
@@ -35,6 +36,49 @@ export interface CaseContext {
   callbackTimeoutMs: number;
   /** Waits for the upstream's queued processing to finish. */
   idle(): Promise<void>;
+}
+
+/** The secrets a run of the cases gives the proxy (test values, one set per runtime). */
+export type CaseSecrets = Pick<
+  CaseContext,
+  "token" | "readOnlyToken" | "webhookSecrets" | "callbackSecret"
+>;
+
+/** The env the proxy under test reads: the sandbox upstream and the run's secrets. */
+export function caseEnv(secrets: CaseSecrets, upstreamUrl: string): Record<string, string> {
+  return {
+    RECAPTURE_API_KEY: SANDBOX_API_KEY,
+    RECAPTURE_BASE_URL: upstreamUrl,
+    RECAPTURE_PROXY_TOKENS: secrets.token,
+    RECAPTURE_PROXY_READONLY_TOKENS: secrets.readOnlyToken,
+    RECAPTURE_WEBHOOK_SECRETS: secrets.webhookSecrets.join(","),
+    RECAPTURE_CALLBACK_SECRET: secrets.callbackSecret,
+    RECAPTURE_CALLBACK_ALLOW_HOSTS: "127.0.0.1",
+  };
+}
+
+/** The context for a proxy reached through `send`, configured with {@linkcode caseEnv}. */
+export function caseContext(
+  secrets: CaseSecrets,
+  upstream: Upstream,
+  receiver: Receiver,
+  send: CaseContext["send"],
+  callbackTimeoutMs: number,
+): CaseContext {
+  return {
+    ...secrets,
+    send,
+    direct: (path, init) =>
+      fetch(`${upstream.url}${path}`, {
+        ...init,
+        headers: { ...(init?.headers as Record<string, string>), apikey: SANDBOX_API_KEY },
+      }),
+    requests: upstream.requests,
+    apiKey: SANDBOX_API_KEY,
+    receiver,
+    callbackTimeoutMs,
+    idle: () => upstream.sandbox.idle(),
+  };
 }
 
 /** One case. */

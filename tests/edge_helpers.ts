@@ -1,10 +1,12 @@
 /**
  * Test fixtures for the edge adapter: a sandbox served on 127.0.0.1 that records what reaches
- * it, and a callback receiver that records deliveries. Shared by the Deno and workerd suites.
+ * it, a callback receiver that records deliveries, and the Worker example started in workerd.
+ * Shared by the Deno and workerd suites.
  *
  * @module
  */
 import { createSandbox, type Sandbox, type SandboxOptions } from "../src/sandbox/mod.ts";
+import { bundleWorker, startWorkerd, type Workerd, type WorkerdOptions } from "./_miniflare.ts";
 
 /** One request as the upstream saw it. */
 export interface Recorded {
@@ -125,4 +127,22 @@ export function startReceiver(): Receiver {
 /** Sleeps. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The Worker example's bindings besides its secrets and vars, as `examples/wrangler.toml` has them. */
+export const EXAMPLE_WORKER_RESOURCES: Omit<WorkerdOptions, "script" | "bindings"> = {
+  queueProducers: { RECAPTURE_CALLBACKS: "recapture-callbacks" },
+  queueConsumers: {
+    "recapture-callbacks": { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 10 },
+  },
+  kvNamespaces: ["ALERT_IDS"],
+};
+
+/**
+ * Bundles `examples/cloudflare_worker.ts` (the proxy and the alert relay) as it ships and starts
+ * it in workerd with {@linkcode EXAMPLE_WORKER_RESOURCES} and the given secrets and vars.
+ */
+export async function startExampleWorker(bindings: Record<string, string>): Promise<Workerd> {
+  const script = await bundleWorker("examples/cloudflare_worker.ts", "worker");
+  return await startWorkerd({ script, bindings, ...EXAMPLE_WORKER_RESOURCES });
 }

@@ -7,13 +7,19 @@ import { assert, assertEquals, assertExists, assertMatch } from "@std/assert";
 import { type CallbackOutcome, createRecaptureProxy, denoKvScheduler } from "../src/edge/mod.ts";
 import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import { constructEvent, signPayload } from "../src/webhooks.ts";
-import { type CaseContext, EDGE_CASES } from "./edge_cases.ts";
+import { caseContext, caseEnv, type CaseSecrets, EDGE_CASES } from "./edge_cases.ts";
 import { startReceiver, startUpstream } from "./edge_helpers.ts";
 
 const TOKEN = "tok_rw_0123456789abcdef";
 const RO_TOKEN = "tok_ro_fedcba9876543210";
 const SECRETS: [string, string] = ["whsec_current_in_deno", "whsec_previous_in_deno"];
 const CALLBACK_SECRET = "whsec_callback_in_deno";
+const CASE_SECRETS: CaseSecrets = {
+  token: TOKEN,
+  readOnlyToken: RO_TOKEN,
+  webhookSecrets: SECRETS,
+  callbackSecret: CALLBACK_SECRET,
+};
 
 for (const c of EDGE_CASES) {
   Deno.test(`edge (deno): ${c.name}`, async () => {
@@ -21,38 +27,16 @@ for (const c of EDGE_CASES) {
     const receiver = startReceiver();
     const kv = await Deno.openKv(":memory:");
     const outcomes: CallbackOutcome[] = [];
+    const env = caseEnv(CASE_SECRETS, upstream.url);
     const proxy = createRecaptureProxy({
-      env: (name) =>
-        ({
-          RECAPTURE_API_KEY: SANDBOX_API_KEY,
-          RECAPTURE_BASE_URL: upstream.url,
-          RECAPTURE_PROXY_TOKENS: TOKEN,
-          RECAPTURE_PROXY_READONLY_TOKENS: RO_TOKEN,
-          RECAPTURE_WEBHOOK_SECRETS: SECRETS.join(","),
-          RECAPTURE_CALLBACK_SECRET: CALLBACK_SECRET,
-          RECAPTURE_CALLBACK_ALLOW_HOSTS: "127.0.0.1",
-        } as Record<string, string>)[name],
+      env: (name) => env[name],
       scheduler: denoKvScheduler(kv),
       callbacks: { pollIntervalMs: 20, retryBaseMs: 50 },
       onCallback: (o) => outcomes.push(o),
     });
-    const ctx: CaseContext = {
-      send: (path, init) => proxy.fetch(new Request(`http://proxy.test${path}`, init)),
-      direct: (path, init) =>
-        fetch(`${upstream.url}${path}`, {
-          ...init,
-          headers: { ...(init?.headers as Record<string, string>), apikey: SANDBOX_API_KEY },
-        }),
-      requests: upstream.requests,
-      apiKey: SANDBOX_API_KEY,
-      token: TOKEN,
-      readOnlyToken: RO_TOKEN,
-      webhookSecrets: SECRETS,
-      callbackSecret: CALLBACK_SECRET,
-      receiver,
-      callbackTimeoutMs: 10_000,
-      idle: () => upstream.sandbox.idle(),
-    };
+    const send = (path: string, init?: RequestInit) =>
+      proxy.fetch(new Request(`http://proxy.test${path}`, init));
+    const ctx = caseContext(CASE_SECRETS, upstream, receiver, send, 10_000);
     try {
       await c.fn(ctx);
     } finally {
@@ -186,6 +170,40 @@ Deno.test("edge (deno): an unreachable upstream is 502, never a hang or a stack 
   assertEquals(res.status, 502);
   assertEquals(body.code, "upstream_unreachable");
   assertExists(res.headers.get("x-request-id"));
+});
+
+Deno.test("edge (deno): a method fetch cannot send (TRACE) is 405, not 'unreachable'", async () => {
+  let reached = 0;
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    tokens: [{ token: TOKEN }],
+    fetch: () => {
+      reached++;
+      return Promise.resolve(Response.json({ success: true }));
+    },
+  });
+  // `new Request(url, { method: "TRACE" })` throws, so the proxy is driven over a socket.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, proxy.fetch);
+  const send = async (method: string, token: string): Promise<string> => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(new TextEncoder().encode(
+      `${method} /v2/recapture/customers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n` +
+        `Authorization: Bearer ${token}\r\nContent-Length: 0\r\n\r\n`,
+    ));
+    let text = "";
+    for await (const chunk of conn.readable.pipeThrough(new TextDecoderStream())) text += chunk;
+    return `${text.split("\r\n")[0]} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
+  };
+  try {
+    const trace = await send("TRACE", TOKEN);
+    assertMatch(trace, /^HTTP\/1\.1 405 .*"code":"method_not_allowed"/);
+    assertMatch(await send("TRACE", "wrong"), /^HTTP\/1\.1 401 /); // auth still comes first
+    assertEquals(reached, 0);
+    assertMatch(await send("GET", TOKEN), /^HTTP\/1\.1 200 /);
+    assertEquals(reached, 1);
+  } finally {
+    await server.shutdown();
+  }
 });
 
 Deno.test("edge (deno): callbacks without a scheduler are refused up front", async () => {

@@ -5,15 +5,15 @@
  * check on any runtime fails the test.
  *
  * Needs `node` (20+) and `npm` on PATH, as CI machines have; miniflare is installed on first run
- * into `.recapture/workerd-tools`.
+ * into `.recapture/workerd-tools` by `tests/_miniflare.ts`, which also bundles the Worker and
+ * serves it from workerd on 127.0.0.1.
  */
 import { assert, assertEquals } from "@std/assert";
 import { createSandbox } from "../src/sandbox/mod.ts";
 import { runSmoke, SMOKE_ACCOUNTS, SMOKE_CHUNK_SIZE, type SmokeReport } from "./runtime/smoke.ts";
-import { ensureMiniflare } from "./runtime/_miniflare.ts";
+import { bundleWorker, startWorkerd } from "./_miniflare.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const BUNDLE = `${ROOT}.recapture/runtime/smoke_worker.js`;
 /** How many checks the suite has: a runtime that silently ran fewer fails. */
 const EXPECTED_CHECKS = 16;
 
@@ -49,34 +49,8 @@ async function startUpstream(): Promise<Upstream> {
   };
 }
 
-let bundled: Promise<string> | undefined;
-
-/** Bundles the smoke Worker once per run, as a Worker would ship it; answers its path. */
-function bundle(): Promise<string> {
-  return bundled ??= (async () => {
-    await Deno.mkdir(`${ROOT}.recapture/runtime`, { recursive: true });
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform=browser",
-        "tests/runtime/worker.ts",
-        "-o",
-        BUNDLE,
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(`deno bundle failed:\n${new TextDecoder().decode(out.stderr)}`);
-    }
-    const code = await Deno.readTextFile(BUNDLE);
-    assert(!/\bDeno\.[a-z]/.test(code), "the bundle uses no Deno.* API");
-    assert(!/from\s*["']node:/.test(code), "the bundle imports no node:* module");
-    return BUNDLE;
-  })();
-}
+/** The smoke Worker, bundled once per run as a Worker would ship it. */
+const bundle = (): Promise<string> => bundleWorker("tests/runtime/worker.ts", "smoke_worker");
 
 /** Runs `node <args>` and parses the report it prints. */
 async function nodeReport(args: string[]): Promise<SmokeReport> {
@@ -135,15 +109,21 @@ Deno.test("runtime matrix: Node runs the bundled SDK core (deno bundle --platfor
 });
 
 Deno.test("runtime matrix: workerd (Miniflare) runs the bundled SDK core as a Worker", async () => {
-  const [file, tools] = await Promise.all([bundle(), ensureMiniflare()]);
+  const script = await bundle();
   await withUpstream(async (up) => {
-    const report = await nodeReport([
-      `${ROOT}tests/runtime/workerd_run.mjs`,
-      file,
-      tools,
-      up.url,
-      up.unreachable,
-    ]);
-    expectAllPassed(report, /^Cloudflare-Workers$/);
+    const worker = await startWorkerd({
+      script,
+      bindings: { UPSTREAM_URL: up.url, UNREACHABLE_URL: up.unreachable },
+    });
+    try {
+      const res = await fetch(`${worker.url}/`);
+      const text = await res.text();
+      if (!text.startsWith("{")) {
+        throw new Error(`workerd answered ${res.status}: ${text}\n${worker.logs.join("\n")}`);
+      }
+      expectAllPassed(JSON.parse(text) as SmokeReport, /^Cloudflare-Workers$/);
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -294,4 +294,46 @@ Deno.test("constructEvent verifies and parses an upload.completed event", async 
     async () => await constructEvent(other, await signPayload(other, SECRET), SECRET),
     TypeError,
   );
+  // A signed body that is not JSON: the same TypeError (a receiver maps it to 400), not a
+  // SyntaxError from JSON.parse that would escape as a 500.
+  for (const junk of ["", "{", "not json", '{"id":']) {
+    const e = await assertRejects(
+      async () => await constructEvent(junk, await signPayload(junk, SECRET), SECRET),
+      TypeError,
+    );
+    assertEquals(e.constructor, TypeError);
+    assertEquals(e.message, "Webhook body is not JSON");
+  }
+});
+
+Deno.test("verifyWebhook middleware: a TRACE request is answered, never a 500", async () => {
+  // `new Request(url, { method: "TRACE" })` throws, so this is driven over a real socket.
+  let ran = "";
+  const app = new Hono();
+  app.all("/hook", verifyWebhook({ secret: SECRET }), async (c) => {
+    ran = `${c.req.method} ${await c.req.text()}`;
+    return c.json({ ok: true });
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
+  const send = async (method: string, body: string, signature?: string): Promise<string> => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const sig = signature ? `Recapture-Signature: ${signature}\r\n` : "";
+    const head = `${method} /hook HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${sig}`;
+    await conn.write(
+      new TextEncoder().encode(`${head}Content-Length: ${body.length}\r\n\r\n${body}`),
+    );
+    let text = "";
+    for await (const chunk of conn.readable.pipeThrough(new TextDecoderStream())) text += chunk;
+    return text.split("\r\n")[0];
+  };
+  try {
+    assertEquals(await send("TRACE", BODY), "HTTP/1.1 401 Unauthorized");
+    assertEquals(ran, "");
+    assertEquals(await send("TRACE", BODY, await signPayload(BODY, SECRET)), "HTTP/1.1 200 OK");
+    assertEquals(ran, `TRACE ${BODY}`); // the handler reads the verified bytes
+    assertEquals(await send("POST", BODY, await signPayload(BODY, SECRET)), "HTTP/1.1 200 OK");
+    assertEquals(ran, `POST ${BODY}`);
+  } finally {
+    await server.shutdown();
+  }
 });

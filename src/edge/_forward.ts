@@ -9,10 +9,19 @@ import type { RowIssue } from "../schemas.ts";
 import { readBodyLimited } from "../webhooks.ts";
 import { authenticate } from "./_auth.ts";
 import { asRegion } from "./_config.ts";
-import { describeIssues, errorResponse, requestIdFrom, uploadIdOf } from "./_http.ts";
+import {
+  bodyTooLarge,
+  describeIssues,
+  errorResponse,
+  missingApiKey,
+  requestIdFrom,
+  uploadIdOf,
+} from "./_http.ts";
 import type { ProxyRuntime } from "./_runtime.ts";
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
+/** Methods `fetch` refuses to send (a server may still receive them): never "unreachable". */
+const UNSENDABLE_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 /** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = [
@@ -97,11 +106,13 @@ export function forwardResponse(upstream: Response, requestId: string): Response
   return res;
 }
 
-/** Maps a transport failure to a gateway answer; other errors are rethrown. */
-export function transportFailure(e: unknown): { status: 499 | 502 | 504; code: string } {
-  if (e instanceof TimeoutError) return { status: 504, code: "upstream_timeout" };
-  if (e instanceof ConnectionError) return { status: 502, code: "upstream_unreachable" };
-  if (e instanceof AbortError) return { status: 499, code: "aborted" };
+/** Answers a transport failure with a gateway error (504, 502 or 499); rethrows other errors. */
+export function upstreamFailure(requestId: string, e: unknown): Response {
+  const answer = (status: number, code: string) =>
+    errorResponse(requestId, status, code, "The upstream API could not be reached");
+  if (e instanceof TimeoutError) return answer(504, "upstream_timeout");
+  if (e instanceof ConnectionError) return answer(502, "upstream_unreachable");
+  if (e instanceof AbortError) return answer(499, "aborted");
   throw e;
 }
 
@@ -128,25 +139,18 @@ export async function handleForward(
       auth.status === 401 ? { "www-authenticate": 'Bearer realm="recapture"' } : undefined,
     );
   }
+  if (UNSENDABLE_METHODS.has(method)) {
+    return errorResponse(requestId, 405, "method_not_allowed", `${method} is not forwarded`);
+  }
   const client = rt.clientFor(cfg);
   if (!client) {
-    return errorResponse(
-      requestId,
-      500,
-      "proxy_misconfigured",
-      "The proxy is missing the upstream API key (RECAPTURE_API_KEY)",
-    );
+    return missingApiKey(requestId);
   }
   let body: Uint8Array<ArrayBuffer> | string | undefined;
   if (!READ_METHODS.has(method)) {
     const bytes = await readBodyLimited(request, rt.maxBody);
     if (bytes === null) {
-      return errorResponse(
-        requestId,
-        413,
-        "payload_too_large",
-        `Request body is larger than ${rt.maxBody} bytes`,
-      );
+      return bodyTooLarge(requestId, rt.maxBody);
     }
     body = bytes.byteLength > 0 ? bytes : undefined;
   }
@@ -185,8 +189,7 @@ export async function handleForward(
       idempotent: READ_METHODS.has(method),
     });
   } catch (e) {
-    const { status, code } = transportFailure(e);
-    return errorResponse(requestId, status, code, "The upstream API could not be reached");
+    return upstreamFailure(requestId, e);
   }
   if (callbackUrl && upstream.ok) {
     const text = await upstream.text();

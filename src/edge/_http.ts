@@ -13,6 +13,15 @@ export function requestIdFrom(headers: Headers): string {
   return given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
 }
 
+/** `decodeURIComponent`, or null when the text holds a malformed escape (`%`, `%E0%A4%A`). */
+export function decodePathSegment(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
 /** `{ error: true, code, message, ...extra }` with our request id. */
 export function errorResponse(
   requestId: string,
@@ -26,6 +35,26 @@ export function errorResponse(
     status,
     headers: { "x-request-id": requestId, ...headers },
   });
+}
+
+/** 500: the proxy has no upstream API key. */
+export function missingApiKey(requestId: string): Response {
+  return errorResponse(
+    requestId,
+    500,
+    "proxy_misconfigured",
+    "The proxy is missing the upstream API key (RECAPTURE_API_KEY)",
+  );
+}
+
+/** 413: the request body is over the proxy's limit. */
+export function bodyTooLarge(requestId: string, maxBytes: number): Response {
+  return errorResponse(
+    requestId,
+    413,
+    "payload_too_large",
+    `Request body is larger than ${maxBytes} bytes`,
+  );
 }
 
 /** The `message` of an API error body, if any (capped). */

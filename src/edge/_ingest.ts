@@ -13,9 +13,17 @@ import {
   WebhookVerificationError,
 } from "../webhooks.ts";
 import { asRegion } from "./_config.ts";
-import { apiMessage, describeIssues, errorResponse, requestIdFrom, uploadIdOf } from "./_http.ts";
+import {
+  apiMessage,
+  bodyTooLarge,
+  describeIssues,
+  errorResponse,
+  missingApiKey,
+  requestIdFrom,
+  uploadIdOf,
+} from "./_http.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
-import { forwardResponse, transportFailure } from "./_forward.ts";
+import { forwardResponse, upstreamFailure } from "./_forward.ts";
 
 /** An ingest body after its shape is checked. */
 export interface IngestRequest {
@@ -107,12 +115,7 @@ export async function handleIngest(
   }
   const bytes = await readBodyLimited(request, rt.maxBody);
   if (bytes === null) {
-    return errorResponse(
-      requestId,
-      413,
-      "payload_too_large",
-      `Request body is larger than ${rt.maxBody} bytes`,
-    );
+    return bodyTooLarge(requestId, rt.maxBody);
   }
   let signature: string;
   try {
@@ -178,12 +181,7 @@ async function ingest(
 
   const client = rt.clientFor(cfg);
   if (!client) {
-    return errorResponse(
-      requestId,
-      500,
-      "proxy_misconfigured",
-      "The proxy is missing the upstream API key (RECAPTURE_API_KEY)",
-    );
+    return missingApiKey(requestId);
   }
   const uploadBody = {
     name: req.name ?? `webhook ingest ${rt.now().toISOString()}`,
@@ -201,8 +199,7 @@ async function ingest(
       idempotent: false,
     });
   } catch (e) {
-    const { status, code } = transportFailure(e);
-    return errorResponse(requestId, status, code, "The upstream API could not be reached");
+    return upstreamFailure(requestId, e);
   }
   if (!upstream.ok) {
     // The sender cannot fix the proxy's key or the API's outage: those are gateway errors.

@@ -48,7 +48,7 @@ import type { Customer, Region } from "../schemas.ts";
 import { signPayload } from "../webhooks.ts";
 import { timingSafeEqual } from "./_auth.ts";
 import { type EdgeEnv, envList, envString } from "./_config.ts";
-import { errorResponse, requestIdFrom } from "./_http.ts";
+import { decodePathSegment, errorResponse, requestIdFrom } from "./_http.ts";
 import type { KvQueue } from "./_kv_scheduler.ts";
 import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
 
@@ -166,8 +166,9 @@ export interface AlertRelayOptions {
   /**
    * A Deno KV (or anything with `enqueue` + `listenQueue`) that holds retries durably: a failed
    * destination's next attempt waits in the queue instead of in memory, so it survives a restart.
-   * Give the relay a KV of its own (a KV has one queue listener). Default: retries in memory
-   * (on Workers, under `waitUntil`).
+   * Give the relay a KV of its own, or share one with the proxy through `sharedKvQueue(kv)` (a
+   * KV hands each message to one of its listeners). Default: retries in memory (on Workers,
+   * under `waitUntil`).
    */
   queue?: KvQueue;
   /** Told about each delivery attempt. */
@@ -491,12 +492,14 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       if (tokens.length === 0) {
         return errorResponse(requestId, 503, "not_configured", "No alert token is configured");
       }
-      const presented = match[1] !== undefined && match[1] !== ""
-        ? decodeURIComponent(match[1])
-        : url.searchParams.get("token") ?? "";
-      let ok = false;
-      for (const t of tokens) ok = timingSafeEqual(presented, t) || ok; // no early exit
-      if (!ok) {
+      const inPath = match[1] !== undefined && match[1] !== "";
+      // A malformed escape (`/alerts/%`) is a wrong token: it is still compared (as sent), so
+      // the time taken does not tell it apart, and it can never match.
+      const decoded = inPath ? decodePathSegment(match[1]) : url.searchParams.get("token") ?? "";
+      const presented = decoded ?? match[1];
+      let matched = false;
+      for (const t of tokens) matched = timingSafeEqual(presented, t) || matched; // no early exit
+      if (!matched || decoded === null) {
         await request.body?.cancel().catch(() => {});
         return errorResponse(requestId, 401, "unauthorized", "Unknown alert token");
       }

@@ -49,7 +49,7 @@ export {
   type CloudflareQueueSchedulerOptions,
 } from "./_cf_scheduler.ts";
 export type { EdgeEnv, ProxyToken } from "./_config.ts";
-export { denoKvScheduler, type KvQueue } from "./_kv_scheduler.ts";
+export { denoKvScheduler, type KvQueue, sharedKvQueue } from "./_kv_scheduler.ts";
 export {
   denoKvReplayGuard,
   type KvAtomicOperation,

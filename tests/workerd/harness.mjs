@@ -1,36 +1,34 @@
-// Runs the bundled Cloudflare Worker (examples/cloudflare_worker.ts) in real workerd through
-// Miniflare, with a simulated Queues producer/consumer, on 127.0.0.1. Started by
-// tests/edge_workerd_test.ts, which then runs the shared edge cases against it over HTTP.
+// Runs a bundled Worker in real workerd through Miniflare, on 127.0.0.1. Started by
+// startWorkerd() in tests/_miniflare.ts (the edge adapter's workerd suites, the runtime matrix).
 //
-//   node tests/workerd/harness.mjs <worker.js> <miniflare tools dir>
-//   env WORKER_BINDINGS='{"RECAPTURE_API_KEY": "...", ...}'
+//   node tests/workerd/harness.mjs <miniflare tools dir>
+//   env MINIFLARE_OPTIONS='{"scriptPath": "...", "bindings": {...}, "kvNamespaces": [...], ...}'
 //
 // Prints "READY <url>" once serving; exits (disposing workerd) when stdin closes.
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [scriptPath, toolsDir] = process.argv.slice(2);
-if (!scriptPath || !toolsDir) {
-  console.error("usage: node harness.mjs <worker.js> <tools dir>");
+const [toolsDir] = process.argv.slice(2);
+const options = JSON.parse(process.env.MINIFLARE_OPTIONS ?? "{}");
+if (!toolsDir || !options.scriptPath) {
+  console.error("usage: MINIFLARE_OPTIONS='{\"scriptPath\": ...}' node harness.mjs <tools dir>");
   process.exit(2);
 }
-const require = createRequire(join(toolsDir, "package.json"));
+const require = createRequire(join(resolve(toolsDir), "package.json"));
 const { Miniflare } = await import(pathToFileURL(require.resolve("miniflare")).href);
 
 const mf = new Miniflare({
+  scriptPath: options.scriptPath,
+  bindings: options.bindings ?? {},
+  kvNamespaces: options.kvNamespaces,
+  queueProducers: options.queueProducers,
+  queueConsumers: options.queueConsumers,
   modules: true,
-  scriptPath,
   compatibilityDate: "2026-04-01",
   host: "127.0.0.1",
   port: 0,
   cf: false,
-  bindings: JSON.parse(process.env.WORKER_BINDINGS ?? "{}"),
-  // Mirrors examples/wrangler.toml.
-  queueProducers: { RECAPTURE_CALLBACKS: "recapture-callbacks" },
-  queueConsumers: {
-    "recapture-callbacks": { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 10 },
-  },
 });
 const url = await mf.ready;
 console.log(`READY ${url.href}`);

@@ -1,0 +1,191 @@
+/**
+ * Real workerd for the test suites, through npm `miniflare`: the one place that installs it
+ * (on first use, into a tool directory under `.recapture/`; nothing is added to the project),
+ * bundles a Worker the way it ships, and starts it on 127.0.0.1 with `tests/workerd/harness.mjs`.
+ * Used by the edge adapter's workerd suites and the runtime matrix.
+ *
+ * Needs `node` (20+) and `npm` on PATH, as CI machines have.
+ *
+ * @module
+ */
+
+/** Pinned: the last miniflare 4.x whose engines allow Node 20. */
+export const MINIFLARE_VERSION = "4.20260426.0";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Where miniflare is installed. */
+export const MINIFLARE_DIR = `${ROOT}.recapture/workerd-tools`;
+
+/** Where {@linkcode bundleWorker} writes bundles. */
+const BUNDLE_DIR = `${ROOT}.recapture/workerd`;
+
+async function run(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).slice(-2000);
+    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${err}`);
+  }
+}
+
+async function installedVersion(dir: string): Promise<string | undefined> {
+  try {
+    const text = await Deno.readTextFile(`${dir}/node_modules/miniflare/package.json`);
+    return (JSON.parse(text) as { version?: string }).version;
+  } catch {
+    return undefined; // not installed yet
+  }
+}
+
+async function install(): Promise<string> {
+  const found = await installedVersion(MINIFLARE_DIR);
+  if (found === MINIFLARE_VERSION) return MINIFLARE_DIR;
+  if (found !== undefined) await Deno.remove(MINIFLARE_DIR, { recursive: true });
+  // Installed beside the target and renamed into place, so two suites starting at once (two
+  // test processes) never see a half-installed directory.
+  const staging = `${MINIFLARE_DIR}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(staging, { recursive: true });
+  try {
+    await run("npm", [
+      "install",
+      "--prefix",
+      staging,
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `miniflare@${MINIFLARE_VERSION}`,
+    ]);
+    await Deno.rename(staging, MINIFLARE_DIR).catch(async (e) => {
+      if ((await installedVersion(MINIFLARE_DIR)) !== MINIFLARE_VERSION) throw e;
+      // Another process finished first: its copy is in place.
+    });
+  } finally {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+  }
+  return MINIFLARE_DIR;
+}
+
+let installing: Promise<string> | undefined;
+
+/**
+ * Installs the pinned miniflare into {@linkcode MINIFLARE_DIR} unless it is there already (once
+ * per process); answers the directory.
+ */
+export function ensureMiniflare(): Promise<string> {
+  return installing ??= install().catch((e) => {
+    installing = undefined;
+    throw e;
+  });
+}
+
+const bundles = new Map<string, Promise<string>>();
+
+/**
+ * Bundles a Worker module as a Worker ships (`deno bundle --platform=browser`), once per process,
+ * into `.recapture/workerd/<name>.js`, and checks that it uses no `Deno.*` API and imports no
+ * `node:*` module. Answers the bundle's path.
+ *
+ * @param entry the Worker module, relative to the repository root
+ * @param name the bundle's file name, without `.js`
+ */
+export function bundleWorker(entry: string, name: string): Promise<string> {
+  let done = bundles.get(name);
+  if (!done) {
+    done = (async () => {
+      await Deno.mkdir(BUNDLE_DIR, { recursive: true });
+      const out = `${BUNDLE_DIR}/${name}.js`;
+      // Written aside and renamed, so a concurrent run never loads half a file.
+      const tmp = `${out}.${Deno.pid}.tmp.js`;
+      await run(Deno.execPath(), ["bundle", "--quiet", "--platform=browser", entry, "-o", tmp]);
+      const code = await Deno.readTextFile(tmp);
+      if (/\bDeno\.[a-z]/.test(code)) throw new Error(`${entry}: the bundle uses a Deno.* API`);
+      if (/from\s*["']node:/.test(code)) throw new Error(`${entry}: the bundle imports node:*`);
+      await Deno.rename(tmp, out);
+      return out;
+    })();
+    bundles.set(name, done);
+  }
+  return done;
+}
+
+/** What the Worker gets, as Miniflare options (`wrangler.toml` in the Miniflare spelling). */
+export interface WorkerdOptions {
+  /** The bundled Worker module (see {@linkcode bundleWorker}). */
+  script: string;
+  /** Plain-text bindings (vars and secrets). */
+  bindings?: Record<string, string>;
+  /** Workers KV namespace bindings. */
+  kvNamespaces?: string[];
+  /** Queue producer bindings: binding name to queue name. */
+  queueProducers?: Record<string, string>;
+  /** Queue consumers: queue name to settings. */
+  queueConsumers?: Record<
+    string,
+    { maxBatchSize?: number; maxBatchTimeout?: number; maxRetries?: number }
+  >;
+}
+
+/** A Worker running in workerd, served on 127.0.0.1. */
+export interface Workerd {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  url: string;
+  /** What the harness and the Worker printed (for failure reports). */
+  logs: string[];
+  /** Disposes workerd and waits for the harness to exit. */
+  close(): Promise<void>;
+}
+
+/** Starts a bundled Worker in workerd through Miniflare (installing it first if needed). */
+export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
+  const tools = await ensureMiniflare();
+  const child = new Deno.Command("node", {
+    args: [`${ROOT}tests/workerd/harness.mjs`, tools],
+    cwd: ROOT,
+    env: { MINIFLARE_OPTIONS: JSON.stringify({ ...options, scriptPath: options.script }) },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const logs: string[] = [];
+  const ready = Promise.withResolvers<string>();
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        const m = /^READY (\S+)/.exec(line);
+        if (m) ready.resolve(m[1]);
+        else logs.push(line);
+      }
+    }
+  };
+  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
+  const exited = child.status.then((s) => {
+    ready.resolve("");
+    return s;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const url = await Promise.race([
+    ready.promise,
+    new Promise<string>((r) => timer = setTimeout(() => r(""), 30_000)),
+  ]);
+  clearTimeout(timer);
+  const close = async () => {
+    await child.stdin.close().catch(() => {});
+    await exited;
+    await drained;
+  };
+  if (!url) {
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await close();
+    throw new Error(`workerd harness did not start:\n${logs.join("\n")}`);
+  }
+  return { url: url.replace(/\/$/, ""), logs, close };
+}
