@@ -427,21 +427,25 @@ function buildHeaders(
   contentType: string | undefined,
   auth: AuthHeader | null,
 ): HeadersInit {
-  if (extra === undefined) {
-    const h: Record<string, string> = { accept: "application/json" };
-    if (contentType !== undefined) h["content-type"] = contentType;
-    if (auth !== null) h[auth.name] = auth.value;
-    return h;
+  // A plain record: `fetch` converts a `Headers` object again, which costs more than this does.
+  const h: Record<string, string> = {};
+  if (extra !== undefined) {
+    const add = (value: string, name: string) => {
+      const key = name.toLowerCase();
+      h[key] = key in h ? `${h[key]}, ${value}` : value;
+    };
+    if (extra instanceof Headers) extra.forEach(add);
+    else if (Array.isArray(extra)) { for (const [name, value] of extra) add(value, name); }
+    else for (const [name, value] of Object.entries(extra)) add(value, name);
+    if (auth !== null) {
+      delete h.apikey;
+      delete h.authorization;
+    }
   }
-  const headers = new Headers(extra);
-  headers.set("accept", "application/json");
-  if (contentType !== undefined) headers.set("content-type", contentType);
-  if (auth !== null) {
-    headers.delete("apikey");
-    headers.delete("authorization");
-    headers.set(auth.name, auth.value);
-  }
-  return headers;
+  h.accept = "application/json";
+  if (contentType !== undefined) h["content-type"] = contentType;
+  if (auth !== null) h[auth.name] = auth.value;
+  return h;
 }
 
 /** The call, for messages (built only when one is needed): `GET /v2/recapture/customers/c1`. */
