@@ -1,6 +1,11 @@
-/** `openClient`: the real API with `RECAPTURE_API_KEY`, else an in-process sandbox on a KV file. */
+/**
+ * `openClient`: the real API with `RECAPTURE_API_KEY`, else an in-process sandbox on a KV file;
+ * the sandbox's file is found by the same rule as `deno task sandbox` (flag, else
+ * `RECAPTURE_SANDBOX_PATH`, else `.recapture/sandbox.kv`).
+ */
 import { assertEquals, assertExists } from "@std/assert";
-import { openClient } from "../src/sandbox/embedded.ts";
+import { DEFAULT_SANDBOX_PATH, openClient, sandboxPath } from "../src/sandbox/embedded.ts";
+import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 
 Deno.test("openClient: without a key, an in-process sandbox on a KV file that survives reopening", async () => {
   const dir = await Deno.makeTempDir();
@@ -32,4 +37,73 @@ Deno.test("openClient: with RECAPTURE_API_KEY, a client of the real API (no sand
   assertEquals(opened.mode, "api");
   assertEquals(opened.sandbox, undefined);
   await opened.close();
+});
+
+Deno.test("sandboxPath: a flag wins over RECAPTURE_SANDBOX_PATH, which wins over the default", () => {
+  const env = { RECAPTURE_SANDBOX_PATH: "/data/shared.kv" };
+  assertEquals(sandboxPath("mine.kv", env), "mine.kv");
+  assertEquals(sandboxPath(undefined, env), "/data/shared.kv");
+  assertEquals(sandboxPath(undefined, {}), DEFAULT_SANDBOX_PATH);
+  assertEquals(sandboxPath(undefined, { RECAPTURE_SANDBOX_PATH: "" }), DEFAULT_SANDBOX_PATH);
+  assertEquals(sandboxPath("", env), "/data/shared.kv", "an empty flag counts as unset");
+});
+
+Deno.test("RECAPTURE_SANDBOX_PATH: openClient and `deno task sandbox` (serve.ts) see the same data; --path wins", async () => {
+  const dir = await Deno.makeTempDir();
+  const shared = `${dir}/shared/sandbox.kv`;
+  try {
+    const opened = await openClient({ env: { RECAPTURE_SANDBOX_PATH: shared } });
+    const up = await opened.client.uploads.create({
+      name: "shared",
+      customers: [{ rego: "ENV1" }],
+    });
+    await opened.sandbox!.idle();
+    await opened.close();
+    await Deno.stat(shared); // the file named by the variable, not .recapture/sandbox.kv
+
+    const other = `${dir}/other.kv`;
+    for (const [flags, expected] of [[[], shared], [["--path", other], other]] as const) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--config",
+          new URL("../deno.json", import.meta.url).pathname,
+          new URL("../src/sandbox/serve.ts", import.meta.url).pathname,
+          "--port",
+          "0",
+          ...flags,
+        ],
+        cwd: dir,
+        env: { NO_COLOR: "1", RECAPTURE_SANDBOX_PATH: shared },
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      try {
+        while (!/Development API key/.test(text)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`the sandbox exited: ${text}`);
+          text += value;
+        }
+        assertEquals(/Data: (.*)/.exec(text)?.[1], expected);
+        const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)![1];
+        const page = await fetch(`${url}/v2/recapture/customers?region=au`, {
+          headers: { ApiKey: SANDBOX_API_KEY },
+        });
+        const body = await page.json();
+        assertEquals(
+          body.customers.map((c: { rego: string; upload_id: string }) => [c.rego, c.upload_id]),
+          expected === shared ? [["ENV1", up.id]] : [],
+        );
+      } finally {
+        child.kill("SIGTERM");
+        await child.status;
+        await reader.cancel().catch(() => {});
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -471,3 +471,18 @@ Deno.test("bad input, property: any JSON body or query string gets a 4xx or a 20
     await sb.close();
   }
 });
+
+Deno.test("bad input: additional_fields is limited to 8192 bytes of UTF-8 JSON, exactly", () =>
+  withSandbox(async (sb) => {
+    const row = (note: unknown) => ({ rego: "ABC123", state: "NSW", additional_fields: { note } });
+    // {"note":"é…"}: 11 bytes of JSON around 2 bytes per "é".
+    const fits = await call(sb, "POST", UPLOAD, {
+      body: { name: "x", customers: [row("é".repeat(4090)), row({ deep: [1, { a: "b" }] })] },
+    });
+    assertEquals(fits.status, 201, "8191 bytes, and a small nested value");
+    const over = await call(sb, "POST", UPLOAD, {
+      body: { name: "x", customers: [row("é".repeat(4091))] },
+    });
+    assertEquals(over.status, 400);
+    assertStringIncludes(over.body.message!, "additional_fields is 8193 bytes; the limit is 8192");
+  }));

@@ -4,6 +4,7 @@
  * rules of uploads and customers.
  */
 import { assert, assertEquals, assertGreater, assertNotEquals } from "@std/assert";
+import { newUploadId } from "../src/sandbox/_ids.ts";
 import { call, customers, kvKeys, testSandbox } from "./sandbox_helpers.ts";
 
 const UPLOAD = "/v2/recapture/upload?region=au";
@@ -114,9 +115,12 @@ Deno.test("exactly once: redelivered and duplicated chunk messages create nothin
   try {
     const up = await call(sb, "POST", UPLOAD, { body: { name: "dup", customers: customers(95) } });
     const id = up.body.upload!.id;
-    // Duplicate every chunk message (as a redelivery after a crash would), several times over.
+    // Duplicate every chunk message (as a redelivery after a crash would), several times over:
+    // one chunk per message (as earlier versions queued them) and runs of chunks per message.
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 10; i++) await sb.kv.enqueue({ rc: "chunk", u: id, i, p: 1 });
+      await sb.kv.enqueue({ rc: "chunk", u: id, i: 0, p: Array(10).fill(1) });
+      await sb.kv.enqueue({ rc: "chunk", u: id, i: 3, p: [1, 1, 1] });
     }
     await sb.idle();
     await new Promise((r) => setTimeout(r, 50));
@@ -426,4 +430,73 @@ Deno.test("paging: pages read in order (resumed from the last page's end) equal 
   } finally {
     await sb.close();
   }
+});
+
+Deno.test("close with queued work: quiet (no queue handler exception), and the work runs after reopening", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/sandbox.kv`;
+  try {
+    // A child process uploads 6,000 rows in chunks of 10 (75 messages) and closes at once, with
+    // the queue full and chunks in progress; it must print nothing and exit 0.
+    const module = new URL("./sandbox_helpers.ts", import.meta.url).href;
+    const code = `
+      import { call, customers, testSandbox } from "${module}";
+      const sb = await testSandbox({ path: ${JSON.stringify(path)}, chunkSize: 10 });
+      const up = await call(sb, "POST", "${UPLOAD}", { body: { name: "q", customers: customers(6000) } });
+      if (up.status !== 201) throw new Error("upload failed");
+      await new Promise((r) => setTimeout(r, 20)); // some chunks in progress, most queued
+      await sb.close();
+      const after = await sb.fetch(new Request("http://sandbox/v2/recapture/customers?region=au", { headers: { ApiKey: "sec_key_a" } }));
+      console.log(JSON.stringify({ id: up.body.upload.id, after: after.status, body: await after.json() }));
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--config", new URL("../deno.json", import.meta.url).pathname, code],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(stderr, "", "closing prints nothing");
+    assertEquals(out.code, 0);
+    const child = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+    assertEquals(child.after, 503, "a request after close() is refused quietly");
+    assertEquals(child.body, { error: true, message: "The sandbox is closing" });
+
+    const sb = await testSandbox({ path, chunkSize: 10 });
+    try {
+      const before = (await call(sb, "GET", `/v2/recapture/upload/${child.id}?region=au`)).body
+        .upload!;
+      assert(before.total_processed_customers < 6000, "the close left work queued");
+      await sb.idle();
+      const u = (await call(sb, "GET", `/v2/recapture/upload/${child.id}?region=au`)).body.upload!;
+      assertEquals([u.status, u.total_processed_customers, u.total_errors], ["completed", 6000, 0]);
+      assertEquals((await kvKeys(sb, "cust")).length, 6000, "each customer once");
+      assertEquals((await kvKeys(sb, "done")).length, 600);
+      assertEquals(await kvKeys(sb, "chunk"), []);
+    } finally {
+      await sb.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("close with queued work, in process: no leaked ops or resources, requests after it get 503", async () => {
+  const sb = await testSandbox({ chunkSize: 10 });
+  const up = await call(sb, "POST", UPLOAD, { body: { name: "q", customers: customers(3000) } });
+  assertEquals(up.status, 201);
+  await sb.close(); // the sanitizers check what is left behind
+  const after = await call(sb, "GET", "/v2/recapture/customers?region=au");
+  assertEquals([after.status, after.body.message], [503, "The sandbox is closing"]);
+  assertEquals(after.headers.get("Retry-After"), "1");
+});
+
+Deno.test("upload ids made one after the other sort in that order, even within one millisecond", () => {
+  const at = new Date("2026-03-01T12:00:00Z");
+  const ids = Array.from({ length: 1000 }, () => newUploadId(at));
+  assertEquals([...ids].sort(), ids);
+  assertEquals(new Set(ids).size, 1000);
+  const earlier = newUploadId(new Date(at.getTime() - 60_000)); // the clock went back
+  assertGreater(earlier, ids[999]);
+  assertGreater(newUploadId(new Date(at.getTime() + 1)), earlier);
 });

@@ -29,6 +29,10 @@ export interface AppDeps {
   maxBodyBytes: number;
   /** The Webhooks API and the market simulation (mounted when given). */
   alerts?: Omit<AlertRouteDeps, "auth" | "limiter" | "maxBodyBytes">;
+  /** Whether the sandbox is closing or closed: requests then get a quiet 503. */
+  isClosed?: () => boolean;
+  /** Told when a request starts and ends (processing gives way to requests). */
+  activity?: { serving(): void; served(): void };
 }
 
 type Ctx = Context<SandboxEnv>;
@@ -36,9 +40,13 @@ type Ctx = Context<SandboxEnv>;
 /** Builds the sandbox's Hono app. */
 export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
   const { store, auth, limiter, maxBodyBytes } = deps;
+  const isClosed = deps.isClosed ?? (() => false);
   const app = new Hono<SandboxEnv>();
+  const closing = () => new HttpError(503, "The sandbox is closing", { "Retry-After": "1" });
 
   app.onError((err, c) => {
+    // A request caught by close() fails on the closed KV: that is the 503, not an internal error.
+    if (!(err instanceof HttpError) && isClosed()) err = closing();
     if (err instanceof HttpError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
       return c.json({ error: true, message: err.message }, err.status as 400);
@@ -52,7 +60,13 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
 
   app.use("*", async (c, next) => {
     c.header("X-Request-Id", `req_${randomHex(8)}`);
-    await next();
+    if (isClosed()) throw closing();
+    deps.activity?.serving();
+    try {
+      await next();
+    } finally {
+      deps.activity?.served();
+    }
   });
 
   const token = async (c: Ctx) => {

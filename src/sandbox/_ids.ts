@@ -17,9 +17,29 @@ function random36(length: number): string {
   return out;
 }
 
-/** A new upload id for an upload created at `at`. */
+let lastTime = -1;
+let lastRandom = "";
+
+/**
+ * A new upload id for an upload created at `at`. Ids made by one process only grow: a second id
+ * in the same millisecond (or with a clock that went back) keeps the last time and increments
+ * the random part, so uploads made one after the other sort in that order.
+ */
 export function newUploadId(at: Date): string {
-  return "upl_" + at.getTime().toString(36).padStart(9, "0") + random36(8);
+  let time = at.getTime();
+  let random = random36(8);
+  if (time <= lastTime) {
+    const next = parseInt(lastRandom, 36) + 1;
+    if (next < 36 ** 8) {
+      time = lastTime;
+      random = next.toString(36).padStart(8, "0");
+    } else {
+      time = lastTime + 1;
+    }
+  }
+  lastTime = time;
+  lastRandom = random;
+  return "upl_" + time.toString(36).padStart(9, "0") + random;
 }
 
 /** Whether `id` has the shape of an upload id. */

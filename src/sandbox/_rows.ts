@@ -9,6 +9,8 @@ import { AU_STATES, DATE_PATTERN, isValidDate, VIN_PATTERN } from "../schemas.ts
 import type { CustomerRecord, Region, RowError } from "./_types.ts";
 
 const REGO = /^[A-Z0-9]{1,10}$/;
+const REGO_STRIP = /[\s-]/;
+const REGO_STRIP_ALL = /[\s-]+/g;
 const MOBILE = /^\+?[0-9 ()-]+$/;
 
 /** The problem with a `YYYY-MM-DD` date, or null. */
@@ -19,7 +21,11 @@ export function dateProblem(value: string): string | null {
 
 /** The problem with a mobile number, or null. */
 export function mobileProblem(value: string): string | null {
-  const digits = value.replace(/\D/g, "").length;
+  let digits = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+  }
   if (!MOBILE.test(value) || digits < 6 || digits > 15) {
     return `must be a phone number of 6 to 15 digits (got "${value}")`;
   }
@@ -52,9 +58,28 @@ export interface RowContext {
   now: string;
 }
 
+function fail(index: number, field: string, reason: string): RowOutcome {
+  return { ok: false, error: { index, field, reason } };
+}
+
+/** The first bad one of a row's dates, as `[field, problem]`, or null. */
+function datesProblem(
+  sale: string | null,
+  expiry: string | null,
+  start: string | null,
+  end: string | null,
+): [string, string] | null {
+  let problem: string | null;
+  if (sale && (problem = dateProblem(sale))) return ["sale_date", problem];
+  if (expiry && (problem = dateProblem(expiry))) return ["expiry_date", problem];
+  if (start && (problem = dateProblem(start))) return ["monitor_start_date", problem];
+  if (end && (problem = dateProblem(end))) return ["monitor_end_date", problem];
+  return null;
+}
+
 /**
  * Turns a stored row (types already checked at upload) into a customer, or an error naming the
- * field and the reason.
+ * field and the reason. (It runs for every row processed: no closures or temporary objects.)
  */
 export function processRow(
   row: Record<string, unknown>,
@@ -62,49 +87,55 @@ export function processRow(
   id: string,
   ctx: RowContext,
 ): RowOutcome {
-  const fail = (field: string, reason: string): RowOutcome => ({
-    ok: false,
-    error: { index, field, reason },
-  });
-  const rego = text(row.rego)?.replace(/[\s-]+/g, "").toUpperCase() ?? null;
+  let rego = text(row.rego);
+  if (rego !== null) {
+    if (REGO_STRIP.test(rego)) rego = rego.replace(REGO_STRIP_ALL, "");
+    rego = rego.toUpperCase();
+  }
   const vinGiven = text(row.vin)?.toUpperCase() ?? null;
   const state = text(row.state)?.toUpperCase() ?? null;
-  if (!rego && !vinGiven) return fail("rego", "a customer needs a rego or a VIN");
+  if (!rego && !vinGiven) return fail(index, "rego", "a customer needs a rego or a VIN");
   if (rego && !REGO.test(rego)) {
-    return fail("rego", `must be 1 to 10 letters and digits (got "${String(row.rego)}")`);
+    return fail(index, "rego", `must be 1 to 10 letters and digits (got "${String(row.rego)}")`);
   }
   if (vinGiven && !VIN_PATTERN.test(vinGiven)) {
     return fail(
+      index,
       "vin",
       `must be 17 characters of A-Z and 0-9 without I, O or Q (got "${String(row.vin)}")`,
     );
   }
   if (state && ctx.region === "au" && !AU_STATES.includes(state)) {
-    return fail("state", `must be one of ${AU_STATES.join(", ")} (got "${String(row.state)}")`);
+    return fail(
+      index,
+      "state",
+      `must be one of ${AU_STATES.join(", ")} (got "${String(row.state)}")`,
+    );
   }
-  const dates: Record<string, string | null> = {};
-  for (const field of ["sale_date", "expiry_date", "monitor_start_date", "monitor_end_date"]) {
-    const value = text(row[field]);
-    if (value) {
-      const problem = dateProblem(value);
-      if (problem) return fail(field, problem);
-    }
-    dates[field] = value;
-  }
-  const start = dates.monitor_start_date ?? ctx.monitorStartDate;
-  const end = dates.monitor_end_date ?? ctx.monitorEndDate;
+  const saleDate = text(row.sale_date);
+  const expiryDate = text(row.expiry_date);
+  const startDate = text(row.monitor_start_date);
+  const endDate = text(row.monitor_end_date);
+  const badDate = datesProblem(saleDate, expiryDate, startDate, endDate);
+  if (badDate) return fail(index, badDate[0], badDate[1]);
+  const start = startDate ?? ctx.monitorStartDate;
+  const end = endDate ?? ctx.monitorEndDate;
   if (start && end && start > end) {
-    return fail("monitor_end_date", `must not be before monitor_start_date (${start} > ${end})`);
+    return fail(
+      index,
+      "monitor_end_date",
+      `must not be before monitor_start_date (${start} > ${end})`,
+    );
   }
   const mobile = text(row.mobile_number);
   if (mobile) {
     const problem = mobileProblem(mobile);
-    if (problem) return fail("mobile_number", problem);
+    if (problem) return fail(index, "mobile_number", problem);
   }
   const clientName = text(row.client_name);
   if (clientName) {
     const problem = nameProblem(clientName);
-    if (problem) return fail("client_name", problem);
+    if (problem) return fail(index, "client_name", problem);
   }
   let vin = vinGiven;
   let vinSource: CustomerRecord["vin_source"] = vin ? "provided" : null;
@@ -130,8 +161,8 @@ export function processRow(
       vehicle_title: vin ? vehicleTitle(vin) : null,
       client_name: clientName,
       mobile_number: mobile,
-      sale_date: dates.sale_date,
-      expiry_date: dates.expiry_date,
+      sale_date: saleDate,
+      expiry_date: expiryDate,
       monitor_start_date: start,
       monitor_end_date: end,
       additional_fields: additional && typeof additional === "object"

@@ -10,23 +10,43 @@ import type { CustomerPatch, UploadInput } from "./_input.ts";
 import { keys, KV_MAX_ATOMIC_BYTES, KV_MAX_MUTATIONS, KV_MAX_VALUE_BYTES, num } from "./_keys.ts";
 import type { CustomerRecord, Region, RowError, UploadMeta, UploadView } from "./_types.ts";
 
-/** A queue message asking for one chunk of an upload to be processed. */
+/**
+ * A queue message asking for chunks `i`, `i + 1`, ... of an upload to be processed: `p` holds how
+ * many parts each chunk's rows are stored in, one number per chunk. (A single number is one
+ * chunk, as earlier versions queued them; both are accepted.)
+ */
 export interface ChunkMessage {
   rc: "chunk";
   /** The upload id. */
   u: string;
-  /** The chunk index. */
+  /** The first chunk's index. */
   i: number;
-  /** How many parts the chunk's rows are stored in. */
-  p: number;
+  /** The parts of each chunk from `i` on (or of chunk `i` alone). */
+  p: number | number[];
 }
 
 /** Whether a queue message is one of ours. */
 export function isChunkMessage(value: unknown): value is ChunkMessage {
   const m = value as ChunkMessage;
   return typeof m === "object" && m !== null && m.rc === "chunk" && typeof m.u === "string" &&
-    typeof m.i === "number" && typeof m.p === "number";
+    typeof m.i === "number" &&
+    (typeof m.p === "number" ||
+      (Array.isArray(m.p) && m.p.length > 0 && m.p.every((n) => typeof n === "number")));
 }
+
+/** The chunks a message asks for, as `[index, parts]` pairs. */
+export function chunksOf(message: ChunkMessage): [index: number, parts: number][] {
+  const parts = typeof message.p === "number" ? [message.p] : message.p;
+  return parts.map((p, k) => [message.i + k, p]);
+}
+
+/**
+ * Chunks per queue message. Fewer messages mean fewer queue operations (each its own SQLite
+ * transaction), and one message's chunks are processed as a pipeline (one chunk is read and
+ * built while the previous one commits); each chunk still has its own atomic operation and
+ * done-marker.
+ */
+export const CHUNKS_PER_MESSAGE = 8;
 
 /** Retry schedule of chunk messages whose handler throws. */
 export const CHUNK_BACKOFF = [100, 500, 2000, 10_000, 30_000];
@@ -59,33 +79,32 @@ export function isExpired(customer: CustomerRecord, today: string): boolean {
   return customer.expiry_date !== null && customer.expiry_date <= today;
 }
 
-/** A chunk: its JSON as stored, and its rows. */
+/** A chunk: its JSON as stored, where its rows start in the upload, and how many there are. */
 export interface Chunk {
   json: string;
   start: number;
-  rows: Record<string, unknown>[];
+  count: number;
 }
 
-/** Rows of accepted chunks kept in memory for the processor, at most this many at once. */
-const MAX_CACHED_ROWS = 200_000;
+/** Atomic operations of one upload's chunks committing at once while it is stored. */
+const WRITES_IN_FLIGHT = 2;
 
 /**
  * Splits rows into chunks of at most `chunkSize` rows and `CHUNK_CHARS` characters, each as
- * JSON `{"s": start, "r": [rows]}`.
+ * JSON `{"s": start, "r": [rows]}`. Lazily: one chunk's JSON at a time.
  */
 export function* buildChunks(
-  rows: Record<string, unknown>[],
+  rows: readonly Record<string, unknown>[],
   chunkSize: number,
 ): Generator<Chunk> {
   function* split(start: number, end: number): Generator<Chunk> {
-    const slice = rows.slice(start, end);
-    const json = `{"s":${start},"r":${JSON.stringify(slice)}}`;
+    const json = JSON.stringify({ s: start, r: rows.slice(start, end) });
     if (json.length > CHUNK_CHARS && end - start > 1) {
       const middle = start + Math.floor((end - start) / 2);
       yield* split(start, middle);
       yield* split(middle, end);
     } else {
-      yield { json, start, rows: slice };
+      yield { json, start, count: end - start };
     }
   }
   for (let start = 0; start < rows.length; start += chunkSize) {
@@ -93,15 +112,34 @@ export function* buildChunks(
   }
 }
 
+/**
+ * The queue messages for chunks (`[index, parts]`, ascending): consecutive chunks share a
+ * message, at most `CHUNKS_PER_MESSAGE` each.
+ */
+export function chunkMessages(
+  uploadId: string,
+  chunks: readonly (readonly [index: number, parts: number])[],
+): ChunkMessage[] {
+  const messages: ChunkMessage[] = [];
+  let current: { rc: "chunk"; u: string; i: number; p: number[] } | null = null;
+  for (const [i, parts] of chunks) {
+    if (
+      current === null || current.i + current.p.length !== i ||
+      current.p.length >= CHUNKS_PER_MESSAGE
+    ) {
+      current = { rc: "chunk", u: uploadId, i, p: [] };
+      messages.push(current);
+    }
+    current.p.push(parts);
+  }
+  return messages;
+}
+
 /** The sandbox's KV operations. */
 export class Store {
   readonly kv: Deno.Kv;
   readonly #now: () => Date;
   readonly #chunkSize: number;
-  readonly #cache = new Map<string, { start: number; rows: Record<string, unknown>[] }>();
-  #cachedRows = 0;
-  /** Upload records as this process committed them, for the processor's first attempt. */
-  readonly #accepted = new Map<string, Deno.KvEntry<UploadMeta>>();
   /** Where the last page of a listing ended, to resume the next one without rescanning. */
   readonly #cursors = new Map<string, { version: string; offset: number; cursor: string }>();
 
@@ -112,50 +150,19 @@ export class Store {
   }
 
   /**
-   * Stores an upload durably: every chunk first (invisible until the upload record exists),
-   * then the upload record with its first chunk messages in one atomic operation.
+   * Stores an upload durably: its chunks first (invisible until the upload record exists), then
+   * the upload record with its first chunk messages, in the same atomic operation as the last
+   * chunks when they fit, once every earlier chunk write has succeeded.
+   *
+   * Takes the rows: every chunk is serialised into its write operation first, in one synchronous
+   * step, and `input.rows` is emptied before anything is awaited. Only the operations' serialised
+   * bytes (outside the JS heap) wait for the KV; row objects or chunk strings held across KV round
+   * trips would be promoted by the garbage collector and inflate the heap. Nothing of the upload
+   * stays in memory afterwards: the processor reads each chunk back from the KV.
    */
   async acceptUpload(account: string, region: Region, input: UploadInput): Promise<UploadView> {
     const at = this.#now();
     const id = newUploadId(at);
-    // Chunks are built while earlier ones are being written (JS work overlaps KV work); the
-    // upload record is committed only once every chunk write has succeeded.
-    const chunks: { start: number; rows: Record<string, unknown>[]; parts: number }[] = [];
-    const writes: Promise<void>[] = [];
-    try {
-      let op = this.kv.atomic();
-      let opBytes = 0;
-      let opCount = 0;
-      for (const chunk of buildChunks(input.rows, this.#chunkSize)) {
-        const i = chunks.length;
-        if (
-          opCount > 0 &&
-          (opBytes + 2 * chunk.json.length + 1024 > ATOMIC_BYTES || opCount >= 500)
-        ) {
-          writes.push(commit(op, "store the upload's chunks").then(() => {}));
-          op = this.kv.atomic();
-          opBytes = 0;
-          opCount = 0;
-        }
-        let parts = 0;
-        for (; parts * PART_CHARS < chunk.json.length; parts++) {
-          const text = chunk.json.slice(parts * PART_CHARS, (parts + 1) * PART_CHARS);
-          op.set(keys.chunkPart(id, i, parts), text);
-          opBytes += 2 * text.length + 64;
-          opCount++;
-        }
-        chunks.push({ start: chunk.start, rows: chunk.rows, parts });
-      }
-      if (opCount > 0) writes.push(commit(op, "store the upload's chunks").then(() => {}));
-      const results = await Promise.allSettled(writes);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
-    } catch (e) {
-      await Promise.allSettled(writes);
-      this.forgetUpload(id);
-      await this.#dropChunks(id);
-      throw e;
-    }
     const meta: UploadMeta = {
       id,
       account_id: account,
@@ -165,69 +172,75 @@ export class Store {
       monitor_start_date: input.monitor_start_date,
       monitor_end_date: input.monitor_end_date,
       total_uploaded_customers: input.rows.length,
-      chunk_count: chunks.length,
+      chunk_count: 0,
       created_at: at.toISOString(),
       cancelled_at: null,
     };
-    const first = this.kv.atomic()
-      .check({ key: keys.upload(id), versionstamp: null })
+    const parts: number[] = [];
+    const ops: Deno.AtomicOperation[] = [];
+    let op = this.kv.atomic();
+    let opBytes = 0;
+    let opCount = 0;
+    for (const { json } of buildChunks(input.rows, this.#chunkSize)) {
+      if (opCount > 0 && (opBytes + 2 * json.length + 1024 > ATOMIC_BYTES || opCount >= 500)) {
+        ops.push(op);
+        op = this.kv.atomic();
+        opBytes = 0;
+        opCount = 0;
+      }
+      const i = parts.length;
+      let n = 0;
+      for (; n * PART_CHARS < json.length; n++) {
+        const text = json.slice(n * PART_CHARS, (n + 1) * PART_CHARS);
+        op.set(keys.chunkPart(id, i, n), text);
+        opBytes += 2 * text.length + 64;
+        opCount++;
+      }
+      parts.push(n);
+    }
+    input.rows.length = 0;
+    meta.chunk_count = parts.length;
+    const messages = chunkMessages(id, parts.map((n, i) => [i, n] as const));
+    const firstBatch = Math.min(messages.length, ENQUEUES_PER_ATOMIC);
+    // The record and its first messages join the last chunks' operation if that stays well
+    // within KV's limits (1000 mutations, 819,200 bytes); else they get one of their own.
+    if (
+      opCount + firstBatch > ENQUEUES_PER_ATOMIC - 10 || opBytes + 100 * firstBatch > ATOMIC_BYTES
+    ) {
+      ops.push(op);
+      op = this.kv.atomic();
+    }
+    op.check({ key: keys.upload(id), versionstamp: null })
       .set(keys.upload(id), meta)
       .set(keys.pending(id), true);
-    // The processor of this process takes the rows from memory; after a restart, from KV.
-    for (let i = 0; i < chunks.length && this.#cachedRows < MAX_CACHED_ROWS; i++) {
-      this.#cache.set(`${id}/${i}`, { start: chunks[i].start, rows: chunks[i].rows });
-      this.#cachedRows += chunks[i].rows.length;
-    }
-    const firstBatch = Math.min(chunks.length, ENQUEUES_PER_ATOMIC);
-    const partsOf = (i: number) => chunks[i].parts;
-    for (let i = 0; i < firstBatch; i++) enqueueChunk(first, id, i, partsOf(i));
+    for (let m = 0; m < firstBatch; m++) enqueue(op, messages[m]);
+    ops.push(op);
+    // The chunk operations at most WRITES_IN_FLIGHT at once; the last one (with the record)
+    // only once all of them have succeeded.
+    const writing: Promise<void>[] = [];
     try {
-      const versionstamp = await commit(first, "store the upload");
-      this.#accepted.set(id, { key: keys.upload(id), value: meta, versionstamp });
+      for (let k = 0; k < ops.length - 1; k++) {
+        if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+        const write = commit(ops[k], "store the upload's chunks").then(() => {});
+        write.catch(() => {}); // awaited (and rethrown) here or below
+        writing.push(write);
+        ops[k] = null as unknown as Deno.AtomicOperation; // committing: its bytes may go
+      }
+      await Promise.all(writing);
+      await commit(ops[ops.length - 1], "store the upload");
     } catch (e) {
-      this.forgetUpload(id);
+      await Promise.allSettled(writing);
       await this.#dropChunks(id);
       throw e;
     }
     // Beyond the first batch. The upload is accepted by now: a failure or a crash here is
     // repaired by Processor.recover (at start, and when idle() sees no progress).
     try {
-      await this.enqueueChunks(id, range(firstBatch, chunks.length).map((i) => [i, partsOf(i)]));
+      await this.#enqueue(messages.slice(firstBatch));
     } catch (e) {
       console.error(`recapture sandbox: upload ${id} accepted; enqueueing left to recovery:`, e);
     }
     return this.#view(meta, [null, null, null, null], []);
-  }
-
-  /** The rows of a chunk accepted by this process and not yet processed, if kept in memory. */
-  cachedChunk(
-    uploadId: string,
-    i: number,
-  ): { start: number; rows: Record<string, unknown>[] } | undefined {
-    return this.#cache.get(`${uploadId}/${i}`);
-  }
-
-  /** Forgets the in-memory rows of a chunk (processed, or its upload cancelled). */
-  forgetChunk(uploadId: string, i: number): void {
-    const key = `${uploadId}/${i}`;
-    const cached = this.#cache.get(key);
-    if (cached) {
-      this.#cachedRows -= cached.rows.length;
-      this.#cache.delete(key);
-    }
-  }
-
-  /** The upload record as this process accepted it (it may have changed since: check it). */
-  acceptedUpload(uploadId: string): Deno.KvEntry<UploadMeta> | undefined {
-    return this.#accepted.get(uploadId);
-  }
-
-  /** Forgets every in-memory chunk of an upload. */
-  forgetUpload(uploadId: string): void {
-    this.#accepted.delete(uploadId);
-    for (const key of [...this.#cache.keys()]) {
-      if (key.startsWith(`${uploadId}/`)) this.forgetChunk(uploadId, Number(key.split("/")[1]));
-    }
   }
 
   /** Best effort: deletes the stored chunks of an upload not accepted, or cancelled. */
@@ -248,13 +261,16 @@ export class Store {
     }
   }
 
-  /** Enqueues chunk messages, in atomic operations within KV's limits. */
+  /** Enqueues the messages for chunks (`[index, parts]`, ascending) of an upload. */
   async enqueueChunks(uploadId: string, chunks: [index: number, parts: number][]): Promise<void> {
-    for (let from = 0; from < chunks.length; from += ENQUEUES_PER_ATOMIC) {
+    await this.#enqueue(chunkMessages(uploadId, chunks));
+  }
+
+  /** Enqueues messages, in atomic operations within KV's limits. */
+  async #enqueue(messages: ChunkMessage[]): Promise<void> {
+    for (let from = 0; from < messages.length; from += ENQUEUES_PER_ATOMIC) {
       const op = this.kv.atomic();
-      for (const [i, parts] of chunks.slice(from, from + ENQUEUES_PER_ATOMIC)) {
-        enqueueChunk(op, uploadId, i, parts);
-      }
+      for (const message of messages.slice(from, from + ENQUEUES_PER_ATOMIC)) enqueue(op, message);
       await commit(op, "enqueue the upload's chunks");
     }
   }
@@ -332,7 +348,6 @@ export class Store {
         .delete(keys.pending(id))
         .commit();
       if (result.ok) {
-        this.forgetUpload(id);
         await this.#dropChunks(id); // pending messages then find nothing to do
         return this.uploadView(meta);
       }
@@ -501,8 +516,7 @@ export class Store {
   }
 }
 
-function enqueueChunk(op: Deno.AtomicOperation, uploadId: string, i: number, p: number): void {
-  const message: ChunkMessage = { rc: "chunk", u: uploadId, i, p };
+function enqueue(op: Deno.AtomicOperation, message: ChunkMessage): void {
   op.enqueue(message, { backoffSchedule: CHUNK_BACKOFF });
 }
 
@@ -510,8 +524,4 @@ async function commit(op: Deno.AtomicOperation, what: string): Promise<string> {
   const result = await op.commit();
   if (!result.ok) throw new Error(`Could not ${what}: a concurrent write conflicted`);
   return result.versionstamp;
-}
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
 }

@@ -53,7 +53,7 @@ export interface SandboxOptions {
   rateLimit?: SandboxRateLimit | false;
   /** Monthly quota per key (default base 100,000, max 1,000,000), `false` for none. */
   quota?: SandboxQuota | false;
-  /** Customers per processing chunk, 1 to 450 (default 400). */
+  /** Customers per processing chunk (one atomic write each), 1 to 450 (default 450). */
   chunkSize?: number;
   /** Largest request body accepted, in bytes (default 64 MiB). */
   maxBodyBytes?: number;

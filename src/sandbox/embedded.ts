@@ -1,7 +1,9 @@
 /**
  * The embedded default: a `RecaptureClient` on the real API when `RECAPTURE_API_KEY` is set,
- * else on an in-process sandbox (no port, no network) keeping its data in `.recapture/sandbox.kv`,
- * the same file `deno task sandbox` serves.
+ * else on an in-process sandbox (no port, no network) keeping its data in a local KV file: the
+ * given path, else `RECAPTURE_SANDBOX_PATH`, else `.recapture/sandbox.kv` (see
+ * {@linkcode sandboxPath}), the same rule `deno task sandbox` and the CLI follow, so all of them
+ * see the same data.
  *
  * @example
  * ```ts
@@ -22,15 +24,43 @@ import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
 /** The default KV file of the embedded sandbox (shared with `deno task sandbox`). */
 export const DEFAULT_SANDBOX_PATH = ".recapture/sandbox.kv";
 
+/** The environment variable naming the sandbox's KV file. */
+export const SANDBOX_PATH_ENV = "RECAPTURE_SANDBOX_PATH";
+
+/**
+ * Where the local sandbox keeps its data: `given` (a `--path` / `--sandbox-path` flag), else
+ * `RECAPTURE_SANDBOX_PATH` (when set and not empty), else `.recapture/sandbox.kv` (relative to
+ * the working directory: `deno task` runs in the project's). `deno task sandbox`, the CLI and
+ * {@linkcode openClient} all use this rule.
+ *
+ * @example
+ * ```ts
+ * import { sandboxPath } from "./embedded.ts";
+ *
+ * console.log(sandboxPath(undefined, { RECAPTURE_SANDBOX_PATH: "/tmp/shared.kv" })); // "/tmp/shared.kv"
+ * console.log(sandboxPath("mine.kv", { RECAPTURE_SANDBOX_PATH: "/tmp/shared.kv" })); // "mine.kv"
+ * console.log(sandboxPath(undefined, {})); // ".recapture/sandbox.kv"
+ * ```
+ */
+export function sandboxPath(
+  given?: string,
+  env: Record<string, string | undefined> = readEnv(),
+): string {
+  return given || env[SANDBOX_PATH_ENV] || DEFAULT_SANDBOX_PATH;
+}
+
 /** Options of {@linkcode openClient}. */
 export interface OpenClientOptions {
-  /** The sandbox's KV file (default `.recapture/sandbox.kv`; `":memory:"` for none). */
+  /**
+   * The sandbox's KV file (`":memory:"` for none; default: `RECAPTURE_SANDBOX_PATH`, else
+   * `.recapture/sandbox.kv`).
+   */
   path?: string;
   /** The client's default region (default `au`). */
   region?: Region;
   /**
-   * Environment to read `RECAPTURE_API_KEY` and `RECAPTURE_BASE_URL` from (default: the
-   * process environment).
+   * Environment to read `RECAPTURE_API_KEY`, `RECAPTURE_BASE_URL` and `RECAPTURE_SANDBOX_PATH`
+   * from (default: the process environment).
    */
   env?: Record<string, string | undefined>;
 }
@@ -70,7 +100,7 @@ export async function openClient(options: OpenClientOptions = {}): Promise<Opene
     });
     return { client, mode: "api", close: () => Promise.resolve() };
   }
-  const path = options.path ?? DEFAULT_SANDBOX_PATH;
+  const path = sandboxPath(options.path, env);
   if (path !== ":memory:") {
     const dir = path.replace(/[\\/][^\\/]*$/, "");
     if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
@@ -96,5 +126,6 @@ function readEnv(): Record<string, string | undefined> {
   return {
     RECAPTURE_API_KEY: read("RECAPTURE_API_KEY"),
     RECAPTURE_BASE_URL: read("RECAPTURE_BASE_URL"),
+    [SANDBOX_PATH_ENV]: read(SANDBOX_PATH_ENV),
   };
 }

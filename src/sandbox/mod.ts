@@ -30,6 +30,7 @@
  */
 import { buildApp } from "./_app.ts";
 import { Auth, defaultAccounts } from "./_auth.ts";
+import { inProcess } from "./_http.ts";
 import { Processor } from "./_processor.ts";
 import { RateLimiter } from "./_rate_limit.ts";
 import { Store } from "./_store.ts";
@@ -66,11 +67,19 @@ export interface SandboxApp {
 export interface Sandbox {
   /** The Hono app (a `Hono` instance). */
   app: SandboxApp;
-  /** The app's `fetch`: hand it to `RecaptureClient({ fetch })` for an in-process API. */
+  /**
+   * The app's `fetch`: hand it to `RecaptureClient({ fetch })` for an in-process API. Request
+   * bodies are read whole (the caller holds them already); to serve the sandbox on a port,
+   * serve `app.fetch`, which cuts a body streamed without a length at `maxBodyBytes`.
+   */
   fetch(request: Request): Promise<Response>;
   /** The Deno KV holding the data. */
   kv: Deno.Kv;
-  /** Stops processing and closes the KV; leaves no timers or resources behind. */
+  /**
+   * Stops processing and closes the KV; leaves no timers or resources behind and prints
+   * nothing. Work in progress finishes first; queued work not started stays queued (in a KV
+   * file it runs after a restart); requests from then on are answered 503.
+   */
   close(): Promise<void>;
   /** Resolves when every accepted upload is processed or cancelled. */
   idle(): Promise<void>;
@@ -106,7 +115,7 @@ const DEFAULT_QUOTA = { base: 100_000, max: 1_000_000 };
  * ```
  */
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const chunkSize = options.chunkSize ?? 400;
+  const chunkSize = options.chunkSize ?? 450;
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 450) {
     throw new RangeError(`chunkSize must be a whole number from 1 to 450 (got ${chunkSize})`);
   }
@@ -141,12 +150,16 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   processor.other = async (message) => {
     if (isPushMessage(message)) await market.deliver(message);
   };
+  let closing: Promise<void> | null = null;
+  let closed = false;
   const app = buildApp({
     store,
     auth,
     limiter,
     maxBodyBytes,
     alerts: { webhooks, market, now },
+    isClosed: () => closed,
+    activity: processor,
   });
   processor.start();
   if (options.recover !== false) await processor.recover();
@@ -158,13 +171,13 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   }, sweepMs);
   if (timer !== undefined) Deno.unrefTimer(timer);
 
-  let closing: Promise<void> | null = null;
-  let closed = false;
   return {
     app,
     kv,
-    fetch: async (request: Request): Promise<Response> => await app.fetch(request),
+    fetch: async (request: Request): Promise<Response> => await app.fetch(inProcess(request)),
     close(): Promise<void> {
+      // Quietly: new requests get 503, queue messages not yet started stay queued (in a KV file
+      // they run after a restart), work in progress finishes first (up to 10 s).
       closing ??= (async () => {
         closed = true;
         market.stop();

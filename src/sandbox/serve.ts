@@ -2,8 +2,13 @@
  * `deno task sandbox`: serves the sandbox on 127.0.0.1 with its data in a KV file and prints the
  * development API key.
  *
- * Flags: `--port N` (or `RECAPTURE_SANDBOX_PORT`; default 8787; 0 picks a free port),
- * `--path FILE` (default `.recapture/sandbox.kv`), `--chunk-size N`.
+ * Flags (a flag wins over its environment variable):
+ * - `--port N`, or `RECAPTURE_SANDBOX_PORT`; default 8787; 0 picks a free port;
+ * - `--path FILE`, or `RECAPTURE_SANDBOX_PATH`; default `.recapture/sandbox.kv` in the working
+ *   directory (the project's, under `deno task`). The CLI (`--sandbox-path`), the MCP server and
+ *   `openClient` locate the file by the same rule (`sandboxPath` in `embedded.ts`), so they all
+ *   see the same data;
+ * - `--chunk-size N`.
  *
  * @example
  * ```ts
@@ -16,14 +21,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_SANDBOX_PATH } from "./embedded.ts";
+import { sandboxPath } from "./embedded.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
 
 /** Options of {@linkcode serveSandbox}. */
 export interface ServeSandboxOptions {
   /** The port (0 picks a free one; default 8787). */
   port?: number;
-  /** The KV file (default `.recapture/sandbox.kv`). */
+  /** The KV file (default: `RECAPTURE_SANDBOX_PATH`, else `.recapture/sandbox.kv`). */
   path?: string;
   /** Customers per processing chunk. */
   chunkSize?: number;
@@ -53,7 +58,7 @@ export interface ServedSandbox {
  * ```
  */
 export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<ServedSandbox> {
-  const path = options.path ?? DEFAULT_SANDBOX_PATH;
+  const path = sandboxPath(options.path);
   if (path !== ":memory:") {
     const dir = path.replace(/[\\/][^\\/]*$/, "");
     if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
@@ -64,7 +69,7 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
     hostname: "127.0.0.1",
     port: options.port ?? 8787,
     onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
-  }, sandbox.fetch);
+  }, (request) => sandbox.app.fetch(request));
   const addr = await ready.promise;
   const url = `http://127.0.0.1:${addr.port}`;
   if (!options.quiet) {
