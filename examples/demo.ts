@@ -25,9 +25,9 @@ import { alertsDemo } from "./_alerts_demo.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { count: { type: "string" }, region: { type: "string", default: "au" } },
+  options: { count: { type: "string" }, region: { type: "string" } },
 });
-const region = values.region as Region;
+const region = (values.region ?? Deno.env.get("RECAPTURE_REGION") ?? "au") as Region;
 if (!REGIONS.includes(region)) {
   console.error(`--region must be one of ${REGIONS.join(", ")}`);
   Deno.exit(2);

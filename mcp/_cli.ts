@@ -32,10 +32,10 @@ export const USAGE = `Options:
   --read-only            serve only the reading tools
   --tools a,b            serve only these tools (recapture_* names)
   --alerts               also serve the alert webhook tools (opt-in)
-  --region au|nz|uk|my   default region (default: au)
+  --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
   --mask-pii             mask client names and mobile numbers in results
-  --sandbox-path FILE    sandbox KV file when RECAPTURE_API_KEY is unset
-                         (default .recapture/sandbox.kv)
+  --sandbox-path FILE    sandbox KV file when no API credentials are set
+                         (default RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)
 HTTP only:
   --hostname HOST        listen address (default 127.0.0.1)
   --port N               listen port (default 8765)
@@ -43,8 +43,10 @@ HTTP only:
   --allowed-origin URL   accept this browser Origin (repeatable)
   --token-file FILE      bearer token file when RECAPTURE_MCP_TOKEN is unset
                          (default .recapture/mcp_token, created owner-only)
-Environment: RECAPTURE_API_KEY (real API; unset = sandbox), RECAPTURE_MCP_TOKEN (HTTP bearer
-token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for confirmation tokens).`;
+Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET (real API;
+unset = sandbox), RECAPTURE_BASE_URL, RECAPTURE_REGION, RECAPTURE_SANDBOX_PATH,
+RECAPTURE_MCP_TOKEN (HTTP bearer token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for
+confirmation tokens).`;
 
 /**
  * Parses `args` and the environment. Throws {@linkcode RecaptureMcpConfigError} naming an unknown

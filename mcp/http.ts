@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { DEFAULT_SANDBOX_PATH, openClient } from "../src/sandbox/embedded.ts";
+import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
@@ -82,7 +82,7 @@ export async function serveHttp(
     ...config.server,
     secrets: [...(config.server.secrets ?? []), token],
     mode: opened.mode,
-    sandboxPath: config.sandboxPath ?? DEFAULT_SANDBOX_PATH,
+    sandboxPath: sandboxPath(config.sandboxPath, env),
   };
   let app: McpHttpApp;
   try {

@@ -13,7 +13,7 @@
  * @module
  */
 import process from "node:process";
-import { DEFAULT_SANDBOX_PATH, openClient } from "../src/sandbox/embedded.ts";
+import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { StdioServerTransport } from "./_sdk.ts";
@@ -53,7 +53,7 @@ export async function serveStdio(
     server = createRecaptureMcpServer(opened.client, {
       ...config.server,
       mode: opened.mode,
-      sandboxPath: config.sandboxPath ?? DEFAULT_SANDBOX_PATH,
+      sandboxPath: sandboxPath(config.sandboxPath, env),
     });
   } catch (error) {
     await opened.close();

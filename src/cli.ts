@@ -82,8 +82,9 @@ Upload and validate:
   --resume                      Continue an interrupted upload from its manifest
   --restart                     Upload the whole file again despite an earlier manifest
 
-Environment: RECAPTURE_API_KEY (the real API; without it the local sandbox is used),
-RECAPTURE_BASE_URL, RECAPTURE_REGION, RECAPTURE_SANDBOX_PATH.
+Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET for OAuth
+(the real API; without them the local sandbox is used), RECAPTURE_BASE_URL, RECAPTURE_REGION,
+RECAPTURE_SANDBOX_PATH.
 
 Exit codes: 0 done; 1 unexpected error; 2 wrong arguments; 3 file missing, not a CSV/NDJSON or
 malformed (the message names the line); 4 done, but some rows were bad or failed processing;

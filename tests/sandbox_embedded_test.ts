@@ -3,9 +3,14 @@
  * the sandbox's file is found by the same rule as `deno task sandbox` (flag, else
  * `RECAPTURE_SANDBOX_PATH`, else `.recapture/sandbox.kv`).
  */
-import { assertEquals, assertExists } from "@std/assert";
+import { assertEquals, assertExists, assertRejects } from "@std/assert";
 import { DEFAULT_SANDBOX_PATH, openClient, sandboxPath } from "../src/sandbox/embedded.ts";
-import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
+import {
+  createSandbox,
+  SANDBOX_API_KEY,
+  SANDBOX_CLIENT_ID,
+  SANDBOX_CLIENT_SECRET,
+} from "../src/sandbox/mod.ts";
 
 Deno.test("openClient: without a key, an in-process sandbox on a KV file that survives reopening", async () => {
   const dir = await Deno.makeTempDir();
@@ -106,4 +111,49 @@ Deno.test("RECAPTURE_SANDBOX_PATH: openClient and `deno task sandbox` (serve.ts)
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("openClient: OAuth credentials and RECAPTURE_REGION from the environment, over real HTTP", async () => {
+  const sandbox = await createSandbox();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, sandbox.fetch);
+  try {
+    const opened = await openClient({
+      env: {
+        RECAPTURE_CLIENT_ID: SANDBOX_CLIENT_ID,
+        RECAPTURE_CLIENT_SECRET: SANDBOX_CLIENT_SECRET,
+        RECAPTURE_BASE_URL: `http://127.0.0.1:${server.addr.port}`,
+        RECAPTURE_REGION: "NZ",
+      },
+    });
+    assertEquals([opened.mode, opened.client.region], ["api", "nz"]);
+    const upload = await opened.client.uploads.create({
+      name: "oauth",
+      customers: [{ rego: "K1" }],
+    });
+    assertEquals(upload.region, "nz");
+    await opened.close();
+  } finally {
+    await server.shutdown();
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("openClient: conflicting or half-set credentials and a bad region are refused by name", async () => {
+  await assertRejects(
+    () => openClient({ env: { RECAPTURE_API_KEY: "k", RECAPTURE_CLIENT_ID: "id" } }),
+    TypeError,
+    "not both",
+  );
+  await assertRejects(
+    () => openClient({ env: { RECAPTURE_CLIENT_ID: "id" } }),
+    TypeError,
+    "RECAPTURE_CLIENT_SECRET is not set",
+  );
+  const error = await assertRejects(
+    () => openClient({ env: { RECAPTURE_REGION: "us" }, path: ":memory:" }),
+    TypeError,
+    'RECAPTURE_REGION must be one of au, nz, uk, my, got "us"',
+  );
+  assertEquals(String(error).includes("secret"), false);
 });

@@ -1,6 +1,7 @@
 /**
- * The embedded default: a `RecaptureClient` on the real API when `RECAPTURE_API_KEY` is set,
- * else on an in-process sandbox (no port, no network) keeping its data in a local KV file: the
+ * The embedded default: a `RecaptureClient` on the real API when `RECAPTURE_API_KEY` (or
+ * `RECAPTURE_CLIENT_ID` + `RECAPTURE_CLIENT_SECRET`, for OAuth) is set, else on an in-process
+ * sandbox (no port, no network) keeping its data in a local KV file: the
  * given path, else `RECAPTURE_SANDBOX_PATH`, else `.recapture/sandbox.kv` (see
  * {@linkcode sandboxPath}), the same rule `deno task sandbox` and the CLI follow, so all of them
  * see the same data.
@@ -18,7 +19,7 @@
  * @module
  */
 import { RecaptureClient } from "../client.ts";
-import type { Region } from "../schemas.ts";
+import { type Region, REGIONS } from "../schemas.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
 
 /** The default KV file of the embedded sandbox (shared with `deno task sandbox`). */
@@ -56,11 +57,12 @@ export interface OpenClientOptions {
    * `.recapture/sandbox.kv`).
    */
   path?: string;
-  /** The client's default region (default `au`). */
+  /** The client's default region (default: `RECAPTURE_REGION`, else `au`). */
   region?: Region;
   /**
-   * Environment to read `RECAPTURE_API_KEY`, `RECAPTURE_BASE_URL` and `RECAPTURE_SANDBOX_PATH`
-   * from (default: the process environment).
+   * Environment to read `RECAPTURE_API_KEY`, `RECAPTURE_CLIENT_ID`, `RECAPTURE_CLIENT_SECRET`,
+   * `RECAPTURE_BASE_URL`, `RECAPTURE_REGION` and `RECAPTURE_SANDBOX_PATH` from (default: the
+   * process environment).
    */
   env?: Record<string, string | undefined>;
 }
@@ -91,11 +93,26 @@ export interface OpenedClient {
  */
 export async function openClient(options: OpenClientOptions = {}): Promise<OpenedClient> {
   const env = options.env ?? readEnv();
+  const region = options.region ?? envRegion(env);
   const apiKey = env.RECAPTURE_API_KEY?.trim();
-  if (apiKey) {
+  const clientId = env.RECAPTURE_CLIENT_ID?.trim();
+  const clientSecret = env.RECAPTURE_CLIENT_SECRET?.trim();
+  if (apiKey && (clientId || clientSecret)) {
+    throw new TypeError(
+      "Set either RECAPTURE_API_KEY or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET, not both",
+    );
+  }
+  if (!apiKey && Boolean(clientId) !== Boolean(clientSecret)) {
+    throw new TypeError(
+      `OAuth needs both RECAPTURE_CLIENT_ID and RECAPTURE_CLIENT_SECRET; ${
+        clientId ? "RECAPTURE_CLIENT_SECRET" : "RECAPTURE_CLIENT_ID"
+      } is not set`,
+    );
+  }
+  if (apiKey || clientId) {
     const client = new RecaptureClient({
-      apiKey,
-      region: options.region,
+      ...(apiKey ? { apiKey } : { clientId, clientSecret }),
+      region,
       ...(env.RECAPTURE_BASE_URL ? { baseUrl: env.RECAPTURE_BASE_URL } : {}),
     });
     return { client, mode: "api", close: () => Promise.resolve() };
@@ -108,7 +125,7 @@ export async function openClient(options: OpenClientOptions = {}): Promise<Opene
   const sandbox = await createSandbox({ path });
   const client = new RecaptureClient({
     apiKey: SANDBOX_API_KEY,
-    region: options.region,
+    region,
     baseUrl: "http://sandbox.recapture.local",
     fetch: sandbox.fetch,
   });
@@ -123,9 +140,24 @@ function readEnv(): Record<string, string | undefined> {
       return undefined; // no --allow-env: treat as unset
     }
   };
-  return {
-    RECAPTURE_API_KEY: read("RECAPTURE_API_KEY"),
-    RECAPTURE_BASE_URL: read("RECAPTURE_BASE_URL"),
-    [SANDBOX_PATH_ENV]: read(SANDBOX_PATH_ENV),
-  };
+  return Object.fromEntries(
+    [
+      "RECAPTURE_API_KEY",
+      "RECAPTURE_CLIENT_ID",
+      "RECAPTURE_CLIENT_SECRET",
+      "RECAPTURE_BASE_URL",
+      "RECAPTURE_REGION",
+      SANDBOX_PATH_ENV,
+    ].map((name) => [name, read(name)]),
+  );
+}
+
+/** `RECAPTURE_REGION`, checked; undefined when unset (the client's default, `au`, applies). */
+function envRegion(env: Record<string, string | undefined>): Region | undefined {
+  const value = env.RECAPTURE_REGION?.trim().toLowerCase();
+  if (!value) return undefined;
+  if (!(REGIONS as readonly string[]).includes(value)) {
+    throw new TypeError(`RECAPTURE_REGION must be one of ${REGIONS.join(", ")}, got "${value}"`);
+  }
+  return value as Region;
 }
