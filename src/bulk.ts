@@ -418,6 +418,10 @@ class BulkRun {
   #rowsUploaded = 0;
   #created = 0;
   readonly #inFlight = new Set<Promise<void>>();
+  /** The batch being filled. */
+  #filling: Batch | undefined;
+  /** Full batches waiting to be sent, in order. */
+  readonly #ready: Batch[] = [];
   #polling: Promise<void> | undefined;
   #failure: unknown = undefined;
   // uploads of this run: last known state, and which are not done
@@ -462,7 +466,6 @@ class BulkRun {
   async run(source: Iterable<unknown> | AsyncIterable<unknown>): Promise<BulkUploadResult> {
     const signal = this.#options.signal;
     let block: Pending[] = [];
-    let batch: Batch | undefined;
     const poller = this.#startPolling();
     try {
       let row = 0;
@@ -474,15 +477,26 @@ class BulkRun {
           if (this.#skipped(index)) {
             this.#rowsSkipped++;
             // A batch never spans a resumed range: close what is open before it.
-            if (block.length > 0) batch = await this.#validateInto(block, batch, true);
+            if (block.length > 0) this.#fill(block);
             block = [];
-            if (batch) batch = await this.#send(batch);
+            this.#close();
+            await this.#flush();
             continue;
           }
           block.push(toPending(item, index));
           if (block.length >= VALIDATE_BLOCK) {
-            batch = await this.#validateInto(block, batch, false);
-            block = [];
+            this.#fill(block);
+            block = []; // nothing of the block is held across the awaits below
+            if (this.#ready.length > 0) {
+              await this.#flush();
+              // Backpressure: read on only once a slot is free. Rows read ahead would wait in
+              // memory while the uploads answer, long enough to outlive the young generation's
+              // collections: promoted to the old one, such garbage grows the process until the
+              // next full collection.
+              while (this.#inFlight.size >= this.#concurrency) {
+                await Promise.race(this.#inFlight);
+              }
+            }
             this.#emit();
           }
         }
@@ -491,8 +505,10 @@ class BulkRun {
         this.#failure ??= error;
       }
       if (!signal?.aborted && this.#failure === undefined) {
-        if (block.length > 0) batch = await this.#validateInto(block, batch, false);
-        if (batch) await this.#send(batch);
+        if (block.length > 0) this.#fill(block);
+        block = [];
+        this.#close();
+        await this.#flush();
       }
       await Promise.all(this.#inFlight);
       await this.#manifestWrite;
@@ -556,13 +572,13 @@ class BulkRun {
     return this.#skipAt < skip.length && skip[this.#skipAt][0] <= index;
   }
 
-  /** Validates a block and adds its rows to batches, sending each batch that fills up. */
-  async #validateInto(
-    block: Pending[],
-    batch: Batch | undefined,
-    closeAfter: boolean,
-  ): Promise<Batch | undefined> {
+  /**
+   * Validates a block and adds its rows to the open batch; each batch that fills up is queued
+   * in `#ready` for {@linkcode BulkRun.#flush}. Synchronous: the block is not held across an await.
+   */
+  #fill(block: Pending[]): void {
     const { customers, bad } = checkBlock(block, this.#options.region ?? this.#client.region);
+    let batch = this.#filling;
     for (let i = 0; i < block.length; i++) {
       const p = block[i];
       batch ??= {
@@ -582,12 +598,23 @@ class BulkRun {
       } else {
         batch.customers.push(customers[i]!);
       }
-      if (
-        batch.customers.length >= this.#batchSize || batch.badRows.length >= this.#badCap
-      ) batch = await this.#send(batch);
+      if (batch.customers.length >= this.#batchSize || batch.badRows.length >= this.#badCap) {
+        this.#ready.push(batch);
+        batch = undefined;
+      }
     }
-    if (closeAfter && batch) batch = await this.#send(batch);
-    return batch;
+    this.#filling = batch;
+  }
+
+  /** Queues the open batch, if any, for sending. */
+  #close(): void {
+    if (this.#filling !== undefined) this.#ready.push(this.#filling);
+    this.#filling = undefined;
+  }
+
+  /** Sends the queued batches, in order, each once a slot is free. */
+  async #flush(): Promise<void> {
+    while (this.#ready.length > 0) await this.#send(this.#ready.shift()!);
   }
 
   /** Reports the bad rows of a span once it is recorded (so a resumed run never repeats one). */
@@ -599,24 +626,29 @@ class BulkRun {
     }
   }
 
-  /** Sends a batch (waiting for a free slot first); returns `undefined` (the next batch). */
-  async #send(batch: Batch): Promise<undefined> {
+  /** Sends a batch, waiting for a free slot first. */
+  async #send(batch: Batch): Promise<void> {
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
     // Stopped: the batch is not sent nor recorded, so a resumed run sends it.
-    if (this.#failure !== undefined || this.#options.signal?.aborted) return undefined;
-    if (batch.customers.length === 0) {
+    if (this.#failure !== undefined || this.#options.signal?.aborted) return;
+    const count = batch.customers.length;
+    if (count === 0) {
       // Only bad rows: recorded so that a resumed run does not report them again.
-      this.#record(batch, null);
-      return undefined;
+      this.#record(batch, null, 0);
+      return;
     }
     const part = ++this.#part;
     const o = this.#options;
+    // The rows are released once the request body is written (see `serialized`), not when the
+    // upload answers: nothing else needs them, and held that long they would be promoted.
+    const customers = serialized(batch.customers);
+    batch.customers = [];
     const task = (async () => {
       try {
-        const created = await this.#client.uploads.create(
+        const pending = this.#client.uploads.create(
           {
             name: `${o.name} (part ${part})`,
-            customers: batch.customers,
+            customers,
             ...(o.enable_rego_lookups !== undefined
               ? { enable_rego_lookups: o.enable_rego_lookups }
               : {}),
@@ -627,12 +659,14 @@ class BulkRun {
           },
           { validate: false, ...(o.region ? { region: o.region } : {}) },
         );
+        customers.release();
+        const created = await pending;
         const { rejected: _, ...upload } = created;
         this.#created++;
-        this.#rowsUploaded += batch.customers.length;
+        this.#rowsUploaded += count;
         this.#uploads.push(upload);
         if (!isUploadDone(upload)) this.#open.push(upload);
-        this.#record(batch, upload.id);
+        this.#record(batch, upload.id, count);
       } catch (error) {
         this.#failure ??= error;
       }
@@ -643,15 +677,14 @@ class BulkRun {
       this.#emit();
     });
     this.#emit();
-    return undefined;
   }
 
-  #record(batch: Batch, uploadId: string | null): void {
+  #record(batch: Batch, uploadId: string | null, count: number): void {
     const entry: ManifestEntry = {
       upload_id: uploadId,
       first_row: batch.first,
       last_row: batch.last,
-      customers: batch.customers.length,
+      customers: count,
       bad_rows: batch.badRows.length,
       ...(batch.firstLine !== undefined ? { first_line: batch.firstLine } : {}),
       ...(batch.lastLine !== undefined ? { last_line: batch.lastLine } : {}),
@@ -791,6 +824,38 @@ class BulkRun {
   #emit(): void {
     this.#options.onProgress?.(this.#snapshot());
   }
+}
+
+/** The rows of an upload, which can be released once they have been written as JSON. */
+interface SerializedRows extends Array<CustomerInput> {
+  /** Empties the array if `JSON.stringify` has read it (the request body holds the rows). */
+  release(): void;
+}
+
+/**
+ * Wraps a batch's rows so that they can be dropped once the request body is written:
+ * `uploads.create` writes its body before its first await, but keeps the params until the
+ * answer. `JSON.stringify` calls `toJSON`, which records that the body has been written;
+ * `release` empties the array only then (should a client ever write the body later, the rows
+ * are simply kept).
+ */
+function serialized(rows: CustomerInput[]): SerializedRows {
+  let written = false;
+  const out = rows as SerializedRows;
+  Object.defineProperties(out, {
+    toJSON: {
+      value: () => {
+        written = true;
+        return rows.slice();
+      },
+    },
+    release: {
+      value: () => {
+        if (written) rows.length = 0;
+      },
+    },
+  });
+  return out;
 }
 
 function positive(n: number, name: string): number {

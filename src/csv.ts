@@ -360,8 +360,9 @@ async function* csvBatches(
         delimiter = options.delimiter ?? detectDelimiter(pending.slice(0, 65_536), newline);
         parser = new Papa.Parser({ delimiter, newline });
       }
-      const result: PapaParseResult = parser.parse(pending, 0, !done);
-      const rows = result.data;
+      let result: PapaParseResult | undefined = parser.parse(pending, 0, !done);
+      let rows = result.data;
+      const cursor = result.meta.cursor;
       const quoted = pending.indexOf('"') !== -1;
       let errorRow = -1;
       for (const e of result.errors) {
@@ -372,7 +373,7 @@ async function* csvBatches(
       }
       // When the parsed text holds no line break inside a field (the usual case), row r starts
       // on line pendingLine + r; otherwise breaks inside fields are counted row by row.
-      const consumed = done ? pending.length : result.meta.cursor;
+      const consumed = done ? pending.length : cursor;
       const embedded = quoted && countChar(pending, nl, consumed) > rows.length;
       let line = pendingLine;
       let batch: SourceRow[] = [];
@@ -380,7 +381,7 @@ async function* csvBatches(
         for (let r = 0; r < rows.length; r++) {
           const row = rows[r];
           const rowLine = line;
-          if (r === errorRow) throw quoteError(result, r, rowLine);
+          if (r === errorRow) throw quoteError(result!, r, rowLine);
           line++;
           if (embedded) {
             for (let f = 0; f < row.length; f++) {
@@ -407,15 +408,19 @@ async function* csvBatches(
             yield full;
           }
         }
-        if (errorRow !== -1) throw quoteError(result, errorRow, line);
+        if (errorRow !== -1) throw quoteError(result!, errorRow, line);
       } catch (error) {
         // The rows before the problem are read first, as the file's order says.
         if (batch.length > 0) yield batch;
         throw error;
       }
-      if (batch.length > 0) yield batch;
-      pending = done ? "" : pending.substring(result.meta.cursor);
+      // The chunk's text and parsed fields are let go before the last yield, so that they are
+      // not held while the consumer works (or awaits) on the batch.
+      result = undefined;
+      rows = [];
+      pending = done ? "" : pending.substring(cursor);
       pendingLine = line;
+      if (batch.length > 0) yield batch;
       if (pending.length > maxRecord) {
         throw fail(
           pendingLine,
@@ -451,7 +456,7 @@ class RowIterator<T> implements AsyncGenerator<T, void, undefined> {
 
   next(): Promise<IteratorResult<T, void>> {
     if (this.#busy === 0 && this.#at < this.#batch.length) {
-      return Promise.resolve({ value: this.#batch[this.#at++], done: false });
+      return Promise.resolve({ value: this.#take(), done: false });
     }
     return this.#inTurn(() => this.#pull());
   }
@@ -496,7 +501,17 @@ class RowIterator<T> implements AsyncGenerator<T, void, undefined> {
       }
       this.#batch = result.value;
     }
-    return { value: this.#batch[this.#at++], done: false };
+    return { value: this.#take(), done: false };
+  }
+
+  /**
+   * The next row of the batch, whose slot is cleared: a row handed out is the consumer's to
+   * keep or drop, and is not held here while the consumer awaits (e.g. a slow upload).
+   */
+  #take(): T {
+    const value = this.#batch[this.#at];
+    this.#batch[this.#at++] = undefined as T;
+    return value;
   }
 
   async #close(): Promise<void> {

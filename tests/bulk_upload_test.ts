@@ -408,3 +408,40 @@ Deno.test("bulk: a progress poll before the first upload exists does not stall t
   assert(polledEmpty, "the run never reported progress before its first upload");
   assertEquals([r.progress.phase, r.progress.processed], ["done", 10]);
 });
+
+Deno.test("bulk: no rows are read ahead while every upload slot is busy (backpressure)", async () => {
+  let read = 0;
+  let readWhenSent = -1;
+  let answer: (() => void) | undefined;
+  const answered = new Promise<void>((resolve) => answer = resolve);
+  await using env = await setup((inner) => async (request) => {
+    if (readWhenSent === -1) {
+      // Hold the first upload: with one slot, it is busy until this answers.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      readWhenSent = read;
+      answer!();
+    }
+    return await inner(request);
+  });
+  function* customers() {
+    for (let i = 0; i < 3000; i++) {
+      read++;
+      yield { rego: `BP${i}`, state: "NSW" };
+    }
+  }
+  const result = await bulkUpload(env.client, customers(), {
+    name: "Backpressure",
+    batchSize: 1000,
+    concurrency: 1,
+  });
+  await answered;
+  // The first batch (1000 rows) is sent; nothing more is read until its slot frees up.
+  assertEquals(readWhenSent, 1000);
+  assertEquals(result.progress.rowsUploaded, 3000);
+  assertEquals(result.manifest.uploads.map((u) => [u.first_row, u.last_row, u.customers]), [
+    [0, 999, 1000],
+    [1000, 1999, 1000],
+    [2000, 2999, 1000],
+  ]);
+  assertEquals((await storedRegos(env)).length, 3000);
+});
