@@ -357,7 +357,7 @@ function send(
     method: init.method,
     path: init.path,
     query: init.query,
-    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+    body: init.json === undefined ? undefined : encodeJson(init.json),
     contentType: init.json === undefined ? undefined : "application/json",
     region,
     signal: options?.signal,
@@ -365,6 +365,18 @@ function send(
     maxRetries: options?.maxRetries,
     retry: init.retry,
   });
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A JSON body; large ones as bytes: a long upload's body is held until it is answered (for a
+ * retry before it was sent), and as bytes it lives outside the JS heap instead of being copied
+ * from young to old space at every garbage collection meanwhile.
+ */
+function encodeJson(value: unknown): string | Uint8Array {
+  const text = JSON.stringify(value);
+  return text.length > 65_536 ? encoder.encode(text) : text;
 }
 
 /** The body of a call's answer, validated with `schema`. */
@@ -464,7 +476,10 @@ export class Uploads {
       json,
       retry: "unsent-only",
     };
-    const received = await send(this.#client, this.#transport, init, { ...options, region });
+    const sending = send(this.#client, this.#transport, init, { ...options, region });
+    // The body is serialised: let go of the rows while the upload is on its way (long lists).
+    init.json = json.customers = customers = [];
+    const received = await sending;
     const body = parsed(UploadEnvelopeSchema, received, init);
     const result: UploadCreateResult = { ...body.upload, rejected };
     return withMeta(result, received.status, received.response);
