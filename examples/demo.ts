@@ -29,7 +29,8 @@ const { values } = parseArgs({
 });
 const region = (values.region ?? Deno.env.get("RECAPTURE_REGION") ?? "au") as Region;
 if (!REGIONS.includes(region)) {
-  console.error(`--region must be one of ${REGIONS.join(", ")}`);
+  const source = values.region === undefined ? "RECAPTURE_REGION" : "--region";
+  console.error(`${source} must be one of ${REGIONS.join(", ")}, got "${region}"`);
   Deno.exit(2);
 }
 

@@ -79,9 +79,10 @@ export function parseEntryArgs(
   } catch (error) {
     throw new RecaptureMcpConfigError(`${(error as Error).message}\n${USAGE}`);
   }
-  const region = values.region;
+  const region = values.region ?? (env.RECAPTURE_REGION?.trim().toLowerCase() || undefined);
   if (region !== undefined && !["au", "nz", "uk", "my"].includes(region)) {
-    throw new RecaptureMcpConfigError(`--region must be one of au, nz, uk, my (got ${region})`);
+    const source = values.region !== undefined ? "--region" : "RECAPTURE_REGION";
+    throw new RecaptureMcpConfigError(`${source} must be one of au, nz, uk, my (got ${region})`);
   }
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

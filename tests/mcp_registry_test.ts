@@ -159,3 +159,14 @@ Deno.test("entry flags map to server options; unknown flags and bad values are r
     assertThrows(() => parseEntryArgs(args, {}), RecaptureMcpConfigError, undefined);
   }
 });
+
+Deno.test("RECAPTURE_REGION is the server's default region; --region wins; a bad value is refused by name", () => {
+  assertEquals(parseEntryArgs([], { RECAPTURE_REGION: "UK" }).server.region, "uk");
+  assertEquals(parseEntryArgs(["--region", "nz"], { RECAPTURE_REGION: "uk" }).server.region, "nz");
+  assertEquals(parseEntryArgs([], {}).server.region, undefined);
+  assertThrows(
+    () => parseEntryArgs([], { RECAPTURE_REGION: "eu" }),
+    RecaptureMcpConfigError,
+    "RECAPTURE_REGION must be one of au, nz, uk, my (got eu)",
+  );
+});
