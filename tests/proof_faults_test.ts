@@ -6,10 +6,8 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { SECRETS, serve } from "./proof_helpers.ts";
+import { type SandboxChild as Child, startSandboxProcess as start } from "./sandbox_helpers.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const SERVE = new URL("src/sandbox/serve.ts", ROOT).pathname;
-const CONFIG = new URL("deno.json", ROOT).pathname;
 const SANDBOX_KEY = "sec_sandbox_development_key";
 
 interface UploadView {
@@ -161,49 +159,6 @@ Deno.test("proof: cancels racing with processing lose and duplicate nothing", as
   }
   console.log(`proof cancel races (delay:status/processed of 2000): ${summary.join(" ")}`);
 });
-
-interface Child {
-  process: Deno.ChildProcess;
-  url: string;
-  drained: Promise<void>;
-}
-
-async function start(path: string): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      CONFIG,
-      SERVE,
-      "--port",
-      "0",
-      "--path",
-      path,
-      "--chunk-size",
-      "100",
-    ],
-    stdout: "piped",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the sandbox exited before listening: ${text}`);
-    text += value;
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-    if (m) {
-      const drained = (async () => {
-        try {
-          while (!(await reader.read()).done) { /* drain */ }
-        } catch { /* killed */ }
-      })();
-      return { process, url: m[1], drained };
-    }
-  }
-}
 
 async function kill(child: Child): Promise<void> {
   try {

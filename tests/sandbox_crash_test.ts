@@ -6,57 +6,9 @@
 import { assert, assertEquals, assertGreater } from "@std/assert";
 import { generateCustomers } from "../examples/_customers.ts";
 import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
-import type { Body } from "./sandbox_helpers.ts";
+import { type Body, startSandboxProcess as start } from "./sandbox_helpers.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const SERVE = new URL("src/sandbox/serve.ts", ROOT).pathname;
-const CONFIG = new URL("deno.json", ROOT).pathname;
 const HEADERS = { ApiKey: SANDBOX_API_KEY, "Content-Type": "application/json" };
-
-interface Child {
-  process: Deno.ChildProcess;
-  url: string;
-  /** Resolves when the child's stdout is closed. */
-  drained: Promise<void>;
-}
-
-async function start(path: string): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      CONFIG,
-      SERVE,
-      "--port",
-      "0",
-      "--path",
-      path,
-      "--chunk-size",
-      "100",
-    ],
-    stdout: "piped",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the sandbox exited before listening: ${text}`);
-    text += value;
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
-    if (m) {
-      // Keep draining stdout so the child never blocks on a full pipe.
-      const drained = (async () => {
-        try {
-          while (!(await reader.read()).done) { /* drain */ }
-        } catch { /* killed */ }
-      })();
-      return { process, url: m[1], drained };
-    }
-  }
-}
 
 async function get(url: string): Promise<Body> {
   const response = await fetch(url, { headers: HEADERS });

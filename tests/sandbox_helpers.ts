@@ -86,3 +86,52 @@ export function customers(n: number, from = 0): Record<string, unknown>[] {
     client_name: `Customer ${from + k}`,
   }));
 }
+
+/** A sandbox served by `src/sandbox/serve.ts` in a subprocess (for crash tests). */
+export interface SandboxChild {
+  process: Deno.ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Resolves when the child's stdout is closed. */
+  drained: Promise<void>;
+}
+
+/** Starts `deno task sandbox`'s server on `path` (port 0, chunks of 100) and waits until it listens. */
+export async function startSandboxProcess(path: string): Promise<SandboxChild> {
+  const root = new URL("../", import.meta.url);
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      new URL("deno.json", root).pathname,
+      new URL("src/sandbox/serve.ts", root).pathname,
+      "--port",
+      "0",
+      "--path",
+      path,
+      "--chunk-size",
+      "100",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the sandbox exited before listening: ${text}`);
+    text += value;
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+    if (m) {
+      // Keep draining stdout so the child never blocks on a full pipe.
+      const drained = (async () => {
+        try {
+          while (!(await reader.read()).done) { /* drain */ }
+        } catch { /* killed */ }
+      })();
+      return { process, url: m[1], drained };
+    }
+  }
+}
