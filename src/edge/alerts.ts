@@ -350,14 +350,20 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   const nameOf = (d: AlertDestination) =>
     d.name ?? (d.kind === "slack" ? "slack" : new URL(d.url).host);
 
-  /** One attempt, reported; answers whether another attempt is due. */
+  /**
+   * One attempt, reported; answers whether another attempt is due. With `schedule` (a durable
+   * queue), the next attempt is enqueued before "retrying" is reported, so the report means the
+   * retry survives a restart.
+   */
   async function step(
     destination: AlertDestination,
     job: { body: string; id: string; event: string; attempt: number },
+    schedule?: () => Promise<void>,
   ): Promise<boolean> {
     const status = await attemptOnce(destination, job.body, job.id, job.event);
     const ok = status >= 200 && status < 300;
     const last = job.attempt > backoff.length;
+    if (!ok && !last && schedule) await schedule();
     options.onDelivery?.({
       eventId: job.id,
       destination: nameOf(destination),
@@ -378,13 +384,10 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       ? JSON.stringify({ text: slackText(event, enriched.customer) })
       : JSON.stringify(enriched);
     const job = { body, id: enriched.id, event: enriched.event, attempt: 1 };
+    // Durable with a queue: the next attempt waits there (it survives a restart).
+    const schedule = queue ? () => enqueueRetry(destination, index, job) : undefined;
     for (;; job.attempt++) {
-      if (!(await step(destination, job))) return;
-      if (queue) {
-        // Durable: the next attempt waits in the queue (it survives a restart).
-        await enqueueRetry(destination, index, job);
-        return;
-      }
+      if (!(await step(destination, job, schedule)) || queue) return;
       await sleep(backoff[job.attempt - 1]);
     }
   }
@@ -419,7 +422,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     // The destination list changed since (the hash is of its URL): drop the retry.
     if (!destination || (await hashOf(destination.url)) !== job.destination_hash) return;
     const next = { body: job.body, id: job.event_id, event: job.event, attempt: job.attempt };
-    if (await step(destination, next)) await enqueueRetry(destination, job.destination, next);
+    await step(destination, next, () => enqueueRetry(destination, job.destination, next));
   }
 
   async function relay(event: AlertEvent, get: (name: string) => unknown): Promise<void> {
