@@ -23,34 +23,11 @@ import {
   type RegisteredToolSpec,
   requireToken,
 } from "./tools.ts";
+import { maskEndpoint } from "../src/_mask_endpoint.ts";
 
 const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
 const webhookId = z.string().min(1).max(200).describe("Webhook id.");
 const webhookOut = z.object({ id: z.string() }).loose();
-
-/**
- * An endpoint URL with its secrets cut: each query value and each path segment longer than 12
- * characters shows only its first 4 characters.
- *
- * @example
- * ```ts
- * import { maskEndpoint } from "./alert_tools.ts";
- * console.log(maskEndpoint("https://e.com/alerts/0123456789abcdef?token=secret"));
- * // https://e.com/alerts/0123…?token=…
- * ```
- */
-export function maskEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return "…";
-  }
-  const path = url.pathname.split("/").map((s) => (s.length > 12 ? `${s.slice(0, 4)}…` : s))
-    .join("/");
-  const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=…`).join("&");
-  return `${url.protocol}//${url.host}${path}${query ? `?${query}` : ""}`;
-}
 
 function view(w: Webhook): z.infer<typeof webhookOut> {
   return { ...w, endpoint: w.endpoint ? maskEndpoint(w.endpoint) : w.endpoint };

@@ -16,6 +16,7 @@ import { DEFAULT_SANDBOX_PATH, openClient } from "./sandbox/embedded.ts";
 import { simulateMarketEvent } from "./sandbox/simulate.ts";
 import { table } from "./_cli_format.ts";
 import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
+import { maskEndpoint } from "./_mask_endpoint.ts";
 
 /** The help lines of these commands (appended to the CLI's help). */
 export const ALERTS_HELP = `
@@ -85,27 +86,6 @@ function isAlertsCommand(args: string[]): boolean {
     return a === "webhooks" || a === "simulate-listing";
   }
   return false;
-}
-
-/**
- * An endpoint with its secrets cut: query values and path segments over 12 characters.
- *
- * @example
- * ```ts ignore
- * maskEndpoint("https://e.com/alerts/0123456789abcdef?token=s"); // "https://e.com/alerts/0123…?token=…"
- * ```
- */
-export function maskEndpoint(endpoint: string): string {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return "…";
-  }
-  const path = url.pathname.split("/").map((s) => (s.length > 12 ? `${s.slice(0, 4)}…` : s))
-    .join("/");
-  const query = [...url.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=…`).join("&");
-  return `${url.protocol}//${url.host}${path}${query ? `?${query}` : ""}`;
 }
 
 /**
