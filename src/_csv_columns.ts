@@ -3,18 +3,8 @@
 import { type DateOrder, DateParseError, parseDate } from "./dates.ts";
 import type { CustomerInput } from "./schemas.ts";
 
-/** A customer field a column can feed. */
-export type CustomerField =
-  | "rego"
-  | "state"
-  | "vin"
-  | "client_name"
-  | "mobile_number"
-  | "sale_date"
-  | "expiry_date"
-  | "monitor_start_date"
-  | "monitor_end_date"
-  | "external_id";
+/** A customer field a column can feed: every field of an upload's customer but the map. */
+export type CustomerField = Exclude<keyof CustomerInput, "additional_fields">;
 
 /**
  * Where a column goes: a customer field, the first or last part of `client_name`, a key of
@@ -157,22 +147,6 @@ const DEFAULT_INDEX: Map<string, [ColumnTarget, number]> = new Map();
 for (const [target, names] of DEFAULTS) {
   names.forEach((name, rank) => DEFAULT_INDEX.set(name, [target, rank]));
 }
-// The API's own field names (snake_case) always mean themselves.
-for (
-  const field of [
-    "rego",
-    "state",
-    "vin",
-    "client_name",
-    "mobile_number",
-    "sale_date",
-    "expiry_date",
-    "monitor_start_date",
-    "monitor_end_date",
-    "external_id",
-  ] as const
-) DEFAULT_INDEX.set(normalizeHeader(field), [field, -1]);
-
 const TARGETS: ReadonlySet<string> = new Set<string>([
   ...DEFAULTS.map(([target]) => target),
   "additional",
@@ -278,6 +252,11 @@ const SETTERS: Readonly<Record<CustomerField, Setter>> = {
     c.external_id = v;
   },
 };
+
+// The API's own field names (snake_case) always mean themselves.
+for (const field of Object.keys(SETTERS) as CustomerField[]) {
+  DEFAULT_INDEX.set(normalizeHeader(field), [field, -1]);
+}
 
 function ignoreValue(): void {}
 
