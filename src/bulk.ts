@@ -639,27 +639,23 @@ class BulkRun {
     }
     const part = ++this.#part;
     const o = this.#options;
-    // The rows are released once the request body is written (see `serialized`), not when the
-    // upload answers: nothing else needs them, and held that long they would be promoted.
-    const customers = serialized(batch.customers);
+    // `uploads.create` writes the body before it returns and keeps no rows while it waits for
+    // the answer; dropping this run's reference too frees them while the upload is on its way.
+    const pending = this.#client.uploads.create(
+      {
+        name: `${o.name} (part ${part})`,
+        customers: batch.customers,
+        ...(o.enable_rego_lookups !== undefined
+          ? { enable_rego_lookups: o.enable_rego_lookups }
+          : {}),
+        ...(o.monitor_start_date !== undefined ? { monitor_start_date: o.monitor_start_date } : {}),
+        ...(o.monitor_end_date !== undefined ? { monitor_end_date: o.monitor_end_date } : {}),
+      },
+      { validate: false, ...(o.region ? { region: o.region } : {}) },
+    );
     batch.customers = [];
     const task = (async () => {
       try {
-        const pending = this.#client.uploads.create(
-          {
-            name: `${o.name} (part ${part})`,
-            customers,
-            ...(o.enable_rego_lookups !== undefined
-              ? { enable_rego_lookups: o.enable_rego_lookups }
-              : {}),
-            ...(o.monitor_start_date !== undefined
-              ? { monitor_start_date: o.monitor_start_date }
-              : {}),
-            ...(o.monitor_end_date !== undefined ? { monitor_end_date: o.monitor_end_date } : {}),
-          },
-          { validate: false, ...(o.region ? { region: o.region } : {}) },
-        );
-        customers.release();
         const created = await pending;
         const { rejected: _, ...upload } = created;
         this.#created++;
@@ -824,38 +820,6 @@ class BulkRun {
   #emit(): void {
     this.#options.onProgress?.(this.#snapshot());
   }
-}
-
-/** The rows of an upload, which can be released once they have been written as JSON. */
-interface SerializedRows extends Array<CustomerInput> {
-  /** Empties the array if `JSON.stringify` has read it (the request body holds the rows). */
-  release(): void;
-}
-
-/**
- * Wraps a batch's rows so that they can be dropped once the request body is written:
- * `uploads.create` writes its body before its first await, but keeps the params until the
- * answer. `JSON.stringify` calls `toJSON`, which records that the body has been written;
- * `release` empties the array only then (should a client ever write the body later, the rows
- * are simply kept).
- */
-function serialized(rows: CustomerInput[]): SerializedRows {
-  let written = false;
-  const out = rows as SerializedRows;
-  Object.defineProperties(out, {
-    toJSON: {
-      value: () => {
-        written = true;
-        return rows.slice();
-      },
-    },
-    release: {
-      value: () => {
-        if (written) rows.length = 0;
-      },
-    },
-  });
-  return out;
 }
 
 function positive(n: number, name: string): number {

@@ -379,6 +379,18 @@ function encodeJson(value: unknown): string | Uint8Array {
   return text.length > 65_536 ? encoder.encode(text) : text;
 }
 
+/** The answer to `uploads.create`, with the rows it left out. */
+async function uploadCreated(
+  sending: Promise<Received>,
+  init: CallInit,
+  rejected: RowIssue[],
+): Promise<WithLastResponse<UploadCreateResult>> {
+  const received = await sending;
+  const body = parsed(UploadEnvelopeSchema, received, init);
+  const result: UploadCreateResult = { ...body.upload, rejected };
+  return withMeta(result, received.status, received.response);
+}
+
 /** The body of a call's answer, validated with `schema`. */
 function parsed<S extends v.GenericSchema>(
   schema: S,
@@ -437,10 +449,27 @@ export class Uploads {
    * const upload = await client.uploads.create({ name: "March", customers: [{ rego: "ABC123", state: "NSW" }] });
    * ```
    */
-  async create(
+  create(
     params: UploadCreateParams,
     options?: UploadCreateOptions,
   ): Promise<WithLastResponse<UploadCreateResult>> {
+    // Checked and written now; only the answer is awaited (in `uploadCreated`), so neither
+    // `params` nor the rows stay alive while a long list is on its way.
+    try {
+      const { init, rejected, region } = this.#prepareCreate(params, options);
+      const sending = send(this.#client, this.#transport, init, { ...options, region });
+      init.json = undefined;
+      return uploadCreated(sending, init, rejected);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Checks an upload and builds its call (throws {@link ValidationError}). */
+  #prepareCreate(
+    params: UploadCreateParams,
+    options: UploadCreateOptions | undefined,
+  ): { init: CallInit; rejected: RowIssue[]; region: Region } {
     const region = checkRegion(options?.region ?? this.#client.region, "region");
     const upload = checkUploadParams(params);
     let customers: unknown[] = Array.isArray(params?.customers) ? params.customers : [];
@@ -476,13 +505,7 @@ export class Uploads {
       json,
       retry: "unsent-only",
     };
-    const sending = send(this.#client, this.#transport, init, { ...options, region });
-    // The body is serialised: let go of the rows while the upload is on its way (long lists).
-    init.json = json.customers = customers = [];
-    const received = await sending;
-    const body = parsed(UploadEnvelopeSchema, received, init);
-    const result: UploadCreateResult = { ...body.upload, rejected };
-    return withMeta(result, received.status, received.response);
+    return { init, rejected, region };
   }
 
   /**
