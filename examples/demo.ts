@@ -18,8 +18,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Customer, type Region, REGIONS, type Upload, validateCustomers } from "../mod.ts";
-import { openClient } from "../src/sandbox/embedded.ts";
+import { type Customer, type Region, type Upload, validateCustomers } from "../mod.ts";
+import { openClient, resolveRegion } from "../src/sandbox/embedded.ts";
 import { generateCustomers } from "./_customers.ts";
 import { alertsDemo } from "./_alerts_demo.ts";
 
@@ -27,10 +27,11 @@ const { values } = parseArgs({
   args: Deno.args,
   options: { count: { type: "string" }, region: { type: "string" } },
 });
-const region = (values.region ?? Deno.env.get("RECAPTURE_REGION") ?? "au") as Region;
-if (!REGIONS.includes(region)) {
-  const source = values.region === undefined ? "RECAPTURE_REGION" : "--region";
-  console.error(`${source} must be one of ${REGIONS.join(", ")}, got "${region}"`);
+let region: Region;
+try {
+  region = resolveRegion(values.region) ?? "au";
+} catch (error) {
+  console.error((error as Error).message);
   Deno.exit(2);
 }
 

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { Region } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
+import { resolveRegion } from "../src/sandbox/embedded.ts";
 
 /** What the flags say, for either transport. */
 export interface EntryConfig {
@@ -79,10 +80,11 @@ export function parseEntryArgs(
   } catch (error) {
     throw new RecaptureMcpConfigError(`${(error as Error).message}\n${USAGE}`);
   }
-  const region = values.region ?? (env.RECAPTURE_REGION?.trim().toLowerCase() || undefined);
-  if (region !== undefined && !["au", "nz", "uk", "my"].includes(region)) {
-    const source = values.region !== undefined ? "--region" : "RECAPTURE_REGION";
-    throw new RecaptureMcpConfigError(`${source} must be one of au, nz, uk, my (got ${region})`);
+  let region: Region | undefined;
+  try {
+    region = resolveRegion(values.region, env);
+  } catch (error) {
+    throw new RecaptureMcpConfigError((error as Error).message);
   }
   const port = values.port === undefined ? 8765 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -94,7 +96,7 @@ export function parseEntryArgs(
   if (values.tools !== undefined) {
     server.tools = values.tools.split(",").map((t) => t.trim()).filter((t) => t !== "");
   }
-  if (region !== undefined) server.region = region as Region;
+  if (region !== undefined) server.region = region;
   if (values["mask-pii"]) server.maskPii = true;
   const confirmSecret = env.RECAPTURE_MCP_CONFIRM_SECRET;
   if (confirmSecret) server.confirmationSecret = confirmSecret;
@@ -106,7 +108,7 @@ export function parseEntryArgs(
   ].filter((s): s is string => typeof s === "string" && s.length > 0);
   return {
     server,
-    region: region as Region | undefined,
+    region,
     sandboxPath: values["sandbox-path"],
     hostname: values.hostname ?? "127.0.0.1",
     port,

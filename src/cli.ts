@@ -29,8 +29,7 @@ import { parseArgs } from "node:util";
 import type { RecaptureClient } from "./client.ts";
 import { parseDate } from "./dates.ts";
 import type { Customer, CustomerUpdateParams, Region, Upload } from "./schemas.ts";
-import { REGIONS } from "./schemas.ts";
-import { DEFAULT_SANDBOX_PATH, openClient } from "./sandbox/embedded.ts";
+import { DEFAULT_SANDBOX_PATH, openClient, resolveRegion } from "./sandbox/embedded.ts";
 import { num, table } from "./_cli_format.ts";
 import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
@@ -222,11 +221,11 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`--${name} does not apply to ${key}`);
       }
     }
-    const region = (values.region ?? env("RECAPTURE_REGION") ?? "au") as Region;
-    if (!REGIONS.includes(region)) {
-      throw new UsageError(
-        `--region must be one of ${REGIONS.join(", ")}, got ${JSON.stringify(region)}`,
-      );
+    let region: Region;
+    try {
+      region = resolveRegion(values.region, { RECAPTURE_REGION: env("RECAPTURE_REGION") }) ?? "au";
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
     const wants = (n: number, what: string) => {
       if (rest.length < n) throw new UsageError(`${key} wants ${what}`);

@@ -167,6 +167,6 @@ Deno.test("RECAPTURE_REGION is the server's default region; --region wins; a bad
   assertThrows(
     () => parseEntryArgs([], { RECAPTURE_REGION: "eu" }),
     RecaptureMcpConfigError,
-    "RECAPTURE_REGION must be one of au, nz, uk, my (got eu)",
+    'RECAPTURE_REGION must be one of au, nz, uk, my, got "eu"',
   );
 });

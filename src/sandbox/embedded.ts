@@ -93,7 +93,7 @@ export interface OpenedClient {
  */
 export async function openClient(options: OpenClientOptions = {}): Promise<OpenedClient> {
   const env = options.env ?? readEnv();
-  const region = options.region ?? envRegion(env);
+  const region = options.region ?? resolveRegion(undefined, env);
   const apiKey = env.RECAPTURE_API_KEY?.trim();
   const clientId = env.RECAPTURE_CLIENT_ID?.trim();
   const clientSecret = env.RECAPTURE_CLIENT_SECRET?.trim();
@@ -152,12 +152,30 @@ function readEnv(): Record<string, string | undefined> {
   );
 }
 
-/** `RECAPTURE_REGION`, checked; undefined when unset (the client's default, `au`, applies). */
-function envRegion(env: Record<string, string | undefined>): Region | undefined {
-  const value = env.RECAPTURE_REGION?.trim().toLowerCase();
-  if (!value) return undefined;
+/**
+ * The region a command works in: its `--region` flag, else `RECAPTURE_REGION` (case and spaces
+ * ignored), else `undefined` (the client's default, `au`). The demo, the CLI, the MCP servers and
+ * {@linkcode openClient} all use this rule. A value outside the four throws a `TypeError` naming
+ * where it came from.
+ *
+ * @example
+ * ```ts
+ * import { resolveRegion } from "./embedded.ts";
+ *
+ * console.log(resolveRegion(undefined, { RECAPTURE_REGION: " NZ " })); // "nz"
+ * console.log(resolveRegion("uk", { RECAPTURE_REGION: "nz" })); // "uk"
+ * console.log(resolveRegion(undefined, {})); // undefined
+ * ```
+ */
+export function resolveRegion(
+  flag: string | undefined,
+  env: Record<string, string | undefined> = readEnv(),
+): Region | undefined {
+  const source = flag !== undefined ? "--region" : "RECAPTURE_REGION";
+  const value = flag ?? (env.RECAPTURE_REGION?.trim().toLowerCase() || undefined);
+  if (value === undefined) return undefined;
   if (!(REGIONS as readonly string[]).includes(value)) {
-    throw new TypeError(`RECAPTURE_REGION must be one of ${REGIONS.join(", ")}, got "${value}"`);
+    throw new TypeError(`${source} must be one of ${REGIONS.join(", ")}, got "${value}"`);
   }
   return value as Region;
 }
