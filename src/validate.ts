@@ -116,7 +116,8 @@ function isVinText(v: string): boolean {
  * Checks and normalises customer rows. A row needs a `rego` or a `vin`; a `vin` is 17 characters
  * without I, O or Q; in `au` a `state` is one of NSW VIC QLD SA WA TAS NT ACT; dates are real
  * `YYYY-MM-DD` dates (monitor start not after end); text fields are strings;
- * `additional_fields` is an object; unknown fields are refused. Blank values count as absent.
+ * `additional_fields` is an object that JSON carries unchanged (no bigint, cycle, NaN, ±Infinity,
+ * function, symbol, Map or Set, nested at most 2,000 levels); unknown fields are refused. Blank values count as absent.
  *
  * @example
  * ```ts
@@ -279,10 +280,115 @@ function checkRow(
         field: "additional_fields",
         reason: `must be an object, got ${typeName(extra)}`,
       });
-    } else out.additional_fields = extra;
+    } else {
+      const problem = jsonProblem(extra, "additional_fields");
+      if (problem === null) out.additional_fields = extra;
+      else issues.push({ index, field: "additional_fields", reason: problem });
+    }
   }
 
   return issues.length === before ? out : null;
+}
+
+/**
+ * The deepest nesting of objects and arrays accepted in `additional_fields` (the object itself is
+ * level 1), by `validateCustomers` and by the sandbox. Deno KV's serialiser overflows its stack
+ * at about 3,500 levels, and arrays that deep fit in a few KB.
+ */
+export const MAX_ADDITIONAL_DEPTH = 2000;
+
+/**
+ * Why `x` cannot travel as JSON unchanged, naming where in it (`additional_fields.crm.id`), or
+ * null. `JSON.stringify` throws on a bigint or a cycle, and silently drops functions and symbols,
+ * turns NaN and ±Infinity into null and a Map or Set into `{}`. Objects with `toJSON` (a Date)
+ * are what they say they are.
+ */
+function jsonProblem(x: Record<string, unknown>, name: string): string | null {
+  // The common case, a flat object of strings, numbers and booleans, without the full walk.
+  for (const key in x) {
+    const value = x[key];
+    const type = typeof value;
+    if (
+      type === "string" || type === "boolean" || value === null || value === undefined ||
+      (type === "number" && Number.isFinite(value))
+    ) continue;
+    return jsonProblemPath(x, name);
+  }
+  return null;
+}
+
+/** {@link jsonProblem} by the full walk. */
+function jsonProblemPath(x: unknown, name: string): string | null {
+  const found = jsonProblemAt(x, [], 0);
+  if (found === null) return null;
+  let path = name;
+  const steps = found.path.length;
+  for (let i = steps - 1; i >= Math.max(0, steps - 8); i--) {
+    const step = found.path[i];
+    path += typeof step === "number" ? `[${step}]` : `.${step}`;
+  }
+  if (steps > 8) path += "…";
+  return `${path} ${found.reason}`;
+}
+
+/** The walk of {@link jsonProblem}; the path comes back innermost first (built only on failure). */
+function jsonProblemAt(
+  x: unknown,
+  ancestors: object[],
+  depth: number,
+): { path: (string | number)[]; reason: string } | null {
+  let reason: string | null = null;
+  switch (typeof x) {
+    case "string":
+    case "boolean":
+    case "undefined":
+      return null;
+    case "number":
+      if (Number.isFinite(x)) return null;
+      reason = `is ${x}, which JSON would send as null`;
+      break;
+    case "bigint":
+      reason = "is a bigint, which JSON cannot carry (convert it to a string or number)";
+      break;
+    case "function":
+    case "symbol":
+      reason = `is a ${typeof x}, which JSON would leave out`;
+      break;
+  }
+  if (reason !== null) return { path: [], reason };
+  if (x === null || typeof (x as { toJSON?: unknown }).toJSON === "function") return null;
+  const object = x as Record<string, unknown>;
+  if (object instanceof Map || object instanceof Set) {
+    return {
+      path: [],
+      reason: `is a ${object instanceof Map ? "Map" : "Set"}, which JSON would send as {}`,
+    };
+  }
+  if (ancestors.includes(object)) {
+    return { path: [], reason: "refers back to an object that contains it" };
+  }
+  if (depth >= MAX_ADDITIONAL_DEPTH) {
+    return { path: [], reason: `nests more than ${MAX_ADDITIONAL_DEPTH} levels deep` };
+  }
+  ancestors.push(object);
+  let found: { path: (string | number)[]; reason: string } | null = null;
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length && found === null; i++) {
+      found = jsonProblemAt(object[i], ancestors, depth + 1);
+      if (found !== null) found.path.push(i);
+    }
+  } else {
+    for (const key in object) {
+      if (!Object.hasOwn(object, key)) continue;
+      found = jsonProblemAt(object[key], ancestors, depth + 1);
+      if (found !== null) {
+        found.path.push(key);
+        break;
+      }
+    }
+  }
+  ancestors.pop();
+  return found;
 }
 
 function notString(index: number, field: string, x: unknown): RowIssue {

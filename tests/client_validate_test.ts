@@ -298,3 +298,86 @@ Deno.test("property: validateCustomers agrees with the plainly written rules", (
     { numRuns: 3000 },
   );
 });
+
+Deno.test("additional_fields that JSON cannot carry unchanged are reported with where in them", () => {
+  const cycle: Record<string, unknown> = { name: "loop" };
+  cycle.self = { again: cycle };
+  const shared = { id: 1 };
+  let deep: unknown = 1;
+  for (let i = 0; i < 2001; i++) deep = [deep];
+  const { valid, issues } = validateCustomers([
+    { rego: "A1", additional_fields: { crm: { ids: [1, 2n] } } },
+    { rego: "A2", additional_fields: cycle },
+    { rego: "A3", additional_fields: { score: NaN } },
+    { rego: "A4", additional_fields: { list: [1, -Infinity] } },
+    { rego: "A5", additional_fields: { callback: () => 1 } },
+    { rego: "A6", additional_fields: { tag: Symbol("x") } },
+    { rego: "A7", additional_fields: { seen: new Map([["a", 1]]) } },
+    { rego: "A8", additional_fields: { set: new Set([1]) } },
+    { rego: "A9", additional_fields: { deep } },
+    // Carried as they are: a Date (toJSON), undefined (left out, as absent), the same object
+    // twice (not a cycle), a little nesting.
+    {
+      rego: "B1",
+      additional_fields: { at: new Date(0), gone: undefined, a: shared, b: [shared], n: -0 },
+    },
+  ]);
+  assertEquals(valid.map((r) => r.rego), ["B1"]);
+  const field = "additional_fields";
+  assertEquals(issues, [
+    {
+      index: 0,
+      field,
+      reason:
+        "additional_fields.crm.ids[1] is a bigint, which JSON cannot carry (convert it to a string or number)",
+    },
+    {
+      index: 1,
+      field,
+      reason: "additional_fields.self.again refers back to an object that contains it",
+    },
+    { index: 2, field, reason: "additional_fields.score is NaN, which JSON would send as null" },
+    {
+      index: 3,
+      field,
+      reason: "additional_fields.list[1] is -Infinity, which JSON would send as null",
+    },
+    {
+      index: 4,
+      field,
+      reason: "additional_fields.callback is a function, which JSON would leave out",
+    },
+    { index: 5, field, reason: "additional_fields.tag is a symbol, which JSON would leave out" },
+    { index: 6, field, reason: "additional_fields.seen is a Map, which JSON would send as {}" },
+    { index: 7, field, reason: "additional_fields.set is a Set, which JSON would send as {}" },
+    {
+      index: 8,
+      field,
+      reason: "additional_fields.deep[0][0][0][0][0][0][0]… nests more than 2000 levels deep",
+    },
+  ]);
+});
+
+Deno.test("property: additional_fields made of JSON values pass; whatever passes can be serialised", () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (extra) => {
+      const { valid, issues } = validateCustomers([{ rego: "A", additional_fields: extra }]);
+      assertEquals(issues, []);
+      assertEquals(valid[0].additional_fields, extra);
+    }),
+    { numRuns: 300 },
+  );
+  fc.assert(
+    fc.property(
+      fc.dictionary(
+        fc.string(),
+        fc.anything({ withBigInt: true, withMap: true, withSet: true, withDate: true }),
+      ),
+      (extra) => {
+        const { valid } = validateCustomers([{ rego: "A", additional_fields: extra }]);
+        if (valid.length === 1) JSON.stringify(valid[0]); // throws on what JSON cannot carry
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

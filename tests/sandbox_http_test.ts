@@ -486,3 +486,46 @@ Deno.test("bad input: additional_fields is limited to 8192 bytes of UTF-8 JSON, 
     assertEquals(over.status, 400);
     assertStringIncludes(over.body.message!, "additional_fields is 8193 bytes; the limit is 8192");
   }));
+
+Deno.test("bad input: additional_fields nests at most 2,000 levels; deeper is a 400 naming the row", () =>
+  withSandbox(async (sb) => {
+    // `{ n: nested(levels) }` nests `levels` levels: `additional_fields` itself is level 1.
+    const nested = (levels: number) => {
+      let value: unknown = "leaf";
+      for (let i = 1; i < levels; i++) value = i % 2 ? [value] : { v: value };
+      return value as Record<string, unknown>;
+    };
+    const fits = await call(sb, "POST", UPLOAD, {
+      body: {
+        name: "x",
+        customers: [{ rego: "ABC123", state: "NSW", additional_fields: { n: nested(2000) } }],
+      },
+    });
+    assertEquals(fits.status, 201, "2,000 levels");
+    await sb.idle();
+    const done = await call(sb, "GET", `/v2/recapture/upload/${fits.body.upload!.id}?region=au`);
+    assertEquals(done.body.upload!.status, "completed");
+    assertEquals(done.body.upload!.total_errors, 0);
+    const list = await call(sb, "GET", `/v2/recapture/customers?region=au`);
+    assertEquals(
+      JSON.stringify(list.body.customers![0].additional_fields),
+      JSON.stringify({ n: nested(2000) }),
+    );
+
+    // Up to 8,000 levels of arrays fit in 8192 bytes; Deno KV cannot store more than about
+    // 3,500, so such an upload used to be accepted and its chunk then failed forever.
+    for (const levels of [2001, 8000]) {
+      const rows = [
+        { rego: "ABC124", state: "NSW" },
+        { rego: "ABC125", state: "NSW", additional_fields: { n: nested(levels) } },
+      ];
+      const r = await call(sb, "POST", UPLOAD, { body: { name: "deep", customers: rows } });
+      assertEquals(r.status, 400, `${levels} levels`);
+      assertEquals(
+        r.body.message,
+        "customers[1].additional_fields nests objects or arrays more than 2000 levels deep",
+      );
+    }
+    const uploads = await kvKeys(sb, "upload");
+    assertEquals(uploads.length, 1, "only the first upload is stored");
+  }));

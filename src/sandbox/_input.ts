@@ -7,6 +7,8 @@
  */
 import { HttpError, MESSAGES, typeProblem } from "./_http.ts";
 import { dateProblem, mobileProblem, nameProblem } from "./_rows.ts";
+// Deeper rows would be accepted and then fail their chunk forever (Deno KV cannot store them).
+import { MAX_ADDITIONAL_DEPTH } from "../validate.ts";
 
 /** The largest `additional_fields` accepted, serialised, in bytes. */
 export const MAX_ADDITIONAL_BYTES = 8192;
@@ -115,6 +117,16 @@ function flatJsonBound(value: Record<string, unknown>): number {
   return size;
 }
 
+/** Whether objects and arrays nest deeper than `limit` levels in `value` (a level is one). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  for (const key in value) {
+    if (nestedDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  }
+  return false;
+}
+
 function checkRow(row: unknown, i: number): void {
   if (!isPlainObject(row)) throw typeProblem(`customers[${i}]`, "an object", row);
   for (const field in row) {
@@ -136,6 +148,12 @@ function checkRow(row: unknown, i: number): void {
         throw typeProblem(`customers[${i}].additional_fields`, "an object or null", value);
       }
       if (flatJsonBound(value) <= MAX_ADDITIONAL_BYTES) continue;
+      if (nestedDeeperThan(value, MAX_ADDITIONAL_DEPTH)) {
+        throw new HttpError(
+          400,
+          `customers[${i}].additional_fields nests objects or arrays more than ${MAX_ADDITIONAL_DEPTH} levels deep`,
+        );
+      }
       const json = JSON.stringify(value);
       // UTF-8 takes at most 3 bytes per UTF-16 code unit: encode only when that could be over.
       const size = json.length * 3 <= MAX_ADDITIONAL_BYTES
