@@ -9,31 +9,21 @@ import { HttpError, MESSAGES, typeProblem } from "./_http.ts";
 import { dateProblem, mobileProblem, nameProblem } from "./_rows.ts";
 // Deeper rows would be accepted and then fail their chunk forever (Deno KV cannot store them).
 import { MAX_ADDITIONAL_DEPTH } from "../validate.ts";
+import {
+  CustomerInputSchema,
+  CustomerUpdateParamsSchema,
+  UploadCreateParamsSchema,
+} from "../schemas.ts";
 
 /** The largest `additional_fields` accepted, serialised, in bytes. */
 export const MAX_ADDITIONAL_BYTES = 8192;
 
-const UPLOAD_FIELDS = [
-  "name",
-  "enable_rego_lookups",
-  "monitor_start_date",
-  "monitor_end_date",
-  "customers",
-];
-const ROW_STRING_FIELDS = [
-  "rego",
-  "state",
-  "vin",
-  "external_id",
-  "client_name",
-  "mobile_number",
-  "sale_date",
-  "expiry_date",
-  "monitor_start_date",
-  "monitor_end_date",
-];
+// The field names come from the request schemas: one list per fact, shared with the SDK.
+const UPLOAD_FIELDS = Object.keys(UploadCreateParamsSchema.entries);
+const ROW_STRING_FIELDS = Object.keys(CustomerInputSchema.entries)
+  .filter((field) => field !== "additional_fields");
 /** The fields PATCH may change. */
-export const EDITABLE_FIELDS = ["client_name", "mobile_number", "sale_date", "expiry_date"];
+export const EDITABLE_FIELDS: string[] = Object.keys(CustomerUpdateParamsSchema.entries);
 
 /** A checked upload request. */
 export interface UploadInput {
