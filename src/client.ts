@@ -97,7 +97,11 @@ export interface UploadCreateOptions extends RequestOptions {
 export interface UploadWaitOptions extends RequestOptions {
   /** Delay between polls in ms (default 1000). */
   intervalMs?: number;
-  /** Give up with a {@link TimeoutError} after this many ms overall (default: no limit). */
+  /**
+   * Give up with a {@link TimeoutError} after this many ms overall (default: no limit). This
+   * bounds everything, polls and their retries included: a poll still running at the deadline
+   * gets 2 s more, then it is aborted.
+   */
   deadlineMs?: number;
   /** Called with every polled state. */
   onProgress?: (upload: Upload) => void;
@@ -568,25 +572,54 @@ export class Uploads {
       ? Infinity
       : Date.now() + checkCount(options.deadlineMs, "deadlineMs", 0);
     const what = `waiting for upload ${uploadId}`;
-    while (true) {
-      const upload = await this.retrieve(uploadId, options);
-      options?.onProgress?.(upload);
-      if (isUploadDone(upload)) return upload;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new TimeoutError(
-          `${what}: not finished within ${options?.deadlineMs} ms (${upload.total_processed_customers}/${upload.total_uploaded_customers} processed)`,
-        );
+    const userSignal = options?.signal;
+    // The overall bound: a poll (and its retries and their waits) never runs past it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let signal = userSignal;
+    let past: AbortSignal | undefined;
+    if (deadline !== Infinity) {
+      const controller = new AbortController();
+      timer = setTimeout(() => controller.abort(), deadline - Date.now() + WAIT_FINAL_POLL_MS);
+      past = controller.signal;
+      signal = userSignal === undefined ? past : AbortSignal.any([userSignal, past]);
+    }
+    const pollOptions = { ...options, signal };
+    let upload: WithLastResponse<Upload> | undefined;
+    const timedOut = () =>
+      new TimeoutError(
+        `${what}: not finished within ${options?.deadlineMs} ms (${
+          upload === undefined
+            ? "no answer yet"
+            : `${upload.total_processed_customers}/${upload.total_uploaded_customers} processed`
+        })`,
+      );
+    try {
+      while (true) {
+        try {
+          upload = await this.retrieve(uploadId, pollOptions);
+        } catch (error) {
+          if (past?.aborted && !userSignal?.aborted) throw timedOut();
+          throw error;
+        }
+        options?.onProgress?.(upload);
+        if (isUploadDone(upload)) return upload;
+        const left = deadline - Date.now();
+        if (left <= 0) throw timedOut();
+        try {
+          // The last poll happens at the deadline itself.
+          await sleep(Math.min(interval, left), userSignal);
+        } catch (cause) {
+          throw new AbortError(`${what} was aborted`, { cause });
+        }
       }
-      try {
-        // The last poll happens at the deadline itself.
-        await sleep(Math.min(interval, left), options?.signal);
-      } catch (cause) {
-        throw new AbortError(`${what} was aborted`, { cause });
-      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
+
+/** How long `uploads.wait` lets a poll that is still running at its deadline go on (ms). */
+const WAIT_FINAL_POLL_MS = 2000;
 
 /**
  * Whether an upload has finished: `completed` or `cancelled`; without a known status, when

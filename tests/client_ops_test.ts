@@ -4,6 +4,7 @@ import {
   type CustomerPage,
   encodePathSegment,
   RecaptureClient,
+  TimeoutError,
   UnexpectedResponseError,
   type Upload,
   type UploadCreateResult,
@@ -373,6 +374,33 @@ Deno.test("uploads.wait stops at the deadline and on abort", async () => {
   });
   const aborted = await assertRejects(() => p, Error, "aborted");
   assertEquals((aborted as { code?: string }).code, "aborted");
+});
+
+Deno.test("uploads.wait: the deadline bounds the polls too, their retries and waits included", async () => {
+  // A poll that never answers, and polls rate limited with a long Retry-After: without the
+  // bound, the first waits for the 20 s request timeout, the second 2 × 30 s between retries.
+  const cases = [
+    mswClient([http.get(`${API}/upload/:id`, () => new Promise<never>(() => {}))], {
+      timeoutMs: 20_000,
+      maxRetries: 0,
+    }),
+    mswClient([
+      http.get(`${API}/upload/:id`, () =>
+        HttpResponse.json({ message: "Too many requests" }, {
+          status: 429,
+          headers: { "Retry-After": "30" },
+        })),
+    ], { maxRetries: 2, retry: { maxRetryAfterMs: 60_000 } }),
+  ];
+  for (const { client, seen } of cases) {
+    const err = await assertRejects(
+      () => client.uploads.wait("upl_1", { intervalMs: 50, deadlineMs: 200 }),
+      TimeoutError,
+      "not finished within 200 ms (no answer yet)",
+    );
+    assertEquals(err.code, "timeout");
+    assertEquals(seen.length, 1, "one attempt, cut short at the deadline (+2 s)");
+  }
 });
 
 Deno.test("a response of the wrong shape names the field", async () => {
