@@ -167,7 +167,11 @@ export class Transport {
   #answer(response: Response, status: number, text: string | null, read: boolean): Received {
     const body = text ?? "";
     if (read && (status < 200 || status >= 300)) {
-      const message = errorMessage(body);
+      // Redacted before `errorMessage` cuts a long text: a secret across the cut would no longer
+      // match in full, and its first part would stay in the message.
+      const message = status >= 300 && status < 400
+        ? redirectMessage(status, response.headers.get("location"))
+        : errorMessage(this.redact(body));
       throw apiError(
         status,
         response.headers,
@@ -222,8 +226,10 @@ export class Transport {
       let failure: Failure | null = null;
       let response: Response | null = null;
       let text: string | null = null;
-      // Only what differs from fetch's defaults: each member given costs a conversion.
-      const init: RequestInit = { headers, signal };
+      // Only what differs from fetch's defaults: each member given costs a conversion. Redirects
+      // are not followed: fetch would carry the `ApiKey` header (and an upload's body) to wherever
+      // the Location points, another host included.
+      const init: RequestInit = { headers, signal, redirect: "manual" };
       if (opts.method !== "GET") init.method = opts.method;
       if (opts.body !== undefined) init.body = opts.body as BodyInit;
       // The platform fetch honours the signal for the headers and the body; a custom fetch (an
@@ -350,7 +356,11 @@ export class Transport {
     return new AbortError(`${what} was aborted`, { cause: this.#safeCause(signal.reason) });
   }
 
-  /** The error itself when no secret appears anywhere in its cause chain, else a redacted copy. */
+  /**
+   * The error itself when no secret appears anywhere in its cause chain, else a redacted copy. An
+   * error carrying anything beyond the usual fields (a wrapper may attach the `Request`, whose
+   * headers hold the key) is copied too: what such a field holds cannot be checked.
+   */
   #safeCause(error: unknown): unknown {
     return this.#leaks(error, 0) ? this.#redactedCopy(error, 0) : error;
   }
@@ -358,6 +368,11 @@ export class Transport {
   #leaks(error: unknown, depth: number): boolean {
     if (depth > 8 || error === undefined || error === null) return false;
     if (typeof error !== "object") return this.redact(String(error)) !== String(error);
+    for (const key of Object.getOwnPropertyNames(error)) {
+      if (!PLAIN_ERROR_FIELDS.has(key)) return true;
+      const value = (error as Record<string, unknown>)[key];
+      if (key !== "cause" && value !== null && typeof value === "object") return true;
+    }
     const e = error as { message?: unknown; stack?: unknown; cause?: unknown };
     const text = `${String(e.message ?? "")}\n${String(e.stack ?? "")}`;
     return this.redact(text) !== text || this.#leaks(e.cause, depth + 1);
@@ -374,9 +389,28 @@ export class Transport {
     );
     copy.name = typeof e.name === "string" ? e.name : "Error";
     copy.stack = this.redact(String(e.stack ?? copy.stack));
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string") Object.assign(copy, { code: this.redact(code) });
     return copy;
   }
 }
+
+/**
+ * The fields of a platform's network error (Deno, Node, undici, Workers): an error made only of
+ * these, with no secret in them, is kept as the cause as it is.
+ */
+const PLAIN_ERROR_FIELDS = new Set([
+  "message",
+  "stack",
+  "cause",
+  "name",
+  "code",
+  "errno",
+  "syscall",
+  "address",
+  "port",
+  "hostname",
+]);
 
 /**
  * Timeout signals shared by attempts that start close together. Creating a timer per attempt
@@ -388,6 +422,11 @@ export class CoarseTimeouts {
   #byDelay = new Map<number, Shared>();
   /** The last one handed out: almost every call asks for the same delay. */
   #last: Shared | null = null;
+
+  /** How many shared signals are held (for the tests). */
+  get held(): number {
+    return this.#byDelay.size;
+  }
 
   /** A signal that aborts no sooner than `timeoutMs` from now, and at most 1% later. */
   signal(timeoutMs: number): AbortSignal {
@@ -402,6 +441,11 @@ export class CoarseTimeouts {
     if (slack < 1) return AbortSignal.timeout(timeoutMs);
     let shared = this.#byDelay.get(timeoutMs);
     if (shared === undefined || now > shared.until || shared.signal.aborted) {
+      // Only signals still within their slack can be handed out again: drop the others, or a
+      // caller passing ever-different timeouts would fill the map.
+      if (this.#byDelay.size >= 8) {
+        for (const [delay, old] of this.#byDelay) if (now > old.until) this.#byDelay.delete(delay);
+      }
       shared = { timeoutMs, signal: AbortSignal.timeout(timeoutMs + slack), until: now + slack };
       this.#byDelay.set(timeoutMs, shared);
     }
@@ -446,6 +490,13 @@ function buildHeaders(
   if (contentType !== undefined) h["content-type"] = contentType;
   if (auth !== null) h[auth.name] = auth.value;
   return h;
+}
+
+/** The message of a redirect answer, which the client does not follow. */
+function redirectMessage(status: number, location: string | null): string {
+  return `The API answered with a redirect (HTTP ${status}${
+    location === null ? "" : ` to ${location}`
+  }); redirects are not followed, so that the credentials go nowhere else: set baseUrl to the final address`;
 }
 
 /** The call, for messages (built only when one is needed): `GET /v2/recapture/customers/c1`. */

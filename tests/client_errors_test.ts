@@ -1,4 +1,10 @@
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import {
   AbortError,
   AuthenticationError,
@@ -173,7 +179,26 @@ Deno.test("the API key never appears in errors, causes or log lines", async () =
     () => leaky.uploads.create({ name: "n", customers: [{ rego: "A" }] }),
     ConnectionError,
   );
-  for (const e of [e1, e2, e3, e4]) assertNoSecret(e.name, everything(e), [KEY]);
+  // A long plain-text body echoing the key across the 300-character cut of the message.
+  const { client: echoing } = mswClient([
+    http.get(`${BASE}/v2/recapture/customers/long`, ({ request }) =>
+      new HttpResponse(
+        `${"Gateway echo. ".repeat(20).slice(0, 290)}ApiKey=${request.headers.get("apikey")}`,
+        { status: 502, headers: { "content-type": "text/plain" } },
+      )),
+  ], { maxRetries: 0 });
+  const e5 = await assertRejects(() => echoing.customers.retrieve("long"), ServerError);
+  assertStringIncludes(e5.message, "ApiKey=[redacted]");
+  // A fetch wrapper whose error carries the Request (its headers hold the key).
+  const wrapped = new RecaptureClient({
+    apiKey: KEY,
+    baseUrl: BASE,
+    maxRetries: 0,
+    fetch: (req) => Promise.reject(Object.assign(new TypeError("fetch failed"), { request: req })),
+  });
+  const e6 = await assertRejects(() => wrapped.customers.retrieve("x"), ConnectionError);
+  assertEquals((e6.cause as Error).message, "fetch failed");
+  for (const e of [e1, e2, e3, e4, e5, e6]) assertNoSecret(e.name, everything(e), [KEY]);
   assert(lines.length >= 4);
   assertNoSecret("log", lines.join("\n"), [KEY]);
 });

@@ -2,8 +2,14 @@
  * The client over real sockets on 127.0.0.1 (Deno's own fetch): what a refused connection, a
  * dropped connection and a stalled body really look like, plus the retry arithmetic.
  */
-import { assert, assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
-import { ConnectionError, RecaptureClient, TimeoutError } from "../mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { ConnectionError, RecaptureApiError, RecaptureClient, TimeoutError } from "../mod.ts";
 import { requestedDelayMs } from "../src/_response.ts";
 import { provablyNotSent, resolveBackoff, retryDelayMs } from "../src/_retry.ts";
 import { CoarseTimeouts } from "../src/_transport.ts";
@@ -178,4 +184,54 @@ Deno.test("coarse timeouts: close attempts share a signal; short timeouts get th
   assert(a === t.signal(30_000) && b === t.signal(20_000), "each value keeps its shared signal");
   assert(t.signal(50) !== t.signal(50), "no slack under 100 ms: a signal each");
   assertEquals(a.aborted, false);
+});
+
+Deno.test("coarse timeouts: ever-different timeouts do not pile up", async () => {
+  const t = new CoarseTimeouts();
+  // 1,000 ms timeouts have 10 ms of slack: past it, a signal is never handed out again.
+  for (let i = 0; i < 50; i++) t.signal(1000 + i);
+  assertEquals(t.held, 50);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.signal(5000);
+  assertEquals(t.held, 1);
+});
+
+Deno.test("redirects are not followed: the key and an upload's body go nowhere else", async () => {
+  const reached: string[] = [];
+  const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    reached.push(`${req.method} ${req.headers.get("apikey")}`);
+    return Response.json({ success: true, customer: customerJson("c1") });
+  });
+  const otherUrl = `http://127.0.0.1:${other.addr.port}`;
+  const api = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) =>
+      new Response(null, {
+        status: 307,
+        headers: { location: `${otherUrl}${new URL(req.url).pathname}` },
+      }),
+  );
+  try {
+    const client = new RecaptureClient({
+      apiKey: "sec_redirect_key_123",
+      baseUrl: `http://127.0.0.1:${api.addr.port}`,
+      maxRetries: 2,
+      retry: FAST,
+    });
+    const read = await assertRejects(() => client.customers.retrieve("c1"), RecaptureApiError);
+    assertEquals(read.status, 307);
+    assertStringIncludes(
+      read.message,
+      `redirect (HTTP 307 to ${otherUrl}/v2/recapture/customers/c1)`,
+    );
+    await assertRejects(
+      () => client.uploads.create({ name: "n", customers: [{ rego: "ABC1" }] }),
+      RecaptureApiError,
+      "redirects are not followed",
+    );
+    assertEquals(reached, []);
+  } finally {
+    await api.shutdown();
+    await other.shutdown();
+  }
 });
