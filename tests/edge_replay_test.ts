@@ -104,3 +104,54 @@ Deno.test("a delivery that failed upstream is released, so the sender's retry is
     await upstream.close();
   }
 });
+
+Deno.test("during a rotation, a replay with its signatures reordered or cut is still a replay", async () => {
+  const upstream = await startUpstream();
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const proxy = createRecaptureProxy({
+      apiKey: SANDBOX_API_KEY,
+      fetch: upstream.fetch,
+      webhookSecrets: ["whsec_old", "whsec_new"],
+      replayGuard: denoKvReplayGuard(kv),
+    });
+    const body = JSON.stringify({ name: "once", customers: [{ rego: "ABC123", state: "NSW" }] });
+    const header = await signPayload(body, ["whsec_old", "whsec_new"]);
+    const [t, v1old, v1new] = header.split(",");
+    const statuses: number[] = [];
+    for (const h of [header, `${t},${v1new},${v1old}`, `${t},${v1old}`, `${t},${v1new}`]) {
+      const r = await proxy.fetch(
+        new Request("http://p/webhooks/customers", {
+          method: "POST",
+          headers: { "recapture-signature": h },
+          body,
+        }),
+      );
+      statuses.push(r.status);
+      await r.body?.cancel();
+    }
+    assertEquals(statuses, [202, 409, 409, 409]);
+    const uploads = upstream.requests.filter((r) => r.method === "POST");
+    assertEquals(uploads.length, 1, "one upload from one delivery");
+    await upstream.sandbox.idle();
+  } finally {
+    kv.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("guards take keys of any length (Deno KV keys hold 2 KB; an event id is the sender's)", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    for (const guard of [memoryReplayGuard(), denoKvReplayGuard(kv)]) {
+      const long = "e".repeat(5000);
+      assertEquals(await guard.claim(long, 60_000), true);
+      assertEquals(await guard.claim(long, 60_000), false);
+      assertEquals(await guard.claim(long.slice(1) + "f", 60_000), true, "another long key");
+      await guard.release(long);
+      assertEquals(await guard.claim(long, 60_000), true);
+    }
+  } finally {
+    kv.close();
+  }
+});

@@ -22,6 +22,7 @@ import {
   requestIdFrom,
   uploadIdOf,
 } from "./_http.ts";
+import { sha256Hex } from "./_replay.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
 import { forwardResponse, upstreamFailure } from "./_forward.ts";
 
@@ -117,9 +118,9 @@ export async function handleIngest(
   if (bytes === null) {
     return bodyTooLarge(requestId, rt.maxBody);
   }
-  let signature: string;
+  let timestamp: number;
   try {
-    ({ signature } = await verifySignatureDetailed(
+    ({ timestamp } = await verifySignatureDetailed(
       bytes,
       request.headers.get(SIGNATURE_HEADER),
       cfg.webhookSecrets,
@@ -129,7 +130,10 @@ export async function handleIngest(
     if (!(e instanceof WebhookVerificationError)) throw e;
     return errorResponse(requestId, 401, e.code, e.message, { reason: e.reason });
   }
-  if (rt.guard && !(await rt.guard.claim(signature, rt.tolerance * 2000))) {
+  // The delivery is its timestamp and body, whichever of its signatures matched: during a
+  // rotation it carries one per secret, and a replay with them reordered is the same delivery.
+  const delivery = `${timestamp}.${await sha256Hex(bytes)}`;
+  if (rt.guard && !(await rt.guard.claim(delivery, rt.tolerance * 2000))) {
     return errorResponse(
       requestId,
       409,
@@ -138,7 +142,7 @@ export async function handleIngest(
     );
   }
   const answer = await ingest(rt, cfg, bytes, requestId);
-  if (answer.status >= 300) await rt.guard?.release(signature);
+  if (answer.status >= 300) await rt.guard?.release(delivery);
   return answer;
 }
 

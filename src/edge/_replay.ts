@@ -1,10 +1,25 @@
 /**
- * Replay protection for signed deliveries: a delivery (identified by its verified signature) is
- * accepted once while its timestamp is inside the tolerance window; outside it, the signature
- * check already refuses it.
+ * Replay protection for signed deliveries: a delivery (identified by its signed timestamp and the
+ * hash of its body) is accepted once while its timestamp is inside the tolerance window; outside
+ * it, the signature check already refuses it. The alert relay uses the same guards for event ids.
  *
  * @module
  */
+
+/** Keys longer than this are kept as their SHA-256 (a Deno KV key holds at most 2 KB). */
+const MAX_PLAIN_KEY = 256;
+
+/** The hex SHA-256 of text or bytes. */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `key`, or its hash when it is long (an event id is whatever the sender chose). */
+async function storedKey(key: string): Promise<string> {
+  return key.length <= MAX_PLAIN_KEY ? key : `sha256:${await sha256Hex(key)}`;
+}
 
 /** Remembers deliveries already accepted. */
 export interface ReplayGuard {
@@ -29,10 +44,11 @@ export function memoryReplayGuard(options: { maxEntries?: number } = {}): Replay
   const seen = new Map<string, number>();
   const max = options.maxEntries ?? 100_000;
   return {
-    claim(key: string, ttlMs: number): Promise<boolean> {
+    async claim(claimed: string, ttlMs: number): Promise<boolean> {
+      const key = await storedKey(claimed);
       const now = Date.now();
       const expires = seen.get(key);
-      if (expires !== undefined && expires > now) return Promise.resolve(false);
+      if (expires !== undefined && expires > now) return false;
       if (seen.size >= max) {
         for (const [k, e] of seen) {
           if (e <= now || seen.size >= max) seen.delete(k);
@@ -40,11 +56,10 @@ export function memoryReplayGuard(options: { maxEntries?: number } = {}): Replay
         }
       }
       seen.set(key, now + ttlMs);
-      return Promise.resolve(true);
+      return true;
     },
-    release(key: string): Promise<void> {
-      seen.delete(key);
-      return Promise.resolve();
+    async release(key: string): Promise<void> {
+      seen.delete(await storedKey(key));
     },
   };
 }
@@ -85,14 +100,14 @@ export function denoKvReplayGuard(
   const prefix = options.prefix ?? "recapture_edge_delivery";
   return {
     async claim(key: string, ttlMs: number): Promise<boolean> {
-      const k = [prefix, key];
+      const k = [prefix, await storedKey(key)];
       const result = await kv.atomic().check({ key: k, versionstamp: null }).set(k, Date.now(), {
         expireIn: ttlMs,
       }).commit();
       return result.ok;
     },
     async release(key: string): Promise<void> {
-      await kv.delete([prefix, key]);
+      await kv.delete([prefix, await storedKey(key)]);
     },
   };
 }

@@ -50,7 +50,7 @@ import { timingSafeEqual } from "./_auth.ts";
 import { type EdgeEnv, envList, envString } from "./_config.ts";
 import { decodePathSegment, errorResponse, requestIdFrom } from "./_http.ts";
 import type { KvQueue } from "./_kv_scheduler.ts";
-import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
+import { memoryReplayGuard, type ReplayGuard, sha256Hex } from "./_replay.ts";
 
 /** Marks our queue messages. */
 const RETRY_KIND = "recapture.alert_retry";
@@ -73,9 +73,7 @@ function isRetryJob(value: unknown): value is AlertRetryJob {
 }
 
 async function hashOf(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+  return (await sha256Hex(text)).slice(0, 24);
 }
 
 /** A generic HTTPS webhook: receives the enriched event as JSON, signed. */
