@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertGreater, assertNotEquals } from "@std/assert";
 import { newUploadId } from "../src/sandbox/_ids.ts";
-import { call, customers, kvKeys, testSandbox } from "./sandbox_helpers.ts";
+import { ACCOUNTS, call, customers, kvKeys, testSandbox } from "./sandbox_helpers.ts";
 
 const UPLOAD = "/v2/recapture/upload?region=au";
 
@@ -502,4 +502,54 @@ Deno.test("upload ids made one after the other sort in that order, even within o
   const earlier = newUploadId(new Date(at.getTime() - 60_000)); // the clock went back
   assertGreater(earlier, ids[999]);
   assertGreater(newUploadId(new Date(at.getTime() + 1)), earlier);
+});
+
+Deno.test("chunks fit one atomic write however the rows store: decimals, lookups, dates, long account ids", async () => {
+  const longAccount = {
+    id: `acct_${"x".repeat(115)}`,
+    apiKey: "sec_long",
+    regions: ["nz" as const],
+  };
+  const sb = await testSandbox({ accounts: [...ACCOUNTS, longAccount] });
+  try {
+    /** Waits for the upload to complete; fails (instead of hanging) after 30 s. */
+    const completed = async (id: string, key: string) => {
+      for (let i = 0; i < 300; i++) {
+        const u = (await call(sb, "GET", `/v2/recapture/upload/${id}?region=nz`, { key })).body
+          .upload!;
+        if (u.status === "completed") return u;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`upload ${id} did not complete`);
+    };
+    // `0.1,` is 4 characters of JSON and 9 bytes once stored; each customer also gains a
+    // looked-up VIN and title, the upload's monitor dates and an expiry index entry.
+    const decimals = Array.from({ length: 450 }, (_, i) => ({
+      rego: `R${i}`,
+      expiry_date: "2099-12-31",
+      additional_fields: { d: Array(125).fill(0.1) },
+    }));
+    // A 120-character account id in every customer key (KV keys: 81,920 bytes per operation).
+    const plain = Array.from(
+      { length: 450 },
+      (_, i) => ({ rego: `P${i}`, expiry_date: "2099-12-31" }),
+    );
+    for (const [key, rows] of [["sec_key_a", decimals], ["sec_long", plain]] as const) {
+      const up = await call(sb, "POST", "/v2/recapture/upload?region=nz", {
+        key,
+        body: {
+          name: "stored bigger than sent",
+          enable_rego_lookups: true,
+          monitor_start_date: "2020-01-01",
+          monitor_end_date: "2099-01-01",
+          customers: rows,
+        },
+      });
+      assertEquals(up.status, 201);
+      const u = await completed(up.body.upload!.id, key);
+      assertEquals([u.total_processed_customers, u.total_errors], [450, 0]);
+    }
+  } finally {
+    await sb.close();
+  }
 });

@@ -58,8 +58,8 @@ export const CHUNK_BACKOFF = [100, 500, 2000, 10_000, 30_000];
 export const PART_CHARS = Math.floor((KV_MAX_VALUE_BYTES - 1024) / 2);
 /**
  * A chunk's JSON has at most this many characters: at most 8 parts (read with the done-marker
- * and the upload in one `getMany` of at most 10 keys), and its customers (the rows, 2 bytes per
- * character at worst, plus a few hundred bytes each) fit in one atomic operation of 819,200 bytes.
+ * and the upload in one `getMany` of at most 10 keys). `buildChunks` also keeps what processing
+ * a chunk writes within one atomic operation.
  */
 const CHUNK_CHARS = 8 * PART_CHARS;
 /** Atomic operations stay this far under KV's size limit. */
@@ -90,16 +90,40 @@ export interface Chunk {
 const WRITES_IN_FLIGHT = 2;
 
 /**
+ * What processing a chunk writes in its one atomic operation, at most, per character of the
+ * chunk's JSON: Deno KV stores a decimal like `0.1,` (4 characters) in 9 bytes and a level of
+ * nested arrays `[],` in 5; text takes at most 2 bytes a character.
+ */
+const STORED_BYTES_PER_CHAR = 3;
+/**
+ * And per row, beyond its JSON: the customer's other fields (ids, timestamps, looked-up VIN and
+ * title, upload-level dates) and its keys, plus the account id in its key.
+ */
+const STORED_BYTES_PER_ROW = 1024;
+/** Deno KV's limit on the keys of one atomic operation (81,920 bytes), with room to spare. */
+const KEY_BYTES = 75_000;
+/** Key bytes per row of a chunk (customer key and expiry index), beyond the account id. */
+const KEY_BYTES_PER_ROW = 120;
+
+/**
  * Splits rows into chunks of at most `chunkSize` rows and `CHUNK_CHARS` characters, each as
- * JSON `{"s": start, "r": [rows]}`. Lazily: one chunk's JSON at a time.
+ * JSON `{"s": start, "r": [rows]}`, small enough that processing one fits in one atomic
+ * operation (values and keys), whatever the rows hold. Lazily: one chunk's JSON at a time.
  */
 export function* buildChunks(
   rows: readonly Record<string, unknown>[],
   chunkSize: number,
+  account = "",
 ): Generator<Chunk> {
+  const keyBytesPerRow = KEY_BYTES_PER_ROW + 2 * account.length;
   function* split(start: number, end: number): Generator<Chunk> {
     const json = JSON.stringify({ s: start, r: rows.slice(start, end) });
-    if (json.length > CHUNK_CHARS && end - start > 1) {
+    const count = end - start;
+    const tooBig = json.length > CHUNK_CHARS ||
+      STORED_BYTES_PER_CHAR * json.length + count * (STORED_BYTES_PER_ROW + 2 * account.length) >
+        ATOMIC_BYTES ||
+      count * keyBytesPerRow > KEY_BYTES;
+    if (tooBig && count > 1) {
       const middle = start + Math.floor((end - start) / 2);
       yield* split(start, middle);
       yield* split(middle, end);
@@ -181,7 +205,7 @@ export class Store {
     let op = this.kv.atomic();
     let opBytes = 0;
     let opCount = 0;
-    for (const { json } of buildChunks(input.rows, this.#chunkSize)) {
+    for (const { json } of buildChunks(input.rows, this.#chunkSize, account)) {
       if (opCount > 0 && (opBytes + 2 * json.length + 1024 > ATOMIC_BYTES || opCount >= 500)) {
         ops.push(op);
         op = this.kv.atomic();
