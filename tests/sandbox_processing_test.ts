@@ -257,6 +257,34 @@ Deno.test("cancel: chunks not yet processed create no customers; cancelling agai
   }
 });
 
+Deno.test("cancel racing the last chunk: an upload that finished is never answered as cancelled", async () => {
+  const sb = await testSandbox();
+  try {
+    let raced = 0;
+    for (let t = 0; t < 120; t++) {
+      const up = await call(sb, "POST", UPLOAD, {
+        body: { name: "race", customers: customers(200) },
+      });
+      const id = up.body.upload!.id;
+      // Cancels spread over the time processing takes, so some land as the chunk commits.
+      await new Promise((r) => setTimeout(r, 2 + (t % 40) * 0.5));
+      const answer = (await call(sb, "DELETE", `/v2/recapture/upload/${id}?region=au`)).body
+        .upload!;
+      const u = answer.status === "cancelled" ? answer : null;
+      if (u === null) continue;
+      raced++;
+      assert(
+        u.total_processed_customers < u.total_uploaded_customers,
+        `cancelled after it finished: ${JSON.stringify(u)}`,
+      );
+    }
+    assert(raced > 0, "some cancels landed before the end");
+    await sb.idle();
+  } finally {
+    await sb.close();
+  }
+});
+
 Deno.test("expiry: from its expiry date a customer is gone from every endpoint, and the sweep deletes it", async () => {
   let now = new Date("2026-03-01T12:00:00Z");
   const sb = await testSandbox({ now: () => now });

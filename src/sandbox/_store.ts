@@ -363,11 +363,15 @@ export class Store {
   async cancelUpload(account: string, region: Region, id: string): Promise<UploadView> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.uploadFor(account, region, id);
+      // A chunk's commit checks the upload record but writes only the counters: the cancel
+      // checks the processed counter too, so a chunk finishing meanwhile makes it look again
+      // (and find the upload completed) instead of cancelling a finished upload.
+      const processed = await this.kv.get(keys.counter(id, "processed"));
       const view = await this.uploadView(entry.value);
       if (view.status === "cancelled" || view.status === "completed") return view;
       const meta = { ...entry.value, cancelled_at: this.#now().toISOString() };
       const result = await this.kv.atomic()
-        .check(entry)
+        .check(entry, processed)
         .set(keys.upload(id), meta)
         .delete(keys.pending(id))
         .commit();
