@@ -136,3 +136,59 @@ Deno.test("pushes: a delivery still owed survives a restart of the sandbox", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("market: long sightings keep the record storable; a rego with a dash matches; webhooks count once and are capped", async () => {
+  const sandbox = await testSandbox();
+  try {
+    const client = await trackOne(sandbox);
+    // 60 listings with 2,000-character URLs and 200-character fields: each answers 200 and the
+    // customer keeps its newest sightings (the oldest go, so the record stays one KV value).
+    const long = (n: number, c: string) => c.repeat(n);
+    for (let i = 0; i < 60; i++) {
+      const r = await call(sandbox, "POST", "/sandbox/market/events?region=au", {
+        body: {
+          event: i === 0 ? "listed" : "price_change",
+          rego: i % 2 ? "ABC-123" : "abc 123", // as uploads store it: no dash, no space
+          state: "NSW",
+          marketplace: long(200, "m"),
+          seller_type: long(200, "s"),
+          title: long(200, "t"),
+          url: `https://cars.example.com/${i}/${long(1960, "u")}`,
+          price: 20_000 - i,
+        },
+      });
+      assertEquals(r.status, 200, `event ${i}: ${r.body.message}`);
+      assertEquals((r.body as { matched?: number }).matched, 1, `event ${i} matched`);
+    }
+    const [customer] = (await client.customers.list()).customers;
+    const sightings = customer.sightings!;
+    assert(sightings.length > 1 && sightings.length < 50, `${sightings.length} kept`);
+    assertEquals(sightings.at(-1)!.listing_price, 20_000 - 59, "the newest is kept");
+
+    // GET /v2/webhooks takes one request from the rate limit, like every other route.
+    const a = await call(sandbox, "GET", "/v2/webhooks?region=au");
+    const b = await call(sandbox, "GET", "/v2/webhooks?region=au");
+    assertEquals(
+      Number(a.headers.get("rate-limit-remaining")) - Number(b.headers.get("rate-limit-remaining")),
+      1,
+    );
+    // At most 100 webhooks per account and region (trackOne made one).
+    for (let i = 1; i < 100; i++) {
+      await client.webhooks.create({ name: `w${i}`, endpoint: `${ENDPOINT}&n=${i}` });
+    }
+    const over = await call(sandbox, "POST", "/v2/webhooks?region=au", {
+      body: { name: "one too many", endpoint: ENDPOINT, events: ["recapture_new"] },
+    });
+    assertEquals(over.status, 400);
+    assertEquals(
+      over.body.message,
+      "An account holds at most 100 webhooks per region; delete one first",
+    );
+    const pushed = await call(sandbox, "POST", "/sandbox/market/events?region=au", {
+      body: { event: "delisted", rego: "ABC123", state: "NSW", marketplace: "m" },
+    });
+    assertEquals(pushed.status, 200, "an event for 100 webhooks fits one operation");
+  } finally {
+    await sandbox.close();
+  }
+});

@@ -51,7 +51,7 @@ export function mountAlertRoutes(app: Hono<SandboxEnv>, deps: AlertRouteDeps): v
     c.set("region", region);
     await next();
   };
-  app.use("/v2/webhooks", guard(WEBHOOK_MESSAGES.invalidRegion));
+  // `/v2/webhooks/*` matches `/v2/webhooks` itself too: one guard, one count per request.
   app.use("/v2/webhooks/*", guard(WEBHOOK_MESSAGES.invalidRegion));
   app.use("/sandbox/market/*", guard(MESSAGES.invalidRegion));
 

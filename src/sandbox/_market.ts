@@ -15,6 +15,7 @@
 import { HttpError, typeProblem } from "./_http.ts";
 import { randomHex, sha256Hex } from "./_ids.ts";
 import { keys } from "./_keys.ts";
+import { normalRego } from "./_rows.ts";
 import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
 import { isPlainObject, type WebhookRecord, type WebhookStore } from "./_webhooks.ts";
@@ -31,6 +32,14 @@ export interface MarketInput {
   seller_type: string;
   title: string | null;
 }
+
+/** Sightings kept per customer, newest last. */
+const MAX_SIGHTINGS = 50;
+/**
+ * A customer record's JSON is kept under this many characters by dropping its oldest sightings:
+ * stored, it takes at most 3 bytes a character, under Deno KV's 64 KB value limit.
+ */
+const MAX_RECORD_CHARS = 20_000;
 
 const EVENT_OF = {
   listed: "recapture_new",
@@ -114,7 +123,8 @@ export function parseMarketEvent(body: unknown): MarketInput {
       `event must be one of listed, price_change, delisted (got ${JSON.stringify(kind)})`,
     );
   }
-  const rego = str(body, "rego")?.replace(/\s+/g, "").toUpperCase() ?? null;
+  const given = str(body, "rego");
+  const rego = given === null ? null : normalRego(given);
   const vin = str(body, "vin")?.trim().toUpperCase() ?? null;
   const state = str(body, "state")?.trim().toUpperCase() ?? null;
   if (rego === null && vin === null) throw new HttpError(400, "rego or vin is required");
@@ -278,9 +288,13 @@ export class Market {
     };
     const updated: CustomerRecord = {
       ...c,
-      sightings: [...c.sightings, sighting].slice(-50),
+      sightings: [...c.sightings, sighting].slice(-MAX_SIGHTINGS),
       last_updated: now,
     };
+    // The record must stay one Deno KV value (64 KB): the oldest sightings go first.
+    while (
+      updated.sightings.length > 1 && JSON.stringify(updated).length > MAX_RECORD_CHARS
+    ) updated.sightings = updated.sightings.slice(1);
     const data: Record<string, unknown> = {
       customer_id: c.id,
       rego: c.rego,

@@ -13,6 +13,11 @@ const REGO_STRIP = /[\s-]/;
 const REGO_STRIP_ALL = /[\s-]+/g;
 const MOBILE = /^\+?[0-9 ()-]+$/;
 
+/** A rego as customers are stored and matched: no spaces or dashes, upper case. */
+export function normalRego(rego: string): string {
+  return (REGO_STRIP.test(rego) ? rego.replace(REGO_STRIP_ALL, "") : rego).toUpperCase();
+}
+
 /** The problem with a `YYYY-MM-DD` date, or null. */
 export function dateProblem(value: string): string | null {
   if (!DATE_PATTERN.test(value)) return `must be a date in YYYY-MM-DD format (got "${value}")`;
@@ -87,11 +92,8 @@ export function processRow(
   id: string,
   ctx: RowContext,
 ): RowOutcome {
-  let rego = text(row.rego);
-  if (rego !== null) {
-    if (REGO_STRIP.test(rego)) rego = rego.replace(REGO_STRIP_ALL, "");
-    rego = rego.toUpperCase();
-  }
+  const given = text(row.rego);
+  const rego = given === null ? null : normalRego(given);
   const vinGiven = text(row.vin)?.toUpperCase() ?? null;
   const state = text(row.state)?.toUpperCase() ?? null;
   if (!rego && !vinGiven) return fail(index, "rego", "a customer needs a rego or a VIN");

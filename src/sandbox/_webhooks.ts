@@ -35,6 +35,12 @@ export interface WebhookRecord {
 export type WebhookView = Omit<WebhookRecord, "account_id">;
 
 /** KV keys of webhooks. */
+/**
+ * Webhooks per account and region. A market event pushes to all of them in one atomic
+ * operation with the customer's update (Deno KV allows 1,000 mutations; each push takes 2).
+ */
+export const MAX_WEBHOOKS = 100;
+
 export const webhookKeys = {
   hook: (id: string): Deno.KvKey => ["rc", "wh", id],
   byAccount: (account: string, region: Region, id: string): Deno.KvKey => [
@@ -134,6 +140,15 @@ export class WebhookStore {
 
   /** Stores a new webhook. */
   async create(record: WebhookRecord): Promise<WebhookView> {
+    let held = 0;
+    const prefix = webhookKeys.accountPrefix(record.account_id, record.region);
+    for await (const _ of this.#kv.list({ prefix }, { limit: MAX_WEBHOOKS })) held++;
+    if (held >= MAX_WEBHOOKS) {
+      throw new HttpError(
+        400,
+        `An account holds at most ${MAX_WEBHOOKS} webhooks per region; delete one first`,
+      );
+    }
     const result = await this.#kv.atomic()
       .check({ key: webhookKeys.hook(record.id), versionstamp: null })
       .set(webhookKeys.hook(record.id), record)
