@@ -498,10 +498,11 @@ export class Uploads {
       name: params.name,
       enable_rego_lookups: params.enable_rego_lookups ?? false,
     };
-    if (params.monitor_start_date !== undefined) {
-      json.monitor_start_date = params.monitor_start_date;
+    // Sent as checked: trimmed (with `validate: false`, as given).
+    for (const field of ["monitor_start_date", "monitor_end_date"] as const) {
+      const value: unknown = params[field];
+      if (value !== undefined) json[field] = typeof value === "string" ? value.trim() : value;
     }
-    if (params.monitor_end_date !== undefined) json.monitor_end_date = params.monitor_end_date;
     json.customers = customers;
     const init: CallInit = {
       method: "POST",

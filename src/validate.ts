@@ -14,6 +14,7 @@ import {
   AU_STATES,
   type CustomerInput,
   type CustomerUpdateParams,
+  CustomerUpdateParamsSchema,
   isValidDate,
   type Region,
   REGIONS,
@@ -431,10 +432,22 @@ export function checkUploadParams(params: UploadCreateParams): RowIssue[] {
       reason: `must be a boolean, got ${typeName(p.enable_rego_lookups)}`,
     });
   }
+  const dates: Record<string, string> = {};
   for (const f of ["monitor_start_date", "monitor_end_date"]) {
     if (p[f] === undefined) continue;
     const reason = dateProblem(p[f]);
     if (reason !== null) issues.push({ index: -1, field: f, reason });
+    else dates[f] = (p[f] as string).trim();
+  }
+  if (
+    dates.monitor_start_date !== undefined && dates.monitor_end_date !== undefined &&
+    dates.monitor_start_date > dates.monitor_end_date
+  ) {
+    issues.push({
+      index: -1,
+      field: "monitor_end_date",
+      reason: "must not be before monitor_start_date",
+    });
   }
   if (!Array.isArray(p.customers)) {
     issues.push({
@@ -452,7 +465,7 @@ export function checkUploadParams(params: UploadCreateParams): RowIssue[] {
   return issues;
 }
 
-const UPDATABLE = new Set(["client_name", "mobile_number", "sale_date", "expiry_date"]);
+const UPDATABLE = new Set(Object.keys(CustomerUpdateParamsSchema.entries));
 
 /** Checks a PATCH body: only the four updatable fields, strings, dates real or `""`. */
 export function checkUpdateParams(params: CustomerUpdateParams): RowIssue[] {
@@ -467,7 +480,7 @@ export function checkUpdateParams(params: CustomerUpdateParams): RowIssue[] {
       issues.push({
         index: -1,
         field: key,
-        reason: "cannot be updated (only client_name, mobile_number, sale_date, expiry_date)",
+        reason: `cannot be updated (only ${[...UPDATABLE].join(", ")})`,
       });
     } else if (typeof value !== "string") {
       issues.push({ index: -1, field: key, reason: `must be a string, got ${typeName(value)}` });

@@ -121,6 +121,37 @@ Deno.test("uploads.create with dropInvalid sends only valid rows and returns the
   ]);
 });
 
+Deno.test("uploads.create: upload-level monitor dates are checked in order and sent trimmed", async () => {
+  const { client, seen } = mswClient([
+    http.post(
+      `${API}/upload`,
+      () => HttpResponse.json({ success: true, upload: uploadJson("upl_3") }, { status: 201 }),
+    ),
+  ]);
+  const err = await assertRejects(
+    () =>
+      client.uploads.create({
+        name: "Window",
+        monitor_start_date: "2026-06-01",
+        monitor_end_date: "2026-01-01",
+        customers: [{ rego: "A1" }],
+      }),
+    ValidationError,
+  );
+  assertEquals(err.issues, [
+    { index: -1, field: "monitor_end_date", reason: "must not be before monitor_start_date" },
+  ]);
+  assertEquals(seen.length, 0, "nothing sent");
+  await client.uploads.create({
+    name: "Window",
+    monitor_start_date: " 2026-01-01 ",
+    monitor_end_date: "2026-06-01\t",
+    customers: [{ rego: "A1" }],
+  });
+  const sent = JSON.parse(seen[0].body);
+  assertEquals([sent.monitor_start_date, sent.monitor_end_date], ["2026-01-01", "2026-06-01"]);
+});
+
 Deno.test("uploads.create refuses invalid rows before sending anything", async () => {
   const { client, seen } = mswClient([]);
   const err = await assertRejects(
