@@ -221,6 +221,32 @@ function checkCount(n: unknown, name: string, min: number): number {
 }
 
 /**
+ * The longest delay accepted (about 23 days): timers overflow past 2^31 − 1 ms and fire at once.
+ */
+const MAX_DELAY_MS = 2_000_000_000;
+
+/** A delay in ms: a number from `min` to {@link MAX_DELAY_MS}. */
+function checkDelay(n: unknown, name: string, min: number): number {
+  const ms = checkCount(n, name, min);
+  if (ms > MAX_DELAY_MS) {
+    throw new RangeError(`${name} must be at most ${MAX_DELAY_MS} ms (about 23 days), got ${ms}`);
+  }
+  return ms;
+}
+
+/** Per-call `timeoutMs` and `maxRetries`, checked like the client's own. */
+function callLimits(
+  o: { timeoutMs?: number; maxRetries?: number } | undefined,
+): { timeoutMs?: number; maxRetries?: number } {
+  return {
+    timeoutMs: o?.timeoutMs === undefined ? undefined : checkDelay(o.timeoutMs, "timeoutMs", 1),
+    maxRetries: o?.maxRetries === undefined
+      ? undefined
+      : Math.floor(checkCount(o.maxRetries, "maxRetries", 0)),
+  };
+}
+
+/**
  * The Customer Recapture API client.
  *
  * @example
@@ -261,7 +287,7 @@ export class RecaptureClient {
     } catch {
       throw new TypeError(`baseUrl must be an absolute URL, got ${this.baseUrl}`);
     }
-    const timeoutMs = checkCount(o.timeoutMs ?? 30_000, "timeoutMs", 1);
+    const timeoutMs = checkDelay(o.timeoutMs ?? 30_000, "timeoutMs", 1);
     const maxRetries = Math.floor(checkCount(o.maxRetries ?? 2, "maxRetries", 0));
     const fetchFn: FetchLike | null = o.fetch ?? null;
     let auth: Auth | null = null;
@@ -330,8 +356,7 @@ export class RecaptureClient {
       headers: init?.headers,
       signal: init?.signal,
       region: checkRegion(init?.region ?? this.region, "region"),
-      timeoutMs: init?.timeoutMs,
-      maxRetries: init?.maxRetries,
+      ...callLimits(init),
       retry: (init?.idempotent ?? IDEMPOTENT.has(m)) ? "idempotent" : "unsent-only",
     });
   }
@@ -365,8 +390,7 @@ function send(
     contentType: init.json === undefined ? undefined : "application/json",
     region,
     signal: options?.signal,
-    timeoutMs: options?.timeoutMs,
-    maxRetries: options?.maxRetries,
+    ...(options === undefined ? undefined : callLimits(options)),
     retry: init.retry,
   });
 }
@@ -568,10 +592,10 @@ export class Uploads {
    * ```
    */
   async wait(uploadId: string, options?: UploadWaitOptions): Promise<WithLastResponse<Upload>> {
-    const interval = checkCount(options?.intervalMs ?? 1000, "intervalMs", 0);
+    const interval = checkDelay(options?.intervalMs ?? 1000, "intervalMs", 0);
     const deadline = options?.deadlineMs === undefined
       ? Infinity
-      : Date.now() + checkCount(options.deadlineMs, "deadlineMs", 0);
+      : Date.now() + checkDelay(options.deadlineMs, "deadlineMs", 0);
     const what = `waiting for upload ${uploadId}`;
     const userSignal = options?.signal;
     // The overall bound: a poll (and its retries and their waits) never runs past it.

@@ -267,6 +267,29 @@ Deno.test("customers.list sends offset, limit, upload_id and returns the page", 
   assertEquals(query(seen[1]), { region: "au" });
   await assertRejects(() => client.customers.list({ limit: 1001 }), RangeError, "at most 1000");
   await assertRejects(() => client.customers.list({ offset: -1 }), RangeError, "offset");
+  // Per-call limits are checked like the client's own (not handed to the platform as they are).
+  for (const timeoutMs of [-1, NaN, 3e9]) {
+    await assertRejects(
+      () => client.customers.retrieve("c1", { timeoutMs }),
+      RangeError,
+      "timeoutMs must be",
+    );
+  }
+  await assertRejects(
+    () => client.customers.retrieve("c1", { maxRetries: -1 }),
+    RangeError,
+    "maxRetries must be a number ≥ 0",
+  );
+  await assertRejects(
+    () => client.requestRaw("GET", "/v2/recapture/customers", { timeoutMs: 0 }),
+    RangeError,
+    "timeoutMs must be a number ≥ 1",
+  );
+  await assertRejects(
+    () => client.uploads.wait("upl_1", { intervalMs: 3e9 }),
+    RangeError,
+    "intervalMs must be at most",
+  );
 });
 
 Deno.test("customers.iterate walks every page, filtered by upload", async () => {
@@ -575,6 +598,12 @@ Deno.test("constructor refuses bad options with a clear message", () => {
   assertThrows(() => new RecaptureClient({ clientId: "i" }), TypeError, "clientSecret");
   assertThrows(() => new RecaptureClient({ baseUrl: "nope" }), TypeError, "baseUrl");
   assertThrows(() => new RecaptureClient({ timeoutMs: 0 }), RangeError, "timeoutMs");
+  // Timers overflow past 2^31 - 1 ms and would fire at once: such delays are refused.
+  assertThrows(
+    () => new RecaptureClient({ timeoutMs: 2 ** 31 - 1 }),
+    RangeError,
+    "timeoutMs must be at most 2000000000 ms",
+  );
   const c = new RecaptureClient({ baseUrl: "https://example.test///" });
   assertEquals(c.baseUrl, "https://example.test");
   assert(c.region === "au");
