@@ -531,7 +531,22 @@ class BulkRun {
       if (this.#options.waitForProcessing) {
         this.#phase = "processing";
         this.#emit();
-        await poller.finish();
+        try {
+          await poller.finish();
+        } catch (error) {
+          // Every row is sent: the caller must not send them again, so the manifest goes along
+          // (an abort is reported below, with it too).
+          if (!signal?.aborted) {
+            throw new BulkUploadError(
+              `Bulk upload sent every upload, but waiting for processing failed: ${
+                describe(error)
+              }`,
+              this.manifest(),
+              this.#badRows,
+              { cause: error, allSent: true },
+            );
+          }
+        }
         if (signal?.aborted) {
           throw new BulkUploadError(
             "Bulk upload cancelled while waiting for processing: every upload was sent",

@@ -270,6 +270,31 @@ Deno.test("bulk: a failed upload stops the run with the manifest of what went th
   assertEquals([regos.length, new Set(regos).size], [30, 30]);
 });
 
+Deno.test("bulk: a status check failing after every row was sent still gives the manifest", async () => {
+  let sent = false;
+  await using env = await setup((inner) => async (request) => {
+    if (sent && request.method === "GET") {
+      return Response.json({ error: true, message: "Status hiccup" }, { status: 503 });
+    }
+    const response = await inner(request);
+    if (request.method === "POST") sent = true;
+    return response;
+  });
+  const error = await assertRejects(
+    () =>
+      bulkUpload(env.client, customers(20), {
+        name: "P",
+        waitForProcessing: true,
+        pollIntervalMs: 5,
+      }),
+    BulkUploadError,
+  );
+  assertInstanceOf(error.cause, ServerError);
+  assertStringIncludes(error.message, "sent every upload");
+  assertEquals(error.allSent, true, "so the caller does not send the rows again");
+  assertEquals(error.manifest.uploads.map((u) => [u.first_row, u.last_row]), [[0, 19]]);
+});
+
 Deno.test("bulk: a malformed line in the file stops the run, keeping what was sent", async () => {
   await using env = await setup();
   const csv = "Rego\n" + Array.from({ length: 2500 }, (_, i) => `A${i}\n`).join("") + '"broken\n';
