@@ -221,3 +221,36 @@ Deno.test("relay with a Deno KV queue: retries wait in the queue and survive a r
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("relay with a queue: a retry too large for a queue message is retried in process, not lost", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    let calls = 0;
+    const outcomes: string[] = [];
+    const errors: unknown[] = [];
+    const relay = createAlertRelay({
+      tokens: [TOKEN],
+      queue: kv,
+      backoffMs: [20, 20],
+      destinations: [{ kind: "webhook", url: "https://crm.example/hook", secret: "whsec_x" }],
+      fetch: () => Promise.resolve(new Response("x", { status: ++calls === 1 ? 503 : 200 })),
+      onDelivery: (o) => outcomes.push(`${o.attempt}:${o.outcome}:${o.status}`),
+      onError: (e) => errors.push(e),
+    });
+    // Under the 64 KB push limit, but with the rendered envelope over a queue message's 64 KB.
+    const body = JSON.stringify({
+      id: "evt_big",
+      event: "ping",
+      data: { note: "x".repeat(65_400) },
+    });
+    const res = await relay.fetch(
+      new Request(`http://edge/alerts/${TOKEN}`, { method: "POST", body }),
+    );
+    assertEquals(res.status, 202);
+    await relay.idle();
+    assertEquals(outcomes, ["1:retrying:503", "2:delivered:200"]);
+    assertEquals(errors, []);
+  } finally {
+    kv.close();
+  }
+});

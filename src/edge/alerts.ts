@@ -72,6 +72,15 @@ function isRetryJob(value: unknown): value is AlertRetryJob {
     typeof v.destination === "number" && typeof v.body === "string";
 }
 
+/** The largest retry body queued (its message adds a few hundred bytes; Deno KV takes 65,536). */
+const MAX_QUEUED_BODY_BYTES = 60_000;
+
+/** Whether a retry body fits a queue message (UTF-8: at most 3 bytes per UTF-16 unit). */
+function fitsQueue(body: string): boolean {
+  return body.length * 3 <= MAX_QUEUED_BODY_BYTES ||
+    new TextEncoder().encode(body).length <= MAX_QUEUED_BODY_BYTES;
+}
+
 async function hashOf(text: string): Promise<string> {
   return (await sha256Hex(text)).slice(0, 24);
 }
@@ -382,10 +391,12 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       ? JSON.stringify({ text: slackText(event, enriched.customer) })
       : JSON.stringify(enriched);
     const job = { body, id: enriched.id, event: enriched.event, attempt: 1 };
-    // Durable with a queue: the next attempt waits there (it survives a restart).
-    const schedule = queue ? () => enqueueRetry(destination, index, job) : undefined;
+    // Durable with a queue: the next attempt waits there (it survives a restart). A body too
+    // large for a queue message (Deno KV takes 64 KB) is retried in this process instead.
+    const durable = queue !== undefined && fitsQueue(body);
+    const schedule = durable ? () => enqueueRetry(destination, index, job) : undefined;
     for (;; job.attempt++) {
-      if (!(await step(destination, job, schedule)) || queue) return;
+      if (!(await step(destination, job, schedule)) || durable) return;
       await sleep(backoff[job.attempt - 1]);
     }
   }
