@@ -361,8 +361,12 @@ export class Store {
 
   /** Cancels an upload: chunks not yet processed will create no customers. */
   async cancelUpload(account: string, region: Region, id: string): Promise<UploadView> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // Each failed attempt means a chunk committed (or another cancel did): the chunks are
+    // finite, so this ends; 20 more for other writers.
+    let attempts = 20;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const entry = await this.uploadFor(account, region, id);
+      if (attempt === 0) attempts += entry.value.chunk_count;
       // A chunk's commit checks the upload record but writes only the counters: the cancel
       // checks the processed counter too, so a chunk finishing meanwhile makes it look again
       // (and find the upload completed) instead of cancelling a finished upload.
