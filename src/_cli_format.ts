@@ -17,11 +17,41 @@ export function duration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${sec}` : `${m}:${sec}`;
 }
 
-/** Left-aligned columns, two spaces apart; cells longer than `max` are cut with "…". */
-export function table(rows: string[][], max = 40): string {
-  const cut = rows.map((r) => r.map((c) => (c.length > max ? c.slice(0, max - 1) + "…" : c)));
-  const widths: number[] = [];
-  for (const r of cut) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+/**
+ * Control characters (line breaks, tabs, terminal escape codes) of a cell as visible escapes:
+ * customer data must neither break a row nor drive the terminal.
+ */
+function printable(cell: string): string {
+  // deno-lint-ignore no-control-regex
+  return cell.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code === 10
+      ? "\\n"
+      : code === 13
+      ? "\\r"
+      : code === 9
+      ? "\\t"
+      : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
+}
+
+/**
+ * Left-aligned columns, two spaces apart; cells longer than `max` are cut with "…"; control
+ * characters are shown escaped. `widths` fixes the column widths (for rows printed a few at a
+ * time under one header).
+ */
+export function table(rows: string[][], max = 40, fixed?: readonly number[]): string {
+  const cut = rows.map((r) =>
+    r.map((c, i) => {
+      const text = printable(c);
+      const room = Math.min(max, fixed?.[i] ?? max);
+      return text.length > room ? text.slice(0, room - 1) + "…" : text;
+    })
+  );
+  const widths: number[] = fixed ? [...fixed] : [];
+  if (!fixed) {
+    for (const r of cut) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  }
   return cut.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "))
     .join("\n");
 }

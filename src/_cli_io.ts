@@ -73,7 +73,13 @@ export function processIo(): Io {
 function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
   const bytes = encoder.encode(text);
   let at = 0;
-  while (at < bytes.length) at += stream.writeSync(bytes.subarray(at));
+  try {
+    while (at < bytes.length) at += stream.writeSync(bytes.subarray(at));
+  } catch (error) {
+    // The reader went away (`| head`): it wanted no more, so stop quietly, as cat does.
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw error;
+  }
 }
 
 /** The exit code and a one-line message for an error. */
@@ -103,7 +109,10 @@ export function classify(error: unknown): { code: number; kind: string; message:
   if (error instanceof Deno.errors.NotFound) {
     return { code: EXIT.file, kind: "file", message: error.message };
   }
-  if (error instanceof Deno.errors.PermissionDenied) {
+  if (
+    error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.IsADirectory ||
+    error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists
+  ) {
     return { code: EXIT.file, kind: "file", message: error.message };
   }
   return {

@@ -18,6 +18,7 @@ import {
   type SourceRow,
 } from "./csv.ts";
 import type { Region } from "./schemas.ts";
+import { TARGETS } from "./_csv_columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_cli_format.ts";
 import { EXIT, FileError, type Io, UsageError } from "./_cli_io.ts";
 
@@ -97,7 +98,15 @@ async function openSource(o: FileOptions): Promise<SourceFile> {
     if (at <= 0) {
       throw new UsageError(`--map wants "Column Header=field", got ${JSON.stringify(pair)}`);
     }
-    columns[pair.slice(0, at)] = pair.slice(at + 1).trim() as ColumnTarget;
+    const target = pair.slice(at + 1).trim();
+    if (!TARGETS.has(target)) {
+      throw new UsageError(
+        `--map ${JSON.stringify(pair)}: ${JSON.stringify(target)} is not a customer field (one of ${
+          [...TARGETS].join(", ")
+        })`,
+      );
+    }
+    columns[pair.slice(0, at)] = target as ColumnTarget;
   }
   let delimiter: CsvReadOptions["delimiter"];
   if (o.delimiter !== undefined) {
@@ -155,18 +164,25 @@ function positiveInt(
   return n;
 }
 
-/** The bad rows kept for the report: the first KEEP_BAD_ROWS, and how many there were. */
+/** The bad rows kept for the report: the KEEP_BAD_ROWS first in the file, and how many. */
 const KEEP_BAD_ROWS = 1000;
 
-class BadRowKeeper {
-  readonly rows: BadRow[] = [];
+/**
+ * Keeps the bad rows that come first in the file. Batches finish out of order (a batch of only
+ * bad rows is reported at once, an earlier one when its upload is answered), so the first
+ * KEEP_BAD_ROWS to arrive are not always the first in the file.
+ */
+export class BadRowKeeper {
+  rows: BadRow[] = [];
   count = 0;
   add(b: BadRow): void {
     this.count++;
-    if (this.rows.length < KEEP_BAD_ROWS) this.rows.push(b);
+    this.rows.push(b);
+    // Trimmed in bulk, not per row: at most 2 x KEEP_BAD_ROWS are held.
+    if (this.rows.length >= 2 * KEEP_BAD_ROWS) this.rows = this.sorted();
   }
   sorted(): BadRow[] {
-    return [...this.rows].sort((a, b) => a.row - b.row);
+    return [...this.rows].sort((a, b) => a.row - b.row).slice(0, KEEP_BAD_ROWS);
   }
 }
 
@@ -290,6 +306,21 @@ async function readSaved(path: string): Promise<SavedManifest | undefined> {
   }
 }
 
+/** Fails (a file error) when `path` cannot be written: its folder is missing, or not ours. */
+async function probeWritable(path: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, "");
+    await Deno.remove(tmp);
+  } catch (error) {
+    throw new FileError(
+      `Cannot write the manifest ${path} (${
+        error instanceof Error ? error.name : "error"
+      }): nothing was sent; pass --manifest with a writable path`,
+    );
+  }
+}
+
 async function writeSaved(path: string, saved: SavedManifest): Promise<void> {
   const tmp = `${path}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(saved, null, 1) + "\n");
@@ -305,13 +336,28 @@ export async function uploadCommand(
   // Bounds keep memory within budget: about batch size x (concurrency + 1) rows are held.
   const batchSize = positiveInt(o.batchSize, "--batch-size", 5000, 20_000);
   const concurrency = positiveInt(o.concurrency, "--concurrency", 2, 8);
-  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000);
+  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000, 3_600_000);
   const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
   const source = await openSource(o);
   const previous = await readSaved(manifestPath);
   let resume: BulkManifest | undefined;
+  const sentBefore = previous?.manifest.uploads.some((u) => u.upload_id) ?? false;
   if (o.resume) {
     if (!previous) throw new UsageError(`--resume: no manifest at ${manifestPath}`);
+    if (previous.mode !== o.mode) {
+      const where = (mode: string) =>
+        mode === "sandbox" ? "the local sandbox" : "the Recapture API";
+      throw new UsageError(
+        `--resume: ${manifestPath} records an upload to ${where(previous.mode)}, but this run ` +
+          `sends to ${where(o.mode)}: pass --restart to upload the whole file there`,
+      );
+    }
+    const region = previous.manifest.region;
+    if (region !== undefined && region !== o.region) {
+      throw new UsageError(
+        `--resume: ${manifestPath} records an upload to region ${region}, not ${o.region}`,
+      );
+    }
     if (previous.file.size !== source.size) {
       throw new UsageError(
         `--resume: ${o.file} changed since ${manifestPath} was written ` +
@@ -321,13 +367,15 @@ export async function uploadCommand(
       );
     }
     resume = previous.manifest;
-  } else if (previous && !o.restart) {
+  } else if (previous && sentBefore && !o.restart) {
     throw new UsageError(
       `${manifestPath} records an earlier upload of this file (${
         previous.manifest.uploads.filter((u) => u.upload_id).length
       } uploads). Pass --resume to continue it, or --restart to upload the whole file again`,
     );
   }
+  // Nothing is sent unless where it will be recorded can be written.
+  await probeWritable(manifestPath);
   const name = o.name ?? resume?.name ?? o.file.replace(/^.*[\\/]/, "");
   const fileInfo = { path: o.file, size: source.size, mtime: source.mtime };
   const controller = new AbortController();
@@ -401,7 +449,7 @@ export async function uploadCommand(
           errors: p.errors,
           bad: keeper.count,
           bad_rows: keeper.sorted(),
-          bad_rows_truncated: keeper.count > keeper.rows.length,
+          bad_rows_truncated: keeper.count > KEEP_BAD_ROWS,
           upload_ids: ids,
           waited: o.wait,
           manifest: manifestPath,
@@ -436,14 +484,24 @@ export async function uploadCommand(
   } catch (error) {
     if (live) io.err("\n");
     if (error instanceof BulkUploadError) {
-      await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });
+      let savedTo = manifestPath;
+      try {
+        await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });
+      } catch (writeError) {
+        // Say what was sent even so: without it, running again would send it twice.
+        savedTo = `no manifest (${
+          writeError instanceof Error ? writeError.message : String(writeError)
+        }); the uploads are ${
+          error.manifest.uploads.flatMap((u) => u.upload_id ? [u.upload_id] : []).join(" ")
+        }`;
+      }
       const sent = error.manifest.uploads.reduce((n, u) => n + u.customers, 0);
       const interrupted = controller.signal.aborted;
       const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
       const hint = error.allSent
-        ? `Every row was sent (${num(sent)} customers, ${manifestPath}); the API goes on ` +
+        ? `Every row was sent (${num(sent)} customers, ${savedTo}); the API goes on ` +
           `processing. Follow it with: deno task recapture status ${ids.at(-1) ?? ""}`
-        : `${num(sent)} rows are recorded as sent in ${manifestPath}. ` +
+        : `${num(sent)} rows are recorded as sent in ${savedTo}. ` +
           `Continue with: deno task recapture upload ${o.file} --resume`;
       if (interrupted) {
         if (o.json) {

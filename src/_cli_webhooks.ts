@@ -11,8 +11,7 @@ import { parseArgs } from "node:util";
 import type { RecaptureClient } from "./client.ts";
 import { RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
 import type { Region } from "./schemas.ts";
-import { REGIONS } from "./schemas.ts";
-import { DEFAULT_SANDBOX_PATH, openClient } from "./sandbox/embedded.ts";
+import { DEFAULT_SANDBOX_PATH, openClient, resolveRegion } from "./sandbox/embedded.ts";
 import { simulateMarketEvent } from "./sandbox/simulate.ts";
 import { table } from "./_cli_format.ts";
 import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
@@ -27,8 +26,9 @@ Alerts (AutoGrab pushes an event when a tracked car is listed, re-priced or deli
   webhooks get <webhook_id>     Show one webhook
   webhooks delete <webhook_id>  Delete a webhook
   webhooks ping <webhook_id>    Send a test ping event to its endpoint
-  simulate-listing (--vin V | --rego R [--state S]) --marketplace M [--price N]
+  simulate-listing (--vin V | --rego R [--state S]) --marketplace M --price N
                    [--event listed|price_change|delisted] [--url U] [--seller-type T]
+                                (--price is optional only with --event delisted)
                                 Sandbox only: pretend the car was listed, and push the alert
 `;
 
@@ -98,7 +98,8 @@ function isAlertsCommand(args: string[]): boolean {
  * ```
  */
 export async function alertsMain(args: string[], io: Io = processIo()): Promise<number | null> {
-  if (!isAlertsCommand(args)) return null;
+  // `--version` is the CLI's own answer, whatever the command.
+  if (!isAlertsCommand(args) || args.includes("--version")) return null;
   let json = args.includes("--json");
   try {
     let parsed;
@@ -135,9 +136,13 @@ export async function alertsMain(args: string[], io: Io = processIo()): Promise<
         wantsId ? `${key} wants a webhook id` : `${key}: unexpected ${JSON.stringify(rest[0])}`,
       );
     }
-    const region = (values.region ?? readEnv("RECAPTURE_REGION") ?? "au") as Region;
-    if (!REGIONS.includes(region)) {
-      throw new UsageError(`--region must be one of ${REGIONS.join(", ")}, got "${region}"`);
+    let region: Region;
+    try {
+      // The same rule as every other command (and it names where a bad value came from).
+      region = resolveRegion(values.region, { RECAPTURE_REGION: readEnv("RECAPTURE_REGION") }) ??
+        "au";
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
     const sandboxPath = values["sandbox-path"] ?? readEnv("RECAPTURE_SANDBOX_PATH") ??
       `${Deno.cwd()}/${DEFAULT_SANDBOX_PATH}`;

@@ -147,7 +147,8 @@ const DEFAULT_INDEX: Map<string, [ColumnTarget, number]> = new Map();
 for (const [target, names] of DEFAULTS) {
   names.forEach((name, rank) => DEFAULT_INDEX.set(name, [target, rank]));
 }
-const TARGETS: ReadonlySet<string> = new Set<string>([
+/** Every target a column mapping may name. */
+export const TARGETS: ReadonlySet<string> = new Set<string>([
   ...DEFAULTS.map(([target]) => target),
   "additional",
   "ignore",
@@ -344,30 +345,40 @@ export function rowBuilder(
   };
 }
 
-/** Turns one NDJSON object into a customer: known names map to fields, the rest to additional. */
+/**
+ * Turns one NDJSON object into a customer: known names map to fields, the rest to additional.
+ * The keys are assigned together, as a CSV header is (so `rego` wins over `plate` whatever
+ * their order); `cache` keeps the assignment per key list (an export's lines share one).
+ */
 export function buildObjectRow(
   object: Record<string, unknown>,
   line: number,
   row: number,
   options: ColumnOptions,
-  cache: Map<string, ColumnTarget>,
+  cache: Map<string, ColumnTarget[]>,
 ): SourceRow {
   const customer: Record<string, unknown> = {};
   let additional: Record<string, unknown> | undefined;
   let issues: FieldIssue[] | undefined;
   let first: string | undefined;
   let last: string | undefined;
-  for (const [key, rawValue] of Object.entries(object)) {
+  const keys = Object.keys(object);
+  const signature = keys.join("\u0000");
+  let targets = cache.get(signature);
+  if (targets === undefined) {
+    targets = assignColumns(keys, options).map((a) => a.target);
+    if (cache.size >= 1000) cache.clear(); // lines of many shapes: keep memory bounded
+    cache.set(signature, targets);
+  }
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k];
+    const rawValue = object[key];
     if (rawValue === null || rawValue === undefined || rawValue === "") continue;
     if (key === "additional_fields" && typeof rawValue === "object" && !Array.isArray(rawValue)) {
       additional = { ...(rawValue as Record<string, unknown>), ...additional };
       continue;
     }
-    let target = cache.get(key);
-    if (target === undefined) {
-      target = assignColumns([key], options)[0].target;
-      cache.set(key, target);
-    }
+    const target = targets[k];
     if (target === "ignore") continue;
     if (target === "additional" || customer[target] !== undefined) {
       (additional ??= {})[key] = rawValue;

@@ -231,6 +231,20 @@ export async function main(args: string[]): Promise<number> {
       if (rest.length < n) throw new UsageError(`${key} wants ${what}`);
       if (rest.length > n) throw new UsageError(`${key}: unexpected ${JSON.stringify(rest[n])}`);
     };
+    if (values.encoding !== undefined) {
+      try {
+        new TextDecoder(values.encoding);
+      } catch {
+        throw new UsageError(
+          `--encoding: unknown text encoding ${
+            JSON.stringify(values.encoding)
+          } (e.g. windows-1252)`,
+        );
+      }
+    }
+    if (values.name !== undefined && values.name.trim() === "") {
+      throw new UsageError("--name must not be empty");
+    }
     const fileOptions = (file: string) => ({
       file,
       region,
@@ -252,7 +266,16 @@ export async function main(args: string[]): Promise<number> {
     if (key === "upload" && values.resume && values.restart) {
       throw new UsageError("--resume and --restart cannot go together");
     }
-    const opened = await openClient({ region, path: sandboxPath });
+    let opened: Awaited<ReturnType<typeof openClient>>;
+    try {
+      opened = await openClient({ region, path: sandboxPath });
+    } catch (error) {
+      // The environment's settings are the command line's arguments here (exit 2).
+      if (error instanceof TypeError || error instanceof RangeError) {
+        throw new UsageError(error.message);
+      }
+      throw error;
+    }
     try {
       if (key === "upload") {
         return await uploadCommand(io, opened.client, {
@@ -327,6 +350,8 @@ function describeCustomer(c: Customer): string {
 }
 
 const LIST_HEADER = ["id", "rego", "state", "vin", "client_name", "upload_id"];
+/** Column widths of `customers list --all` (printed a row at a time, so fixed). */
+const ALL_WIDTHS = [28, 10, 5, 17, 24, 21];
 function customerRow(c: Customer): string[] {
   return [c.id, c.rego ?? "", c.state ?? "", c.vin ?? "", c.client_name ?? "", c.upload_id ?? ""];
 }
@@ -343,11 +368,14 @@ async function apiCommand(
     io.out(json ? JSON.stringify(value) + "\n" : human);
   switch (key) {
     case "status": {
+      const interval = intOption(values["poll-ms"], "poll-ms") ?? 1000;
+      if (interval < 1 || interval > 3_600_000) {
+        throw new UsageError(`--poll-ms must be from 1 to 3,600,000, got ${interval}`);
+      }
       let upload = await client.uploads.retrieve(id!);
       if (values.wait) {
-        const interval = intOption(values["poll-ms"], "poll-ms") ?? 1000;
         upload = await client.uploads.wait(id!, {
-          intervalMs: Math.max(1, interval),
+          intervalMs: interval,
           onProgress: (u) => {
             if (io.tty && !json) {
               io.err(
@@ -370,21 +398,29 @@ async function apiCommand(
     }
     case "customers list": {
       const limit = intOption(values.limit, "limit");
+      if (limit !== undefined && (limit < 1 || limit > 1000)) {
+        throw new UsageError(`--limit must be from 1 to 1000, got ${limit}`);
+      }
       const offset = intOption(values.offset, "offset");
       const uploadId = values["upload-id"];
       if (values.all) {
-        // Every page, streamed: memory stays flat whatever the number of customers.
+        if (limit !== undefined || offset !== undefined) {
+          throw new UsageError("--all reads every customer: leave out --limit and --offset");
+        }
+        // Every page, streamed: memory stays flat whatever the number of customers. The first
+        // page is read before anything is printed, so a refused request prints only its error.
+        const customers = client.customers.iterate({
+          pageSize: 1000,
+          ...(uploadId ? { upload_id: uploadId } : {}),
+        })[Symbol.asyncIterator]();
+        let next = await customers.next();
         let n = 0;
         if (json) io.out("[");
-        else io.out(table([LIST_HEADER]) + "\n");
-        for await (
-          const c of client.customers.iterate({
-            pageSize: 1000,
-            ...(uploadId ? { upload_id: uploadId } : {}),
-          })
-        ) {
+        else io.out(table([LIST_HEADER], 60, ALL_WIDTHS) + "\n");
+        for (; !next.done; next = await customers.next()) {
+          const c = next.value;
           if (json) io.out((n > 0 ? ",\n" : "\n") + JSON.stringify(c));
-          else io.out(table([customerRow(c)], 60) + "\n");
+          else io.out(table([customerRow(c)], 60, ALL_WIDTHS) + "\n");
           n++;
         }
         io.out(json ? "\n]\n" : `${num(n)} customers\n`);

@@ -168,9 +168,13 @@ export function mapColumns(headers: string[], options: ColumnOptions = {}): Colu
 
 type TextSource = ReadableStream<Uint8Array> | ReadableStream<string>;
 
+/** Undecodable bytes (the decoder puts U+FFFD in their place) without an `encoding` option. */
+const NOT_UTF8 = "this is not UTF-8 text (a byte here is not valid UTF-8): pass its encoding, " +
+  'e.g. encoding "windows-1252" (CLI: --encoding windows-1252)';
+
 /**
  * Reads text from a byte or string stream, chunk by chunk: decodes, strips a BOM, detects
- * UTF-16LE and files that are not text at all (Excel workbooks, PDFs, NUL bytes).
+ * UTF-16 (LE or BE, by its BOM) and files that are not text at all (Excel workbooks, PDFs).
  */
 async function* decodeText(
   input: TextSource,
@@ -200,6 +204,7 @@ async function* decodeText(
           sniffBinary(value, fail);
           let label = encoding ?? "utf-8";
           if (encoding === undefined && value[0] === 0xff && value[1] === 0xfe) label = "utf-16le";
+          if (encoding === undefined && value[0] === 0xfe && value[1] === 0xff) label = "utf-16be";
           try {
             decoder = new TextDecoder(label);
           } catch {
@@ -344,6 +349,10 @@ async function* csvBatches(
             lineAt(pending + next.value, pending.length + nul, pendingLine),
             "binary data (a NUL byte): this is not a CSV text file",
           );
+        }
+        const bad = options.encoding === undefined ? next.value.indexOf("\uFFFD") : -1;
+        if (bad !== -1) {
+          throw fail(lineAt(pending + next.value, pending.length + bad, pendingLine), NOT_UTF8);
         }
         pending += next.value;
       }
@@ -615,7 +624,7 @@ export async function* readNdjson(
 ): AsyncGenerator<SourceRow, void, undefined> {
   const maxRecord = options.maxRecordLength ?? DEFAULT_MAX_RECORD_LENGTH;
   const fail = (line: number, problem: string) => new NdjsonError(line, problem);
-  const cache = new Map<string, ColumnTarget>();
+  const cache = new Map<string, ColumnTarget[]>();
   let pending = "";
   let line = 0;
   let dataRows = 0;
@@ -627,7 +636,13 @@ export async function* readNdjson(
         done = true;
         if (pending === "") break;
         pending += "\n";
-      } else pending += next.value;
+      } else {
+        const bad = options.encoding === undefined ? next.value.indexOf("\uFFFD") : -1;
+        if (bad !== -1) {
+          throw fail(lineAt(pending + next.value, pending.length + bad, line + 1), NOT_UTF8);
+        }
+        pending += next.value;
+      }
       let start = 0;
       for (let end = pending.indexOf("\n"); end !== -1; end = pending.indexOf("\n", start)) {
         line++;

@@ -10,6 +10,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 
+import { BadRowKeeper } from "../src/_cli_upload.ts";
+
 const CLI = new URL("../src/cli.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
@@ -201,7 +203,14 @@ Deno.test("cli: wrong arguments exit 2; API refusals exit 5", async () => {
       [["upload", "x.csv", "--bogus"], "Unknown option '--bogus'"],
       [["customers", "update", "c1"], "wants at least one of --name"],
       [["customers", "update", "c1", "--sale-date", "31/02/2024"], "February 2024 has no day 31"],
+      [["validate", "x.csv", "--encoding", "nope"], "--encoding: unknown text encoding"],
+      [["validate", "x.csv", "--map", "Rego=foo"], '"foo" is not a customer field'],
+      [["upload", "x.csv", "--name", " "], "--name must not be empty"],
+      [["customers", "list", "--limit", "0"], "--limit must be from 1 to 1000"],
+      [["customers", "list", "--all", "--offset", "3"], "--all reads every customer"],
+      [["status", "u1", "--wait", "--poll-ms", "3000000000"], "--poll-ms must be from 1"],
     ];
+    await Deno.writeTextFile(`${dir}/x.csv`, "Rego,State\nABC1,NSW\n");
     for (const [args, message] of usage) {
       const run = await cli(dir, ...args);
       assertEquals(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
@@ -216,6 +225,74 @@ Deno.test("cli: wrong arguments exit 2; API refusals exit 5", async () => {
     const noCustomer = await cli(dir, "customers", "get", "cus_missing");
     assertEquals(noCustomer.code, 5);
     assertStringIncludes(noCustomer.stderr, "Invalid Customer ID");
+    // --all --json refused at the first page: one JSON error object, no dangling "[".
+    const all = await cli(dir, "customers", "list", "--all", "--upload-id", "upl_nope", "--json");
+    assertEquals(all.code, 5);
+    assertEquals((parsed(all).error as { code: string }).code, "invalid_upload_id");
+  });
+});
+
+Deno.test("cli: nothing is sent without a manifest, nor resumed against another backend", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.csv`, exportCsv(30));
+    const nowhere = await cli(dir, "upload", "a.csv", "--manifest", `${dir}/missing/m.json`);
+    assertEquals(nowhere.code, 3, nowhere.stderr);
+    assertStringIncludes(nowhere.stderr, "Cannot write the manifest");
+    assertStringIncludes(nowhere.stderr, "nothing was sent");
+    const none = parsed(await cli(dir, "customers", "list", "--json"));
+    assertEquals(none.total, 0);
+    // A manifest recording an upload to the real API does not count against the sandbox.
+    const size = (await Deno.stat(`${dir}/a.csv`)).size;
+    await Deno.writeTextFile(
+      `${dir}/a.csv.recapture.json`,
+      JSON.stringify({
+        file: { path: "a.csv", size, mtime: null },
+        mode: "api",
+        manifest: {
+          version: 1,
+          name: "a.csv",
+          region: "au",
+          uploads: [{ upload_id: "upl_x", first_row: 0, last_row: 29, customers: 30, bad_rows: 0 }],
+        },
+      }),
+    );
+    const resumed = await cli(dir, "upload", "a.csv", "--resume");
+    assertEquals(resumed.code, 2, resumed.stderr);
+    assertStringIncludes(
+      resumed.stderr,
+      "records an upload to the Recapture API, but this run sends to the local sandbox",
+    );
+  });
+});
+
+Deno.test("cli: text that is not UTF-8, odd NDJSON keys and control characters", async () => {
+  await withDir(async (dir) => {
+    // "Zoë" in Windows-1252: refused unless its encoding is given.
+    const latin = new Uint8Array([
+      ...new TextEncoder().encode("Rego,State,Name\nABC1,NSW,Zo"),
+      0xeb,
+      ...new TextEncoder().encode("\n"),
+    ]);
+    await Deno.writeFile(`${dir}/w.csv`, latin);
+    const refused = await cli(dir, "validate", "w.csv");
+    assertEquals(refused.code, 3);
+    assertStringIncludes(refused.stderr, "Line 2: this is not UTF-8 text");
+    assertEquals((await cli(dir, "validate", "w.csv", "--encoding", "windows-1252")).code, 0);
+    // NDJSON keys are assigned as a CSV header is: rego over plate, mobile over phone.
+    await Deno.writeTextFile(
+      `${dir}/k.ndjson`,
+      JSON.stringify({ plate: "P1", rego: "R1", phone: "0299999999", mobile: "0411111111" }) +
+        "\n" + JSON.stringify({ rego: "R2", state: "NSW", name: "Evil\u001b[2J\nName" }) + "\n",
+    );
+    assertEquals((await cli(dir, "upload", "k.ndjson")).code, 0);
+    const listed = parsed(await cli(dir, "customers", "list", "--json"));
+    const [first] = listed.customers as Record<string, unknown>[];
+    assertEquals([first.rego, first.mobile_number], ["R1", "0411111111"]);
+    assertEquals(first.additional_fields, { plate: "P1", phone: "0299999999" });
+    // A table shows control characters escaped: they neither break rows nor reach the terminal.
+    const table = await cli(dir, "customers", "list");
+    assertStringIncludes(table.stdout, "Evil\\x1b[2J\\nName");
+    assert(!table.stdout.includes("\u001b"));
   });
 });
 
@@ -332,4 +409,15 @@ Deno.test("cli: Ctrl-C saves the manifest; --resume finishes without sending a r
     assertEquals(ids.size, rows); // no rego twice
     assertExists(JSON.parse(await Deno.readTextFile(manifestPath)).manifest);
   });
+});
+
+Deno.test("cli: the bad rows reported are the first in the file, whatever order they came in", () => {
+  const keeper = new BadRowKeeper();
+  const bad = (row: number) => ({ row, line: row + 2, issues: [], customer: {} });
+  for (let row = 1000; row < 3500; row++) keeper.add(bad(row)); // a later batch, reported first
+  keeper.add(bad(5)); // then the earlier batch's bad row
+  const kept = keeper.sorted();
+  assertEquals(keeper.count, 2501);
+  assertEquals(kept.length, 1000);
+  assertEquals([kept[0].row, kept[1].row, kept.at(-1)!.row], [5, 1000, 1998]);
 });
