@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { randomHex } from "../src/_hex.ts";
 import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
@@ -34,10 +35,7 @@ async function localToken(file: string): Promise<string> {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const token = Array.from(
-    crypto.getRandomValues(new Uint8Array(24)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  const token = randomHex(24);
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(file, token + "\n", { mode: 0o600 });

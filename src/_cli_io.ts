@@ -1,6 +1,7 @@
 // The command line's plumbing: parsed arguments, output, errors and exit codes. Private.
 
 import { CsvError, NdjsonError } from "./csv.ts";
+import { num } from "./_cli_format.ts";
 import {
   ConnectionError,
   QuotaExceededError,
@@ -120,4 +121,26 @@ export function classify(error: unknown): { code: number; kind: string; message:
     kind: "unexpected",
     message: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   };
+}
+
+/** The longest `--poll-ms` (an hour). */
+export const POLL_MS_MAX = 3_600_000;
+
+/** A flag's whole number from 1 to `max`, or `fallback` when the flag is not given. */
+export function positiveInt(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number from 1${
+        max < Number.MAX_SAFE_INTEGER ? ` to ${num(max)}` : " up"
+      }, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
 }

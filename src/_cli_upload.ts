@@ -20,7 +20,7 @@ import {
 import type { Region } from "./schemas.ts";
 import { TARGETS } from "./_csv_columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_cli_format.ts";
-import { EXIT, FileError, type Io, UsageError } from "./_cli_io.ts";
+import { EXIT, FileError, type Io, POLL_MS_MAX, positiveInt, UsageError } from "./_cli_io.ts";
 
 /** Options shared by `upload` and `validate`. */
 export interface FileOptions {
@@ -120,6 +120,15 @@ async function openSource(o: FileOptions): Promise<SourceFile> {
   if (o.dateOrder !== undefined && o.dateOrder !== "dmy" && o.dateOrder !== "mdy") {
     throw new UsageError(`--date-order must be dmy or mdy, got ${JSON.stringify(o.dateOrder)}`);
   }
+  if (o.encoding !== undefined) {
+    try {
+      new TextDecoder(o.encoding);
+    } catch {
+      throw new UsageError(
+        `--encoding: unknown text encoding ${JSON.stringify(o.encoding)} (e.g. windows-1252)`,
+      );
+    }
+  }
   const file = await Deno.open(o.file);
   let bytes = 0;
   const counted = file.readable.pipeThrough(
@@ -144,24 +153,6 @@ async function openSource(o: FileOptions): Promise<SourceFile> {
     mtime: info.mtime?.toISOString() ?? null,
     bytes: () => bytes,
   };
-}
-
-function positiveInt(
-  value: string | undefined,
-  name: string,
-  fallback: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new UsageError(
-      `${name} must be a whole number from 1${
-        max < Number.MAX_SAFE_INTEGER ? ` to ${num(max)}` : " up"
-      }, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
 }
 
 /** The bad rows kept for the report: the KEEP_BAD_ROWS first in the file, and how many. */
@@ -336,7 +327,7 @@ export async function uploadCommand(
   // Bounds keep memory within budget: about batch size x (concurrency + 1) rows are held.
   const batchSize = positiveInt(o.batchSize, "--batch-size", 5000, 20_000);
   const concurrency = positiveInt(o.concurrency, "--concurrency", 2, 8);
-  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000, 3_600_000);
+  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000, POLL_MS_MAX);
   const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
   const source = await openSource(o);
   const previous = await readSaved(manifestPath);
@@ -484,6 +475,7 @@ export async function uploadCommand(
   } catch (error) {
     if (live) io.err("\n");
     if (error instanceof BulkUploadError) {
+      const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
       let savedTo = manifestPath;
       try {
         await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });
@@ -491,13 +483,10 @@ export async function uploadCommand(
         // Say what was sent even so: without it, running again would send it twice.
         savedTo = `no manifest (${
           writeError instanceof Error ? writeError.message : String(writeError)
-        }); the uploads are ${
-          error.manifest.uploads.flatMap((u) => u.upload_id ? [u.upload_id] : []).join(" ")
-        }`;
+        }); the uploads are ${ids.join(" ")}`;
       }
       const sent = error.manifest.uploads.reduce((n, u) => n + u.customers, 0);
       const interrupted = controller.signal.aborted;
-      const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
       const hint = error.allSent
         ? `Every row was sent (${num(sent)} customers, ${savedTo}); the API goes on ` +
           `processing. Follow it with: deno task recapture status ${ids.at(-1) ?? ""}`

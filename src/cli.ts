@@ -31,7 +31,15 @@ import { parseDate } from "./dates.ts";
 import type { Customer, CustomerUpdateParams, Region, Upload } from "./schemas.ts";
 import { DEFAULT_SANDBOX_PATH, openClient, resolveRegion } from "./sandbox/embedded.ts";
 import { num, table } from "./_cli_format.ts";
-import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
+import {
+  classify,
+  EXIT,
+  type Io,
+  POLL_MS_MAX,
+  positiveInt,
+  processIo,
+  UsageError,
+} from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
 import { ALERTS_HELP, alertsMain } from "./_cli_webhooks.ts";
 
@@ -231,17 +239,6 @@ export async function main(args: string[]): Promise<number> {
       if (rest.length < n) throw new UsageError(`${key} wants ${what}`);
       if (rest.length > n) throw new UsageError(`${key}: unexpected ${JSON.stringify(rest[n])}`);
     };
-    if (values.encoding !== undefined) {
-      try {
-        new TextDecoder(values.encoding);
-      } catch {
-        throw new UsageError(
-          `--encoding: unknown text encoding ${
-            JSON.stringify(values.encoding)
-          } (e.g. windows-1252)`,
-        );
-      }
-    }
     if (values.name !== undefined && values.name.trim() === "") {
       throw new UsageError("--name must not be empty");
     }
@@ -368,10 +365,7 @@ async function apiCommand(
     io.out(json ? JSON.stringify(value) + "\n" : human);
   switch (key) {
     case "status": {
-      const interval = intOption(values["poll-ms"], "poll-ms") ?? 1000;
-      if (interval < 1 || interval > 3_600_000) {
-        throw new UsageError(`--poll-ms must be from 1 to 3,600,000, got ${interval}`);
-      }
+      const interval = positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX);
       let upload = await client.uploads.retrieve(id!);
       if (values.wait) {
         upload = await client.uploads.wait(id!, {
@@ -397,10 +391,9 @@ async function apiCommand(
       return EXIT.ok;
     }
     case "customers list": {
-      const limit = intOption(values.limit, "limit");
-      if (limit !== undefined && (limit < 1 || limit > 1000)) {
-        throw new UsageError(`--limit must be from 1 to 1000, got ${limit}`);
-      }
+      const limit = values.limit === undefined
+        ? undefined
+        : positiveInt(values.limit, "--limit", 0, 1000);
       const offset = intOption(values.offset, "offset");
       const uploadId = values["upload-id"];
       if (values.all) {

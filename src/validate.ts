@@ -118,7 +118,8 @@ function isVinText(v: string): boolean {
  * without I, O or Q; in `au` a `state` is one of NSW VIC QLD SA WA TAS NT ACT; dates are real
  * `YYYY-MM-DD` dates (monitor start not after end); text fields are strings;
  * `additional_fields` is an object that JSON carries unchanged (no bigint, cycle, NaN, ±Infinity,
- * function, symbol, Map or Set, nested at most 2,000 levels); unknown fields are refused. Blank values count as absent.
+ * function, symbol, Map or Set, nested at most 2,000 levels); unknown fields are refused. Blank
+ * values count as absent.
  *
  * @example
  * ```ts

@@ -31,6 +31,7 @@
  * @module
  */
 import { RecaptureError } from "./errors.ts";
+import { toHex } from "./_hex.ts";
 
 export { RecaptureError };
 
@@ -131,10 +132,6 @@ function signedBytes(timestamp: number, body: string | Uint8Array): Uint8Array<A
   out.set(prefix, 0);
   out.set(bytes, prefix.length);
   return out;
-}
-
-function toHex(buffer: ArrayBuffer): string {
-  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {

@@ -206,9 +206,12 @@ Deno.test("cli: wrong arguments exit 2; API refusals exit 5", async () => {
       [["validate", "x.csv", "--encoding", "nope"], "--encoding: unknown text encoding"],
       [["validate", "x.csv", "--map", "Rego=foo"], '"foo" is not a customer field'],
       [["upload", "x.csv", "--name", " "], "--name must not be empty"],
-      [["customers", "list", "--limit", "0"], "--limit must be from 1 to 1000"],
+      [["customers", "list", "--limit", "0"], "--limit must be a whole number from 1 to 1,000"],
       [["customers", "list", "--all", "--offset", "3"], "--all reads every customer"],
-      [["status", "u1", "--wait", "--poll-ms", "3000000000"], "--poll-ms must be from 1"],
+      [
+        ["status", "u1", "--wait", "--poll-ms", "3000000000"],
+        "--poll-ms must be a whole number from 1 to 3,600,000",
+      ],
     ];
     await Deno.writeTextFile(`${dir}/x.csv`, "Rego,State\nABC1,NSW\n");
     for (const [args, message] of usage) {

@@ -22,7 +22,7 @@ import {
   requestIdFrom,
   uploadIdOf,
 } from "./_http.ts";
-import { sha256Hex } from "./_replay.ts";
+import { sha256Hex } from "../_hex.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
 import { forwardResponse, upstreamFailure } from "./_forward.ts";
 

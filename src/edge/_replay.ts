@@ -5,16 +5,10 @@
  *
  * @module
  */
+import { sha256Hex } from "../_hex.ts";
 
 /** Keys longer than this are kept as their SHA-256 (a Deno KV key holds at most 2 KB). */
 const MAX_PLAIN_KEY = 256;
-
-/** The hex SHA-256 of text or bytes. */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** `key`, or its hash when it is long (an event id is whatever the sender chose). */
 async function storedKey(key: string): Promise<string> {

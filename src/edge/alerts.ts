@@ -50,7 +50,8 @@ import { timingSafeEqual } from "./_auth.ts";
 import { type EdgeEnv, envList, envString } from "./_config.ts";
 import { decodePathSegment, errorResponse, requestIdFrom } from "./_http.ts";
 import type { KvQueue } from "./_kv_scheduler.ts";
-import { memoryReplayGuard, type ReplayGuard, sha256Hex } from "./_replay.ts";
+import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
+import { sha256Hex } from "../_hex.ts";
 
 /** Marks our queue messages. */
 const RETRY_KIND = "recapture.alert_retry";

@@ -68,17 +68,3 @@ export function uploadIdOf(customer: string): string | null {
   const m = CUSTOMER_ID.exec(customer);
   return m ? "upl_" + m[1] : null;
 }
-
-/** A random token of `bytes` bytes, hex-encoded. */
-export function randomHex(bytes: number): string {
-  return Array.from(
-    crypto.getRandomValues(new Uint8Array(bytes)),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
-
-/** SHA-256 of a string, hex-encoded. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}

@@ -97,7 +97,7 @@ const WRITES_IN_FLIGHT = 2;
 const STORED_BYTES_PER_CHAR = 3;
 /**
  * And per row, beyond its JSON: the customer's other fields (ids, timestamps, looked-up VIN and
- * title, upload-level dates) and its keys, plus the account id in its key.
+ * title, upload-level dates) and its keys (the account id in them is added apart).
  */
 const STORED_BYTES_PER_ROW = 1024;
 /** Deno KV's limit on the keys of one atomic operation (81,920 bytes), with room to spare. */
@@ -115,13 +115,14 @@ export function* buildChunks(
   chunkSize: number,
   account = "",
 ): Generator<Chunk> {
+  // The account id is in every customer key (and its bytes count among the stored ones).
+  const storedPerRow = STORED_BYTES_PER_ROW + 2 * account.length;
   const keyBytesPerRow = KEY_BYTES_PER_ROW + 2 * account.length;
   function* split(start: number, end: number): Generator<Chunk> {
     const json = JSON.stringify({ s: start, r: rows.slice(start, end) });
     const count = end - start;
     const tooBig = json.length > CHUNK_CHARS ||
-      STORED_BYTES_PER_CHAR * json.length + count * (STORED_BYTES_PER_ROW + 2 * account.length) >
-        ATOMIC_BYTES ||
+      STORED_BYTES_PER_CHAR * json.length + count * storedPerRow > ATOMIC_BYTES ||
       count * keyBytesPerRow > KEY_BYTES;
     if (tooBig && count > 1) {
       const middle = start + Math.floor((end - start) / 2);
@@ -310,6 +311,13 @@ export class Store {
 
   /** The upload object with its counters. */
   async uploadView(meta: UploadMeta): Promise<UploadView> {
+    return (await this.#readView(meta)).view;
+  }
+
+  /** The upload object, and the entry of the processed counter it was read from. */
+  async #readView(
+    meta: UploadMeta,
+  ): Promise<{ view: UploadView; processed: Deno.KvEntryMaybe<unknown> }> {
     const id = meta.id;
     const entries = await this.kv.getMany([
       keys.counter(id, "processed"),
@@ -325,7 +333,7 @@ export class Store {
     ) {
       errors.push(e.value);
     }
-    return this.#view(meta, entries.map((e) => e.value), errors);
+    return { view: this.#view(meta, entries.map((e) => e.value), errors), processed: entries[0] };
   }
 
   #view(meta: UploadMeta, values: unknown[], errors: RowError[]): UploadView {
@@ -370,8 +378,7 @@ export class Store {
       // A chunk's commit checks the upload record but writes only the counters: the cancel
       // checks the processed counter too, so a chunk finishing meanwhile makes it look again
       // (and find the upload completed) instead of cancelling a finished upload.
-      const processed = await this.kv.get(keys.counter(id, "processed"));
-      const view = await this.uploadView(entry.value);
+      const { view, processed } = await this.#readView(entry.value);
       if (view.status === "cancelled" || view.status === "completed") return view;
       const meta = { ...entry.value, cancelled_at: this.#now().toISOString() };
       const result = await this.kv.atomic()

@@ -6,7 +6,7 @@
  * @module
  */
 import { HttpError, typeProblem } from "./_http.ts";
-import { randomHex } from "./_ids.ts";
+import { randomHex } from "../_hex.ts";
 import type { Region } from "./_types.ts";
 
 /** The event names a webhook may subscribe to (decided: the three Recapture events). */
@@ -34,13 +34,13 @@ export interface WebhookRecord {
 /** The wire object of a webhook. */
 export type WebhookView = Omit<WebhookRecord, "account_id">;
 
-/** KV keys of webhooks. */
 /**
  * Webhooks per account and region. A market event pushes to all of them in one atomic
  * operation with the customer's update (Deno KV allows 1,000 mutations; each push takes 2).
  */
 export const MAX_WEBHOOKS = 100;
 
+/** KV keys of webhooks. */
 export const webhookKeys = {
   hook: (id: string): Deno.KvKey => ["rc", "wh", id],
   byAccount: (account: string, region: Region, id: string): Deno.KvKey => [
