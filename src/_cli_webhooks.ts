@@ -14,7 +14,7 @@ import type { Region } from "./schemas.ts";
 import { DEFAULT_SANDBOX_PATH, openClient, resolveRegion } from "./sandbox/embedded.ts";
 import { simulateMarketEvent } from "./sandbox/simulate.ts";
 import { table } from "./_cli_format.ts";
-import { classify, EXIT, type Io, processIo, UsageError } from "./_cli_io.ts";
+import { classify, EXIT, type Io, processIo, readEnv, UsageError } from "./_cli_io.ts";
 import { maskEndpoint } from "./_mask_endpoint.ts";
 
 /** The help lines of these commands (appended to the CLI's help). */
@@ -306,12 +306,4 @@ async function run(
     }
   }
   throw new UsageError(`unknown command ${JSON.stringify(key)}`);
-}
-
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
 }

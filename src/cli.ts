@@ -38,6 +38,7 @@ import {
   POLL_MS_MAX,
   positiveInt,
   processIo,
+  readEnv,
   UsageError,
 } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
@@ -201,9 +202,9 @@ export async function main(args: string[]): Promise<number> {
     // `deno task` runs in the project's directory and tells where it was started (INIT_CWD):
     // the default sandbox file stays the project's (shared with `deno task sandbox`), while
     // file arguments are read from where the command was typed.
-    const sandboxPath = values["sandbox-path"] ?? env("RECAPTURE_SANDBOX_PATH") ??
+    const sandboxPath = values["sandbox-path"] ?? readEnv("RECAPTURE_SANDBOX_PATH") ??
       `${Deno.cwd()}/${DEFAULT_SANDBOX_PATH}`;
-    const initCwd = env("INIT_CWD");
+    const initCwd = readEnv("INIT_CWD");
     if (initCwd !== undefined && initCwd !== Deno.cwd()) Deno.chdir(initCwd);
     const [command, ...rest] = positionals;
     if (values.help || command === undefined || command === "help") {
@@ -231,7 +232,8 @@ export async function main(args: string[]): Promise<number> {
     }
     let region: Region;
     try {
-      region = resolveRegion(values.region, { RECAPTURE_REGION: env("RECAPTURE_REGION") }) ?? "au";
+      region = resolveRegion(values.region, { RECAPTURE_REGION: readEnv("RECAPTURE_REGION") }) ??
+        "au";
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -302,14 +304,6 @@ export async function main(args: string[]): Promise<number> {
       if (code === EXIT.usage) io.err("Run `deno task recapture help` for usage.\n");
     }
     return code;
-  }
-}
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
   }
 }
 
