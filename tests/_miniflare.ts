@@ -1,6 +1,5 @@
 /**
- * Real workerd for the test suites, through npm `miniflare`: the one place that installs it
- * (on first use, into a tool directory under `.recapture/`; nothing is added to the project),
+ * Real workerd for the test suites, through npm `miniflare` (installed by `deno task setup`):
  * bundles a Worker the way it ships, and starts it on 127.0.0.1 with `tests/workerd/harness.mjs`.
  * Used by the edge adapter's workerd suites and the runtime matrix.
  *
@@ -8,14 +7,9 @@
  *
  * @module
  */
-
-/** Pinned: the last miniflare 4.x whose engines allow Node 20. */
-export const MINIFLARE_VERSION = "4.20260426.0";
+import { toolDir } from "./_tools/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Where miniflare is installed. */
-export const MINIFLARE_DIR = `${ROOT}.recapture/workerd-tools`;
 
 /** Where {@linkcode bundleWorker} writes bundles. */
 const BUNDLE_DIR = `${ROOT}.recapture/workerd`;
@@ -27,57 +21,6 @@ async function run(cmd: string, args: string[]): Promise<void> {
     const err = new TextDecoder().decode(out.stderr).slice(-2000);
     throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}):\n${err}`);
   }
-}
-
-async function installedVersion(dir: string): Promise<string | undefined> {
-  try {
-    const text = await Deno.readTextFile(`${dir}/node_modules/miniflare/package.json`);
-    return (JSON.parse(text) as { version?: string }).version;
-  } catch {
-    return undefined; // not installed yet
-  }
-}
-
-async function install(): Promise<string> {
-  const found = await installedVersion(MINIFLARE_DIR);
-  if (found === MINIFLARE_VERSION) return MINIFLARE_DIR;
-  if (found !== undefined) await Deno.remove(MINIFLARE_DIR, { recursive: true });
-  // Installed beside the target and renamed into place, so two suites starting at once (two
-  // test processes) never see a half-installed directory.
-  const staging = `${MINIFLARE_DIR}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.mkdir(staging, { recursive: true });
-  try {
-    await run("npm", [
-      "install",
-      "--prefix",
-      staging,
-      "--no-save",
-      "--no-audit",
-      "--no-fund",
-      "--loglevel=error",
-      `miniflare@${MINIFLARE_VERSION}`,
-    ]);
-    await Deno.rename(staging, MINIFLARE_DIR).catch(async (e) => {
-      if ((await installedVersion(MINIFLARE_DIR)) !== MINIFLARE_VERSION) throw e;
-      // Another process finished first: its copy is in place.
-    });
-  } finally {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
-  }
-  return MINIFLARE_DIR;
-}
-
-let installing: Promise<string> | undefined;
-
-/**
- * Installs the pinned miniflare into {@linkcode MINIFLARE_DIR} unless it is there already (once
- * per process); answers the directory.
- */
-export function ensureMiniflare(): Promise<string> {
-  return installing ??= install().catch((e) => {
-    installing = undefined;
-    throw e;
-  });
 }
 
 const bundles = new Map<string, Promise<string>>();
@@ -137,9 +80,9 @@ export interface Workerd {
   close(): Promise<void>;
 }
 
-/** Starts a bundled Worker in workerd through Miniflare (installing it first if needed). */
+/** Starts a bundled Worker in workerd through Miniflare. */
 export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
-  const tools = await ensureMiniflare();
+  const tools = toolDir("miniflare");
   const child = new Deno.Command("node", {
     args: [`${ROOT}tests/workerd/harness.mjs`, tools],
     cwd: ROOT,

@@ -1,0 +1,54 @@
+/**
+ * The external tools the test suite drives (workerd through Miniflare, and those later issues
+ * add), in one table: `deno task setup` installs every entry (see `setup.ts`), and tests find them
+ * here. Tests never install anything: a missing tool is an error that names the setup command.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Where `deno task setup` installs npm tools: one folder per tool under `.recapture/tools/`. */
+export const TOOLS_DIR = `${ROOT}.recapture/tools`;
+
+/** One npm-installed tool: its folder under {@linkcode TOOLS_DIR} and the packages it holds. */
+export interface NpmTool {
+  /** Packages with pinned versions, as `npm install` takes them. */
+  packages: string[];
+  /** A file inside the tool's folder whose presence shows the install finished. */
+  marker: string;
+}
+
+/** Every npm tool the suite uses, pinned. Add a row here and `deno task setup` installs it. */
+export const NPM_TOOLS: Record<string, NpmTool> = {
+  // The last miniflare 4.x whose engines allow Node 20.
+  miniflare: {
+    packages: ["miniflare@4.20260426.0"],
+    marker: "node_modules/miniflare/package.json",
+  },
+};
+
+/** Debian packages the suite uses (installed by `deno task setup` with apt-get when missing). */
+export const APT_PACKAGES: string[] = [];
+
+/**
+ * The folder of an installed npm tool; throws naming `deno task setup` when it is missing.
+ *
+ * @example
+ * ```ts ignore
+ * const dir = toolDir("miniflare");
+ * ```
+ */
+export function toolDir(name: keyof typeof NPM_TOOLS): string {
+  const tool = NPM_TOOLS[name];
+  if (!tool) throw new Error(`unknown tool ${name}`);
+  const dir = `${TOOLS_DIR}/${name}`;
+  try {
+    Deno.statSync(`${dir}/${tool.marker}`);
+  } catch {
+    throw new Error(
+      `${name} is not installed: run \`deno task setup\` once (tests install nothing)`,
+    );
+  }
+  return dir;
+}
