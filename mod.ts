@@ -87,6 +87,8 @@ export {
   VIN_PATTERN,
 } from "./src/schemas.ts";
 export {
+  expiresImmediately,
+  type ExpiresImmediatelyOptions,
   validateCustomers,
   type ValidateCustomersOptions,
   type ValidateCustomersResult,

@@ -497,3 +497,35 @@ export function checkUpdateParams(params: CustomerUpdateParams): RowIssue[] {
   }
   return issues;
 }
+
+/** Options of {@linkcode expiresImmediately}. */
+export interface ExpiresImmediatelyOptions {
+  /** The moment to judge at; default now. */
+  now?: Date;
+}
+
+/**
+ * Whether an `expiry_date` deletes the customer at once: the API deletes a customer on its expiry
+ * date, and its time zone for that is not documented, so a date counts as "today or earlier" when
+ * it is on or before today's date in UTC+14, the earliest "today" anywhere (API_FACTS.md). The one
+ * home of that rule: SDK validation, the CLI and MCP confirmation all ask here. `""` (which a PATCH
+ * uses to clear the date) and anything not `YYYY-MM-DD` answer `false`.
+ *
+ * @example
+ * ```ts
+ * import { expiresImmediately } from "@recapture/sdk";
+ *
+ * const now = new Date("2026-03-01T12:00:00Z"); // already 2 March in UTC+14
+ * expiresImmediately("2026-03-02", { now }); // true
+ * expiresImmediately("2026-03-03", { now }); // false
+ * ```
+ */
+export function expiresImmediately(
+  expiryDate: string,
+  options: ExpiresImmediatelyOptions = {},
+): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(expiryDate)) return false;
+  const now = options.now ?? new Date();
+  const earliestToday = new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
+  return expiryDate <= earliestToday;
+}

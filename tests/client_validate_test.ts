@@ -1,7 +1,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import fc from "fast-check";
 import * as v from "valibot";
-import { isValidDate, validateCustomers, ValidationError } from "../mod.ts";
+import { expiresImmediately, isValidDate, validateCustomers, ValidationError } from "../mod.ts";
 import { CustomerInputSchema } from "../src/schemas.ts";
 
 Deno.test("valid rows are normalised: rego upper-cased without spaces, vin and state upper", () => {
@@ -380,4 +380,16 @@ Deno.test("property: additional_fields made of JSON values pass; whatever passes
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("expiresImmediately: on or before today in UTC+14, the earliest today anywhere", () => {
+  const now = new Date("2026-03-01T09:59:59Z"); // 23:59:59 on 1 March in UTC+14
+  assertEquals(expiresImmediately("2026-03-01", { now }), true);
+  assertEquals(expiresImmediately("2026-02-28", { now }), true);
+  assertEquals(expiresImmediately("2026-03-02", { now }), false);
+  const later = new Date("2026-03-01T10:00:00Z"); // already 2 March in UTC+14
+  assertEquals(expiresImmediately("2026-03-02", { now: later }), true);
+  assertEquals(expiresImmediately("2026-03-03", { now: later }), false);
+  assertEquals(expiresImmediately("", { now }), false);
+  assertEquals(expiresImmediately("01/03/2026", { now }), false);
 });
