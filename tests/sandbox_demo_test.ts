@@ -1,5 +1,6 @@
 /** `deno task demo` in sandbox mode: runs end to end and prints counters that add up. */
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { childEnv } from "./_child_env.ts";
 
 Deno.test("demo: without RECAPTURE_API_KEY it runs on an in-process sandbox and adds up", async () => {
   const root = new URL("../", import.meta.url).pathname;
@@ -14,7 +15,7 @@ Deno.test("demo: without RECAPTURE_API_KEY it runs on an in-process sandbox and 
       "1500",
     ],
     clearEnv: true,
-    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" },
+    env: childEnv(),
     stdout: "piped",
     stderr: "piped",
   }).output();
