@@ -98,7 +98,10 @@ export async function createConfirmationTokens(
     async mint(subject) {
       const expiry = Math.floor(now() / 1000) + ttlSeconds;
       const body = `c1.${keyId}.${expiry}.${await callDigest(subject)}`;
-      return { token: `${body}.${toBase64Url(await sign(body))}`, expiresAt: new Date(expiry * 1000) };
+      return {
+        token: `${body}.${toBase64Url(await sign(body))}`,
+        expiresAt: new Date(expiry * 1000),
+      };
     },
     async check(token, subject) {
       const match = /^c1\.([0-9a-f]{12})\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
@@ -112,8 +115,10 @@ export async function createConfirmationTokens(
       const ok = await crypto.subtle.verify(
         "HMAC",
         key,
-        Uint8Array.from(atob(match[4].replaceAll("-", "+").replaceAll("_", "/")), (c) =>
-          c.charCodeAt(0)),
+        Uint8Array.from(
+          atob(match[4].replaceAll("-", "+").replaceAll("_", "/")),
+          (c) => c.charCodeAt(0),
+        ),
         encoder.encode(body),
       );
       if (!ok || expected !== match[4]) return "altered";

@@ -94,9 +94,10 @@ export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<
   if (problem === null) return { go: true };
   return {
     go: false,
-    text: `confirmation_${problem}: the confirmation token was refused: ${
-      TOKEN_PROBLEMS[problem]
-    }. Nothing was changed. Call ${call.tool} without confirmation_token for a fresh preview ` +
+    text:
+      `confirmation_${problem}: the confirmation token was refused: ${
+        TOKEN_PROBLEMS[problem]
+      }. Nothing was changed. Call ${call.tool} without confirmation_token for a fresh preview ` +
       "and token, and confirm it with the user.",
   };
 }

@@ -114,34 +114,48 @@ const deleteWebhook = defineTool({
   output: { action: z.enum(["deleted"]), webhook: webhookOut },
   async plan(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded(ctx, { resource: "webhook", id: args.webhook_id, region: reg }, async () => {
-      const webhook = view(await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }), ctx);
-      const events = Array.isArray(webhook.events) ? ` (${webhook.events.join(", ")})` : "";
-      return {
-        ok: true,
-        data: {
-          region: reg,
-          resourceId: args.webhook_id,
-          effects: [{
-            kind: "delete",
-            what: `webhook ${webhook.id} in region ${reg}, pushing to ${webhook.endpoint}, is ` +
-              `deleted; its alerts${events} stop`,
-          }],
-        },
-        text: "",
-      };
-    });
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const webhook = view(
+          await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }),
+          ctx,
+        );
+        const events = Array.isArray(webhook.events) ? ` (${webhook.events.join(", ")})` : "";
+        return {
+          ok: true,
+          data: {
+            region: reg,
+            resourceId: args.webhook_id,
+            effects: [{
+              kind: "delete",
+              what: `webhook ${webhook.id} in region ${reg}, pushing to ${webhook.endpoint}, is ` +
+                `deleted; its alerts${events} stop`,
+            }],
+          },
+          text: "",
+        };
+      },
+    );
   },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded(ctx, { resource: "webhook", id: args.webhook_id, region: reg }, async () => {
-      const webhook = view(await ctx.client.webhooks.delete(args.webhook_id, { region: reg }), ctx);
-      return {
-        ok: true,
-        data: { action: "deleted" as const, webhook },
-        text: `Deleted webhook ${webhook.id}.`,
-      };
-    });
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const webhook = view(
+          await ctx.client.webhooks.delete(args.webhook_id, { region: reg }),
+          ctx,
+        );
+        return {
+          ok: true,
+          data: { action: "deleted" as const, webhook },
+          text: `Deleted webhook ${webhook.id}.`,
+        };
+      },
+    );
   },
 });
 
@@ -160,10 +174,14 @@ const pingWebhook = defineTool({
   output: { event_id: z.string() },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded(ctx, { resource: "webhook", id: args.webhook_id, region: reg }, async () => {
-      const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
-      return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
-    });
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+        return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
+      },
+    );
   },
 });
 

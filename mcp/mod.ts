@@ -78,7 +78,7 @@ export interface RecaptureMcpServerOptions {
    * cannot ask gets a token to send back; that proves only that a preview was fetched, not that
    * a person agreed. Needs `confirmationSecret`.
    */
-  confirm?: ConfirmMode;
+  confirm?: "person" | "token-unverified";
   /** What the client talks to, said in the server instructions. Default `"api"`. */
   mode?: "api" | "sandbox";
   /** Where the sandbox keeps its data, said in the instructions in sandbox mode. */
@@ -354,7 +354,9 @@ function toResult<T>(
 
 /** Arguments that carry personal data: what a call sends must not come back in clear. */
 function personalArgs(args: Record<string, unknown>): Record<string, unknown> {
-  const csv = typeof args.csv === "string" ? args.csv.split(/\r?\n/).slice(1).join("\n") : undefined;
+  const csv = typeof args.csv === "string"
+    ? args.csv.split(/\r?\n/).slice(1).join("\n")
+    : undefined;
   return {
     customers: args.customers,
     csv_rows: csv,
@@ -410,19 +412,23 @@ export function createRecaptureMcpServer(
   const asker = (extra: ToolExtra) => {
     if (!server.server.getClientCapabilities()?.elicitation) return undefined;
     return async (message: string): Promise<PersonAnswer> => {
-      const answer = await extra.sendRequest({
-        method: "elicitation/create",
-        params: {
-          message,
-          requestedSchema: {
-            type: "object",
-            properties: {
-              confirm: { type: "boolean", title: "Yes, go ahead", description: message },
+      const answer = await extra.sendRequest(
+        {
+          method: "elicitation/create",
+          params: {
+            message,
+            requestedSchema: {
+              type: "object",
+              properties: {
+                confirm: { type: "boolean", title: "Yes, go ahead", description: message },
+              },
+              required: ["confirm"],
             },
-            required: ["confirm"],
           },
         },
-      }, ElicitResultSchema, { signal: extra.signal });
+        ElicitResultSchema,
+        { signal: extra.signal },
+      );
       // Only an explicit accept with the box ticked counts.
       if (answer.action !== "accept") return answer.action;
       return answer.content?.confirm === true ? "accept" : "decline";

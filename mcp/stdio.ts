@@ -46,15 +46,17 @@ function refuseBatches(input: Readable): Readable {
         const line = pending.slice(0, newline + 1);
         pending = pending.slice(newline + 1);
         if (line.trimStart().startsWith("[")) {
-          process.stdout.write(JSON.stringify({
-            jsonrpc: "2.0",
-            id: null,
-            error: {
-              code: -32600,
-              message: "Invalid Request: JSON-RPC batches are not supported; send one " +
-                "message per line",
-            },
-          }) + "\n");
+          process.stdout.write(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: null,
+              error: {
+                code: -32600,
+                message: "Invalid Request: JSON-RPC batches are not supported; send one " +
+                  "message per line",
+              },
+            }) + "\n",
+          );
         } else {
           out += line;
         }

@@ -407,7 +407,9 @@ const uploadCustomers = defineTool({
             kind: "delete",
             what: `${expiring.length} of the ${rows.length} customer(s) to upload in region ` +
               `${reg} have an expiry_date of today or earlier, so the API deletes them as soon as ` +
-              `they are created (0-based row index: ${shown}${expiring.length > 10 ? ", ..." : ""})`,
+              `they are created (0-based row index: ${shown}${
+                expiring.length > 10 ? ", ..." : ""
+              })`,
           }],
         },
         text: "",

@@ -202,7 +202,10 @@ Deno.test("token mode: each refusal names the check that failed", async () => {
     assert(token !== "");
     const tries: [Record<string, unknown>, RegExp][] = [
       [{ customer_id: b, confirmation_token: token }, /^confirmation_other_call: /],
-      [{ customer_id: a, confirmation_token: token.slice(0, -1) + (token.endsWith("A") ? "B" : "A") }, /^confirmation_altered: /],
+      [{
+        customer_id: a,
+        confirmation_token: token.slice(0, -1) + (token.endsWith("A") ? "B" : "A"),
+      }, /^confirmation_altered: /],
       [{ customer_id: a, confirmation_token: "not a token" }, /^confirmation_altered: /],
     ];
     for (const [args, expected] of tries) {
@@ -229,7 +232,9 @@ Deno.test("token mode: each refusal names the check that failed", async () => {
     }
     now += 301_000;
     assertMatch(
-      textOf(await h.call("recapture_delete_customer", { customer_id: a, confirmation_token: token })),
+      textOf(
+        await h.call("recapture_delete_customer", { customer_id: a, confirmation_token: token }),
+      ),
       /^confirmation_expired: /,
     );
     assertEquals(await exists(h.sdk, a), true, "no refusal deleted anything");
@@ -365,7 +370,8 @@ Deno.test("masking: no planted personal value appears in any result, question or
     await call("recapture_update_customer", { customer_id: id, sale_date: PII.email });
     await call("recapture_upload_customers", {
       name: "csv",
-      csv: `rego,state,client_name,Email,Phone\nPII004,VIC,"${PII.name}",${PII.email},${PII.phone}\n` +
+      csv:
+        `rego,state,client_name,Email,Phone\nPII004,VIC,"${PII.name}",${PII.email},${PII.phone}\n` +
         `PII005,XX,"${PII.name}",${PII.email},${PII.phone}\n`,
       dry_run: true,
     });
@@ -418,7 +424,10 @@ Deno.test("cancel: a completed upload answers 'already completed: nothing cancel
     const id = await uploadAndWait(h, 3);
     const result = dataOf(await h.call("recapture_cancel_upload", { upload_id: id }));
     assertEquals(result.action, "already_completed");
-    assertEquals((result.upload as { total_processed_customers: number }).total_processed_customers, 3);
+    assertEquals(
+      (result.upload as { total_processed_customers: number }).total_processed_customers,
+      3,
+    );
   } finally {
     await h.close();
   }
@@ -426,18 +435,18 @@ Deno.test("cancel: a completed upload answers 'already completed: nothing cancel
 
 Deno.test("cancel: an upload that completes between the question and the accept is reported so", async () => {
   const { kv, release } = await heldSandbox();
-  let sandbox: Sandbox | undefined;
+  const held: { sandbox?: Sandbox } = {};
   const questions: string[] = [];
   const h = await connect({
     sandbox: { kv },
     elicit: async (params) => {
       questions.push(params.message);
       release();
-      await sandbox?.idle();
+      await held.sandbox?.idle();
       return { action: "accept", content: { confirm: true } };
     },
   });
-  sandbox = h.sandbox;
+  held.sandbox = h.sandbox;
   try {
     const created = dataOf(
       await h.call("recapture_upload_customers", { name: "race", customers: rows(3) }),
