@@ -198,9 +198,9 @@ export const region = z.enum(REGION_VALUES).optional().describe("Default: the se
 const uploadId = z.string().min(1).max(200).describe("Upload id from recapture_upload_customers.");
 const customerId = z.string().min(1).max(200).describe("Customer id.");
 /** @internal Shared with alert_tools.ts. */
-export const confirmationToken = z.string().max(200).optional().describe(
-  "Only in the server's token mode: the token from a confirmation_required answer, after the " +
-    "user agrees.",
+// No length cap in the schema (tokens are checked by one anchored, bounded pattern).
+export const confirmationToken = z.string().optional().describe(
+  "Token mode: from confirmation_required, if the user agrees.",
 );
 
 const uploadSummary = z.object({
@@ -326,17 +326,17 @@ function describeCustomer(c: CustomerOut): string {
 // ---------------------------------------------------------------- upload customers
 
 const uploadInput = {
-  name: z.string().max(200).describe("Label, for reference."),
+  name: z.string().max(200).describe("A label."),
   customers: z.array(z.looseObject({})).max(MAX_UPLOAD_ROWS).optional().describe(
-    "Rows of rego, state (AU), vin, client_name, mobile_number, sale_date, expiry_date, " +
-      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields; " +
-      "rego or vin required.",
+    "Rows: rego, state (AU), vin, client_name, mobile_number, sale_date, expiry_date, " +
+      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields. " +
+      "Need rego or vin.",
   ),
-  csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or rows as CSV with a header."),
+  csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or CSV with a header."),
   enable_rego_lookups: z.boolean().optional().describe(
-    "Buy VIN lookups for rows with rego but no VIN; ask the user.",
+    "Buy VIN lookups for rows without VIN; ask the user.",
   ),
-  dry_run: z.boolean().optional().describe("Only validate; upload nothing."),
+  dry_run: z.boolean().optional().describe("Only check."),
   confirmation_token: confirmationToken,
   region,
 };
@@ -372,8 +372,8 @@ const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
   description:
-    "Track past customers' cars: AutoGrab alerts when one is listed for sale. Validates rows " +
-    "first (errors per row); then call recapture_wait_for_upload. Rego lookups cost money.",
+    "Track past customers' cars: AutoGrab alerts when one is listed for sale. Checks rows " +
+    "first; then recapture_wait_for_upload. Rego lookups are billed.",
   access: "write",
   annotations: {
     readOnlyHint: false,
