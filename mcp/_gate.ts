@@ -16,8 +16,11 @@ import type { Effect, EffectPlan } from "./tools.ts";
  */
 export type ConfirmMode = "person" | "token-unverified";
 
-/** A person's answer to an elicitation. */
-export type PersonAnswer = "accept" | "decline" | "cancel";
+/**
+ * A person's answer to an elicitation; `unavailable` when the client turned out unable to ask
+ * (it answered the question with "method not found").
+ */
+export type PersonAnswer = "accept" | "decline" | "cancel" | "unavailable";
 
 /** What the gate needs from the call. */
 export interface GateCall {
@@ -54,13 +57,13 @@ export function describeEffects(effects: readonly Effect[]): string {
 export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<GateVerdict> {
   if (plan.effects.length === 0) return { go: true };
   const effects = describeEffects(plan.effects);
-  if (call.ask) {
-    const answer = await call.ask(`${effects}\nDo you want this to happen?`);
-    if (answer === "accept") return { go: true };
+  const answer = call.ask ? await call.ask(`${effects}\nDo you want this to happen?`) : undefined;
+  if (answer === "accept") return { go: true };
+  if (answer === "decline" || answer === "cancel") {
     return {
       go: false,
       text: `not_confirmed: the user ${
-        answer === "decline" ? "declined" : "dismissed the question"
+        answer === "decline" ? "declined" : "dismissed the question (or gave no answer)"
       }, so nothing was changed. ${effects} Do not retry unless the user asks for it again.`,
     };
   }
@@ -68,10 +71,10 @@ export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<
     return {
       go: false,
       text: `confirmation_unavailable: ${effects} That needs a person's confirmation, and this ` +
-        "client cannot ask one (it did not declare MCP elicitation support; over stateless " +
-        "HTTP the server never learns it), so nothing was changed. Tell the user: they can do it " +
-        "from a client that supports elicitation (e.g. over stdio), or the operator can start the " +
-        "server with --confirm=token-unverified, where a token, not a person, confirms.",
+        "client cannot ask one (it does not support MCP elicitation), so nothing was changed. " +
+        "Tell the user: they can do it from a client that supports elicitation, or the operator " +
+        "can start the server with --confirm=token-unverified, where a token, not a person, " +
+        "confirms.",
     };
   }
   const tokens = await call.tokens();

@@ -25,6 +25,7 @@ export {
   ElicitRequestSchema,
   ElicitResultSchema,
   ListToolsRequestSchema,
+  McpError,
 } from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export type {

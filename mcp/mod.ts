@@ -24,7 +24,7 @@ import { Scrubber } from "./_mask.ts";
 import type { MaskSettings } from "./_mask.ts";
 import { confirmEffects } from "./_gate.ts";
 import type { ConfirmMode, PersonAnswer } from "./_gate.ts";
-import { ElicitResultSchema, ListToolsRequestSchema, McpServer } from "./_sdk.ts";
+import { ElicitResultSchema, ListToolsRequestSchema, McpError, McpServer } from "./_sdk.ts";
 import type { CallToolResult } from "./_sdk.ts";
 import { TOOL_NAMES, TOOLS } from "./tools.ts";
 import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./alert_tools.ts";
@@ -137,6 +137,11 @@ export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
  * ```
  */
 export const RECAPTURE_ALERT_TOOL_NAMES: readonly string[] = ALERT_TOOLS.map((t) => t.name);
+
+/** How long the server waits for a person to answer a confirmation question. */
+const ASK_TIMEOUT_MS = 10 * 60_000;
+/** JSON-RPC "method not found": what a client without elicitation answers a question with. */
+const METHOD_NOT_FOUND = -32601;
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
@@ -408,27 +413,40 @@ export function createRecaptureMcpServer(
     { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
     { instructions: instructions(s), capabilities: { tools: { listChanged: false } } },
   );
-  /** Asks the person through the client, when the client said it can be asked. */
+  /**
+   * Asks the person through the client. A client that declared its capabilities without
+   * elicitation is not asked; over stateless HTTP the capabilities are unknown (each request
+   * meets a fresh server), so the question is sent and a "method not found" answer means the
+   * client cannot ask.
+   */
   const asker = (extra: ToolExtra) => {
-    if (!server.server.getClientCapabilities()?.elicitation) return undefined;
+    const capabilities = server.server.getClientCapabilities();
+    if (capabilities !== undefined && !capabilities.elicitation) return undefined;
     return async (message: string): Promise<PersonAnswer> => {
-      const answer = await extra.sendRequest(
-        {
-          method: "elicitation/create",
-          params: {
-            message,
-            requestedSchema: {
-              type: "object",
-              properties: {
-                confirm: { type: "boolean", title: "Yes, go ahead", description: message },
+      let answer;
+      try {
+        answer = await extra.sendRequest(
+          {
+            method: "elicitation/create",
+            params: {
+              message,
+              requestedSchema: {
+                type: "object",
+                properties: {
+                  confirm: { type: "boolean", title: "Yes, go ahead", description: message },
+                },
+                required: ["confirm"],
               },
-              required: ["confirm"],
             },
           },
-        },
-        ElicitResultSchema,
-        { signal: extra.signal },
-      );
+          ElicitResultSchema,
+          { signal: extra.signal, timeout: ASK_TIMEOUT_MS },
+        );
+      } catch (error) {
+        if (error instanceof McpError && error.code === METHOD_NOT_FOUND) return "unavailable";
+        // No answer in time, or the question could not be delivered: nobody accepted.
+        return "cancel";
+      }
       // Only an explicit accept with the box ticked counts.
       if (answer.action !== "accept") return answer.action;
       return answer.content?.confirm === true ? "accept" : "decline";

@@ -525,7 +525,7 @@ Deno.test("webhook lookup in the wrong region names the region it is in", async 
 
 // ---------------------------------------------------------------- over real HTTP
 
-Deno.test("HTTP: destructive calls are refused without confirmation, with or without elicitation", async () => {
+Deno.test("HTTP: the person is asked across requests; refused without elicitation, kept on decline", async () => {
   const sandbox = await createSandbox({ rateLimit: false, now: () => new Date(NOW) });
   const sdk = new RecaptureClient({
     apiKey: SANDBOX_API_KEY,
@@ -536,17 +536,31 @@ Deno.test("HTTP: destructive calls are refused without confirmation, with or wit
   const app = createMcpHttpApp(() => createRecaptureMcpServer(sdk, clockOptions()), { token });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const url = new URL(`http://127.0.0.1:${server.addr.port}/mcp`);
+  const connectHttp = async (elicit?: Elicitor) => {
+    const client = mcpClient(elicit);
+    await client.connect(
+      new StreamableHTTPClientTransport(url, {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
+    return client;
+  };
   try {
-    const up = await sdk.uploads.create({ name: "h", customers: rows(1) });
+    const up = await sdk.uploads.create({ name: "h", customers: rows(2) });
     await sandbox.idle();
-    const id = (await sdk.customers.list({ upload_id: up.id })).customers[0].id;
-    for (const elicit of [undefined, answer("accept")]) {
-      const client = mcpClient(elicit);
-      await client.connect(
-        new StreamableHTTPClientTransport(url, {
-          requestInit: { headers: { authorization: `Bearer ${token}` } },
-        }),
-      );
+    const [id, other] = (await sdk.customers.list({ upload_id: up.id })).customers.map((c) => c.id);
+    const questions: string[] = [];
+    for (
+      const [how, elicit, expected] of [
+        ["no elicitation", undefined, /^confirmation_unavailable: /],
+        ["decline", (p: { message: string }) => {
+          questions.push(p.message);
+          return Promise.resolve({ action: "decline" as const });
+        }, /^not_confirmed: /],
+        ["cancel", answer("cancel"), /^not_confirmed: /],
+      ] as const
+    ) {
+      const client = await connectHttp(elicit as Elicitor | undefined);
       try {
         assertEquals(client.getServerCapabilities()?.tools?.listChanged, false);
         for (const date of Object.values(DELETING_DATES)) {
@@ -554,19 +568,38 @@ Deno.test("HTTP: destructive calls are refused without confirmation, with or wit
             name: "recapture_update_customer",
             arguments: { customer_id: id, expiry_date: date },
           }) as CallToolResult;
-          assert(r.isError);
-          assertMatch(textOf(r), /^confirmation_unavailable: /);
+          assert(r.isError, `${how} ${date}`);
+          assertMatch(textOf(r), expected, `${how} ${date}`);
         }
         const del = await client.callTool({
           name: "recapture_delete_customer",
           arguments: { customer_id: id },
         }) as CallToolResult;
-        assertMatch(textOf(del), /^confirmation_unavailable: /);
+        assertMatch(textOf(del), expected, how);
       } finally {
         await client.close();
       }
     }
+    assertEquals(questions.length, 4, "the declining person was asked every time");
+    assertStringIncludes(questions[3], `customer ${id}`);
     assertEquals((await sdk.customers.retrieve(id)).expiry_date ?? null, null);
+
+    // Two calls at once, each asking: each answer reaches the call that asked.
+    const accepting = await connectHttp(answer("accept"));
+    try {
+      const [a, b] = await Promise.all([
+        accepting.callTool({ name: "recapture_delete_customer", arguments: { customer_id: id } }),
+        accepting.callTool({
+          name: "recapture_update_customer",
+          arguments: { customer_id: other, expiry_date: DELETING_DATES.yesterday },
+        }),
+      ]) as CallToolResult[];
+      assertEquals(dataOf(a).action, "deleted");
+      assertEquals(dataOf(b).result, "deleted");
+    } finally {
+      await accepting.close();
+    }
+    assertEquals((await sdk.customers.list()).total, 0);
   } finally {
     await server.shutdown();
     await sandbox.idle();
