@@ -2,7 +2,8 @@
 // accept (or the named token mode), masking hides every planted personal value, and write
 // results say what the API answered. In process (InMemoryTransport), over real HTTP, and over
 // stdio subprocesses.
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
+import { defineTool } from "../mcp/tools.ts";
 import { RecaptureClient } from "../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import type { Sandbox } from "../src/sandbox/mod.ts";
@@ -182,6 +183,52 @@ Deno.test("an upload whose customers expire today or earlier needs confirmation 
   } finally {
     await h.close();
   }
+  // Accepted by a person: the upload goes ahead.
+  const asked: string[] = [];
+  const accepted = await connect({
+    server: clockOptions(),
+    sandbox: { now: () => new Date(NOW) },
+    elicit: (params) => {
+      asked.push(params.message);
+      return Promise.resolve({ action: "accept", content: { confirm: true } });
+    },
+  });
+  try {
+    const created = dataOf(
+      await accepted.call("recapture_upload_customers", {
+        name: "accepted",
+        customers: [{ rego: "EXP004", state: "NSW", expiry_date: DELETING_DATES.today }],
+      }),
+    );
+    assertEquals(asked.length, 1);
+    assertStringIncludes(asked[0], "deletes them as soon as they are created");
+    assert(typeof created.upload_id === "string");
+  } finally {
+    await accepted.close();
+  }
+});
+
+Deno.test("a destructive tool without a plan of its effects cannot be defined", () => {
+  assertThrows(
+    () =>
+      defineTool({
+        name: "recapture_wipe",
+        title: "Wipe",
+        description: "Deletes things.",
+        access: "write",
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+        },
+        input: {},
+        output: {},
+        run: () => Promise.resolve({ ok: true as const, data: {}, text: "" }),
+      }),
+    Error,
+    "declares no plan",
+  );
 });
 
 Deno.test("token mode: each refusal names the check that failed", async () => {
