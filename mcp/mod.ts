@@ -47,7 +47,7 @@ import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools.ts
  * const options: RecaptureMcpServerOptions = {
  *   readOnly: true,
  *   region: "nz",
- *   maskPii: { mobileNumbers: true },
+ *   maskPii: { showVehicleIds: true },
  * };
  * ```
  */
