@@ -133,6 +133,8 @@ export function maskRecord<T extends Record<string, unknown>>(
 export class Scrubber {
   readonly #values = new Set<string>();
   readonly #settings: MaskSettings;
+  /** One pattern for every collected value, built on first use after a change. */
+  #pattern: RegExp | null = null;
 
   /** @param settings the server's masking settings; with masking off nothing is collected. */
   constructor(settings: MaskSettings) {
@@ -149,7 +151,10 @@ export class Scrubber {
       // CSV text: each cell counts apart.
       for (const part of String(value).split(/[\r\n,;\t|"]+/)) {
         const text = part.trim();
-        if (text.length >= 5) this.#values.add(text);
+        if (text.length >= 5 && !this.#values.has(text)) {
+          this.#values.add(text);
+          this.#pattern = null;
+        }
       }
       return;
     }
@@ -167,12 +172,14 @@ export class Scrubber {
 
   /** `text` with every collected value replaced by `[masked]`. */
   text(text: string): string {
-    let out = text;
+    if (this.#values.size === 0) return text;
     // Longest first, so a value containing another is replaced whole.
-    for (const v of [...this.#values].sort((a, b) => b.length - a.length)) {
-      out = out.replaceAll(v, MASKED);
-    }
-    return out;
+    this.#pattern ??= new RegExp(
+      [...this.#values].sort((a, b) => b.length - a.length)
+        .map((v) => v.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"),
+      "g",
+    );
+    return text.replace(this.#pattern, MASKED);
   }
 
   /** `value` with every string leaf scrubbed. */
