@@ -8,6 +8,7 @@ import type { Region } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { resolveRegion } from "../src/sandbox/embedded.ts";
+import { randomHex } from "../src/_hex.ts";
 
 /** What the flags say, for either transport. */
 export interface EntryConfig {
@@ -26,6 +27,11 @@ export interface EntryConfig {
   allowedOrigins: string[];
   /** HTTP only: where the bearer token is kept when `RECAPTURE_MCP_TOKEN` is unset. */
   tokenFile: string;
+  /**
+   * Token mode without `RECAPTURE_MCP_CONFIRM_SECRET`: the file the confirmation secret is kept
+   * in (made up on first use, owner-only), so tokens survive a restart.
+   */
+  confirmSecretFile: string | undefined;
 }
 
 /** Usage text for `--help`. */
@@ -34,7 +40,15 @@ export const USAGE = `Options:
   --tools a,b            serve only these tools (recapture_* names)
   --alerts               also serve the alert webhook tools (opt-in)
   --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
-  --mask-pii             mask client names and mobile numbers in results
+  --mask-pii             mask personal data in results (allowlist: ids, region, dates,
+                         counts, state, status, vehicle title pass; the rest is masked)
+  --mask-show-rego       with --mask-pii, show rego and VIN in clear
+  --confirm MODE         who confirms deletes and cancels: person (default; the client asks
+                         the user, MCP elicitation) or token-unverified (a token from a first
+                         call, NOT proof of a person; secret from RECAPTURE_MCP_CONFIRM_SECRET
+                         or kept in --confirm-secret-file)
+  --confirm-secret-file FILE  token mode: where the secret is kept (default beside the
+                         sandbox file, else .recapture/mcp_confirm_secret)
   --sandbox-path FILE    sandbox KV file when no API credentials are set
                          (default RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)
 HTTP only:
@@ -69,6 +83,9 @@ export function parseEntryArgs(
         alerts: { type: "boolean" },
         region: { type: "string" },
         "mask-pii": { type: "boolean" },
+        "mask-show-rego": { type: "boolean" },
+        confirm: { type: "string" },
+        "confirm-secret-file": { type: "string" },
         "sandbox-path": { type: "string" },
         hostname: { type: "string" },
         port: { type: "string" },
@@ -97,9 +114,28 @@ export function parseEntryArgs(
     server.tools = values.tools.split(",").map((t) => t.trim()).filter((t) => t !== "");
   }
   if (region !== undefined) server.region = region;
-  if (values["mask-pii"]) server.maskPii = true;
+  if (values["mask-show-rego"] && !values["mask-pii"]) {
+    throw new RecaptureMcpConfigError("--mask-show-rego needs --mask-pii");
+  }
+  if (values["mask-pii"]) {
+    server.maskPii = values["mask-show-rego"] ? { showVehicleIds: true } : true;
+  }
+  const confirm = values.confirm ?? "person";
+  if (confirm !== "person" && confirm !== "token-unverified") {
+    throw new RecaptureMcpConfigError(
+      `--confirm must be person or token-unverified (got ${JSON.stringify(confirm)})`,
+    );
+  }
+  if (values["confirm-secret-file"] !== undefined && confirm !== "token-unverified") {
+    throw new RecaptureMcpConfigError("--confirm-secret-file needs --confirm=token-unverified");
+  }
+  server.confirm = confirm;
   const confirmSecret = env.RECAPTURE_MCP_CONFIRM_SECRET;
-  if (confirmSecret) server.confirmationSecret = confirmSecret;
+  if (confirmSecret && confirm === "token-unverified") server.confirmationSecret = confirmSecret;
+  const sandboxFile = values["sandbox-path"] ?? env.RECAPTURE_SANDBOX_PATH;
+  const besideData = sandboxFile && sandboxFile !== ":memory:" && sandboxFile.includes("/")
+    ? `${sandboxFile.slice(0, sandboxFile.lastIndexOf("/"))}/mcp_confirm_secret`
+    : ".recapture/mcp_confirm_secret";
   server.secrets = [
     env.RECAPTURE_API_KEY,
     env.RECAPTURE_CLIENT_SECRET,
@@ -115,5 +151,37 @@ export function parseEntryArgs(
     allowedHosts: values["allowed-host"] ?? [],
     allowedOrigins: values["allowed-origin"] ?? [],
     tokenFile: values["token-file"] ?? ".recapture/mcp_token",
+    confirmSecretFile: confirm === "token-unverified" && !confirmSecret
+      ? values["confirm-secret-file"] ?? besideData
+      : undefined,
+  };
+}
+
+/**
+ * The confirmation secret kept in `file`: read, or made up and written there (owner-only) on
+ * first use. It never appears in output.
+ */
+export async function secretFromFile(file: string): Promise<string> {
+  try {
+    const existing = (await Deno.readTextFile(file)).trim();
+    if (existing.length >= 32) return existing;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const secret = randomHex(32);
+  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+/** `config.server` with the confirmation secret read from its file when token mode needs it. */
+export async function serverOptions(config: EntryConfig): Promise<RecaptureMcpServerOptions> {
+  if (config.confirmSecretFile === undefined) return config.server;
+  const secret = await secretFromFile(config.confirmSecretFile);
+  return {
+    ...config.server,
+    confirmationSecret: secret,
+    secrets: [...(config.server.secrets ?? []), secret],
   };
 }

@@ -1,21 +1,30 @@
 /**
- * Stateless confirmation tokens for destructive tools: an HMAC-SHA256 over the tool name, the
- * region, the resource id and an expiry time. Nothing is stored, so a token minted by one
- * server instance is accepted by another that shares the secret (stateless HTTP).
+ * Confirmation tokens for the operator's `token-unverified` mode: a token proves only that a
+ * preview of exactly this call was fetched from a server holding the same secret, not that a
+ * person agreed (hence the mode's name). Nothing is stored: a token is an HMAC-SHA256 over the
+ * server's key id, an expiry time and a digest of the call (tool, region, resource, arguments), so
+ * a server restarted with the same secret (kept beside its data, or given in the environment)
+ * accepts the tokens it minted before.
  *
- * Token format: `<expiry unix seconds>.<base64url hmac>`.
+ * Token format: `c1.<key id>.<expiry unix seconds>.<call digest>.<mac>` (base64url parts).
  *
  * @module
  */
+import { toHex } from "../src/_hex.ts";
 
-/** Why a confirmation token was refused. */
-export type TokenProblem = "malformed" | "expired" | "mismatch";
+/**
+ * Why a confirmation token was refused: issued by a server with another secret, altered (or not
+ * a token at all), issued for another call (resource, region or arguments), or expired.
+ */
+export type TokenProblem = "other_server" | "altered" | "other_call" | "expired";
 
-/** What a token is bound to. */
+/** The call a token is bound to. */
 export interface TokenSubject {
   tool: string;
   region: string;
   resourceId: string;
+  /** The call's other arguments (canonicalised before hashing; key order does not matter). */
+  args?: unknown;
 }
 
 /** Mints and checks confirmation tokens. */
@@ -34,29 +43,30 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/**
- * Decodes canonical unpadded base64url only. `atob` ignores the unused low bits of the last
- * character, so without the round-trip check "…A" and "…B" would decode to the same MAC and a
- * token altered in its last character would still be accepted.
- */
-function fromBase64Url(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
-  let bytes: Uint8Array;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    return null;
+/** JSON with object keys sorted at every depth, so equal arguments hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
   }
-  return toBase64Url(bytes) === text ? bytes : null;
+  return JSON.stringify(value) ?? "null";
 }
 
-function message(subject: TokenSubject, expiry: number): Uint8Array {
-  // Fields joined by a byte that cannot appear in a JSON-decoded id without escaping.
-  return encoder.encode(
-    ["recapture-confirm-v1", subject.tool, subject.region, subject.resourceId, String(expiry)]
-      .join("\u0000"),
-  );
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+}
+
+async function callDigest(subject: TokenSubject): Promise<string> {
+  const text = canonicalJson([
+    "recapture-confirm-v2",
+    subject.tool,
+    subject.region,
+    subject.resourceId,
+    subject.args ?? null,
+  ]);
+  return toBase64Url((await sha256(text)).slice(0, 16));
 }
 
 /**
@@ -78,30 +88,51 @@ export async function createConfirmationTokens(
     false,
     ["sign", "verify"],
   );
+  // A public name for the secret (a hash of a hash: it reveals nothing about the secret).
+  const keyId = toHex(
+    await sha256("recapture-confirm-key-id:" + toHex(await sha256(toHex(secret)))),
+  ).slice(0, 12);
+  const sign = async (body: string): Promise<Uint8Array> =>
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
   return {
     async mint(subject) {
       const expiry = Math.floor(now() / 1000) + ttlSeconds;
-      const mac = new Uint8Array(
-        await crypto.subtle.sign("HMAC", key, message(subject, expiry) as Uint8Array<ArrayBuffer>),
-      );
-      return { token: `${expiry}.${toBase64Url(mac)}`, expiresAt: new Date(expiry * 1000) };
+      const body = `c1.${keyId}.${expiry}.${await callDigest(subject)}`;
+      return {
+        token: `${body}.${toBase64Url(await sign(body))}`,
+        expiresAt: new Date(expiry * 1000),
+      };
     },
     async check(token, subject) {
-      const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(token.trim());
-      if (!match) return "malformed";
-      const expiry = Number(match[1]);
-      const mac = fromBase64Url(match[2]);
-      if (!mac) return "malformed";
-      // crypto.subtle.verify compares in constant time.
+      const match = /^c1\.([0-9a-f]{12})\.(\d{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/
+        .exec(token.trim());
+      if (!match) return "altered";
+      if (match[1] !== keyId) return "other_server";
+      const body = `c1.${match[1]}.${match[2]}.${match[3]}`;
+      // crypto.subtle.verify compares in constant time; re-encoding rejects non-canonical
+      // base64url (atob ignores the last character's unused bits).
+      const expected = toBase64Url(await sign(body));
       const ok = await crypto.subtle.verify(
         "HMAC",
         key,
-        mac as Uint8Array<ArrayBuffer>,
-        message(subject, expiry) as Uint8Array<ArrayBuffer>,
+        Uint8Array.from(
+          atob(match[4].replaceAll("-", "+").replaceAll("_", "/")),
+          (c) => c.charCodeAt(0),
+        ),
+        encoder.encode(body),
       );
-      if (!ok) return "mismatch";
-      if (expiry * 1000 <= now()) return "expired";
+      if (!ok || expected !== match[4]) return "altered";
+      if (match[3] !== await callDigest(subject)) return "other_call";
+      if (Number(match[2]) * 1000 <= now()) return "expired";
       return null;
     },
   };
 }
+
+/** What each token problem means, in words for the refusal. */
+export const TOKEN_PROBLEMS: Readonly<Record<TokenProblem, string>> = {
+  other_server: "it was issued by another server (one with a different confirmation secret)",
+  altered: "it has been altered or is not a confirmation token (its signature does not match)",
+  other_call: "it was issued for another call (another resource, region or other arguments)",
+  expired: "it has expired",
+};

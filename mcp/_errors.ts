@@ -37,10 +37,13 @@ export class ToolFailure extends Error {
   }
 }
 
+/** The kinds of resource a tool works on. */
+export type Resource = "customer" | "upload" | "webhook";
+
 /** Where a failed call was pointed, for the advice. */
 export interface FailureContext {
-  /** `customer` or `upload`, when the tool works on one resource. */
-  resource?: "customer" | "upload";
+  /** The resource, when the tool works on one. */
+  resource?: Resource;
   /** The region the call used. */
   region: string;
   /** A region where the resource was found, when a wrong-region error led us to look. */
@@ -90,6 +93,8 @@ export function explainError(error: unknown, context: FailureContext): string {
       ? "Use recapture_list_customers to find customer ids."
       : thing === "upload"
       ? "Use the upload_id returned by recapture_upload_customers."
+      : thing === "webhook"
+      ? "Use recapture_list_webhooks to find webhook ids."
       : "Check the id.";
     return `${error.code}: no ${thing} with that id in region "${context.region}". ${how}`;
   }

@@ -10,6 +10,7 @@ import type { Context } from "hono";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
 import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
+import { randomHex } from "../src/_hex.ts";
 
 /**
  * Options of {@linkcode createMcpHttpApp}.
@@ -108,6 +109,44 @@ function onBodyDone(response: Response, onDone: () => void): Response {
   return new Response(body, { status: response.status, headers: response.headers });
 }
 
+/** A question in flight: the transport of the request that asked it, and the id it used. */
+interface Asked {
+  transport: WebStandardStreamableHTTPServerTransport;
+  id: string | number;
+}
+
+/**
+ * Delivers the JSON-RPC responses in `body` to the transports whose questions they answer. True
+ * when the body was nothing but such answers (all delivered); false for anything else, which is
+ * then served as usual.
+ */
+function deliverAnswers(body: Uint8Array, asked: Map<string, Asked>): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    return false;
+  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
+  const answers = messages.filter((m): m is { id: string } =>
+    typeof m === "object" && m !== null && !("method" in m) &&
+    ("result" in m || "error" in m) && typeof (m as { id?: unknown }).id === "string" &&
+    asked.has((m as { id: string }).id)
+  );
+  if (answers.length === 0 || answers.length !== messages.length) return false;
+  for (const answer of answers) {
+    const entry = asked.get(answer.id);
+    if (!entry) continue;
+    asked.delete(answer.id);
+    entry.transport.onmessage?.(
+      { ...answer, id: entry.id } as Parameters<
+        NonNullable<typeof entry.transport.onmessage>
+      >[0],
+    );
+  }
+  return true;
+}
+
 /**
  * A Hono app serving MCP at `path` over stateless Streamable HTTP. `makeServer` is called once
  * per request (stateless mode needs a fresh server and transport each time).
@@ -166,14 +205,40 @@ export function createMcpHttpApp(
     return await next();
   });
 
+  // Questions servers of this app asked clients (elicitation) during a request still open, by
+  // the id the client sees: a random one, since each fresh server numbers its requests from 0.
+  const asked = new Map<string, Asked>();
+
   app.post(path, async (c) => {
+    // A client answering a question arrives as a POST of its own; hand the answer to the server
+    // that asked, whose request is still open. Only looked for while a question is pending.
+    let request = c.req.raw;
+    if (asked.size > 0 && request.body) {
+      const body = new Uint8Array(await request.arrayBuffer());
+      if (deliverAnswers(body, asked)) return c.body(null, 202);
+      request = new Request(request.url, { method: "POST", headers: request.headers, body });
+    }
     const server = makeServer();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
     });
     await server.connect(transport);
-    const response = await transport.handleRequest(c.req.raw);
-    return onBodyDone(response, () => void server.close().catch(() => {}));
+    const mine: string[] = [];
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ("method" in message && "id" in message) {
+        const wireId = `ask_${randomHex(16)}`;
+        asked.set(wireId, { transport, id: message.id });
+        mine.push(wireId);
+        return send({ ...message, id: wireId }, options);
+      }
+      return send(message, options);
+    };
+    const response = await transport.handleRequest(request);
+    return onBodyDone(response, () => {
+      for (const id of mine) asked.delete(id);
+      void server.close().catch(() => {});
+    });
   });
 
   // Stateless: no server-initiated stream to GET, no session to DELETE.

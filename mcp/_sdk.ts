@@ -21,10 +21,17 @@ export { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 // @ts-types="@modelcontextprotocol/sdk/inMemory"
 export { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
-export { ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+export {
+  ElicitRequestSchema,
+  ElicitResultSchema,
+  ListToolsRequestSchema,
+  McpError,
+} from "@modelcontextprotocol/sdk/types.js";
 // @ts-types="@modelcontextprotocol/sdk/types"
 export type {
   CallToolResult,
+  ElicitRequest,
+  ElicitResult,
   ServerNotification,
   ServerRequest,
   Tool,

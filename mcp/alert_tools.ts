@@ -21,16 +21,19 @@ import {
   region,
   regionOf,
   type RegisteredToolSpec,
-  requireToken,
+  type ToolContext,
 } from "./tools.ts";
+import { maskRecord } from "./_mask.ts";
 import { maskEndpoint } from "../src/_mask_endpoint.ts";
 
 const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
 const webhookId = z.string().min(1).max(200).describe("Webhook id.");
 const webhookOut = z.object({ id: z.string() }).loose();
 
-function view(w: Webhook): z.infer<typeof webhookOut> {
-  return { ...w, endpoint: w.endpoint ? maskEndpoint(w.endpoint) : w.endpoint };
+function view(w: Webhook, ctx: ToolContext): z.infer<typeof webhookOut> {
+  const shown = { ...w, endpoint: w.endpoint ? maskEndpoint(w.endpoint) : w.endpoint };
+  ctx.scrub.collect({ name: w.name });
+  return maskRecord(shown, ctx.mask);
 }
 
 const createWebhook = defineTool({
@@ -39,7 +42,6 @@ const createWebhook = defineTool({
   description: "Register a URL that receives alerts when a tracked car is listed, re-priced or " +
     "delisted. Put a long random token in the URL: it is the only authentication.",
   access: "write",
-  confirmation: false,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,
@@ -62,6 +64,7 @@ const createWebhook = defineTool({
           endpoint: args.endpoint,
           events: args.events as typeof RECAPTURE_ALERT_EVENTS[number][] | undefined,
         }, { region: reg }),
+        ctx,
       );
       return { ok: true, data: { webhook }, text: `Created.\n${json(webhook)}` };
     });
@@ -73,7 +76,6 @@ const listWebhooks = defineTool({
   title: "List alert webhooks",
   description: "List the alert webhooks (endpoints masked).",
   access: "read",
-  confirmation: false,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -85,7 +87,9 @@ const listWebhooks = defineTool({
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(ctx, { region: reg }, async () => {
-      const webhooks = (await ctx.client.webhooks.list({ region: reg })).webhooks.map(view);
+      const webhooks = (await ctx.client.webhooks.list({ region: reg })).webhooks.map((w) =>
+        view(w, ctx)
+      );
       return {
         ok: true,
         data: { webhooks },
@@ -95,20 +99,11 @@ const listWebhooks = defineTool({
   },
 });
 
-const deleteOutput = {
-  action: z.enum(["preview", "deleted"]),
-  webhook: webhookOut,
-  confirmation_token: z.string().nullable(),
-};
-type DeleteOut = z.infer<z.ZodObject<typeof deleteOutput>>;
-
 const deleteWebhook = defineTool({
   name: "recapture_delete_webhook",
   title: "Delete alert webhook",
-  description: "Delete a webhook; its alerts stop. Two steps: the first call returns a preview " +
-    "and confirmation_token; call again with it after the user agrees.",
+  description: "Delete a webhook; its alerts stop. A person confirms first.",
   access: "write",
-  confirmation: true,
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
@@ -116,29 +111,51 @@ const deleteWebhook = defineTool({
     openWorldHint: false,
   },
   input: { webhook_id: webhookId, confirmation_token: confirmationToken, region },
-  output: deleteOutput,
-  async run(args, ctx) {
+  output: { action: z.enum(["deleted"]), webhook: webhookOut },
+  async plan(args, ctx) {
     const reg = regionOf(args, ctx);
-    const subject = { tool: "recapture_delete_webhook", region: reg, resourceId: args.webhook_id };
-    return await guarded<DeleteOut>(ctx, { region: reg }, async () => {
-      if (args.confirmation_token === undefined) {
-        const webhook = view(await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }));
-        const { token, expiresAt } = await (await ctx.tokens()).mint(subject);
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const webhook = view(
+          await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }),
+          ctx,
+        );
+        const events = Array.isArray(webhook.events) ? ` (${webhook.events.join(", ")})` : "";
         return {
           ok: true,
-          data: { action: "preview" as const, webhook, confirmation_token: token },
-          text: `Preview only, nothing deleted:\n${json(webhook)}\nTo delete, call again with ` +
-            `confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
+          data: {
+            region: reg,
+            resourceId: args.webhook_id,
+            effects: [{
+              kind: "delete",
+              what: `webhook ${webhook.id} in region ${reg}, pushing to ${webhook.endpoint}, is ` +
+                `deleted; its alerts${events} stop`,
+            }],
+          },
+          text: "",
         };
-      }
-      await requireToken(ctx, args.confirmation_token, subject, `webhook ${args.webhook_id}`);
-      const webhook = view(await ctx.client.webhooks.delete(args.webhook_id, { region: reg }));
-      return {
-        ok: true,
-        data: { action: "deleted" as const, webhook, confirmation_token: null },
-        text: `Deleted webhook ${webhook.id}.`,
-      };
-    });
+      },
+    );
+  },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const webhook = view(
+          await ctx.client.webhooks.delete(args.webhook_id, { region: reg }),
+          ctx,
+        );
+        return {
+          ok: true,
+          data: { action: "deleted" as const, webhook },
+          text: `Deleted webhook ${webhook.id}.`,
+        };
+      },
+    );
   },
 });
 
@@ -147,7 +164,6 @@ const pingWebhook = defineTool({
   title: "Ping alert webhook",
   description: "Send a test ping event to a webhook's endpoint.",
   access: "write",
-  confirmation: false,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,
@@ -158,10 +174,14 @@ const pingWebhook = defineTool({
   output: { event_id: z.string() },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded(ctx, { region: reg }, async () => {
-      const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
-      return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
-    });
+    return await guarded(
+      ctx,
+      { resource: "webhook", id: args.webhook_id, region: reg },
+      async () => {
+        const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+        return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
+      },
+    );
   },
 });
 
@@ -171,7 +191,6 @@ const simulateListing = defineTool({
   description: "Sandbox only: pretend a car (VIN, or rego+state) was listed, re-priced or " +
     "delisted, to test alerts.",
   access: "write",
-  confirmation: false,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,

@@ -19,7 +19,7 @@
  */
 import { randomHex } from "../src/_hex.ts";
 import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
-import { parseEntryArgs, USAGE } from "./_cli.ts";
+import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
 import type { McpHttpApp } from "./_types.ts";
@@ -74,19 +74,20 @@ export async function serveHttp(
   env: Record<string, string | undefined>,
 ): Promise<RunningMcpHttpServer> {
   const config = parseEntryArgs(args, env);
+  const options = await serverOptions(config);
   const token = env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
   const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
-  const serverOptions = {
-    ...config.server,
-    secrets: [...(config.server.secrets ?? []), token],
+  const perRequest = {
+    ...options,
+    secrets: [...(options.secrets ?? []), token],
     mode: opened.mode,
     sandboxPath: sandboxPath(config.sandboxPath, env),
   };
   let app: McpHttpApp;
   try {
     // Built once up front so a bad option fails at start-up, not on the first request.
-    createRecaptureMcpServer(opened.client, serverOptions);
-    app = createMcpHttpApp(() => createRecaptureMcpServer(opened.client, serverOptions), {
+    createRecaptureMcpServer(opened.client, perRequest);
+    app = createMcpHttpApp(() => createRecaptureMcpServer(opened.client, perRequest), {
       token,
       allowedHosts: config.allowedHosts,
       allowedOrigins: config.allowedOrigins,

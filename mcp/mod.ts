@@ -20,8 +20,11 @@ import type { RecaptureClient, Region } from "../mod.ts";
 import { createConfirmationTokens } from "./_confirm.ts";
 import type { ConfirmationTokens } from "./_confirm.ts";
 import { redact } from "./_errors.ts";
+import { Scrubber } from "./_mask.ts";
 import type { MaskSettings } from "./_mask.ts";
-import { ListToolsRequestSchema, McpServer } from "./_sdk.ts";
+import { confirmEffects } from "./_gate.ts";
+import type { ConfirmMode, PersonAnswer } from "./_gate.ts";
+import { ElicitResultSchema, ListToolsRequestSchema, McpError, McpServer } from "./_sdk.ts";
 import type { CallToolResult } from "./_sdk.ts";
 import { TOOL_NAMES, TOOLS } from "./tools.ts";
 import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./alert_tools.ts";
@@ -32,7 +35,7 @@ export { createMcpHttpApp } from "./_http_app.ts";
 export type { McpHttpAppOptions } from "./_http_app.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
-import type { RegisterFn, ToolContext, ToolOutcome } from "./tools.ts";
+import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools.ts";
 
 /**
  * Options of {@linkcode createRecaptureMcpServer}. Unknown keys are rejected.
@@ -44,7 +47,7 @@ import type { RegisterFn, ToolContext, ToolOutcome } from "./tools.ts";
  * const options: RecaptureMcpServerOptions = {
  *   readOnly: true,
  *   region: "nz",
- *   maskPii: { mobileNumbers: true },
+ *   maskPii: { showVehicleIds: true },
  * };
  * ```
  */
@@ -61,15 +64,28 @@ export interface RecaptureMcpServerOptions {
   alerts?: boolean;
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
-  /** Mask mobile numbers and client names in results: `true` masks both. Default `false`. */
-  maskPii?: boolean | { mobileNumbers?: boolean; names?: boolean };
+  /**
+   * Mask personal data in every result, preview and error: only fields known to be safe (ids,
+   * region, dates, counts, state, status, vehicle title) pass in clear; names keep initials,
+   * mobile numbers their last three digits, every other value (all of `additional_fields`)
+   * becomes `[masked]`. `{ showVehicleIds: true }` masks but shows rego and VIN. Default `false`.
+   */
+  maskPii?: boolean | { showVehicleIds?: boolean };
+  /**
+   * Who confirms a call that deletes, cancels or removes (a delete, a cancel, an expiry date of
+   * today or earlier). `"person"` (default): the server asks the person through the client (MCP
+   * elicitation) and refuses when the client cannot ask. `"token-unverified"`: a client that
+   * cannot ask gets a token to send back; that proves only that a preview was fetched, not that
+   * a person agreed. Needs `confirmationSecret`.
+   */
+  confirm?: "person" | "token-unverified";
   /** What the client talks to, said in the server instructions. Default `"api"`. */
   mode?: "api" | "sandbox";
   /** Where the sandbox keeps its data, said in the instructions in sandbox mode. */
   sandboxPath?: string;
   /**
-   * HMAC key for confirmation tokens (at least 16 bytes). Servers sharing it accept each
-   * other's tokens. Default: a random key per process.
+   * HMAC key for confirmation tokens in token mode (at least 16 bytes). Servers sharing it,
+   * or one server restarted with it, accept each other's tokens.
    */
   confirmationSecret?: string | Uint8Array;
   /** How long a confirmation token stays valid, in seconds. Default 300. */
@@ -80,7 +96,10 @@ export interface RecaptureMcpServerOptions {
   pollIntervalMs?: number;
   /** Strings that must never appear in a result (e.g. the API key); replaced if they do. */
   secrets?: readonly string[];
-  /** Clock in milliseconds, for confirmation tokens. Default `Date.now`. */
+  /**
+   * Clock in milliseconds, for confirmation tokens and for which expiry dates delete at once.
+   * Default `Date.now`.
+   */
   now?: () => number;
 }
 
@@ -119,12 +138,18 @@ export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
  */
 export const RECAPTURE_ALERT_TOOL_NAMES: readonly string[] = ALERT_TOOLS.map((t) => t.name);
 
+/** How long the server waits for a person to answer a confirmation question. */
+const ASK_TIMEOUT_MS = 10 * 60_000;
+/** JSON-RPC "method not found": what a client without elicitation answers a question with. */
+const METHOD_NOT_FOUND = -32601;
+
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
   "tools",
   "alerts",
   "region",
   "maskPii",
+  "confirm",
   "mode",
   "sandboxPath",
   "confirmationSecret",
@@ -135,12 +160,17 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   "now",
 ]);
 
-let processSecret: Uint8Array | undefined;
-
-function secretBytes(secret: string | Uint8Array | undefined): Uint8Array {
+function secretBytes(
+  secret: string | Uint8Array | undefined,
+  confirm: ConfirmMode,
+): Uint8Array | undefined {
   if (secret === undefined) {
-    processSecret ??= crypto.getRandomValues(new Uint8Array(32));
-    return processSecret;
+    if (confirm === "token-unverified") {
+      throw new RecaptureMcpConfigError(
+        'confirm: "token-unverified" needs confirmationSecret (so tokens survive restarts)',
+      );
+    }
+    return undefined;
   }
   const bytes = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
   if (bytes.length < 16) {
@@ -164,17 +194,17 @@ function numberOption(
 }
 
 function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSettings {
-  if (option === undefined || option === false) return { mobileNumbers: false, names: false };
-  if (option === true) return { mobileNumbers: true, names: true };
+  if (option === undefined || option === false) return { enabled: false, clearVehicleIds: false };
+  if (option === true) return { enabled: true, clearVehicleIds: false };
   if (typeof option !== "object" || option === null) {
-    throw new RecaptureMcpConfigError("maskPii must be a boolean or { mobileNumbers, names }");
+    throw new RecaptureMcpConfigError("maskPii must be a boolean or { showVehicleIds }");
   }
   for (const key of Object.keys(option)) {
-    if (key !== "mobileNumbers" && key !== "names") {
-      throw new RecaptureMcpConfigError(`unknown maskPii option: ${key}`);
+    if (key !== "showVehicleIds") {
+      throw new RecaptureMcpConfigError(`unknown maskPii option: ${key} (known: showVehicleIds)`);
     }
   }
-  return { mobileNumbers: option.mobileNumbers === true, names: option.names === true };
+  return { enabled: true, clearVehicleIds: option.showVehicleIds === true };
 }
 
 /** The settled configuration of one server, every option checked. */
@@ -183,9 +213,10 @@ interface Settings {
   readOnly: boolean;
   region: Region;
   mask: MaskSettings;
+  confirm: ConfirmMode;
   mode: "api" | "sandbox";
   sandboxPath: string | undefined;
-  secret: Uint8Array;
+  secret: Uint8Array | undefined;
   ttlSeconds: number;
   maxWaitSeconds: number;
   pollIntervalMs: number;
@@ -252,6 +283,10 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   } else if (readOnly) {
     served = readable;
   }
+  const confirm = options.confirm ?? "person";
+  if (confirm !== "person" && confirm !== "token-unverified") {
+    throw new RecaptureMcpConfigError(`confirm must be "person" or "token-unverified"`);
+  }
   const secrets = options.secrets ?? [];
   if (!Array.isArray(secrets) || secrets.some((s) => typeof s !== "string")) {
     throw new RecaptureMcpConfigError("secrets must be a list of strings");
@@ -261,9 +296,10 @@ function settle(options: RecaptureMcpServerOptions): Settings {
     readOnly,
     region,
     mask: maskSettings(options.maskPii),
+    confirm,
     mode,
     sandboxPath: options.sandboxPath,
-    secret: secretBytes(options.confirmationSecret),
+    secret: secretBytes(options.confirmationSecret, confirm),
     ttlSeconds: numberOption(
       "confirmationTtlSeconds",
       options.confirmationTtlSeconds,
@@ -290,27 +326,47 @@ function instructions(s: Settings): string {
           : "sandbox of the API in memory (data is lost when it stops). ") +
         "Nothing reaches AutoGrab, nothing is billed, lookups are simulated."
       : "Mode: live AutoGrab API. Rego lookups (enable_rego_lookups) are billed.",
-    "Deleting a customer or cancelling an upload takes two calls: the first returns a preview " +
-    "and a confirmation_token; show the preview to the user, and only with their agreement " +
-    "call again with the token.",
+    s.confirm === "person"
+      ? "A call that deletes, cancels or removes (incl. an expiry_date of today or earlier) " +
+        "acts only after the user accepts it in a question the server asks through the client."
+      : "A call that deletes, cancels or removes (incl. an expiry_date of today or earlier) " +
+        "first answers confirmation_required with a token; show it to the user and only with " +
+        "their agreement call again with confirmation_token.",
   ];
   if (s.readOnly) lines.push("Read-only mode: only reading tools are available.");
-  if (s.mask.mobileNumbers || s.mask.names) {
-    lines.push("Names and/or mobile numbers are masked in results.");
+  if (s.mask.enabled) {
+    lines.push("Personal data is masked in results ([masked]; names as initials).");
   }
   return lines.join("\n");
 }
 
-function toResult<T>(outcome: ToolOutcome<T>, secrets: readonly string[]): CallToolResult {
-  if (!outcome.ok) {
-    return { content: [{ type: "text", text: redact(outcome.text, secrets) }], isError: true };
-  }
-  const structured = secrets.length === 0
+/** The one exit of every tool result: secrets redacted, this call's personal values scrubbed. */
+function toResult<T>(
+  outcome: ToolOutcome<T>,
+  secrets: readonly string[],
+  scrub: Scrubber,
+): CallToolResult {
+  const text = scrub.text(redact(outcome.text, secrets));
+  if (!outcome.ok) return { content: [{ type: "text", text }], isError: true };
+  const data = secrets.length === 0
     ? outcome.data
     : JSON.parse(redact(JSON.stringify(outcome.data), secrets));
   return {
-    content: [{ type: "text", text: redact(outcome.text, secrets) }],
-    structuredContent: structured as Record<string, unknown>,
+    content: [{ type: "text", text }],
+    structuredContent: scrub.value(data) as Record<string, unknown>,
+  };
+}
+
+/** Arguments that carry personal data: what a call sends must not come back in clear. */
+function personalArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const csv = typeof args.csv === "string"
+    ? args.csv.split(/\r?\n/).slice(1).join("\n")
+    : undefined;
+  return {
+    customers: args.customers,
+    csv_rows: csv,
+    client_name: args.client_name,
+    mobile_number: args.mobile_number,
   };
 }
 
@@ -340,11 +396,16 @@ export function createRecaptureMcpServer(
 ): RecaptureMcpServer {
   const s = settle(options);
   let tokens: Promise<ConfirmationTokens> | undefined;
-  const ctx: ToolContext = {
+  const secret = s.secret;
+  const mintTokens = (): Promise<ConfirmationTokens> => {
+    if (!secret) throw new Error("token mode without a secret"); // settle() prevents this
+    return tokens ??= createConfirmationTokens(secret, s.ttlSeconds, s.now);
+  };
+  const base = {
     client,
     region: s.region,
     mask: s.mask,
-    tokens: () => tokens ??= createConfirmationTokens(s.secret, s.ttlSeconds, s.now),
+    now: s.now,
     maxWaitSeconds: s.maxWaitSeconds,
     pollIntervalMs: s.pollIntervalMs,
   };
@@ -352,7 +413,46 @@ export function createRecaptureMcpServer(
     { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
     { instructions: instructions(s), capabilities: { tools: { listChanged: false } } },
   );
-  const registerTool: RegisterFn = (spec, context) => {
+  /**
+   * Asks the person through the client. A client that declared its capabilities without
+   * elicitation is not asked; over stateless HTTP the capabilities are unknown (each request
+   * meets a fresh server), so the question is sent and a "method not found" answer means the
+   * client cannot ask.
+   */
+  const asker = (extra: ToolExtra) => {
+    const capabilities = server.server.getClientCapabilities();
+    if (capabilities !== undefined && !capabilities.elicitation) return undefined;
+    return async (message: string): Promise<PersonAnswer> => {
+      let answer;
+      try {
+        answer = await extra.sendRequest(
+          {
+            method: "elicitation/create",
+            params: {
+              message,
+              requestedSchema: {
+                type: "object",
+                properties: {
+                  confirm: { type: "boolean", title: "Yes, go ahead", description: message },
+                },
+                required: ["confirm"],
+              },
+            },
+          },
+          ElicitResultSchema,
+          { signal: extra.signal, timeout: ASK_TIMEOUT_MS },
+        );
+      } catch (error) {
+        if (error instanceof McpError && error.code === METHOD_NOT_FOUND) return "unavailable";
+        // No answer in time, or the question could not be delivered: nobody accepted.
+        return "cancel";
+      }
+      // Only an explicit accept with the box ticked counts.
+      if (answer.action !== "accept") return answer.action;
+      return answer.content?.confirm === true ? "accept" : "decline";
+    };
+  };
+  const registerTool: RegisterFn = (spec) => {
     const input = z.object(spec.input);
     const output = z.object(spec.output);
     server.registerTool<typeof output, typeof input>(
@@ -364,14 +464,36 @@ export function createRecaptureMcpServer(
         outputSchema: output,
         annotations: { ...spec.annotations },
       },
-      async (args, extra) => toResult(await spec.run(args, context, extra), s.secrets),
+      async (args, extra) => {
+        const scrub = new Scrubber(s.mask);
+        scrub.collect(personalArgs(args));
+        const ctx: ToolContext = { ...base, scrub };
+        if (spec.plan) {
+          const planned = await spec.plan(args, ctx);
+          if (!planned.ok) return toResult(planned, s.secrets, scrub);
+          const { confirmation_token: token, ...bound } = args as Record<string, unknown>;
+          const verdict = await confirmEffects(planned.data, {
+            tool: spec.name,
+            args: bound,
+            token: typeof token === "string" ? token : undefined,
+            mode: s.confirm,
+            ask: asker(extra),
+            tokens: mintTokens,
+          });
+          if (!verdict.go) return toResult({ ok: false, text: verdict.text }, s.secrets, scrub);
+        }
+        return toResult(await spec.run(args, ctx, extra), s.secrets, scrub);
+      },
     );
   };
   const served = [...TOOLS, ...ALERT_TOOLS].filter((tool) => s.served.includes(tool.name));
-  for (const tool of served) tool.register(registerTool, ctx);
+  for (const tool of served) tool.register(registerTool);
   // The listing comes from the registry: the same schemas as the SDK's own handler would send,
   // without its `$schema` lines and `execution` defaults (~270 tokens of every client's context).
   const listing = { tools: served.map((tool) => tool.listing()) };
   server.server.setRequestHandler(ListToolsRequestSchema, () => listing);
+  // McpServer advertises `listChanged: true` when the first tool registers; the list never
+  // changes here, so say so.
+  server.server.registerCapabilities({ tools: { listChanged: false } });
   return server;
 }

@@ -13,8 +13,10 @@
  * @module
  */
 import process from "node:process";
+import { Transform } from "node:stream";
+import type { Readable, TransformCallback } from "node:stream";
 import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
-import { parseEntryArgs, USAGE } from "./_cli.ts";
+import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { StdioServerTransport } from "./_sdk.ts";
 
@@ -26,6 +28,47 @@ export interface RunningStdioServer {
   closed: Promise<void>;
   /** Disconnects and closes the client (and the sandbox). */
   close(): Promise<void>;
+}
+
+/**
+ * JSON-RPC batches are gone from MCP (2025-06-18) and the SDK's stdio transport drops an array
+ * line without a word. This filter passes every other line through unchanged and answers a batch
+ * line on stdout with one JSON-RPC error (`-32600`), as the HTTP transport refuses one.
+ */
+function refuseBatches(input: Readable): Readable {
+  let pending = "";
+  const filter = new Transform({
+    transform(chunk: Buffer, _encoding: string, done: TransformCallback) {
+      pending += chunk.toString("utf8");
+      let out = "";
+      let newline: number;
+      while ((newline = pending.indexOf("\n")) !== -1) {
+        const line = pending.slice(0, newline + 1);
+        pending = pending.slice(newline + 1);
+        if (line.trimStart().startsWith("[")) {
+          process.stdout.write(
+            JSON.stringify({
+              jsonrpc: "2.0",
+              id: null,
+              error: {
+                code: -32600,
+                message: "Invalid Request: JSON-RPC batches are not supported; send one " +
+                  "message per line",
+              },
+            }) + "\n",
+          );
+        } else {
+          out += line;
+        }
+      }
+      done(null, out === "" ? undefined : out);
+    },
+    flush(done: TransformCallback) {
+      done(null, pending === "" ? undefined : pending);
+    },
+  });
+  input.pipe(filter);
+  return filter;
 }
 
 /**
@@ -47,11 +90,12 @@ export async function serveStdio(
   env: Record<string, string | undefined>,
 ): Promise<RunningStdioServer> {
   const config = parseEntryArgs(args, env);
+  const options = await serverOptions(config);
   const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
   let server;
   try {
     server = createRecaptureMcpServer(opened.client, {
-      ...config.server,
+      ...options,
       mode: opened.mode,
       sandboxPath: sandboxPath(config.sandboxPath, env),
     });
@@ -70,7 +114,7 @@ export async function serveStdio(
     })();
   const onEnd = () => void close();
   process.stdin.once("end", onEnd);
-  await server.connect(new StdioServerTransport());
+  await server.connect(new StdioServerTransport(refuseBatches(process.stdin), process.stdout));
   return { mode: opened.mode, closed, close };
 }
 

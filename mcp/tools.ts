@@ -7,17 +7,19 @@
 import * as z from "zod";
 import type { Customer, RecaptureClient, Region, RowIssue, Upload } from "../mod.ts";
 import {
+  expiresImmediately,
   IncorrectRegionError,
   isUploadDone,
+  NotFoundError,
   REGIONS,
   TimeoutError,
   validateCustomers,
 } from "../mod.ts";
 import { readCsvRows } from "./_csv.ts";
-import type { ConfirmationTokens, TokenSubject } from "./_confirm.ts";
 import { explainError, formatIssues, MAX_LISTED_ISSUES, ToolFailure } from "./_errors.ts";
+import type { Resource } from "./_errors.ts";
 import { maskRecord } from "./_mask.ts";
-import type { MaskSettings } from "./_mask.ts";
+import type { MaskSettings, Scrubber } from "./_mask.ts";
 import type { RequestHandlerExtra, ServerNotification, ServerRequest, Tool } from "./_sdk.ts";
 
 /** The regions, from the SDK (the one list), as the tuple `z.enum` wants. */
@@ -62,7 +64,10 @@ export interface ToolContext {
   /** The default region. */
   region: Region;
   mask: MaskSettings;
-  tokens: () => Promise<ConfirmationTokens>;
+  /** This call's scrubber: every personal value a handler reads goes in (see `_mask.ts`). */
+  scrub: Scrubber;
+  /** The clock, in milliseconds (decides which expiry dates delete at once). */
+  now: () => number;
   /** Longest time the wait tool blocks, in seconds. */
   maxWaitSeconds: number;
   /** Poll interval of the wait tool. */
@@ -74,6 +79,20 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** What a handler returns: structured data plus a short text, or a failure text. */
 export type ToolOutcome<T> = { ok: true; data: T; text: string } | { ok: false; text: string };
+
+/** One thing a call would do that cannot be undone, in plain words for the person asked. */
+export interface Effect {
+  kind: "delete" | "cancel" | "remove";
+  /** E.g. `customer c_1 (2019 Toyota Corolla, rego [masked]) in region au is deleted`. */
+  what: string;
+}
+
+/** What a call would do: the resource it acts on and its irreversible effects (maybe none). */
+export interface EffectPlan {
+  region: Region;
+  resourceId: string;
+  effects: Effect[];
+}
 
 /** The four MCP tool annotations, all required here so none is left implicit. */
 export interface ExplicitAnnotations {
@@ -90,11 +109,18 @@ export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   description: string;
   /** `read` tools are the only ones served in read-only mode. */
   access: "read" | "write";
-  /** True when the tool acts only on a second call carrying a confirmation token. */
-  confirmation: boolean;
   annotations: ExplicitAnnotations;
   input: I;
   output: O;
+  /**
+   * What a call would delete, cancel or remove, worked out before it acts. Required of every
+   * tool with `destructiveHint`; the server confirms any effect with a person (or, in the
+   * operator's token mode, a token) before `run`, whatever the tool.
+   */
+  plan?(
+    args: z.infer<z.ZodObject<I>>,
+    ctx: ToolContext,
+  ): Promise<ToolOutcome<EffectPlan>>;
   run(
     args: z.infer<z.ZodObject<I>>,
     ctx: ToolContext,
@@ -108,13 +134,11 @@ export interface RegisteredToolSpec {
   readonly title: string;
   readonly description: string;
   readonly access: "read" | "write";
+  /** Whether calls can need confirmation (the tool has a `plan`). */
   readonly confirmation: boolean;
   readonly annotations: ExplicitAnnotations;
-  /** Registers the tool on `server` (an `McpServer`), binding it to `ctx`. */
-  register(
-    registerTool: RegisterFn,
-    ctx: ToolContext,
-  ): void;
+  /** Registers the tool through `registerTool` (the server's one wrapper). */
+  register(registerTool: RegisterFn): void;
   /** The tool as `tools/list` shows it. */
   listing(): Tool;
 }
@@ -135,22 +159,24 @@ function jsonSchema(shape: z.ZodRawShape, io: "input" | "output"): Tool["inputSc
 /** What `register` needs: a function that registers one tool, given its parts. */
 export type RegisterFn = <I extends z.ZodRawShape, O extends z.ZodRawShape>(
   spec: ToolSpec<I, O>,
-  ctx: ToolContext,
 ) => void;
 
 /** @internal Shared with alert_tools.ts. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
   spec: ToolSpec<I, O>,
 ): RegisteredToolSpec {
+  if (spec.annotations.destructiveHint && !spec.plan) {
+    throw new Error(`${spec.name} is destructive but declares no plan of its effects`);
+  }
   return {
     name: spec.name,
     title: spec.title,
     description: spec.description,
     access: spec.access,
-    confirmation: spec.confirmation,
+    confirmation: spec.plan !== undefined,
     annotations: spec.annotations,
-    register(registerTool, ctx) {
-      registerTool(spec, ctx);
+    register(registerTool) {
+      registerTool(spec);
     },
     listing() {
       return {
@@ -172,8 +198,9 @@ export const region = z.enum(REGION_VALUES).optional().describe("Default: the se
 const uploadId = z.string().min(1).max(200).describe("Upload id from recapture_upload_customers.");
 const customerId = z.string().min(1).max(200).describe("Customer id.");
 /** @internal Shared with alert_tools.ts. */
-export const confirmationToken = z.string().max(200).optional().describe(
-  "Omit on the first call. Pass the token from the preview, after the user agrees, to act.",
+// No length cap in the schema (tokens are checked by one anchored, bounded pattern).
+export const confirmationToken = z.string().optional().describe(
+  "Token mode: from confirmation_required, if the user agrees.",
 );
 
 const uploadSummary = z.object({
@@ -226,6 +253,7 @@ function describeUpload(s: UploadSummary): string {
 }
 
 function customerView(customer: Customer, ctx: ToolContext): CustomerOut {
+  ctx.scrub.collect(customer);
   return maskRecord({ ...customer } as CustomerOut, ctx.mask);
 }
 
@@ -241,7 +269,7 @@ export function failure(code: string, message: string): never {
 
 async function findRegion(
   ctx: ToolContext,
-  resource: "customer" | "upload",
+  resource: Resource,
   id: string,
   tried: Region,
 ): Promise<Region | null> {
@@ -250,7 +278,8 @@ async function findRegion(
     try {
       const opts = { region: candidate, maxRetries: 0, timeoutMs: 5000 };
       if (resource === "customer") await ctx.client.customers.retrieve(id, opts);
-      else await ctx.client.uploads.retrieve(id, opts);
+      else if (resource === "upload") await ctx.client.uploads.retrieve(id, opts);
+      else await ctx.client.webhooks.retrieve(id, opts);
       return candidate;
     } catch {
       // Not there (or not licensed there): try the next one.
@@ -265,7 +294,7 @@ async function findRegion(
  */
 export async function guarded<T>(
   ctx: ToolContext,
-  where: { resource?: "customer" | "upload"; id?: string; region: Region },
+  where: { resource?: Resource; id?: string; region: Region },
   action: () => Promise<ToolOutcome<T>>,
 ): Promise<ToolOutcome<T>> {
   try {
@@ -282,45 +311,33 @@ export async function guarded<T>(
   }
 }
 
-/** Validates a confirmation token or explains why it is refused (shared with alert_tools.ts). */
-export async function requireToken(
-  ctx: ToolContext,
-  token: string,
-  subject: TokenSubject,
-  what: string,
-): Promise<void> {
-  const problem = await (await ctx.tokens()).check(token, subject);
-  if (problem === "expired") {
-    failure(
-      "confirmation_expired",
-      `the confirmation token has expired; nothing was changed. Call ${subject.tool} without ` +
-        `a token to get a fresh preview and token.`,
-    );
-  }
-  if (problem !== null) {
-    failure(
-      "confirmation_invalid",
-      `the confirmation token is not valid for ${what} in region "${subject.region}" (it was ` +
-        `issued for another resource, or altered); nothing was changed. Call ${subject.tool} ` +
-        `without a token to get a preview and a token for this one.`,
-    );
-  }
+/** A plan with no effect: the call needs no confirmation. */
+function noEffect(region: Region, resourceId: string): ToolOutcome<EffectPlan> {
+  return { ok: true, data: { region, resourceId, effects: [] }, text: "" };
+}
+
+/** A short, masked description of a customer for a person: id, vehicle, rego. */
+function describeCustomer(c: CustomerOut): string {
+  const parts = [c.vehicle_title, c.rego ? `rego ${c.rego}` : null, c.vin ? `VIN ${c.vin}` : null]
+    .filter((p): p is string => typeof p === "string" && p !== "");
+  return `customer ${c.id}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
 }
 
 // ---------------------------------------------------------------- upload customers
 
 const uploadInput = {
-  name: z.string().max(200).describe("Label, for reference."),
+  name: z.string().max(200).describe("A label."),
   customers: z.array(z.looseObject({})).max(MAX_UPLOAD_ROWS).optional().describe(
-    "Rows of rego, state (AU), vin, client_name, mobile_number, sale_date, expiry_date, " +
-      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields; " +
-      "rego or vin required.",
+    "Rows: rego, state (AU), vin, client_name, mobile_number, sale_date, expiry_date, " +
+      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields. " +
+      "Need rego or vin.",
   ),
-  csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or rows as CSV with a header."),
+  csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or CSV with a header."),
   enable_rego_lookups: z.boolean().optional().describe(
-    "Buy VIN lookups for rows with rego but no VIN; ask the user.",
+    "Buy VIN lookups for rows without VIN; ask the user.",
   ),
-  dry_run: z.boolean().optional().describe("Only validate; upload nothing."),
+  dry_run: z.boolean().optional().describe("Only check."),
+  confirmation_token: confirmationToken,
   region,
 };
 
@@ -333,14 +350,31 @@ const uploadOutput = {
 
 type UploadOut = z.infer<z.ZodObject<typeof uploadOutput>>;
 
+/** The rows of an upload call (JSON rows or CSV), the CSV reader's problems and row labels. */
+async function readUploadRows(
+  args: { customers?: Record<string, unknown>[]; csv?: string },
+): Promise<{ rows: unknown[]; readIssues: RowIssue[]; label: (issue: RowIssue) => string }> {
+  if ((args.csv !== undefined) === (args.customers !== undefined)) {
+    failure("invalid_arguments", "give exactly one of `customers` (JSON rows) or `csv`.");
+  }
+  if (args.csv !== undefined) {
+    const parsed = await readCsvRows(args.csv, MAX_UPLOAD_ROWS);
+    return {
+      rows: parsed.rows,
+      readIssues: parsed.issues,
+      label: (i) => `CSV line ${parsed.lines[i.index] ?? "?"} (row index ${i.index})`,
+    };
+  }
+  return { rows: args.customers ?? [], readIssues: [], label: (i) => `customers[${i.index}]` };
+}
+
 const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
   description:
-    "Track past customers' cars: AutoGrab alerts when one is listed for sale. Validates rows " +
-    "first (errors per row); then call recapture_wait_for_upload. Rego lookups cost money.",
+    "Track past customers' cars: AutoGrab alerts when one is listed for sale. Checks rows " +
+    "first; then recapture_wait_for_upload. Rego lookups are billed.",
   access: "write",
-  confirmation: false,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,
@@ -349,25 +383,43 @@ const uploadCustomers = defineTool({
   },
   input: uploadInput,
   output: uploadOutput,
+  async plan(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded<EffectPlan>(ctx, { region: reg }, async () => {
+      if (args.dry_run) return noEffect(reg, "");
+      const { rows } = await readUploadRows(args);
+      const now = new Date(ctx.now());
+      // Row by row, to keep each row's index (dates normalised as the upload will send them).
+      const expiring = rows
+        .map((row, index) => ({
+          index,
+          expiry: validateCustomers([row], { region: reg }).valid[0]?.expiry_date,
+        }))
+        .filter((r) => typeof r.expiry === "string" && expiresImmediately(r.expiry, { now }));
+      if (expiring.length === 0) return noEffect(reg, "");
+      const shown = expiring.slice(0, 10).map((r) => `${r.index} (${r.expiry})`).join(", ");
+      return {
+        ok: true,
+        data: {
+          region: reg,
+          resourceId: "",
+          effects: [{
+            kind: "delete",
+            what: `${expiring.length} of the ${rows.length} customer(s) to upload in region ` +
+              `${reg} have an expiry_date of today or earlier, so the API deletes them as soon as ` +
+              `they are created (0-based row index: ${shown}${
+                expiring.length > 10 ? ", ..." : ""
+              })`,
+          }],
+        },
+        text: "",
+      };
+    });
+  },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded<UploadOut>(ctx, { region: reg }, async () => {
-      const fromCsv = args.csv !== undefined;
-      if (fromCsv === (args.customers !== undefined)) {
-        failure("invalid_arguments", "give exactly one of `customers` (JSON rows) or `csv`.");
-      }
-      let rows: unknown[];
-      let label: (issue: RowIssue) => string;
-      let readIssues: RowIssue[] = [];
-      if (fromCsv) {
-        const parsed = await readCsvRows(args.csv ?? "", MAX_UPLOAD_ROWS);
-        rows = parsed.rows;
-        readIssues = parsed.issues;
-        label = (i) => `CSV line ${parsed.lines[i.index] ?? "?"} (row ${i.index})`;
-      } else {
-        rows = args.customers ?? [];
-        label = (i) => `customers[${i.index}]`;
-      }
+      const { rows, readIssues, label } = await readUploadRows(args);
       if (rows.length === 0) {
         failure("empty_upload", "there are no customer rows. Pass at least one row.");
       }
@@ -423,7 +475,6 @@ const uploadStatus = defineTool({
     "Get an upload's progress: customers uploaded, processed and failed, and percent done. " +
     "One quick check; to block until it finishes use recapture_wait_for_upload.",
   access: "read",
-  confirmation: false,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -452,7 +503,6 @@ const waitForUpload = defineTool({
     "Wait (up to max_wait_seconds, at most 25) for an upload to finish processing, then " +
     "report its counts. If it is not done yet, call again.",
   access: "read",
-  confirmation: false,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -532,10 +582,8 @@ const waitForUpload = defineTool({
 // ---------------------------------------------------------------- cancel upload
 
 const cancelOutput = {
-  action: z.enum(["preview", "cancelled"]),
+  action: z.enum(["cancelled", "already_completed"]),
   upload: uploadSummary,
-  confirmation_token: z.string().nullable(),
-  expires_at: z.string().nullable(),
 };
 
 type CancelOut = z.infer<z.ZodObject<typeof cancelOutput>>;
@@ -544,11 +592,9 @@ const cancelUpload = defineTool({
   name: "recapture_cancel_upload",
   title: "Cancel upload",
   description:
-    "Stop an upload from creating more customers (ones already created stay). Two steps: " +
-    "without confirmation_token you get a preview and a token; confirm with the user, then " +
-    "call again with the token before it expires.",
+    "Stop an upload from creating more customers (ones already created stay). A person " +
+    "confirms first; the answer says whether anything was cancelled.",
   access: "write",
-  confirmation: true,
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
@@ -557,47 +603,52 @@ const cancelUpload = defineTool({
   },
   input: { upload_id: uploadId, confirmation_token: confirmationToken, region },
   output: cancelOutput,
+  async plan(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded<EffectPlan>(
+      ctx,
+      { resource: "upload", id: args.upload_id, region: reg },
+      async () => {
+        const summary = summarizeUpload(
+          await ctx.client.uploads.retrieve(args.upload_id, { region: reg }),
+        );
+        // A finished upload cannot be stopped: the call changes nothing, so nobody is asked.
+        if (summary.done) return noEffect(reg, args.upload_id);
+        const remaining = summary.total_uploaded_customers - summary.total_processed_customers;
+        return {
+          ok: true,
+          data: {
+            region: reg,
+            resourceId: args.upload_id,
+            effects: [{
+              kind: "cancel",
+              what: `upload ${args.upload_id} in region ${reg} is cancelled: the ${remaining} ` +
+                `customer(s) not yet processed are never created (the ` +
+                `${summary.total_processed_customers} already processed stay)`,
+            }],
+          },
+          text: "",
+        };
+      },
+    );
+  },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    const subject = { tool: "recapture_cancel_upload", region: reg, resourceId: args.upload_id };
     return await guarded<CancelOut>(
       ctx,
       { resource: "upload", id: args.upload_id, region: reg },
       async () => {
-        if (args.confirmation_token === undefined) {
-          const summary = summarizeUpload(
-            await ctx.client.uploads.retrieve(args.upload_id, { region: reg }),
-          );
-          const { token, expiresAt } = await (await ctx.tokens()).mint(subject);
-          const remaining = summary.total_uploaded_customers - summary.total_processed_customers;
-          const effect = summary.done
-            ? "It has already finished, so cancelling changes nothing."
-            : `Cancelling stops the ${remaining} customer(s) not yet processed.`;
-          return {
-            ok: true,
-            data: {
-              action: "preview" as const,
-              upload: summary,
-              confirmation_token: token,
-              expires_at: expiresAt.toISOString(),
-            },
-            text: `Preview only, nothing changed. ${describeUpload(summary)} ${effect} ` +
-              `To cancel, call again with confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
-          };
-        }
-        await requireToken(ctx, args.confirmation_token, subject, `upload ${args.upload_id}`);
-        const summary = summarizeUpload(
-          await ctx.client.uploads.cancel(args.upload_id, { region: reg }),
-        );
+        // The API's answer decides what is reported: the upload may have finished meanwhile.
+        const answered = await ctx.client.uploads.cancel(args.upload_id, { region: reg });
+        const summary = summarizeUpload(answered);
+        const cancelled = answered.status === "cancelled" ||
+          ((answered.status ?? null) === null && !summary.done);
         return {
           ok: true,
-          data: {
-            action: "cancelled" as const,
-            upload: summary,
-            confirmation_token: null,
-            expires_at: null,
-          },
-          text: `Cancelled. ${describeUpload(summary)}`,
+          data: { action: cancelled ? "cancelled" : "already_completed", upload: summary },
+          text: cancelled
+            ? `cancelled: ${describeUpload(summary)} No more customers will be created.`
+            : `already completed: nothing cancelled. ${describeUpload(summary)}`,
         };
       },
     );
@@ -670,7 +721,6 @@ const listCustomers = defineTool({
     "List customers, oldest first, a page at a time. Use fields to keep results small; " +
     "follow next_cursor while has_more.",
   access: "read",
-  confirmation: false,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -749,7 +799,6 @@ const getCustomer = defineTool({
     "Get one customer: vehicle (rego, VIN, title), contact, dates and sightings (each time " +
     "the car was seen listed for sale).",
   access: "read",
-  confirmation: false,
   annotations: {
     readOnlyHint: true,
     destructiveHint: false,
@@ -776,14 +825,43 @@ const getCustomer = defineTool({
 
 // ---------------------------------------------------------------- update customer
 
+const updateOutput = {
+  customer: customerOut,
+  result: z.enum(["updated", "deleted", "deleted_on_expiry"]),
+};
+type UpdateOut = z.infer<z.ZodObject<typeof updateOutput>>;
+
+/** The plan of a call that deletes `id`: the customer, described (masked) for a person. */
+async function deletionPlan(
+  ctx: ToolContext,
+  reg: Region,
+  id: string,
+  how: string,
+): Promise<ToolOutcome<EffectPlan>> {
+  const customer = customerView(await ctx.client.customers.retrieve(id, { region: reg }), ctx);
+  return {
+    ok: true,
+    data: {
+      region: reg,
+      resourceId: id,
+      effects: [{
+        kind: "delete",
+        what: `${describeCustomer(customer)} in region ${reg} is deleted${how}; their car is no ` +
+          "longer tracked",
+      }],
+    },
+    text: "",
+  };
+}
+
 const updateCustomer = defineTool({
   name: "recapture_update_customer",
   title: "Update customer",
   description:
     "Change a customer's client_name, mobile_number, sale_date or expiry_date. Only the " +
-    'fields given change; "" clears one. The customer is deleted on its expiry_date.',
+    'fields given change; "" clears one. The API deletes a customer on its expiry_date, so an ' +
+    "expiry_date of today or earlier deletes it: a person confirms that first.",
   access: "write",
-  confirmation: false,
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
@@ -796,16 +874,36 @@ const updateCustomer = defineTool({
     mobile_number: z.string().max(40).optional().describe("New mobile number."),
     sale_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
     expiry_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
+    confirmation_token: confirmationToken,
     region,
   },
-  output: { customer: customerOut },
-  async run(args, ctx) {
+  output: updateOutput,
+  async plan(args, ctx) {
     const reg = regionOf(args, ctx);
+    const expiry = args.expiry_date;
+    if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
+      return noEffect(reg, args.customer_id);
+    }
     return await guarded(
       ctx,
       { resource: "customer", id: args.customer_id, region: reg },
+      () =>
+        deletionPlan(
+          ctx,
+          reg,
+          args.customer_id,
+          ` (its new expiry_date ${expiry} is today or earlier, and the API deletes a customer ` +
+            "on its expiry date)",
+        ),
+    );
+  },
+  async run(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded<UpdateOut>(
+      ctx,
+      { resource: "customer", id: args.customer_id, region: reg },
       async () => {
-        const { customer_id: id, region: _r, ...changes } = args;
+        const { customer_id: id, region: _r, confirmation_token: _t, ...changes } = args;
         const params = Object.fromEntries(
           Object.entries(changes).filter(([, v]) => v !== undefined),
         ) as {
@@ -824,10 +922,31 @@ const updateCustomer = defineTool({
           await ctx.client.customers.update(id, params, { region: reg }),
           ctx,
         );
+        const changed = Object.keys(params).join(", ");
+        const expiry = params.expiry_date;
+        if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
+          return {
+            ok: true,
+            data: { customer, result: "updated" as const },
+            text: `Updated ${changed}.\n${json(customer)}`,
+          };
+        }
+        // Ask the API whether the customer still exists: report what happened, not the plan.
+        let gone = false;
+        try {
+          await ctx.client.customers.retrieve(id, { region: reg });
+        } catch (error) {
+          if (!(error instanceof NotFoundError)) throw error;
+          gone = true;
+        }
         return {
           ok: true,
-          data: { customer },
-          text: `Updated ${Object.keys(params).join(", ")}.\n${json(customer)}`,
+          data: { customer, result: gone ? "deleted" as const : "deleted_on_expiry" as const },
+          text: gone
+            ? `Updated ${changed}; the customer is now deleted (expiry_date ${expiry} has ` +
+              `passed where the API counts it). The record as it was:\n${json(customer)}`
+            : `Updated ${changed}; the API still holds the customer and deletes it when ` +
+              `expiry_date ${expiry} arrives in its time zone (within a day).\n${json(customer)}`,
         };
       },
     );
@@ -836,22 +955,12 @@ const updateCustomer = defineTool({
 
 // ---------------------------------------------------------------- delete customer
 
-const deleteOutput = {
-  action: z.enum(["preview", "deleted"]),
-  customer: customerOut,
-  confirmation_token: z.string().nullable(),
-  expires_at: z.string().nullable(),
-};
-type DeleteOut = z.infer<z.ZodObject<typeof deleteOutput>>;
-
 const deleteCustomer = defineTool({
   name: "recapture_delete_customer",
   title: "Delete customer",
-  description: "Delete a customer permanently; their car stops being tracked. Two steps: without " +
-    "confirmation_token you get a preview and a token; confirm with the user, then call " +
-    "again with the token before it expires.",
+  description: "Delete a customer permanently; their car stops being tracked. A person " +
+    "confirms first.",
   access: "write",
-  confirmation: true,
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
@@ -859,49 +968,32 @@ const deleteCustomer = defineTool({
     openWorldHint: false,
   },
   input: { customer_id: customerId, confirmation_token: confirmationToken, region },
-  output: deleteOutput,
+  output: { action: z.enum(["deleted"]), customer: customerOut },
+  async plan(args, ctx) {
+    const reg = regionOf(args, ctx);
+    return await guarded(
+      ctx,
+      { resource: "customer", id: args.customer_id, region: reg },
+      () => deletionPlan(ctx, reg, args.customer_id, " permanently"),
+    );
+  },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    const subject = {
-      tool: "recapture_delete_customer",
-      region: reg,
-      resourceId: args.customer_id,
-    };
-    return await guarded<DeleteOut>(ctx, {
-      resource: "customer",
-      id: args.customer_id,
-      region: reg,
-    }, async () => {
-      if (args.confirmation_token === undefined) {
+    return await guarded(
+      ctx,
+      { resource: "customer", id: args.customer_id, region: reg },
+      async () => {
         const customer = customerView(
-          await ctx.client.customers.retrieve(args.customer_id, { region: reg }),
+          await ctx.client.customers.delete(args.customer_id, { region: reg }),
           ctx,
         );
-        const { token, expiresAt } = await (await ctx.tokens()).mint(subject);
         return {
           ok: true,
-          data: {
-            action: "preview" as const,
-            customer,
-            confirmation_token: token,
-            expires_at: expiresAt.toISOString(),
-          },
-          text:
-            `Preview only, nothing deleted. This customer would be deleted:\n${json(customer)}\n` +
-            `To delete, call again with confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
+          data: { action: "deleted" as const, customer },
+          text: `Deleted customer ${customer.id}.`,
         };
-      }
-      await requireToken(ctx, args.confirmation_token, subject, `customer ${args.customer_id}`);
-      const customer = customerView(
-        await ctx.client.customers.delete(args.customer_id, { region: reg }),
-        ctx,
-      );
-      return {
-        ok: true,
-        data: { action: "deleted" as const, customer, confirmation_token: null, expires_at: null },
-        text: `Deleted customer ${customer.id}.`,
-      };
-    });
+      },
+    );
   },
 });
 

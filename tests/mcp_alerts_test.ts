@@ -65,7 +65,12 @@ Deno.test("alert tools are off by default and opt-in with alerts: true", async (
 Deno.test("alert tools: create, list (masked), ping, simulate, two-step delete", async () => {
   const pushed: string[] = [];
   const h = await connect({
-    server: { alerts: true, mode: "sandbox" },
+    server: {
+      alerts: true,
+      mode: "sandbox",
+      confirm: "token-unverified",
+      confirmationSecret: "w".repeat(32),
+    },
     sandbox: {
       pushFetch: async (r) => {
         pushed.push((await r.json()).event);
@@ -107,13 +112,13 @@ Deno.test("alert tools: create, list (masked), ping, simulate, two-step delete",
     assert(none.isError);
     assertStringIncludes(textOf(none), "invalid_arguments");
 
-    const preview = dataOf(await h.call("recapture_delete_webhook", { webhook_id: webhook.id }));
-    assertEquals(preview.action, "preview");
+    const preview = textOf(await h.call("recapture_delete_webhook", { webhook_id: webhook.id }));
+    assertStringIncludes(preview, "confirmation_required: ");
     assertEquals((dataOf(await h.call("recapture_list_webhooks", {})).webhooks as []).length, 1);
     const done = dataOf(
       await h.call("recapture_delete_webhook", {
         webhook_id: webhook.id,
-        confirmation_token: preview.confirmation_token,
+        confirmation_token: /confirmation_token "([^"]+)"/.exec(preview)?.[1],
       }),
     );
     assertEquals(done.action, "deleted");

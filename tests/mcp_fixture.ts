@@ -9,8 +9,23 @@ import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import type { Sandbox, SandboxOptions } from "../src/sandbox/mod.ts";
 import { createRecaptureMcpServer } from "../mcp/mod.ts";
 import type { RecaptureMcpServerOptions } from "../mcp/mod.ts";
-import { Client, InMemoryTransport } from "../mcp/_sdk.ts";
-import type { CallToolResult } from "../mcp/_sdk.ts";
+import { Client, ElicitRequestSchema, InMemoryTransport } from "../mcp/_sdk.ts";
+import type { CallToolResult, ElicitRequest, ElicitResult } from "../mcp/_sdk.ts";
+
+/** A client's answer to the server's question (elicitation), given the question. */
+export type Elicitor = (request: ElicitRequest["params"]) => Promise<ElicitResult>;
+
+/**
+ * A real MCP client; with `elicit` it declares elicitation support and answers with it.
+ */
+export function mcpClient(elicit?: Elicitor): Client {
+  const client = new Client(
+    { name: "recapture-test", version: "1.0.0" },
+    { capabilities: elicit ? { elicitation: { form: {} } } : {} },
+  );
+  if (elicit) client.setRequestHandler(ElicitRequestSchema, (req) => elicit(req.params));
+  return client;
+}
 
 /** A connected MCP client over a sandbox. */
 export interface Harness {
@@ -32,6 +47,8 @@ export interface HarnessOptions {
   fetch?: (
     sandboxFetch: (req: Request) => Promise<Response>,
   ) => (req: Request) => Promise<Response>;
+  /** The client answers the server's questions with this (and declares elicitation). */
+  elicit?: Elicitor;
 }
 
 /** Starts a sandbox, an MCP server on it and a client connected to that server. */
@@ -45,7 +62,7 @@ export async function connect(options: HarnessOptions = {}): Promise<Harness> {
   });
   const server = createRecaptureMcpServer(sdk, { pollIntervalMs: 20, ...options.server });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const client = new Client({ name: "recapture-test", version: "1.0.0" });
+  const client = mcpClient(options.elicit);
   await server.connect(serverSide);
   await client.connect(clientSide);
   return {

@@ -52,7 +52,7 @@ function post(url: string, headers: Record<string, string>): Promise<Response> {
 }
 
 Deno.test("http: a client lists tools and follows an upload with progress", async () => {
-  const server = await start();
+  const server = await start(["--confirm", "token-unverified"]);
   const client = new Client({ name: "http-test", version: "1.0.0" });
   try {
     assertEquals(server.mode, "sandbox");
@@ -88,7 +88,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     assertEquals(waited.total_processed_customers, 20);
     assert(progress.length >= 1 && progress.at(-1) === 20, `progress ${progress}`);
 
-    // The confirmation flow works across requests, each on a fresh server instance.
+    // Token mode: the confirmation works across requests, each on a fresh server instance.
     const page = data(
       await client.callTool({
         name: "recapture_list_customers",
@@ -96,16 +96,17 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
       }) as CallToolResult,
     );
     const customerId = (page.customers as { id: string }[])[0].id;
-    const preview = data(
-      await client.callTool({
-        name: "recapture_delete_customer",
-        arguments: { customer_id: customerId },
-      }) as CallToolResult,
-    );
+    const preview = await client.callTool({
+      name: "recapture_delete_customer",
+      arguments: { customer_id: customerId },
+    }) as CallToolResult;
+    const text = (preview.content[0] as { text: string }).text;
+    assert(text.startsWith("confirmation_required: "), text);
+    const confirmationToken = /confirmation_token "([^"]+)"/.exec(text)?.[1];
     const deleted = data(
       await client.callTool({
         name: "recapture_delete_customer",
-        arguments: { customer_id: customerId, confirmation_token: preview.confirmation_token },
+        arguments: { customer_id: customerId, confirmation_token: confirmationToken },
       }) as CallToolResult,
     );
     assertEquals(deleted.action, "deleted");

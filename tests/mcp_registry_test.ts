@@ -27,7 +27,8 @@ Deno.test("every registry tool sets all four annotations explicitly", () => {
     assert(/^recapture_[a-z_]+$/.test(tool.name), `${tool.name} is snake_case recapture_*`);
     assert(tool.title.length > 0 && tool.description.length > 0);
     assertEquals(tool.annotations.readOnlyHint, tool.access === "read", tool.name);
-    if (tool.confirmation) assertEquals(tool.annotations.destructiveHint, true, tool.name);
+    // Every destructive tool plans its effects, so the one gate can confirm them.
+    if (tool.annotations.destructiveHint) assertEquals(tool.confirmation, true, tool.name);
   }
 });
 
@@ -73,6 +74,8 @@ Deno.test("unknown options, tool names and bad values fail at start-up", () => {
     [{ maskPii: { phones: true } }, /unknown maskPii option: phones/],
     [{ maxWaitSeconds: 60 }, /maxWaitSeconds/],
     [{ confirmationSecret: "short" }, /16 bytes/],
+    [{ confirm: "token-unverified" }, /needs confirmationSecret/],
+    [{ confirm: "agent" }, /confirm must be/],
     [{ mode: "live" }, /mode/],
   ];
   for (const [options, message] of bad) {
@@ -87,7 +90,7 @@ Deno.test("unknown options, tool names and bad values fail at start-up", () => {
     readOnly: true,
     tools: ["recapture_get_customer"],
     region: "uk",
-    maskPii: { names: true },
+    maskPii: { showVehicleIds: true },
   });
   assertEquals(RECAPTURE_TOOL_NAMES.length, 8);
   assertEquals(RECAPTURE_READ_TOOL_NAMES, [
@@ -98,35 +101,54 @@ Deno.test("unknown options, tool names and bad values fail at start-up", () => {
   ]);
 });
 
-Deno.test("confirmation tokens bind tool, region, resource and expiry", async () => {
+Deno.test("confirmation tokens bind tool, region, resource, arguments, server and expiry", async () => {
   let now = 1_700_000_000_000;
   const secret = new TextEncoder().encode("a-test-secret-of-32-bytes-length");
   const tokens = await createConfirmationTokens(secret, 300, () => now);
-  const subject = { tool: "recapture_delete_customer", region: "au", resourceId: "cus_1" };
+  const subject = {
+    tool: "recapture_update_customer",
+    region: "au",
+    resourceId: "cus_1",
+    args: { customer_id: "cus_1", expiry_date: "2026-01-01" },
+  };
   const { token, expiresAt } = await tokens.mint(subject);
   assertEquals(expiresAt.getTime(), now + 300_000);
   assertEquals(await tokens.check(token, subject), null);
-  assertEquals(await tokens.check(token, { ...subject, resourceId: "cus_2" }), "mismatch");
-  assertEquals(await tokens.check(token, { ...subject, region: "nz" }), "mismatch");
+  // Key order of the arguments does not matter; their values do.
   assertEquals(
-    await tokens.check(token, { ...subject, tool: "recapture_cancel_upload" }),
-    "mismatch",
+    await tokens.check(token, {
+      ...subject,
+      args: { expiry_date: "2026-01-01", customer_id: "cus_1" },
+    }),
+    null,
   );
-  assertEquals(await tokens.check("garbage", subject), "malformed");
+  for (
+    const other of [
+      { resourceId: "cus_2" },
+      { region: "nz" },
+      { tool: "recapture_delete_customer" },
+      { args: { customer_id: "cus_1", expiry_date: "2000-01-01" } },
+    ]
+  ) {
+    assertEquals(await tokens.check(token, { ...subject, ...other }), "other_call");
+  }
+  assertEquals(await tokens.check("garbage", subject), "altered");
   // Moving the expiry forward breaks the MAC.
-  const [exp, mac] = token.split(".");
-  assertEquals(await tokens.check(`${Number(exp) + 3600}.${mac}`, subject), "mismatch");
+  const parts = token.split(".");
+  parts[2] = String(Number(parts[2]) + 3600);
+  assertEquals(await tokens.check(parts.join("."), subject), "altered");
   now += 300_000;
   assertEquals(await tokens.check(token, subject), "expired");
-  // Another key rejects it; the same key in another instance accepts it (stateless).
+  // Another key is another server; the same key in another instance accepts it (restarts).
   const other = await createConfirmationTokens(
     new TextEncoder().encode("another-secret-of-32-bytes-long!"),
     300,
     () => now - 1000,
   );
-  assertEquals(await other.check(token, subject), "mismatch");
+  assertEquals(await other.check(token, subject), "other_server");
   const twin = await createConfirmationTokens(secret, 300, () => now - 1000);
   assertEquals(await twin.check(token, subject), null);
+  assert(!token.includes("a-test-secret"), "the secret is not in the token");
 });
 
 Deno.test("masking keeps the last three digits and each word's initial", () => {
@@ -141,7 +163,8 @@ Deno.test("masking keeps the last three digits and each word's initial", () => {
 Deno.test("entry flags map to server options; unknown flags and bad values are refused", () => {
   const config = parseEntryArgs(
     ["--read-only", "--tools", "recapture_get_customer, recapture_list_customers", "--region", "nz"]
-      .concat(["--mask-pii", "--port", "9000", "--allowed-host", "mcp.example"]),
+      .concat(["--mask-pii", "--port", "9000", "--allowed-host", "mcp.example"])
+      .concat(["--confirm", "token-unverified"]),
     { RECAPTURE_API_KEY: "sec_live_secret_value", RECAPTURE_MCP_CONFIRM_SECRET: "x".repeat(32) },
   );
   assertEquals(config.server.readOnly, true);
@@ -149,6 +172,8 @@ Deno.test("entry flags map to server options; unknown flags and bad values are r
   assertEquals(config.server.region, "nz");
   assertEquals(config.server.maskPii, true);
   assertEquals(config.server.confirmationSecret, "x".repeat(32));
+  assertEquals(config.server.confirm, "token-unverified");
+  assertEquals(config.confirmSecretFile, undefined, "the environment's secret is used");
   assertEquals(config.server.secrets, ["sec_live_secret_value", "x".repeat(32)]);
   assertEquals([config.hostname, config.port, config.allowedHosts], [
     "127.0.0.1",

@@ -1,0 +1,106 @@
+/**
+ * The one confirmation gate every tool call goes through: a call whose plan has an effect that
+ * deletes, cancels or removes acts only after a person accepts it (MCP elicitation), or, in the
+ * operator's `token-unverified` mode, with a valid token for exactly this call. Otherwise it is
+ * refused with a message that says why, and nothing is changed.
+ *
+ * @module
+ */
+import type { ConfirmationTokens } from "./_confirm.ts";
+import { TOKEN_PROBLEMS } from "./_confirm.ts";
+import type { Effect, EffectPlan } from "./tools.ts";
+
+/**
+ * How a server gets confirmations: `person` only asks a person (elicitation); `token-unverified`
+ * also accepts a confirmation token, which proves only that a preview was fetched.
+ */
+export type ConfirmMode = "person" | "token-unverified";
+
+/**
+ * A person's answer to an elicitation; `unavailable` when the client turned out unable to ask
+ * (it answered the question with "method not found").
+ */
+export type PersonAnswer = "accept" | "decline" | "cancel" | "unavailable";
+
+/** What the gate needs from the call. */
+export interface GateCall {
+  tool: string;
+  /** The call's arguments, without `confirmation_token` (a token is bound to them). */
+  args: Record<string, unknown>;
+  token: string | undefined;
+  mode: ConfirmMode;
+  /** Asks the person, when the client supports elicitation. */
+  ask: ((message: string) => Promise<PersonAnswer>) | undefined;
+  tokens: () => Promise<ConfirmationTokens>;
+}
+
+/** Go ahead, or a refusal text (`code: explanation`). */
+export type GateVerdict = { go: true } | { go: false; text: string };
+
+const VERBS: Readonly<Record<Effect["kind"], string>> = {
+  delete: "deletes",
+  cancel: "cancels",
+  remove: "removes",
+};
+
+/** The effects, in plain words: "This call deletes data: customer c_1 ... is deleted." */
+export function describeEffects(effects: readonly Effect[]): string {
+  const kinds = [...new Set(effects.map((e) => VERBS[e.kind]))].join(" and ");
+  return `This call ${kinds} data that cannot be restored: ` +
+    effects.map((e) => e.what).join("; ") + ".";
+}
+
+/**
+ * Decides whether a call may act. Effects decide: a plan without effects goes ahead; any effect
+ * needs a person's explicit accept, or a valid token in token mode.
+ */
+export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<GateVerdict> {
+  if (plan.effects.length === 0) return { go: true };
+  const effects = describeEffects(plan.effects);
+  const answer = call.ask ? await call.ask(`${effects}\nDo you want this to happen?`) : undefined;
+  if (answer === "accept") return { go: true };
+  if (answer === "decline" || answer === "cancel") {
+    return {
+      go: false,
+      text: `not_confirmed: the user ${
+        answer === "decline" ? "declined" : "dismissed the question (or gave no answer)"
+      }, so nothing was changed. ${effects} Do not retry unless the user asks for it again.`,
+    };
+  }
+  if (call.mode !== "token-unverified") {
+    return {
+      go: false,
+      text: `confirmation_unavailable: ${effects} That needs a person's confirmation, and this ` +
+        "client cannot ask one (it does not support MCP elicitation), so nothing was changed. " +
+        "Tell the user: they can do it from a client that supports elicitation, or the operator " +
+        "can start the server with --confirm=token-unverified, where a token, not a person, " +
+        "confirms.",
+    };
+  }
+  const tokens = await call.tokens();
+  const subject = {
+    tool: call.tool,
+    region: plan.region,
+    resourceId: plan.resourceId,
+    args: call.args,
+  };
+  if (call.token === undefined) {
+    const { token, expiresAt } = await tokens.mint(subject);
+    return {
+      go: false,
+      text: `confirmation_required: ${effects} Nothing was changed yet. Show this to the user; ` +
+        `only if they agree, call ${call.tool} again with the same arguments and ` +
+        `confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
+    };
+  }
+  const problem = await tokens.check(call.token, subject);
+  if (problem === null) return { go: true };
+  return {
+    go: false,
+    text:
+      `confirmation_${problem}: the confirmation token was refused: ${
+        TOKEN_PROBLEMS[problem]
+      }. Nothing was changed. Call ${call.tool} without confirmation_token for a fresh preview ` +
+      "and token, and confirm it with the user.",
+  };
+}
