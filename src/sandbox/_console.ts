@@ -25,7 +25,7 @@ import { Store } from "./_store.ts";
 import type { CustomerRecord, Region, UploadMeta, UploadView } from "./_types.ts";
 import { webhookKeys, type WebhookRecord } from "./_webhooks.ts";
 import { CONSOLE_CSS, CONSOLE_JS } from "./_console_assets.ts";
-import { type PushAttempt, type RequestEntry, Ring, Throughput } from "./_console_log.ts";
+import { type PushAttempt, type RequestEntry, type Ring, Throughput } from "./_console_log.ts";
 import {
   alertsPage,
   alertsTables,
@@ -35,7 +35,6 @@ import {
   layout,
   liveRegion,
   loginPage,
-  type PageName,
   requestsTable,
   throughputChart,
   uploadsTable,
@@ -81,6 +80,7 @@ type Ctx = Context<Env>;
 
 const COOKIE = "recapture_console";
 const LIVE_MS = 500;
+const HEARTBEAT_MS = 15_000;
 const PAGE_SIZE = 20;
 const THROUGHPUT_SECONDS = 300;
 
@@ -113,7 +113,8 @@ export function createConsole(deps: ConsoleDeps): Console {
   app.use("*", async (c, next) => {
     c.header("Cache-Control", "no-store");
     c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "no-referrer");
+    // "no-referrer" would make the browser send `Origin: null` with the console's own forms.
+    c.header("Referrer-Policy", "same-origin");
     c.header("Content-Security-Policy", CSP);
     const host = hostOnly(c.req.header("Host") ?? "");
     if (!allowed.has(host)) {
@@ -205,12 +206,17 @@ export function createConsole(deps: ConsoleDeps): Console {
     return streamSSE(c, (stream) => {
       const done = (async () => {
         let last = "";
+        let quiet = 0;
         const stop = () => stream.aborted || closing.signal.aborted;
         while (!stop()) {
           const text = String(await render());
           if (text !== last && !stop()) {
             await stream.writeSSE({ event: "update", data: text });
             last = text;
+            quiet = 0;
+          } else if (++quiet * LIVE_MS >= HEARTBEAT_MS) {
+            await stream.write(": still here\n\n"); // finds clients that went away
+            quiet = 0;
           }
           await pause(LIVE_MS, closing.signal);
         }

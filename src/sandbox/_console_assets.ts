@@ -86,6 +86,8 @@ if (live && "EventSource" in window) {
   const events = new EventSource(live.dataset.live);
   events.addEventListener("update", (e) => apply(live, e.data));
   live.dataset.connected = "true";
+  // Browsers hold few connections per host: a page left must not keep its stream open.
+  window.addEventListener("pagehide", () => events.close());
 }
 document.addEventListener("submit", (e) => {
   const message = e.target.dataset ? e.target.dataset.confirm : undefined;

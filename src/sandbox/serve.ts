@@ -39,7 +39,6 @@ import {
   Ring,
 } from "./_console_log.ts";
 import { randomHex } from "../_hex.ts";
-import type { SandboxOptions } from "./_types.ts";
 
 /** Options of the console served by {@linkcode serveSandbox}. */
 export interface SandboxConsoleOptions {
@@ -69,7 +68,7 @@ export interface ServeSandboxOptions {
   /** Serve the console at `/console` (default false; `deno task sandbox` turns it on). */
   console?: boolean | SandboxConsoleOptions;
   /** Awaited before each chunk is processed: a test hook (see `SandboxOptions.beforeChunk`). */
-  beforeChunk?: SandboxOptions["beforeChunk"];
+  beforeChunk?: (uploadId: string, index: number) => Promise<void>;
 }
 
 /** A sandbox served over HTTP. */
