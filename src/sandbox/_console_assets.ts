@@ -60,6 +60,12 @@ svg.chart { width: 100%; max-width: 56rem; height: auto; border: 1px solid var(-
   main { padding: .75rem; }
   th, td { padding: .35rem .3rem; }
   dl { grid-template-columns: 1fr; }
+  table.stack thead { position: absolute; left: -9999px; }
+  table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: .4rem 0; }
+  table.stack th[scope="row"], table.stack td { display: block; border: 0; text-align: left;
+    padding: .15rem .25rem; }
+  table.stack td[data-label]::before { content: attr(data-label) ": "; font-weight: 600;
+    color: var(--muted); }
 }
 `;
 

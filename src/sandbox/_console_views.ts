@@ -83,7 +83,7 @@ export function uploadsTable(uploads: UploadView[], csrf: string): Html {
     return h`<p>No uploads yet. Send one with the SDK, the CLI or
 <code>POST /v2/recapture/upload</code>; it appears here as it is processed.</p>`;
   }
-  return h`<div class="scroll"><table>
+  return h`<div class="scroll"><table class="stack">
 <caption>Uploads, newest first (${uploads.length})</caption>
 <thead><tr><th scope="col">Upload</th><th scope="col">Region</th><th scope="col">Progress</th>
 <th scope="col">Status</th><th scope="col" class="num">Errors</th><th scope="col">Created</th>
@@ -99,24 +99,24 @@ function uploadRow(u: UploadView, csrf: string): Html {
   const live = u.status === "queued" || u.status === "processing";
   return h`<tr id="up-${u.id}" data-row>
 <th scope="row">${u.name}<br><code class="muted">${u.id}</code></th>
-<td>${u.region}</td>
-<td id="up-${u.id}-progress" data-cell>
+<td data-label="Region">${u.region}</td>
+<td id="up-${u.id}-progress" data-cell data-label="Progress">
 <progress id="up-${u.id}-bar" max="${total}" value="${done}"
  aria-label="Processed customers of ${u.name}">${pct}%</progress>
 <span id="up-${u.id}-pct">${pct}%</span>
 <span class="muted">${done} of ${total}</span></td>
-<td id="up-${u.id}-status" data-cell class="${
+<td id="up-${u.id}-status" data-cell data-label="Status" class="${
     u.status === "cancelled" ? "bad" : u.status === "completed" ? "good" : ""
   }">${u.status}</td>
-<td id="up-${u.id}-errors" data-cell class="num">${
+<td id="up-${u.id}-errors" data-cell data-label="Errors" class="num">${
     u.total_errors === 0
       ? "0"
       : h`<details><summary>${u.total_errors}</summary><ul>${
         u.errors.map((e) => h`<li>row ${e.index}: ${e.field}: ${e.reason}</li>`)
       }</ul></details>`
   }</td>
-<td>${dateTime(u.created_at)}</td>
-<td id="up-${u.id}-action" data-cell>${
+<td data-label="Created">${dateTime(u.created_at)}</td>
+<td id="up-${u.id}-action" data-cell data-label="Action">${
     live
       ? h`<form class="inline" method="post" action="/console/uploads/${u.id}/cancel"
  data-confirm="Cancel upload &quot;${u.name}&quot;? Customers not yet created will not be.">
@@ -141,7 +141,7 @@ export function customersPage(
 <div><label for="q">Search by rego, VIN or name</label>
 <input id="q" name="q" type="search" value="${q}" autocomplete="off"></div>
 <button type="submit">Search</button></form>
-<div class="scroll"><table>
+<div class="scroll"><table class="stack">
 <caption>Customers ${q === "" ? "" : h`matching “${q}”`}: ${from}–${to} of ${page.total}</caption>
 <thead><tr><th scope="col">Rego</th><th scope="col">State</th><th scope="col">VIN</th>
 <th scope="col">Name</th><th scope="col">Region</th><th scope="col" class="num">Sightings</th>
@@ -269,14 +269,15 @@ export function alertsTables(webhooks: WebhookRecord[], attempts: readonly PushA
 ${
     webhooks.length === 0
       ? h`<p>No webhook registered: <code>POST /v2/webhooks</code> with an endpoint.</p>`
-      : h`<div class="scroll"><table><caption class="muted">Endpoints are shown without their
+      : h`<div class="scroll"><table class="stack"><caption class="muted">Endpoints are shown without their
 tokens</caption><thead><tr><th scope="col">Name</th><th scope="col">Endpoint</th>
 <th scope="col">Events</th><th scope="col">Region</th><th scope="col">Account</th></tr></thead>
 <tbody>${
         webhooks.map((w) =>
           h`<tr id="wh-${w.id}" data-row><th scope="row">${w.name}<br><code class="muted">${w.id}</code></th>
-<td><code>${maskEndpoint(w.endpoint)}</code></td><td>${w.events.join(", ")}</td>
-<td>${w.region}</td><td>${w.account_id}</td></tr>`
+<td data-label="Endpoint"><code>${maskEndpoint(w.endpoint)}</code></td>
+<td data-label="Events">${w.events.join(", ")}</td><td data-label="Region">${w.region}</td>
+<td data-label="Account">${w.account_id}</td></tr>`
         )
       }</tbody></table></div>`
   }
@@ -284,7 +285,7 @@ tokens</caption><thead><tr><th scope="col">Name</th><th scope="col">Endpoint</th
 ${
     rows.length === 0
       ? h`<p>No push yet: simulate a listing of a tracked customer's car.</p>`
-      : h`<div class="scroll"><table><thead><tr><th scope="col">Event</th>
+      : h`<div class="scroll"><table class="stack"><thead><tr><th scope="col">Event</th>
 <th scope="col">Endpoint</th><th scope="col">Attempts</th><th scope="col">Status</th>
 <th scope="col">Payload</th></tr></thead><tbody>${rows.map(pushRow)}</tbody></table></div>`
   }`;
@@ -295,18 +296,20 @@ function pushRow(attempts: PushAttempt[]): Html {
   const id = `push-${hashId(`${last.eventId} ${last.endpoint}`)}`;
   const ok = last.status >= 200 && last.status < 300;
   return h`<tr id="${id}" data-row><th scope="row">${last.event}<br><code class="muted">${last.eventId}</code></th>
-<td><code>${last.endpoint}</code></td>
-<td id="${id}-attempts" data-cell><ol>${
+<td data-label="Endpoint"><code>${last.endpoint}</code></td>
+<td id="${id}-attempts" data-cell data-label="Attempts"><ol>${
     attempts.map((a) =>
       h`<li>${time(a.at)}: ${
         a.status === 0 ? a.error ?? "no answer" : `HTTP ${a.status}`
       } in ${a.ms} ms</li>`
     )
   }</ol></td>
-<td id="${id}-status" data-cell class="${ok ? "good" : "bad"}">${
+<td id="${id}-status" data-cell data-label="Status" class="${ok ? "good" : "bad"}">${
     ok ? "delivered" : "not delivered (retried with backoff)"
   } (HTTP ${last.status})</td>
-<td><details><summary>Payload</summary><pre>${pretty(last.payload)}</pre></details></td></tr>`;
+<td data-label="Payload"><details><summary>Payload</summary><pre>${
+    pretty(last.payload)
+  }</pre></details></td></tr>`;
 }
 
 function pretty(json: string): string {
@@ -320,7 +323,7 @@ function pretty(json: string): string {
 /** The last requests (the live region of the requests page). */
 export function requestsTable(entries: readonly RequestEntry[]): Html {
   if (entries.length === 0) return h`<p>No API request yet since the sandbox started.</p>`;
-  return h`<div class="scroll"><table>
+  return h`<div class="scroll"><table class="stack">
 <caption>The last ${entries.length} API requests, newest first (keys shown by their last 4
 characters)</caption>
 <thead><tr><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Path</th>
@@ -328,17 +331,17 @@ characters)</caption>
 <th scope="col">Rate limit</th><th scope="col">Key</th></tr></thead>
 <tbody>${
     entries.map((e, i) =>
-      h`<tr id="rq-${entries.length - i}-${e.at}" data-row><td>${
-        time(e.at)
-      }</td><td>${e.method}</td>
-<td><code>${e.path}</code></td><td class="num ${e.status >= 400 ? "bad" : ""}">${e.status}</td>
-<td class="num">${e.ms.toFixed(1)} ms</td><td>${
+      h`<tr id="rq-${entries.length - i}-${e.at}" data-row>
+<td data-label="Time">${time(e.at)}</td><td data-label="Method">${e.method}</td>
+<td data-label="Path"><code>${e.path}</code></td>
+<td data-label="Status" class="num ${e.status >= 400 ? "bad" : ""}">${e.status}</td>
+<td data-label="Latency" class="num">${e.ms.toFixed(1)} ms</td><td data-label="Rate limit">${
         e.rateLimit === null
           ? "—"
           : h`${e.rateLimit.remaining} of ${e.rateLimit.total} left, resets ${
             new Date(Number(e.rateLimit.reset) * 1000).toISOString().slice(11, 19)
           }`
-      }</td><td><code>${e.key ?? "none"}</code></td></tr>`
+      }</td><td data-label="Key"><code>${e.key ?? "none"}</code></td></tr>`
     )
   }</tbody></table></div>`;
 }

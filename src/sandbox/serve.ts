@@ -157,7 +157,11 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
   const addr = await ready.promise;
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${host}:${addr.port}`;
-  const consoleUrl = console_ ? `${url}/console` : undefined;
+  // A wildcard bind is reached here through loopback (other names need --console-host).
+  const wildcard = ["0.0.0.0", "::", "[::]"].includes(hostname);
+  const consoleUrl = console_
+    ? `${wildcard ? `http://127.0.0.1:${addr.port}` : url}/console`
+    : undefined;
   if (!options.quiet) {
     console.log(`Recapture sandbox listening on ${url}`);
     console.log(`Data: ${path}`);
