@@ -148,6 +148,34 @@ Deno.test("console: cross-site form posts are refused before any effect", async 
     const customers = await api(served, "GET", "/v2/recapture/customers?region=au");
     assertEquals(customers.customers[0].sightings, [], "no refused post simulated a listing");
 
+    // Bad form values come back in the API's words, on the page, with nothing done.
+    const own2 = { ...FORM, Origin: own };
+    for (
+      const [body, message] of [
+        ["event=listed&region=au&marketplace=carsales&price=5", "rego or vin is required"],
+        ["event=listed&region=au&rego=ABC123&marketplace=x&price=abc", "price must be a number"],
+        ["event=sold&region=au&rego=ABC123&marketplace=x&price=1", "event must be one of"],
+        ["event=listed&region=xx&rego=ABC123&marketplace=x&price=1", "Invalid region"],
+      ]
+    ) {
+      const answer = await raw(
+        served,
+        "POST",
+        "/console/alerts/simulate",
+        own2,
+        `csrf=${csrf}&${body}`,
+      );
+      assertEquals(answer.status, 400, body);
+      assert(answer.body.includes(`Not simulated: ${message}`), `${body}: ${message}`);
+    }
+    const huge = await raw(served, "POST", path, own2, `csrf=${csrf}&x=${"a".repeat(20_000)}`);
+    assertEquals(huge.status, 413);
+    assertEquals((await raw(served, "PUT", path, own2)).status, 405);
+    assertEquals(
+      (await api(served, "GET", `/v2/recapture/upload/${upload.id}?region=au`)).upload.status,
+      "completed",
+    );
+
     // The same post from the console itself is served.
     const ok = await raw(
       served,

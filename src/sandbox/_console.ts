@@ -81,6 +81,7 @@ type Ctx = Context<Env>;
 const COOKIE = "recapture_console";
 const LIVE_MS = 500;
 const HEARTBEAT_MS = 15_000;
+const MAX_FORM_BYTES = 16 * 1024;
 const PAGE_SIZE = 20;
 const THROUGHPUT_SECONDS = 300;
 
@@ -124,6 +125,20 @@ export function createConsole(deps: ConsoleDeps): Console {
         403,
       );
     }
+    if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.method !== "POST") {
+      c.header("Allow", "GET, HEAD, POST");
+      return c.text(`Method ${c.req.method} is not allowed on the console\n`, 405);
+    }
+    if (c.req.method === "POST") {
+      // Browsers send forms with a length: a body without one, or a large one, is not read.
+      const length = Number(c.req.header("Content-Length") ?? NaN);
+      if (!(length <= MAX_FORM_BYTES)) {
+        return c.text(
+          `A console form is sent with a length of at most ${MAX_FORM_BYTES} bytes\n`,
+          413,
+        );
+      }
+    }
     if (c.req.method === "POST" && !sameOrigin(c)) {
       return c.text(
         "Cross-site request refused: the console accepts forms only from itself.\n",
@@ -137,7 +152,7 @@ export function createConsole(deps: ConsoleDeps): Console {
       return c.html(loginPage(csrf, false), 401);
     }
     if (c.req.method === "POST") {
-      const form = await c.req.parseBody();
+      const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
       if (typeof form.csrf !== "string" || !timingSafeEqual(form.csrf, csrf)) {
         return c.text("Form token missing or wrong: reload the page and try again.\n", 403);
       }
@@ -286,7 +301,8 @@ export function createConsole(deps: ConsoleDeps): Console {
       state: field("state"),
       vin: field("vin"),
       marketplace: field("marketplace"),
-      price: price === undefined ? undefined : Number(price),
+      // A price that is not a number goes as given: the API names the problem.
+      price: price === undefined || !Number.isFinite(Number(price)) ? price : Number(price),
     };
     const region = encodeURIComponent(field("region") ?? "au");
     const response = await deps.fetch(
