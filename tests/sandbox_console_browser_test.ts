@@ -1,7 +1,7 @@
 /**
  * The sandbox console in a real browser: Debian's chromium driven by puppeteer-core (installed by
  * `deno task setup`; outside CI a missing browser skips this file with a message, in CI it
- * fails). One browser for the file. Processing is held by the sandbox's `beforeChunk` hook, so
+ * fails; `RECAPTURE_CHROMIUM` names another Chromium binary). One browser for the file. Processing is held by the sandbox's `beforeChunk` hook, so
  * "0% then 100% without reload" and "cancel while processing" are deterministic.
  *
  * Screenshots of every page (1280 px and phone width) are written to a temporary folder whose
@@ -14,7 +14,8 @@ import { readCsv } from "../src/csv.ts";
 import { serveSandbox } from "../src/sandbox/serve.ts";
 import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+/** The browser: Debian's chromium, or another Chromium named by `RECAPTURE_CHROMIUM`. */
+const CHROMIUM = Deno.env.get("RECAPTURE_CHROMIUM") || "/usr/bin/chromium";
 const IN_CI = Deno.env.get("CI") === "true";
 
 function hasChromium(): boolean {

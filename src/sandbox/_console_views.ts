@@ -142,7 +142,7 @@ export function customersPage(
 <input id="q" name="q" type="search" value="${q}" autocomplete="off"></div>
 <button type="submit">Search</button></form>
 <div class="scroll"><table class="stack">
-<caption>Customers ${q === "" ? "" : h`matching “${q}”`}: ${from}–${to} of ${page.total}</caption>
+<caption>Customers${q === "" ? "" : h` matching “${q}”`}: ${from}–${to} of ${page.total}</caption>
 <thead><tr><th scope="col">Rego</th><th scope="col">State</th><th scope="col">VIN</th>
 <th scope="col">Name</th><th scope="col">Region</th><th scope="col" class="num">Sightings</th>
 </tr></thead>
@@ -150,10 +150,10 @@ export function customersPage(
     page.customers.map(({ account, customer: c }) =>
       h`<tr><th scope="row"><a href="/console/customers/${
         encodeURIComponent(account)
-      }/${c.region}/${c.id}">${c.rego ?? c.vin ?? c.id}</a></th><td>${
-        c.state ?? ""
-      }</td><td><code>${c.vin ?? ""}</code></td><td>${c.client_name ?? ""}</td><td>${c.region}</td>
-<td class="num">${c.sightings.length}</td></tr>`
+      }/${c.region}/${c.id}">${c.rego ?? c.vin ?? c.id}</a></th>
+<td data-label="State">${c.state ?? "—"}</td><td data-label="VIN"><code>${c.vin ?? "—"}</code></td>
+<td data-label="Name">${c.client_name ?? "—"}</td><td data-label="Region">${c.region}</td>
+<td data-label="Sightings" class="num">${c.sightings.length}</td></tr>`
     )
   }</tbody></table></div>
 <nav class="pager" aria-label="Pages of customers">${
