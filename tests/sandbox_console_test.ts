@@ -361,3 +361,43 @@ Deno.test("console: off unless asked for, and never part of the embedded sandbox
     await sandbox.close();
   }
 });
+
+Deno.test("console: data from API callers is shown as text, never as markup or a script link", async () => {
+  const served = await serveSandbox({ port: 0, path: ":memory:", quiet: true, console: true });
+  const evil = `<img src=x onerror="alert(1)">`;
+  try {
+    await api(served, "POST", "/v2/recapture/upload?region=au", {
+      name: evil,
+      customers: [{ rego: "EVL1", state: "NSW", client_name: evil }],
+    });
+    await served.sandbox.idle();
+    const simulated = await api(served, "POST", "/sandbox/market/events?region=au", {
+      event: "listed",
+      rego: "EVL1",
+      state: "NSW",
+      marketplace: evil,
+      price: 1,
+      url: "javascript:alert(1)",
+      title: evil,
+    });
+    assertEquals(simulated.matched, 1);
+    const id = (await api(served, "GET", "/v2/recapture/customers?region=au")).customers[0].id;
+    for (
+      const path of [
+        "/console/uploads",
+        "/console/customers?q=%3Cimg",
+        `/console/customers/acct_sandbox/au/${id}`,
+        `/console/customers?q=${encodeURIComponent(evil)}`,
+      ]
+    ) {
+      const { status, body } = await raw(served, "GET", path);
+      assertEquals(status, 200, path);
+      assert(!body.includes("<img"), `${path} renders caller data as markup`);
+      assert(!body.includes('href="javascript:'), `${path} links a script URL`);
+    }
+    const detail = (await raw(served, "GET", `/console/customers/acct_sandbox/au/${id}`)).body;
+    assert(detail.includes("&lt;img src=x"), "the name is shown, escaped");
+  } finally {
+    await served.shutdown();
+  }
+});
