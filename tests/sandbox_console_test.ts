@@ -352,6 +352,19 @@ Deno.test("console: off unless asked for, and never part of the embedded sandbox
   } finally {
     await served.shutdown();
   }
+  // The edge adapter's module graph holds nothing of the console.
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../src/edge/mod.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert(info.success, "deno info ran");
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  assert(graph.modules.length > 5, "the graph was read");
+  const consoleModules = graph.modules.filter((m) => /sandbox\/(_console|serve)/.test(m.specifier));
+  assertEquals(consoleModules, []);
   const sandbox = await createSandbox();
   try {
     const response = await sandbox.fetch(new Request("http://sandbox/console/uploads"));

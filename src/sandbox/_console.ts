@@ -200,7 +200,8 @@ export function createConsole(deps: ConsoleDeps): Console {
   }
   app.get("/console/alerts", async (c) => {
     const event = c.req.query("simulated");
-    const outcome = event === undefined
+    // Only the names this console redirects with are shown: a crafted link shows no text of its own.
+    const outcome = event === undefined || !/^recapture_[a-z_]{1,40}$/.test(event)
       ? null
       : `${event}: ${Number(c.req.query("matched") ?? 0)} customer(s) matched, ${
         Number(c.req.query("pushes") ?? 0)
