@@ -146,6 +146,11 @@ Deno.test({
         );
         assert(await page.evaluate(() => "notReloaded" in globalThis), "the page was not reloaded");
         assertEquals(
+          await page.$eval("#announce", (e) => e.textContent),
+          "Upload March sales: completed",
+          "the change is announced to screen readers",
+        );
+        assertEquals(
           await page.$eval(`#up-${upload.id}-bar`, (e) => Number(e.getAttribute("value"))),
           12,
         );
@@ -188,7 +193,7 @@ Deno.test({
         await page.type("#price", "23500");
         await Promise.all([page.waitForNavigation(), page.click("form.grid button")]);
         assertEquals(
-          await page.$eval("[role=status]", (e) => e.textContent),
+          await page.$eval("p.notice[role=status]", (e) => e.textContent),
           "recapture_new: 1 customer(s) matched, 1 push(es) queued.",
         );
         const status = await page.waitForSelector("td[id$=-status].good");

@@ -107,7 +107,8 @@ export function createConsole(deps: ConsoleDeps): Console {
     [...LOOPBACK_HOSTS, ...deps.allowedHosts].map((host) => host.toLowerCase()),
   );
   if (!["0.0.0.0", "::", "[::]"].includes(deps.hostname)) allowed.add(hostOnly(deps.hostname));
-  const throughput = new Throughput(() => totalProcessed(deps.kv), THROUGHPUT_SECONDS);
+  const settled = new Map<string, number>();
+  const throughput = new Throughput(() => totalProcessed(deps.kv, settled), THROUGHPUT_SECONDS);
   throughput.start();
 
   const app = new Hono<Env>();
@@ -382,16 +383,24 @@ async function uploadViews(kv: Deno.Kv, store: Store): Promise<UploadView[]> {
   return out.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
 }
 
-/** Customers processed so far, over every upload. */
-async function totalProcessed(kv: Deno.Kv): Promise<number> {
-  const ids: string[] = [];
-  for await (const e of kv.list({ prefix: keys.uploadPrefix() })) ids.push(e.key[2] as string);
+/** Customers processed so far, over every upload (`settled` remembers the finished ones). */
+async function totalProcessed(kv: Deno.Kv, settled: Map<string, number>): Promise<number> {
+  const open: UploadMeta[] = [];
   let total = 0;
-  for (let i = 0; i < ids.length; i += 10) {
-    const entries = await kv.getMany(
-      ids.slice(i, i + 10).map((id) => keys.counter(id, "processed")),
-    );
-    for (const e of entries) total += num(e.value);
+  for await (const e of kv.list<UploadMeta>({ prefix: keys.uploadPrefix() })) {
+    const done = settled.get(e.value.id);
+    if (done === undefined) open.push(e.value);
+    else total += done;
+  }
+  for (let i = 0; i < open.length; i += 10) {
+    const metas = open.slice(i, i + 10);
+    const counters = await kv.getMany(metas.map((m) => keys.counter(m.id, "processed")));
+    for (const [k, meta] of metas.entries()) {
+      const processed = num(counters[k].value);
+      total += processed;
+      // Every customer processed: the count stays as it is, so it is not read again.
+      if (processed >= meta.total_uploaded_customers) settled.set(meta.id, processed);
+    }
   }
   return total;
 }

@@ -13,7 +13,7 @@ export const CONSOLE_CSS = `
 body { margin: 0; color: var(--fg); background: var(--bg); line-height: 1.45; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
-.skip { position: absolute; left: -999px; }
+.skip, .visually-hidden { position: absolute; left: -9999px; }
 .skip:focus { left: 1rem; top: 1rem; background: #fff; padding: .5rem; z-index: 2; }
 header { display: flex; flex-wrap: wrap; gap: .5rem 2rem; align-items: center;
   padding: .75rem 1rem; border-bottom: 1px solid var(--line); }
@@ -85,7 +85,11 @@ function apply(region, text) {
   }
   for (const cell of next.content.querySelectorAll("[data-cell]")) {
     const current = document.getElementById(cell.id);
-    if (current && current.outerHTML !== cell.outerHTML) current.replaceWith(cell);
+    if (current && current.outerHTML !== cell.outerHTML) {
+      current.replaceWith(cell);
+      // A status that changed is read out by screen readers (the region itself is not live).
+      if (cell.dataset.announce) document.getElementById("announce").textContent = cell.dataset.announce;
+    }
   }
 }
 if (live && "EventSource" in window) {

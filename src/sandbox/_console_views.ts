@@ -57,6 +57,7 @@ export function layout(page: PageName | null, title: string, body: Html): Html {
     )
   }</ul></nav>
 </header>
+<p id="announce" class="visually-hidden" role="status" aria-live="polite"></p>
 <main id="main" tabindex="-1">
 <h1>${title}</h1>
 ${body}
@@ -105,7 +106,8 @@ function uploadRow(u: UploadView, csrf: string): Html {
  aria-label="Processed customers of ${u.name}">${pct}%</progress>
 <span id="up-${u.id}-pct">${pct}%</span>
 <span class="muted">${done} of ${total}</span></td>
-<td id="up-${u.id}-status" data-cell data-label="Status" class="${
+<td id="up-${u.id}-status" data-cell data-label="Status"
+ data-announce="Upload ${u.name}: ${u.status}" class="${
     u.status === "cancelled" ? "bad" : u.status === "completed" ? "good" : ""
   }">${u.status}</td>
 <td id="up-${u.id}-errors" data-cell data-label="Errors" class="num">${
@@ -304,7 +306,8 @@ function pushRow(attempts: PushAttempt[]): Html {
       } in ${a.ms} ms</li>`
     )
   }</ol></td>
-<td id="${id}-status" data-cell data-label="Status" class="${ok ? "good" : "bad"}">${
+<td id="${id}-status" data-cell data-label="Status"
+ data-announce="Push of ${last.event}: HTTP ${last.status}" class="${ok ? "good" : "bad"}">${
     ok ? "delivered" : "not delivered (retried with backoff)"
   } (HTTP ${last.status})</td>
 <td data-label="Payload"><details><summary>Payload</summary><pre>${
