@@ -239,9 +239,12 @@ Deno.test("console: beyond loopback it asks for the admin token, kept in a 0600 
       "POST",
       "/console/login",
       { ...FORM, Origin: own },
-      `csrf=${csrf}&token=${token}`,
+      `csrf=${csrf}&token=${token}%0A`, // pasted with the file's newline
     );
     assertEquals(signIn.status, 303);
+    for (const asset of ["/console/app.css", "/console/app.js"]) {
+      assertEquals((await raw(served, "GET", asset)).status, 200, `${asset} before signing in`);
+    }
     const cookie = signIn.headers.get("set-cookie") ?? "";
     assertMatch(cookie, /HttpOnly/);
     assertMatch(cookie, /SameSite=Strict/);

@@ -35,6 +35,7 @@ import {
   layout,
   liveRegion,
   loginPage,
+  PAGES,
   requestsTable,
   throughputChart,
   uploadsTable,
@@ -149,7 +150,9 @@ export function createConsole(deps: ConsoleDeps): Console {
     const beyondLoopback = !isLoopback(deps.hostname) || !isLoopback(c.env.remoteAddr);
     const signedIn = timingSafeEqual(getCookie(c, COOKIE) ?? "", deps.adminToken);
     const path = c.req.path;
-    if (beyondLoopback && !signedIn && path !== "/console/login" && !path.endsWith(".css")) {
+    const open = path === "/console/login" || path === "/console/app.css" ||
+      path === "/console/app.js"; // the sign-in page and its assets hold nothing of the sandbox
+    if (beyondLoopback && !signedIn && !open) {
       return c.html(loginPage(csrf, false), 401);
     }
     if (c.req.method === "POST") {
@@ -171,7 +174,7 @@ export function createConsole(deps: ConsoleDeps): Console {
   app.get("/console/login", (c) => c.html(loginPage(csrf, false)));
   app.post("/console/login", async (c) => {
     const form = await c.req.parseBody();
-    const token = typeof form.token === "string" ? form.token : "";
+    const token = typeof form.token === "string" ? form.token.trim() : "";
     if (!timingSafeEqual(token, deps.adminToken)) return c.html(loginPage(csrf, true), 401);
     setCookie(c, COOKIE, deps.adminToken, {
       path: "/console",
@@ -187,16 +190,10 @@ export function createConsole(deps: ConsoleDeps): Console {
     requests: () => Promise.resolve(requestsTable(deps.requests.list())),
     throughput: () => Promise.resolve(throughputChart(throughput.points(), THROUGHPUT_SECONDS)),
   };
-  const titles: Record<string, string> = {
-    uploads: "Uploads",
-    alerts: "Alerts",
-    requests: "Requests",
-    throughput: "Throughput",
-  };
   for (const page of ["uploads", "requests", "throughput"] as const) {
     app.get(
       `/console/${page}`,
-      async (c) => c.html(layout(page, titles[page], liveRegion(page, await live[page]()))),
+      async (c) => c.html(layout(page, titleOf(page), liveRegion(page, await live[page]()))),
     );
   }
   app.get("/console/alerts", async (c) => {
@@ -343,6 +340,11 @@ export function createConsole(deps: ConsoleDeps): Console {
       await Promise.allSettled([...streams]);
     },
   };
+}
+
+/** A page's title, as the navigation names it. */
+function titleOf(page: string): string {
+  return PAGES.find(([name]) => name === page)?.[1] ?? page;
 }
 
 /** The host name of a `Host` header value (port dropped, lower case; "" when malformed). */
