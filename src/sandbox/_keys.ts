@@ -21,6 +21,7 @@ export type UploadCounter = "processed" | "errors" | "lookups" | "created" | "re
 /** Key builders. */
 export const keys = {
   upload: (id: string): Deno.KvKey => [P, "upload", id],
+  uploadPrefix: (): Deno.KvKey => [P, "upload"],
   chunkPart: (id: string, i: number, part: number): Deno.KvKey => [P, "chunk", id, i, part],
   chunkParts: (id: string, i: number): Deno.KvKey => [P, "chunk", id, i],
   chunkPrefix: (id: string): Deno.KvKey => [P, "chunk", id],
@@ -40,6 +41,7 @@ export const keys = {
     region,
     id,
   ],
+  customerRoot: (): Deno.KvKey => [P, "cust"],
   customerPrefix: (account: string, region: Region): Deno.KvKey => [P, "cust", account, region],
   accountCounter: (account: string, region: Region, name: "created" | "removed"): Deno.KvKey => [
     P,

@@ -75,6 +75,11 @@ export interface SandboxOptions {
    * 1 s, 5 s, 30 s, 2 min, 10 min, 30 min; then the push is given up).
    */
   pushBackoffMs?: number[];
+  /**
+   * Awaited before each chunk of an upload is processed (default none): a test hook that holds
+   * processing, e.g. to cancel an upload at a known point without racing it.
+   */
+  beforeChunk?: (uploadId: string, index: number) => Promise<void>;
 }
 
 /** An upload as stored (the counters live in separate keys). */

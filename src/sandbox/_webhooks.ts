@@ -43,6 +43,7 @@ export const MAX_WEBHOOKS = 100;
 /** KV keys of webhooks. */
 export const webhookKeys = {
   hook: (id: string): Deno.KvKey => ["rc", "wh", id],
+  hookPrefix: (): Deno.KvKey => ["rc", "wh"],
   byAccount: (account: string, region: Region, id: string): Deno.KvKey => [
     "rc",
     "whacct",

@@ -142,6 +142,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   }
   const store = new Store(kv, now, chunkSize);
   const processor = new Processor(store, now);
+  processor.beforeChunk = options.beforeChunk ?? null;
   const webhooks = new WebhookStore(kv);
   const market = new Market(kv, webhooks, now, {
     fetch: options.pushFetch,

@@ -8,7 +8,14 @@
  *   directory (the project's, under `deno task`). The CLI (`--sandbox-path`), the MCP server and
  *   `openClient` locate the file by the same rule (`sandboxPath` in `embedded.ts`), so they all
  *   see the same data;
- * - `--chunk-size N`.
+ * - `--chunk-size N`;
+ * - `--host ADDRESS`: the address to bind (default 127.0.0.1). Beyond loopback the console asks
+ *   for an admin token, written to a file readable only by the user (its path is printed);
+ * - `--console-host NAME` (repeatable): a `Host` name the console accepts besides loopback;
+ * - `--no-console`: serve the API only.
+ *
+ * The console (`/console`) is on for `deno task sandbox` and off by default for
+ * {@linkcode serveSandbox}; the embedded sandbox and the edge adapter never serve it.
  *
  * @example
  * ```ts
@@ -23,6 +30,28 @@
 import { parseArgs } from "node:util";
 import { sandboxPath } from "./embedded.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
+import { type Console, createConsole, isLoopbackAddress } from "./_console.ts";
+import {
+  observePushes,
+  type PushAttempt,
+  type RequestEntry,
+  requestEntry,
+  Ring,
+} from "./_console_log.ts";
+import { randomHex } from "../_hex.ts";
+
+/** Options of the console served by {@linkcode serveSandbox}. */
+export interface SandboxConsoleOptions {
+  /** `Host` names accepted besides `localhost`, `127.0.0.1` and `[::1]`. */
+  allowedHosts?: string[];
+  /**
+   * Where the admin token is written when the console can be reached beyond loopback (default:
+   * `console-token` beside the KV file; a temporary file for `:memory:`). Removed at shutdown.
+   */
+  tokenFile?: string;
+  /** Decides whether an address is loopback (a test seam; default: 127.0.0.0/8, ::1, localhost). */
+  isLoopback?: (address: string) => boolean;
+}
 
 /** Options of {@linkcode serveSandbox}. */
 export interface ServeSandboxOptions {
@@ -34,6 +63,12 @@ export interface ServeSandboxOptions {
   chunkSize?: number;
   /** Print nothing. */
   quiet?: boolean;
+  /** The address to bind (default `127.0.0.1`). */
+  hostname?: string;
+  /** Serve the console at `/console` (default false; `deno task sandbox` turns it on). */
+  console?: boolean | SandboxConsoleOptions;
+  /** Awaited before each chunk is processed: a test hook (see `SandboxOptions.beforeChunk`). */
+  beforeChunk?: (uploadId: string, index: number) => Promise<void>;
 }
 
 /** A sandbox served over HTTP. */
@@ -42,6 +77,10 @@ export interface ServedSandbox {
   url: string;
   /** The sandbox. */
   sandbox: Sandbox;
+  /** The console's address, when it is served. */
+  consoleUrl?: string;
+  /** The file holding the console's admin token, when one is needed. */
+  tokenFile?: string;
   /** Stops the server and closes the sandbox. */
   shutdown(): Promise<void>;
 }
@@ -63,15 +102,66 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
     const dir = path.replace(/[\\/][^\\/]*$/, "");
     if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
   }
-  const sandbox = await createSandbox({ path, chunkSize: options.chunkSize });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const consoleOptions = options.console === true ? {} : options.console || null;
+  const requests = new Ring<RequestEntry>(200);
+  const pushes = new Ring<PushAttempt>(200);
+  const sandbox = await createSandbox({
+    path,
+    chunkSize: options.chunkSize,
+    beforeChunk: options.beforeChunk,
+    pushFetch: consoleOptions ? observePushes((request) => fetch(request), pushes) : undefined,
+  });
+  let console_: Console | null = null;
+  let tokenFile: string | undefined;
+  if (consoleOptions) {
+    const isLoopback = consoleOptions.isLoopback ?? isLoopbackAddress;
+    const adminToken = randomHex(24);
+    if (!isLoopback(hostname)) {
+      tokenFile = consoleOptions.tokenFile ??
+        (path === ":memory:"
+          ? await Deno.makeTempFile({ prefix: "recapture-console-token-" })
+          : `${/[\\/]/.test(path) ? path.replace(/[\\/][^\\/]*$/, "") || "/" : "."}/console-token`);
+      await Deno.writeTextFile(tokenFile, `${adminToken}\n`, { mode: 0o600 });
+      await Deno.chmod(tokenFile, 0o600);
+    }
+    console_ = createConsole({
+      kv: sandbox.kv,
+      fetch: sandbox.fetch,
+      requests,
+      pushes,
+      hostname,
+      allowedHosts: consoleOptions.allowedHosts ?? [],
+      adminToken,
+      isLoopback,
+    });
+  }
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
-    hostname: "127.0.0.1",
+    hostname,
     port: options.port ?? 8787,
     onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
-  }, (request) => sandbox.app.fetch(request));
+  }, async (request, info) => {
+    const at = new URL(request.url).pathname;
+    if (console_ && (at === "/console" || at.startsWith("/console/"))) {
+      return await console_.fetch(request, {
+        remoteAddr: (info.remoteAddr as Deno.NetAddr).hostname,
+      });
+    }
+    if (!console_) return await sandbox.app.fetch(request);
+    const started = performance.now();
+    const response = await sandbox.app.fetch(request);
+    requests.push(requestEntry(request, response, performance.now() - started));
+    return response;
+  });
   const addr = await ready.promise;
-  const url = `http://127.0.0.1:${addr.port}`;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const url = `http://${host}:${addr.port}`;
+  // A wildcard bind is reached here through loopback (other names need --console-host).
+  const wildcard = ["0.0.0.0", "::", "[::]"].includes(hostname);
+  const consoleUrl = console_
+    ? `${wildcard ? `http://127.0.0.1:${addr.port}` : url}/console`
+    : undefined;
   if (!options.quiet) {
     console.log(`Recapture sandbox listening on ${url}`);
     console.log(`Data: ${path}`);
@@ -79,15 +169,25 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
     console.log(
       `Try: curl -H "ApiKey: ${SANDBOX_API_KEY}" "${url}/v2/recapture/customers?region=au"`,
     );
+    if (consoleUrl) console.log(`Console: ${consoleUrl}`);
+    if (tokenFile) {
+      console.log(
+        `Console admin token: in ${tokenFile} (readable only by you; asked for beyond loopback)`,
+      );
+    }
   }
   let stopping: Promise<void> | null = null;
   return {
     url,
     sandbox,
+    consoleUrl,
+    tokenFile,
     shutdown() {
       stopping ??= (async () => {
+        await console_?.close();
         await server.shutdown();
         await sandbox.close();
+        if (tokenFile) await Deno.remove(tokenFile).catch(() => {});
       })();
       return stopping;
     },
@@ -110,6 +210,9 @@ if (import.meta.main) {
       port: { type: "string" },
       path: { type: "string" },
       "chunk-size": { type: "string" },
+      host: { type: "string" },
+      "console-host": { type: "string", multiple: true },
+      "no-console": { type: "boolean" },
     },
   });
   let envPort: string | undefined;
@@ -121,7 +224,13 @@ if (import.meta.main) {
   const port = portFrom(values.port, "--port") ??
     portFrom(envPort, "RECAPTURE_SANDBOX_PORT") ?? 8787;
   const chunkSize = values["chunk-size"] ? Number(values["chunk-size"]) : undefined;
-  const served = await serveSandbox({ port, path: values.path, chunkSize });
+  const served = await serveSandbox({
+    port,
+    path: values.path,
+    chunkSize,
+    hostname: values.host,
+    console: values["no-console"] ? false : { allowedHosts: values["console-host"] ?? [] },
+  });
   const stop = () => {
     served.shutdown().then(() => Deno.exit(0));
   };

@@ -28,8 +28,12 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
   },
 };
 
-/** Debian packages the suite uses (installed by `deno task setup` with apt-get when missing). */
-export const APT_PACKAGES: string[] = [];
+/**
+ * Debian packages the suite uses (installed by `deno task setup` with apt-get when missing):
+ * `chromium` for the sandbox console's browser tests, driven by `puppeteer-core` (pinned in
+ * `deno.json`, fetched by the setup's `deno install`).
+ */
+export const APT_PACKAGES: string[] = ["chromium"];
 
 /**
  * The folder of an installed npm tool; throws naming `deno task setup` when it is missing.
