@@ -3,7 +3,7 @@
  * counts. These tests hold every page against a model (a plain list of the customers that
  * should exist, oldest upload first, then row order) through random uploads, deletes, PATCHes
  * that expire a customer, expiry by date, cancels and concurrent processing, for the account's
- * list and for one upload's, across bucket (256 rows) and group (65,536 rows) boundaries; and
+ * list and for one upload's, across bucket (`PAGE_BUCKET_ROWS`) and group (`PAGE_GROUP_ROWS`) boundaries; and
  * the counts built for a KV written before they existed.
  */
 import { assert, assertEquals } from "./assert.ts";
@@ -217,7 +217,7 @@ function rowIndex(customerId: string): number {
   return parseInt(customerId.slice(-7), 36);
 }
 
-Deno.test("paging: one upload across a group boundary (65,536 rows), with holes", async () => {
+Deno.test("paging: one upload across a paging group boundary, with holes", async () => {
   const sandbox = await testSandbox();
   try {
     const n = PAGE_GROUP_ROWS + 700;
@@ -227,7 +227,11 @@ Deno.test("paging: one upload across a group boundary (65,536 rows), with holes"
     // Holes just before the group boundary and a whole bucket after it.
     const gone = new Set<string>();
     for (let row = PAGE_GROUP_ROWS - 3; row < PAGE_GROUP_ROWS; row++) gone.add(expected[row]);
-    for (let row = PAGE_GROUP_ROWS + 256; row < PAGE_GROUP_ROWS + 512; row++) {
+    for (
+      let row = PAGE_GROUP_ROWS + PAGE_BUCKET_ROWS;
+      row < PAGE_GROUP_ROWS + 3 * PAGE_BUCKET_ROWS;
+      row++
+    ) {
       gone.add(expected[row]);
     }
     for (const cid of gone) {

@@ -73,7 +73,7 @@ export const keys = {
 };
 
 /** Rows per paging bucket: a page at any offset walks at most this many customers to start. */
-export const PAGE_BUCKET_ROWS = 256;
+export const PAGE_BUCKET_ROWS = 64;
 /** Buckets per paging group: a page walks at most this many bucket counts to find its bucket. */
 export const PAGE_GROUP_BUCKETS = 256;
 /** Rows per paging group. */
