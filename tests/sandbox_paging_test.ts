@@ -69,14 +69,17 @@ async function page(
   return { ids: answer.body.customers!.map((c) => c.id), total: answer.body.total! };
 }
 
-/** Offsets worth checking in a list of `n`: every bucket boundary ± 1, both ends, some random. */
+/**
+ * Offsets worth checking in a list of `n` (or every one): both ends, around the first bucket
+ * boundaries, and 40 at random.
+ */
 function offsetsOf(n: number, rand: () => number, every = false): number[] {
   if (every) return Array.from({ length: n + 1 }, (_, k) => k);
   const out = new Set([0, 1, n - 1, n, n + 1]);
-  for (let b = PAGE_BUCKET_ROWS; b < n + 2; b += PAGE_BUCKET_ROWS) {
-    for (const d of [-2, -1, 0, 1]) out.add(b + d);
+  for (let b = PAGE_BUCKET_ROWS; b <= 3 * PAGE_BUCKET_ROWS; b += PAGE_BUCKET_ROWS) {
+    for (const d of [-1, 0, 1]) out.add(b + d);
   }
-  for (let k = 0; k < 20; k++) out.add(Math.floor(rand() * (n + 1)));
+  for (let k = 0; k < 40; k++) out.add(Math.floor(rand() * (n + 1)));
   return [...out].filter((o) => o >= 0).sort((a, b) => a - b);
 }
 
@@ -131,14 +134,20 @@ for (const seed of [1, 2, 3]) {
       for (let step = 0; step < 14; step++) {
         const action = step < 3 ? 0 : Math.floor(rand() * 5);
         if (action === 0 || action === 4) {
-          // An upload of 1..700 rows, some with errors, some expiring in 1..5 days.
+          // An upload of 1..700 rows, some with errors.
           const n = 1 + Math.floor(rand() * 700);
           const rows = customers(n, step * 1000).map((row, k) => {
             if (rand() < 0.05) return { state: "NSW" }; // no rego nor vin: a row error
-            const days = rand() < 0.2 ? 1 + Math.floor(rand() * 5) : 0;
-            const expiry = days
-              ? new Date(clock + days * 86_400_000).toISOString().slice(0, 10)
+            // Most without expiry; some expiring in 1..5 days; some today or yesterday (gone at once).
+            const dice = rand();
+            const days = dice < 0.2
+              ? 1 + Math.floor(rand() * 5)
+              : dice < 0.25
+              ? -Math.floor(rand() * 2)
               : null;
+            const expiry = days === null
+              ? null
+              : new Date(clock + days * 86_400_000).toISOString().slice(0, 10);
             return { ...row, client_name: `c${k}`, ...(expiry ? { expiry_date: expiry } : {}) };
           });
           const id = await upload(sandbox, rows);
@@ -165,6 +174,7 @@ for (const seed of [1, 2, 3]) {
             });
           }
           model.live.sort((a, b) => a.id < b.id ? -1 : 1);
+          model.expire(today());
         } else if (action === 1 && model.live.length > 0) {
           // Deletes of random customers, and of a run of neighbours.
           const k = Math.floor(rand() * model.live.length);
@@ -320,5 +330,27 @@ Deno.test("paging: a KV written before the paging counts existed gets them at st
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("paging: a PATCH that expires a customer deletes it and its counts at once, before any sweep", async () => {
+  const sandbox = await testSandbox({ now: () => new Date("2026-03-01T12:00:00Z") });
+  try {
+    const id = await upload(sandbox, customers(3));
+    await sandbox.idle();
+    const gone = customerIdOf(id, 1);
+    const patched = await call(sandbox, "PATCH", `/v2/recapture/customers/${gone}?region=au`, {
+      body: { expiry_date: "2026-03-01" },
+    });
+    assertEquals([patched.status, patched.body.customer?.expiry_date], [200, "2026-03-01"]);
+    // No list, no sweep yet: the record is gone, and so is its count in the paging buckets.
+    const ids = (await kvKeys(sandbox, "cust")).map((k) => k.at(-1));
+    assertEquals(ids, [customerIdOf(id, 0), customerIdOf(id, 2)]);
+    const counts = await sandbox.kv.get<Deno.KvU64>(["rc", "pgb", id, 0]);
+    assertEquals(counts.value?.value, 2n);
+    assertEquals(await kvKeys(sandbox, "exp"), []);
+    assertEquals((await page(sandbox, 1, 5)).ids, [customerIdOf(id, 2)]);
+  } finally {
+    await sandbox.close();
   }
 });
