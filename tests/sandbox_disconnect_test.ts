@@ -2,7 +2,8 @@
  * A client that goes away mid-request (issue 18): over raw TCP, a request whose body never
  * arrives whole (cut short of its `Content-Length`, a chunked body cut inside a chunk or before
  * its last chunk, headers only) and then a closed connection. The sandbox answers no 500, logs
- * nothing, and stores nothing: no upload, no chunk, no customer, no webhook.
+ * nothing, and stores nothing: no upload, no chunk, no customer, no webhook. Nor does a client
+ * that sends a whole request and leaves before its answer is written.
  */
 import { assertEquals, assertStringIncludes } from "./assert.ts";
 import { serveSandbox } from "../src/sandbox/serve.ts";
@@ -82,7 +83,10 @@ Deno.test("a client that goes away mid-body: no 500, no log line, nothing stored
     const made = await fetch(`${server.url}/v2/recapture/upload?region=au`, {
       method: "POST",
       headers: { ApiKey: SANDBOX_API_KEY, "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "kept", customers: [{ rego: "KEPT1", state: "NSW" }] }),
+      body: JSON.stringify({
+        name: "kept",
+        customers: Array.from({ length: 1000 }, (_, k) => ({ rego: `KEPT${k}`, state: "NSW" })),
+      }),
     });
     assertEquals(made.status, 201);
     const kept = (await made.json()).upload.id as string;
@@ -99,6 +103,13 @@ Deno.test("a client that goes away mid-body: no 500, no log line, nothing stored
       for (const [method, target, body] of requests(customerId)) {
         await sendAndLeave(port, method, target, cut(body));
       }
+    }
+    // Whole requests whose answers (up to 1000 customers) nobody reads: the client leaves at once.
+    for (const limit of [1, 1000]) {
+      await sendAndLeave(port, "GET", `/v2/recapture/customers?region=au&limit=${limit}`, {
+        headers: "",
+        sent: "",
+      });
     }
     // A whole request afterwards is answered: the server is fine.
     const ok = await fetch(`${server.url}/v2/recapture/customers?region=au`, {
