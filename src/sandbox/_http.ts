@@ -101,12 +101,28 @@ export async function readBytes(request: Request, maxBytes: number): Promise<Uin
     new HttpError(413, `Request body is larger than the limit of ${maxBytes} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
-  // (Not even `request.body` is touched on this path: the getter makes the stream.)
-  if (declared !== null || whole.has(request)) {
-    const bytes = await request.bytes();
-    if (bytes.length > maxBytes) throw tooLarge();
-    return bytes;
+  try {
+    // (Not even `request.body` is touched on this path: the getter makes the stream.)
+    if (declared !== null || whole.has(request)) {
+      const bytes = await request.bytes();
+      if (bytes.length > maxBytes) throw tooLarge();
+      return bytes;
+    }
+    return await readStream(request, maxBytes, tooLarge);
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    // The body never arrived whole (the client went away, or its stream failed): nothing was
+    // read, so nothing is stored. A client still there learns why; one gone hears nothing.
+    throw new HttpError(400, `The request body could not be read to its end: ${errorText(e)}`);
   }
+}
+
+/** Reads a body streamed without a declared length, cut at the limit. */
+async function readStream(
+  request: Request,
+  maxBytes: number,
+  tooLarge: () => HttpError,
+): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array(0);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -133,6 +149,10 @@ export async function readBytes(request: Request, maxBytes: number): Promise<Uin
     at += p.length;
   }
   return out;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
 /**

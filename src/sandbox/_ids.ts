@@ -57,6 +57,11 @@ export function customerId(uploadId: string, row: number): string {
   return "cus_" + uploadId.slice(4) + row.toString(36).padStart(7, "0");
 }
 
+/** The row position a customer id holds (its last 7 characters). */
+export function rowOf(customer: string): number {
+  return parseInt(customer.slice(-7), 36);
+}
+
 /** The first and after-last customer ids of an upload, for a KV range. */
 export function customerIdRange(uploadId: string): [string, string] {
   const body = uploadId.slice(4);

@@ -10,7 +10,7 @@
  * @module
  */
 import { customerId, uploadIdTime } from "./_ids.ts";
-import { keys, num, u64 } from "./_keys.ts";
+import { keys, num, sumPaging, u64 } from "./_keys.ts";
 import { processRow, type RowContext, type RowOutcome } from "./_rows.ts";
 import { type ChunkMessage, chunksOf, isChunkMessage, type Store } from "./_store.ts";
 import type { UploadMeta } from "./_types.ts";
@@ -228,7 +228,7 @@ export class Processor {
     const op = kv.atomic()
       .check({ key: keys.done(uploadId, i), versionstamp: null })
       .check(metaEntry);
-    let created = 0;
+    const createdRows: number[] = [];
     let errors = 0;
     let lookups = 0;
     for (let j = 0; j < rows.length; j++) {
@@ -241,17 +241,19 @@ export class Processor {
       }
       if (outcome.lookedUp) lookups++;
       const c = outcome.customer;
-      created++;
+      createdRows.push(index);
       op.set(keys.customer(meta.account_id, meta.region, c.id), c);
       if (c.expiry_date) {
         op.set(keys.expiry(c.expiry_date, c.id), { a: meta.account_id, r: meta.region });
       }
     }
     op.sum(keys.counter(uploadId, "processed"), u64(rows.length))
-      .sum(keys.accountCounter(meta.account_id, meta.region, "created"), u64(created))
+      .sum(keys.accountCounter(meta.account_id, meta.region, "created"), u64(createdRows.length))
       .set(keys.touched(uploadId), now)
       .set(keys.done(uploadId, i), true);
     for (const key of partKeys) op.delete(key);
+    // The paging counts of these customers, in the same exactly-once operation.
+    sumPaging(op, meta.account_id, meta.region, uploadId, createdRows, 1);
     if (errors > 0) op.sum(keys.counter(uploadId, "errors"), u64(errors));
     if (lookups > 0) op.sum(keys.counter(uploadId, "lookups"), u64(lookups));
     return { op, last: false };

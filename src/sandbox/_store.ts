@@ -5,9 +5,19 @@
  * @module
  */
 import { HttpError, MESSAGES } from "./_http.ts";
-import { customerIdRange, isUploadId, newUploadId, uploadIdOf } from "./_ids.ts";
+import { customerId, customerIdRange, isUploadId, newUploadId, rowOf, uploadIdOf } from "./_ids.ts";
 import type { CustomerPatch, UploadInput } from "./_input.ts";
-import { keys, KV_MAX_ATOMIC_BYTES, KV_MAX_MUTATIONS, KV_MAX_VALUE_BYTES, num } from "./_keys.ts";
+import {
+  keys,
+  KV_MAX_ATOMIC_BYTES,
+  KV_MAX_MUTATIONS,
+  KV_MAX_VALUE_BYTES,
+  num,
+  PAGE_BUCKET_ROWS,
+  PAGE_GROUP_BUCKETS,
+  PAGE_GROUP_ROWS,
+  sumPaging,
+} from "./_keys.ts";
 import type { CustomerRecord, Region, RowError, UploadMeta, UploadView } from "./_types.ts";
 
 /**
@@ -68,6 +78,8 @@ const ATOMIC_BYTES = KV_MAX_ATOMIC_BYTES - 20_000;
 const ENQUEUES_PER_ATOMIC = KV_MAX_MUTATIONS - 100;
 /** Row errors shown in the upload object. */
 const ERRORS_SHOWN = 100;
+/** Times a page is read again when customers came or went while it was read. */
+const PAGE_ATTEMPTS = 10;
 
 /** The day part (`YYYY-MM-DD`, UTC) of a date. */
 export function day(at: Date): string {
@@ -165,8 +177,6 @@ export class Store {
   readonly kv: Deno.Kv;
   readonly #now: () => Date;
   readonly #chunkSize: number;
-  /** Where the last page of a listing ended, to resume the next one without rescanning. */
-  readonly #cursors = new Map<string, { version: string; offset: number; cursor: string }>();
 
   constructor(kv: Deno.Kv, now: () => Date, chunkSize: number) {
     this.kv = kv;
@@ -414,70 +424,159 @@ export class Store {
     return { ...(entry as Deno.KvEntry<CustomerRecord>), owner: meta.account_id };
   }
 
-  /** A page of the account's customers in a region, oldest upload first, then row order. */
+  /**
+   * A page of the account's customers in a region, oldest upload first, then row order. The
+   * paging counts (live customers per upload, per group of rows and per bucket of rows, summed
+   * in the same atomic operations that create and delete customers) lead to the bucket holding
+   * `offset` without walking the customers before it. The counters the total comes from are read
+   * again afterwards: if customers came or went meanwhile, the page is read again.
+   */
   async listCustomers(
     account: string,
     region: Region,
     page: { offset: number; limit: number; uploadId?: string },
   ): Promise<{ customers: CustomerRecord[]; total: number }> {
-    await this.sweep();
-    let selector: Deno.KvListSelector;
-    let total: number;
-    let versionOf: string;
-    if (page.uploadId !== undefined) {
-      const meta = (await this.uploadFor(account, region, page.uploadId)).value;
-      const [first, last] = customerIdRange(meta.id);
-      selector = {
-        start: keys.customer(account, region, first),
-        end: keys.customer(account, region, last),
-      };
-      const [processed, errors, removed] = await this.kv.getMany([
+    const meta = page.uploadId === undefined
+      ? null
+      : (await this.uploadFor(account, region, page.uploadId)).value;
+    const counters = meta
+      ? [
         keys.counter(meta.id, "processed"),
         keys.counter(meta.id, "errors"),
         keys.counter(meta.id, "removed"),
-      ]);
-      total = num(processed.value) - num(errors.value) - num(removed.value);
-      versionOf = [processed, errors, removed].map((e) => num(e.value)).join(":");
-    } else {
-      selector = { prefix: keys.customerPrefix(account, region) };
-      const [created, removed] = await this.kv.getMany([
+      ]
+      : [
         keys.accountCounter(account, region, "created"),
         keys.accountCounter(account, region, "removed"),
-      ]);
-      total = num(created.value) - num(removed.value);
-      versionOf = [created, removed].map((e) => num(e.value)).join(":");
+      ];
+    let result = { customers: [] as CustomerRecord[], total: 0 };
+    for (let attempt = 0; attempt < PAGE_ATTEMPTS; attempt++) {
+      await this.sweep();
+      const today = day(this.#now());
+      const before = await this.kv.getMany(counters);
+      const [plus, ...minus] = before.map((e) => num(e.value));
+      const total = Math.max(0, minus.reduce((t, n) => t - n, plus));
+      const customers = page.limit > 0 && page.offset < total
+        ? await this.#page(account, region, meta?.id ?? null, page, today)
+        : [];
+      result = { customers, total };
+      const after = await this.kv.getMany(counters);
+      if (after.every((e, k) => e.versionstamp === before[k].versionstamp)) break;
     }
-    const today = day(this.#now());
+    return result;
+  }
+
+  /**
+   * Reads `limit` customers from position `offset` of an account's list (or of one upload's):
+   * the upload, group and bucket holding that position are found from their counts, then the
+   * customers are read from the start of that bucket on.
+   */
+  async #page(
+    account: string,
+    region: Region,
+    scope: string | null,
+    page: { offset: number; limit: number },
+    today: string,
+  ): Promise<CustomerRecord[]> {
+    let uploadId = scope;
+    let skip = page.offset;
+    if (uploadId === null) {
+      const found = await this.#seek({ prefix: keys.pageUploadPrefix(account, region) }, skip);
+      if (found === null) return [];
+      uploadId = found.key.at(-1) as string;
+      skip = found.skip;
+    }
+    const group = await this.#seek({ prefix: keys.pageGroupPrefix(uploadId) }, skip);
+    if (group === null) return [];
+    const g = group.key.at(-1) as number;
+    const bucket = await this.#seek({
+      start: keys.pageBucket(uploadId, g * PAGE_GROUP_BUCKETS),
+      end: keys.pageBucket(uploadId, (g + 1) * PAGE_GROUP_BUCKETS),
+    }, group.skip);
+    if (bucket === null) return [];
+    skip = bucket.skip;
+    const first = customerId(uploadId, (bucket.key.at(-1) as number) * PAGE_BUCKET_ROWS);
+    const last = scope === null ? "cus_~" : customerIdRange(scope)[1];
     const customers: CustomerRecord[] = [];
-    if (page.limit > 0 && page.offset < total) {
-      // Paging on: resume where the previous page ended when nothing changed in between (the
-      // counters and the day are the same), so walking every page costs O(n), not O(n²).
-      const scope = JSON.stringify([account, region, page.uploadId ?? null]);
-      const version = `${versionOf}|${today}`;
-      const saved = this.#cursors.get(scope);
-      const resume = saved && saved.version === version && saved.offset <= page.offset
-        ? saved
-        : undefined;
-      let position = resume?.offset ?? 0;
-      const batchSize = Math.min(1000, page.offset - position + page.limit);
-      const iterator = this.kv.list<CustomerRecord>(selector, {
-        batchSize,
-        ...(resume ? { cursor: resume.cursor } : {}),
-      });
-      for await (const entry of iterator) {
-        if (isExpired(entry.value, today)) continue;
-        position++;
-        if (position <= page.offset) continue;
-        customers.push(entry.value);
-        if (customers.length >= page.limit) break;
+    const iterator = this.kv.list<CustomerRecord>({
+      start: keys.customer(account, region, first),
+      end: keys.customer(account, region, last),
+    }, { batchSize: Math.min(1000, skip + page.limit) });
+    for await (const entry of iterator) {
+      if (isExpired(entry.value, today)) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
       }
-      this.#cursors.delete(scope);
-      if (customers.length === page.limit) {
-        this.#cursors.set(scope, { version, offset: position, cursor: iterator.cursor });
-        if (this.#cursors.size > 100) this.#cursors.delete(this.#cursors.keys().next().value!);
+      customers.push(entry.value);
+      if (customers.length >= page.limit) break;
+    }
+    return customers;
+  }
+
+  /**
+   * Walks counts (KvU64 entries) in key order to the one holding position `skip`: answers its
+   * key and the position within it, or null when the counts end first.
+   */
+  async #seek(
+    selector: Deno.KvListSelector,
+    skip: number,
+  ): Promise<{ key: Deno.KvKey; skip: number } | null> {
+    for await (const entry of this.kv.list(selector, { batchSize: 1000 })) {
+      const count = num(entry.value);
+      if (skip < count) return { key: entry.key, skip };
+      skip -= count;
+    }
+    return null;
+  }
+
+  /**
+   * Builds the paging counts from the customers when the KV has none yet (a KV written before
+   * they existed): once, before processing starts. Safe to repeat after a crash half-way.
+   */
+  async preparePaging(): Promise<void> {
+    if ((await this.kv.get(keys.pagingReady())).value !== null) return;
+    for (const prefix of keys.pagingRoots()) {
+      let op = this.kv.atomic();
+      let n = 0;
+      for await (const entry of this.kv.list({ prefix })) {
+        op.delete(entry.key);
+        if (++n % 500 === 0) {
+          await commit(op, "reset the paging counts");
+          op = this.kv.atomic();
+        }
+      }
+      await commit(op, "reset the paging counts");
+    }
+    const counts = new Map<string, { key: Deno.KvKey; n: number }>();
+    const add = (key: Deno.KvKey) => {
+      const id = JSON.stringify(key);
+      const count = counts.get(id) ?? { key, n: 0 };
+      count.n++;
+      counts.set(id, count);
+    };
+    const customers = this.kv.list<CustomerRecord>({ prefix: keys.customerRoot() }, {
+      batchSize: 1000,
+    });
+    for await (const entry of customers) {
+      const [, , account, region, id] = entry.key as [string, string, string, Region, string];
+      const uploadId = uploadIdOf(id);
+      if (uploadId === null) continue;
+      const row = rowOf(id);
+      add(keys.pageUpload(account, region, uploadId));
+      add(keys.pageGroup(uploadId, Math.floor(row / PAGE_GROUP_ROWS)));
+      add(keys.pageBucket(uploadId, Math.floor(row / PAGE_BUCKET_ROWS)));
+    }
+    let op = this.kv.atomic();
+    let n = 0;
+    for (const { key, n: count } of counts.values()) {
+      op.set(key, new Deno.KvU64(BigInt(count)));
+      if (++n % 500 === 0) {
+        await commit(op, "write the paging counts");
+        op = this.kv.atomic();
       }
     }
-    return { customers, total: Math.max(total, 0) };
+    await commit(op.set(keys.pagingReady(), true), "write the paging counts");
   }
 
   /** Applies a PATCH (only the given fields change) and answers the updated customer. */
@@ -495,6 +594,11 @@ export class Store {
         ...patch,
         last_updated: this.#now().toISOString(),
       };
+      if (isExpired(after, day(this.#now()))) {
+        // Expired by this change: deleted now, as the sweep would, so no list counts it.
+        if ((await this.#remove(entry, account, region).commit()).ok) return after;
+        continue;
+      }
       const op = this.kv.atomic().check(entry).set(entry.key, after);
       if (before.expiry_date !== after.expiry_date) {
         if (before.expiry_date) op.delete(keys.expiry(before.expiry_date, id));
@@ -527,6 +631,7 @@ export class Store {
       .delete(entry.key)
       .sum(keys.accountCounter(account, region, "removed"), 1n)
       .sum(keys.counter(c.upload_id, "removed"), 1n);
+    sumPaging(op, account, region, c.upload_id, [rowOf(c.id)], -1);
     if (c.expiry_date) op.delete(keys.expiry(c.expiry_date, c.id));
     return op;
   }

@@ -162,6 +162,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     isClosed: () => closed,
     activity: processor,
   });
+  await store.preparePaging();
   processor.start();
   if (options.recover !== false) await processor.recover();
 
