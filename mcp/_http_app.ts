@@ -11,6 +11,8 @@ import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
 import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
 import { randomHex } from "../src/_hex.ts";
+import { createOAuthGuard } from "./_oauth.ts";
+import type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 
 /**
  * Options of {@linkcode createMcpHttpApp}.
@@ -26,8 +28,17 @@ import { randomHex } from "../src/_hex.ts";
  * ```
  */
 export interface McpHttpAppOptions {
-  /** The bearer token callers must send (`Authorization: Bearer <token>`); 16+ characters. */
-  token: string;
+  /**
+   * The shared bearer token callers must send (`Authorization: Bearer <token>`); 16+
+   * characters. For local use: refused (a start-up error) together with `oauth`.
+   */
+  token?: string;
+  /**
+   * Serve as an OAuth 2.1 resource server instead (see `docs/mcp.md`, "Remote server"): JWT
+   * access tokens from this issuer, for this canonical URL, whose scopes choose the toolsets
+   * and read-only mode each request's server gets. Its host is accepted in `Host`.
+   */
+  oauth?: OAuthOptions;
   /**
    * Host names accepted in the `Host` header, besides `127.0.0.1`, `localhost` and `[::1]`.
    * Any other host is refused (403), which defeats DNS rebinding.
@@ -168,16 +179,34 @@ function deliverAnswers(body: Uint8Array, asked: Map<string, Asked>): boolean {
  * ```
  */
 export function createMcpHttpApp(
-  makeServer: () => RecaptureMcpServer,
+  makeServer: (grant: OAuthGrant | undefined) => RecaptureMcpServer,
   options: McpHttpAppOptions,
 ): McpHttpApp {
-  if (typeof options.token !== "string" || options.token.length < 16) {
+  if (options.oauth !== undefined && options.token !== undefined) {
+    throw new RecaptureMcpConfigError(
+      "the shared bearer token is for local use and is refused while OAuth is on: " +
+        "unset the token (RECAPTURE_MCP_TOKEN) or OAuth",
+    );
+  }
+  const guard = options.oauth === undefined ? undefined : createOAuthGuard(options.oauth);
+  const token = options.token;
+  if (!guard && (typeof token !== "string" || token.length < 16)) {
     throw new RecaptureMcpConfigError("the HTTP bearer token must be at least 16 characters");
   }
-  const hosts = new Set([...LOCAL_HOSTS, ...(options.allowedHosts ?? []).map(hostnameOf)]);
+  const hosts = new Set([
+    ...LOCAL_HOSTS,
+    ...(options.allowedHosts ?? []).map(hostnameOf),
+    ...(guard ? [new URL(guard.resource).host].map(hostnameOf) : []),
+  ]);
   const origins = new Set(options.allowedOrigins ?? []);
   const path = options.path ?? "/mcp";
-  const app = new Hono();
+  const app = new Hono<{ Variables: { oauthGrant: OAuthGrant } }>();
+
+  if (guard) {
+    for (const metadataPath of guard.metadataPaths) {
+      app.get(metadataPath, (c) => guard.metadataResponse(c));
+    }
+  }
 
   app.use(path, async (c, next) => {
     const host = c.req.header("host");
@@ -196,9 +225,10 @@ export function createMcpHttpApp(
       }
       if (!local) return jsonRpcError(c, 403, "Forbidden: Origin not allowed");
     }
+    if (guard) return await guard.middleware(c, next);
     const auth = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (!match || !(await sameSecret(match[1], options.token))) {
+    if (!match || !(await sameSecret(match[1], token ?? ""))) {
       c.header("WWW-Authenticate", 'Bearer realm="recapture-mcp"');
       return jsonRpcError(c, 401, "Unauthorized: send Authorization: Bearer <token>");
     }
@@ -218,7 +248,7 @@ export function createMcpHttpApp(
       if (deliverAnswers(body, asked)) return c.body(null, 202);
       request = new Request(request.url, { method: "POST", headers: request.headers, body });
     }
-    const server = makeServer();
+    const server = makeServer(guard ? c.get("oauthGrant") : undefined);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
     });

@@ -1,0 +1,260 @@
+/**
+ * The MCP HTTP app as an OAuth 2.1 resource server, on Deno: the official SDK client connects
+ * through the whole flow against a local authorization server (`mcp_oauth_server.ts`); every
+ * kind of bad token is refused with the right status and `WWW-Authenticate`; scopes limit the
+ * tool list and calls; the shared bearer token is refused while OAuth is on; the client's token
+ * never reaches the API.
+ */
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import * as jose from "jose";
+import { RecaptureClient } from "../mod.ts";
+import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
+import { createRecaptureMcpServer, RecaptureMcpConfigError } from "../mcp/mod.ts";
+import { createMcpHttpApp } from "../mcp/_http_app.ts";
+import type { OAuthGrant } from "../mcp/_oauth.ts";
+import { connectWithOAuth, startAuthServer } from "./mcp_oauth_server.ts";
+
+const SHARED_TOKEN = "0123456789abcdef-shared";
+
+/** One authorization server, sandbox and MCP server for the whole file. */
+async function setup() {
+  const as = await startAuthServer();
+  const sandbox = await createSandbox({ rateLimit: false });
+  const upstreamAuth: string[] = [];
+  const sdk = new RecaptureClient({
+    apiKey: SANDBOX_API_KEY,
+    maxRetries: 0,
+    fetch: (req: Request) => {
+      upstreamAuth.push(
+        [...req.headers].map(([k, v]) => `${k}: ${v}`).join("\n"),
+      );
+      return sandbox.fetch(req);
+    },
+  });
+  const grants: OAuthGrant[] = [];
+  let app: ReturnType<typeof createMcpHttpApp> | undefined;
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => app ? app.fetch(req) : new Response("starting", { status: 503 }),
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  app = createMcpHttpApp((grant) => {
+    if (!grant) throw new Error("no grant with OAuth on");
+    grants.push(grant);
+    return createRecaptureMcpServer(sdk, {
+      mode: "sandbox",
+      readOnly: grant.readOnly,
+      alerts: grant.toolsets.includes("alerts"),
+    });
+  }, {
+    oauth: {
+      resource: `${origin}/mcp`,
+      issuer: as.issuer,
+      jwksUrl: as.jwksUrl,
+      serverToolsets: ["uploads", "customers", "alerts"],
+    },
+  });
+  return {
+    as,
+    origin,
+    mcpUrl: `${origin}/mcp`,
+    grants,
+    upstreamAuth,
+    async close() {
+      await server.shutdown();
+      await as.close();
+      await sandbox.idle();
+      await sandbox.close();
+    },
+  };
+}
+
+async function post(url: string, token: string | undefined): Promise<Response> {
+  return await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: {} }),
+  });
+}
+
+Deno.test("MCP over OAuth (Deno)", async (t) => {
+  const env = await setup();
+  const now = () => Math.floor(Date.now() / 1000);
+  const good = () => ({
+    iss: env.as.issuer,
+    aud: env.mcpUrl,
+    sub: "u1",
+    scope: "recapture:read",
+    exp: now() + 300,
+  });
+  try {
+    await t.step("publishes RFC 9728 metadata, path-aware and at the root", async () => {
+      for (const path of ["/mcp", ""]) {
+        const res = await fetch(`${env.origin}/.well-known/oauth-protected-resource${path}`);
+        assertEquals(res.status, 200);
+        const body = await res.json();
+        assertEquals(body.resource, env.mcpUrl);
+        assertEquals(body.authorization_servers, [env.as.issuer]);
+        assert(body.scopes_supported.includes("recapture:code"));
+      }
+    });
+
+    await t.step("no token: 401 naming the metadata", async () => {
+      const res = await post(env.mcpUrl, undefined);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+      assertEquals(
+        res.headers.get("www-authenticate"),
+        `Bearer resource_metadata="${env.origin}/.well-known/oauth-protected-resource/mcp"`,
+      );
+    });
+
+    await t.step("the official SDK client connects through the whole flow", async () => {
+      env.as.grantScope = "recapture:read";
+      const client = await connectWithOAuth(env.mcpUrl);
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      assert(names.includes("recapture_list_customers"));
+      assert(!names.includes("recapture_delete_customer"), "read scope: no writing tool");
+      assert(!names.includes("recapture_list_webhooks"), "no alerts scope: no alert tools");
+      const refused = await client.callTool({
+        name: "recapture_delete_customer",
+        arguments: { customer_id: "cus_1" },
+      });
+      assert(refused.isError, "a tool outside the grant cannot be called");
+      const listed = await client.callTool({ name: "recapture_list_customers", arguments: {} });
+      assert(!listed.isError);
+      await client.close();
+      assertEquals(env.grants.at(-1)?.readOnly, true);
+    });
+
+    await t.step("write and alerts scopes widen the list", async () => {
+      env.as.grantScope = "recapture:write recapture:alerts";
+      const client = await connectWithOAuth(env.mcpUrl);
+      const names = (await client.listTools()).tools.map((tool) => tool.name);
+      assert(names.includes("recapture_delete_customer"));
+      assert(names.includes("recapture_list_webhooks"));
+      await client.close();
+    });
+
+    await t.step("the client's token never reaches the API", () => {
+      assert(env.upstreamAuth.length > 0);
+      for (const headers of env.upstreamAuth) {
+        assert(!/eyJ/.test(headers), "a JWT went upstream");
+        assert(headers.includes(SANDBOX_API_KEY), "the server's own key is used");
+      }
+    });
+
+    const { privateKey: otherKey } = await jose.generateKeyPair("RS256");
+    const { publicKey: attackerPublic, privateKey: attackerKey } = await jose.generateKeyPair(
+      "RS256",
+      { extractable: true },
+    );
+    const b64 = (o: unknown) => jose.base64url.encode(JSON.stringify(o));
+    const cases: [string, () => Promise<string>, 401 | 403, RegExp][] = [
+      ["wrong issuer", () => env.as.sign({ ...good(), iss: "http://evil.example" }), 401, /issued/],
+      [
+        "wrong audience",
+        () => env.as.sign({ ...good(), aud: "http://127.0.0.1:1/mcp" }),
+        401,
+        /audience/,
+      ],
+      ["another key's signature", () => env.as.sign(good(), {}, otherKey), 401, /signature/],
+      [
+        "alg none",
+        () => Promise.resolve(`${b64({ alg: "none" })}.${b64(good())}.`),
+        401,
+        /algorithm none/,
+      ],
+      [
+        "HS256",
+        () =>
+          new jose.SignJWT(good()).setProtectedHeader({ alg: "HS256", kid: "test-key" })
+            .sign(new TextEncoder().encode("a shared secret of 32 bytes!!!!!")),
+        401,
+        /algorithm HS256/,
+      ],
+      ["a jku header", () => env.as.sign(good(), { jku: "http://evil.example/jwks" }), 401, /jku/],
+      [
+        "an embedded jwk",
+        async () => env.as.sign(good(), { jwk: await jose.exportJWK(attackerPublic) }, attackerKey),
+        401,
+        /jwk/,
+      ],
+      ["not yet valid", () => env.as.sign({ ...good(), nbf: now() + 120 }), 401, /not valid yet/],
+      ["expired", () => env.as.sign({ ...good(), exp: now() - 120 }), 401, /expired/],
+      ["no exp", () => env.as.sign({ ...good(), exp: undefined }), 401, /exp/],
+      ["missing scope", () => env.as.sign({ ...good(), scope: "openid profile" }), 403, /scope/],
+      ["the shared bearer token", () => Promise.resolve(SHARED_TOKEN), 401, /not a JWT/],
+    ];
+    for (const [name, make, status, why] of cases) {
+      await t.step(`refused: ${name} (${status})`, async () => {
+        const res = await post(env.mcpUrl, await make());
+        const body = await res.json();
+        assertEquals(res.status, status);
+        const header = res.headers.get("www-authenticate") ?? "";
+        assertMatch(
+          header,
+          status === 401 ? /^Bearer error="invalid_token"/ : /^Bearer error="insufficient_scope"/,
+        );
+        assertMatch(header, /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\//);
+        assertMatch(body.error.message, why);
+      });
+    }
+
+    await t.step("within the stated 30 s skew: accepted", async () => {
+      const res = await post(env.mcpUrl, await env.as.sign({ ...good(), exp: now() - 10 }));
+      await res.body?.cancel();
+      assertEquals(res.status, 200);
+    });
+
+    await t.step("scp (a list) works like scope", async () => {
+      const token = await env.as.sign({ ...good(), scope: undefined, scp: ["recapture:read"] });
+      const res = await post(env.mcpUrl, token);
+      await res.body?.cancel();
+      assertEquals(res.status, 200);
+    });
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("MCP OAuth configuration is refused at start-up when unsafe", async () => {
+  const make = () => createRecaptureMcpServer(new RecaptureClient({ apiKey: "sec_x" }));
+  const oauth = {
+    resource: "https://mcp.example.com/mcp",
+    issuer: "https://login.example.com",
+    jwksUrl: "https://login.example.com/jwks",
+    serverToolsets: ["uploads", "customers"],
+  };
+  assertThrows(
+    () => createMcpHttpApp(make, { token: SHARED_TOKEN, oauth }),
+    RecaptureMcpConfigError,
+    "refused while OAuth is on",
+  );
+  assertThrows(
+    () => createMcpHttpApp(make, { oauth: { ...oauth, resource: "" } }),
+    RecaptureMcpConfigError,
+    "resource (this server's canonical URL) is required",
+  );
+  assertThrows(
+    () => createMcpHttpApp(make, { oauth: { ...oauth, algorithms: ["HS256"] } }),
+    RecaptureMcpConfigError,
+    "HS256 is not allowed",
+  );
+  assertThrows(
+    () => createMcpHttpApp(make, { oauth: { ...oauth, resource: "http://mcp.example.com/mcp" } }),
+    RecaptureMcpConfigError,
+    "must be https",
+  );
+  // The Host of a request never becomes the audience: the configured host is accepted, others not.
+  const app = createMcpHttpApp(make, { oauth });
+  const res = await app.fetch(
+    new Request("https://evil.example/mcp", { method: "POST", headers: { host: "evil.example" } }),
+  );
+  assertEquals(res.status, 403);
+  await res.body?.cancel();
+});
