@@ -1,0 +1,240 @@
+/**
+ * The server side of a script's `client`: a fixed table of methods and argument shapes (strict:
+ * no `baseUrl`, `fetch`, `headers`, `signal` or any option that changes where or how a request
+ * goes; only `region`), each made with the server's own SDK client under the server's policy:
+ * writes only when allowed, destructive effects through the confirmation gate.
+ *
+ * @module
+ */
+import * as z from "zod";
+import type { RecaptureClient } from "../../mod.ts";
+import { expiresImmediately, REGIONS } from "../../mod.ts";
+import type { confirmEffects, GateVerdict } from "../_gate.ts";
+import { ScriptCallError } from "./_runner.ts";
+import type { CallHandler } from "./_runner.ts";
+
+/** A plan of effects, as the gate takes it. */
+type EffectPlan = Parameters<typeof confirmEffects>[0];
+
+/** What a script's calls may do. */
+export interface BridgePolicy {
+  /** Whether writing methods may run (the server is not read-only and the grant allows it). */
+  write: boolean;
+  /** Confirms a destructive plan (the gate, with the tool call's way to ask a person). */
+  confirm(plan: EffectPlan, method: string, args: unknown[]): Promise<GateVerdict>;
+  /** The default region. */
+  region: string;
+}
+
+const Region = z.enum(REGIONS as unknown as [string, ...string[]]);
+const Options = z.strictObject({ region: Region.optional() });
+const Id = z.string().min(1).max(200);
+const Str = z.string().max(500);
+
+interface Method {
+  args: z.ZodType<unknown[]>;
+  write: boolean;
+  run(client: RecaptureClient, args: unknown[]): Promise<unknown>;
+  plan?(args: unknown[], region: string): EffectPlan | undefined;
+}
+
+type Opt = { region?: string } | undefined;
+
+function regionOf(options: unknown, fallback: string): string {
+  return (options as Opt)?.region ?? fallback;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyFn = (...a: any[]) => Promise<unknown>;
+const call = (fn: AnyFn, args: unknown[]) => fn(...args);
+
+/** The methods a script can call, and nothing else. */
+const METHODS: Readonly<Record<string, Method>> = {
+  "uploads.create": {
+    args: z.tuple([
+      z.strictObject({
+        name: Str,
+        customers: z.array(z.record(z.string(), z.unknown())).max(5000),
+        enable_rego_lookups: z.boolean().optional(),
+        monitor_start_date: Str.optional(),
+        monitor_end_date: Str.optional(),
+      }),
+      z.strictObject({ region: Region.optional(), dropInvalid: z.boolean().optional() })
+        .optional(),
+    ]),
+    write: true,
+    run: (c, a) => call(c.uploads.create.bind(c.uploads) as AnyFn, a),
+    plan: (a, region) => {
+      const rows = (a[0] as { customers: { expiry_date?: unknown }[] }).customers;
+      const n =
+        rows.filter((r) => typeof r.expiry_date === "string" && expiresImmediately(r.expiry_date))
+          .length;
+      return n === 0 ? undefined : {
+        region: regionOf(a[1], region),
+        resourceId: "new upload",
+        effects: [{
+          kind: "delete",
+          what: `${n} uploaded customer(s) expire at once and are deleted`,
+        }],
+      } as EffectPlan;
+    },
+  },
+  "uploads.retrieve": {
+    args: z.tuple([Id, Options.optional()]),
+    write: false,
+    run: (c, a) => call(c.uploads.retrieve.bind(c.uploads) as AnyFn, a),
+  },
+  "uploads.cancel": {
+    args: z.tuple([Id, Options.optional()]),
+    write: true,
+    run: (c, a) => call(c.uploads.cancel.bind(c.uploads) as AnyFn, a),
+    plan: (a, region) =>
+      ({
+        region: regionOf(a[1], region),
+        resourceId: a[0] as string,
+        effects: [{ kind: "cancel", what: `upload ${a[0]} is cancelled` }],
+      }) as EffectPlan,
+  },
+  "customers.list": {
+    args: z.tuple([
+      z.strictObject({
+        offset: z.number().int().min(0).optional(),
+        limit: z.number().int().min(1).max(1000).optional(),
+        upload_id: Id.optional(),
+      }).optional(),
+      Options.optional(),
+    ]),
+    write: false,
+    run: (c, a) => call(c.customers.list.bind(c.customers) as AnyFn, a),
+  },
+  "customers.retrieve": {
+    args: z.tuple([Id, Options.optional()]),
+    write: false,
+    run: (c, a) => call(c.customers.retrieve.bind(c.customers) as AnyFn, a),
+  },
+  "customers.update": {
+    args: z.tuple([
+      Id,
+      z.strictObject({
+        client_name: Str.optional(),
+        mobile_number: Str.optional(),
+        sale_date: Str.optional(),
+        expiry_date: Str.optional(),
+      }),
+      Options.optional(),
+    ]),
+    write: true,
+    run: (c, a) => call(c.customers.update.bind(c.customers) as AnyFn, a),
+    plan: (a, region) => {
+      const expiry = (a[1] as { expiry_date?: string }).expiry_date;
+      return expiry && expiresImmediately(expiry)
+        ? {
+          region: regionOf(a[2], region),
+          resourceId: a[0] as string,
+          effects: [{
+            kind: "delete",
+            what: `customer ${a[0]} expires at once (${expiry}) and is deleted`,
+          }],
+        } as EffectPlan
+        : undefined;
+    },
+  },
+  "customers.delete": {
+    args: z.tuple([Id, Options.optional()]),
+    write: true,
+    run: (c, a) => call(c.customers.delete.bind(c.customers) as AnyFn, a),
+    plan: (a, region) =>
+      ({
+        region: regionOf(a[1], region),
+        resourceId: a[0] as string,
+        effects: [{ kind: "delete", what: `customer ${a[0]} is deleted` }],
+      }) as EffectPlan,
+  },
+  "webhooks.list": {
+    args: z.tuple([Options.optional()]),
+    write: false,
+    run: (c, a) => call(c.webhooks.list.bind(c.webhooks) as AnyFn, a),
+  },
+  "webhooks.retrieve": {
+    args: z.tuple([Id, Options.optional()]),
+    write: false,
+    run: (c, a) => call(c.webhooks.retrieve.bind(c.webhooks) as AnyFn, a),
+  },
+};
+
+/** The names of the methods a script can call. */
+export const BRIDGE_METHODS: readonly string[] = Object.keys(METHODS);
+
+function describeIssues(method: string, error: z.ZodError): string {
+  return error.issues.slice(0, 5).map((issue) => {
+    const where = issue.path.length === 0
+      ? "arguments"
+      : `argument ${Number(issue.path[0]) + 1}${
+        issue.path.length > 1 ? "." + issue.path.slice(1).join(".") : ""
+      }`;
+    const extra = issue.code === "unrecognized_keys"
+      ? `: ${issue.keys.join(", ")} ${issue.keys.length > 1 ? "are" : "is"} not allowed`
+      : `: ${issue.message}`;
+    return `client.${method} ${where}${extra}`;
+  }).join("; ");
+}
+
+/**
+ * The call handler for a run: checks each call against the table and the policy, then makes it
+ * with `client`. Results are plain JSON (the SDK's response metadata dropped).
+ *
+ * @param client the server's own SDK client (its key never reaches the script)
+ * @param policy writes allowed or not, the confirmation gate, the default region
+ * @returns the handler to pass to `runScript`
+ *
+ * @example
+ * ```ts ignore
+ * const handle = createBridge(client, { write: false, region: "au", confirm });
+ * await handle("customers.list", [{ limit: 10 }]);
+ * ```
+ */
+export function createBridge(client: RecaptureClient, policy: BridgePolicy): CallHandler {
+  return async (method, rawArgs) => {
+    if (!Object.hasOwn(METHODS, method)) {
+      throw new ScriptCallError(
+        "unknown_method",
+        `client.${method} does not exist (methods: ${BRIDGE_METHODS.join(", ")})`,
+      );
+    }
+    const spec = METHODS[method];
+    // `undefined` arguments arrive as null.
+    const args = rawArgs.map((a) => a === null ? undefined : a);
+    const parsed = spec.args.safeParse(args);
+    if (!parsed.success) {
+      throw new ScriptCallError("invalid_call", describeIssues(method, parsed.error));
+    }
+    if (spec.write && !policy.write) {
+      throw new ScriptCallError(
+        "read_only",
+        `client.${method} changes data, and scripts on this server may only read (writes ` +
+          "need a server not in read-only mode and, over OAuth, the recapture:write scope)",
+      );
+    }
+    const plan = spec.plan?.(parsed.data, policy.region);
+    if (plan && plan.effects.length > 0) {
+      const verdict = await policy.confirm(plan, method, parsed.data);
+      if (!verdict.go) {
+        // The gate's text is "code: explanation": the code becomes the error's name.
+        const colon = verdict.text.indexOf(": ");
+        throw new ScriptCallError(
+          colon > 0 ? verdict.text.slice(0, colon) : "not_confirmed",
+          colon > 0 ? verdict.text.slice(colon + 2) : verdict.text,
+        );
+      }
+    }
+    try {
+      const value = await spec.run(client, parsed.data);
+      return JSON.parse(JSON.stringify(value ?? null));
+    } catch (error) {
+      const e = error as Error & { status?: number };
+      throw Object.assign(new ScriptCallError(e.name ?? "Error", e.message), {
+        status: e.status,
+      });
+    }
+  };
+}
