@@ -102,6 +102,7 @@ export {
   isRecaptureAlert,
   parseAlertEvent,
   type PingEvent,
+  type PingResult,
   type PriceChangeData,
   type PriceChangeEvent,
   RECAPTURE_ALERT_EVENTS,

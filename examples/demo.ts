@@ -95,7 +95,11 @@ try {
   const seconds = (performance.now() - started) / 1000;
 
   const page = await client.customers.list({ upload_id: created.id, limit: 5 });
-  console.log(`\nFirst ${page.customers.length} of ${fmt(page.total)} customers of this upload:`);
+  console.log(
+    `\nFirst ${page.customers.length} of ${
+      fmt(page.total ?? page.customers.length)
+    } customers of this upload:`,
+  );
   console.table(page.customers.map((c: Customer) => ({
     id: c.id,
     rego: c.rego,
@@ -128,7 +132,7 @@ try {
   console.log(`  processed:         ${fmt(finished.total_processed_customers)}`);
   console.log(`  errors:            ${fmt(finished.total_errors)}`);
   if (lookups !== undefined) console.log(`  rego lookups:      ${fmt(lookups)}`);
-  console.log(`  customers now:     ${fmt(after.total)}`);
+  console.log(`  customers now:     ${after.total != null ? fmt(after.total) : "?"}`);
   console.log(
     `  time, POST→done:   ${seconds.toFixed(2)} s (${
       fmt(Math.round(count / seconds))

@@ -619,7 +619,7 @@ const listInput = {
 
 const listOutput = {
   customers: z.array(customerOut),
-  total: z.number(),
+  total: z.number().nullable(),
   offset: z.number(),
   has_more: z.boolean(),
   next_offset: z.number().nullable(),
@@ -719,10 +719,12 @@ const listCustomers = defineTool({
       }
       const cut = kept.length < all.length;
       const nextOffset = state.offset + kept.length;
-      const hasMore = nextOffset < page.total && kept.length > 0;
+      // The API need not say the total: then any non-empty page may have more after it.
+      const total = page.total ?? null;
+      const hasMore = kept.length > 0 && (total !== null ? nextOffset < total : true);
       const data = {
         customers: kept,
-        total: page.total,
+        total,
         offset: state.offset,
         has_more: hasMore,
         next_offset: hasMore ? nextOffset : null,
@@ -731,8 +733,8 @@ const listCustomers = defineTool({
           : null,
       };
       const head = kept.length === 0
-        ? `No customers at offset ${state.offset} (total ${page.total}).`
-        : `Customers ${state.offset + 1}-${nextOffset} of ${page.total}` +
+        ? `No customers at offset ${state.offset}${total !== null ? ` (total ${total})` : ""}.`
+        : `Customers ${state.offset + 1}-${nextOffset}${total !== null ? ` of ${total}` : ""}` +
           (cut ? ` (page cut to fit the size cap; select fewer fields for more per page)` : "") +
           (hasMore ? `; more with cursor "${data.next_cursor}".` : ".");
       return { ok: true, data, text: `${head}\n${json(kept)}` };

@@ -421,9 +421,9 @@ async function apiCommand(
       print(
         { customers: page.customers, total: page.total, offset: page.offset, limit: page.limit },
         table([LIST_HEADER, ...page.customers.map(customerRow)], 40) +
-          `\n${num(page.customers.length)} of ${num(page.total)} customers (offset ${
-            num(page.offset)
-          })\n`,
+          `\n${num(page.customers.length)}${
+            typeof page.total === "number" ? ` of ${num(page.total)}` : ""
+          } customers (offset ${num(page.offset ?? offset ?? 0)})\n`,
       );
       return EXIT.ok;
     }

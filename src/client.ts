@@ -37,7 +37,7 @@ import {
   UploadEnvelopeSchema,
 } from "./schemas.ts";
 import { checkUpdateParams, checkUploadParams, validateCustomers } from "./validate.ts";
-import { type PingEvent, RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
+import { type PingResult, RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
 import {
   PingEnvelopeSchema,
   WebhookEnvelopeSchema,
@@ -933,7 +933,7 @@ function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
  *   name: "CRM alerts",
  *   endpoint: "https://edge.example.com/alerts/token_0123456789",
  * });
- * console.log((await client.webhooks.ping(hook.id)).event); // "ping"
+ * console.log((await client.webhooks.ping(hook.id)).event?.event); // "ping"
  * await client.webhooks.delete(hook.id);
  * await sandbox.idle();
  * await sandbox.close();
@@ -1047,15 +1047,16 @@ export class Webhooks {
 
   /**
    * Asks AutoGrab to push a `ping` event to the webhook (`POST /v2/webhooks/{id}/ping`); returns
-   * the event sent. Retried like any call that is safe to repeat (a second ping is harmless).
+   * the answer: `{ success: true }` as documented, with the `event` sent when the API names it
+   * (`null` otherwise). Retried like any call that is safe to repeat (a second ping is harmless).
    *
    * @example
    * ```ts ignore
    * const ping = await client.webhooks.ping("wh_123");
-   * console.log(ping.id); // the event id the endpoint will receive
+   * console.log(ping.event?.id); // the event id the endpoint will receive, when the API says it
    * ```
    */
-  async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingEvent>> {
+  async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingResult>> {
     const init: CallInit = {
       method: "POST",
       path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
@@ -1063,6 +1064,7 @@ export class Webhooks {
     };
     const received = await send(this.#client, this.#transport, init, options);
     const body = parsed(PingEnvelopeSchema, received, init);
-    return withMeta(body.event, received.status, received.response);
+    const result: PingResult = { ...body, event: body.event ?? null };
+    return withMeta(result, received.status, received.response);
   }
 }

@@ -313,7 +313,7 @@ async function scenario(w: Wiring): Promise<void> {
   w.outcomes.length = 0;
   const ping = await w.a.webhooks.ping(hook.id);
   alerts = await received(w);
-  assertEquals(alerts.map((a) => a.id), [ping.id]);
+  assertEquals(alerts.map((a) => a.id), [ping.event?.id]);
   assertEquals(w.destination.attempts, 3);
   const crm = w.outcomes.filter((o) => o.destination !== "slack").map((o) => o.outcome);
   assertEquals(crm, ["retrying", "retrying", "delivered"]);

@@ -324,6 +324,35 @@ Deno.test("customers.iterate walks every page, filtered by upload", async () => 
   );
 });
 
+Deno.test("customers.list and iterate accept pages with only the documented customers", async () => {
+  // A server that says no total, offset or limit, and caps its pages at 2 whatever is asked:
+  // iterate must not take a short page for the last one, only an empty page.
+  const all = Array.from({ length: 5 }, (_, i) => customerJson(`c${i}`));
+  const { client, seen } = mswClient([
+    http.get(`${API}/customers`, ({ request }) => {
+      const offset = Number(new URL(request.url).searchParams.get("offset") ?? 0);
+      return HttpResponse.json({ success: true, customers: all.slice(offset, offset + 2) });
+    }),
+  ]);
+  const page = await client.customers.list({ limit: 10 });
+  assertEquals<CustomerPage>(page, { success: true, customers: all.slice(0, 2) });
+  assertEquals(page.total, undefined);
+  const ids: string[] = [];
+  for await (const c of client.customers.iterate({ pageSize: 3 })) ids.push(c.id);
+  assertEquals(ids, ["c0", "c1", "c2", "c3", "c4"]);
+  // Pages at 0, 2, 4 and the empty one at 5 that ends the walk.
+  assertEquals(seen.slice(1).map((s) => query(s).offset), ["0", "2", "4", "5"]);
+});
+
+Deno.test("webhooks.ping accepts the documented { success: true } without an event", async () => {
+  const { client } = mswClient([
+    http.post(`${BASE}/v2/webhooks/wh_1/ping`, () => HttpResponse.json({ success: true })),
+  ]);
+  const ping = await client.webhooks.ping("wh_1");
+  assertEquals(ping.success, true);
+  assertEquals(ping.event, null);
+});
+
 Deno.test("customers.retrieve, update, delete: exact requests and typed results", async () => {
   const { client, seen } = mswClient([
     http.get(
