@@ -261,6 +261,17 @@ for (const field of Object.keys(SETTERS) as CustomerField[]) {
 
 function ignoreValue(): void {}
 
+/**
+ * Values exports write for "nothing here", read as blank in every column (matched ignoring
+ * case and surrounding spaces): `N/A`, `#N/A` (Excel), `-`, `--`, `none`, `null`.
+ */
+export const NULL_TOKENS: ReadonlySet<string> = new Set(["n/a", "#n/a", "-", "--", "none", "null"]);
+
+/** Whether a trimmed value is one of {@linkcode NULL_TOKENS}. */
+export function isNullToken(value: string): boolean {
+  return value.length <= 4 && NULL_TOKENS.has(value.toLowerCase());
+}
+
 // Kinds of column, as small integers for the per-row loop.
 const FIELD = 0;
 const DATE = 1;
@@ -276,7 +287,7 @@ const LAST = 4;
 export function rowBuilder(
   plan: readonly ColumnAssignment[],
   dateOrder: DateOrder | undefined,
-): (fields: readonly string[], line: number, row: number) => SourceRow {
+): (fields: readonly string[], line: number) => SourceRow {
   const used = plan.filter((c) => c.target !== "ignore");
   const n = used.length;
   const index = used.map((c) => c.index);
@@ -295,7 +306,7 @@ export function rowBuilder(
   const header = used.map((c) => c.header);
   const set = used.map((c): Setter => SETTERS[c.target as CustomerField] ?? ignoreValue);
   const dateOptions = { order: dateOrder };
-  return (fields, line, row) => {
+  return (fields, line) => {
     const customer: CustomerInput = {};
     let additional: Record<string, string> | undefined;
     let issues: FieldIssue[] | undefined;
@@ -308,6 +319,7 @@ export function rowBuilder(
         value = value.trim();
         if (value === "") continue;
       }
+      if (value.length <= 4 && isNullToken(value)) continue;
       switch (kind[i]) {
         case FIELD:
           set[i](customer, value);
@@ -317,7 +329,8 @@ export function rowBuilder(
             set[i](customer, parseDate(value, dateOptions));
           } catch (error) {
             if (!(error instanceof DateParseError)) throw error;
-            const where = { order: dateOrder, row, line, column: header[i] };
+            // One numbering for files: the physical line (the row's place is not named).
+            const where = { order: dateOrder, line, column: header[i] };
             (issues ??= []).push({
               field: key[i],
               column: header[i],
@@ -353,7 +366,6 @@ export function rowBuilder(
 export function buildObjectRow(
   object: Record<string, unknown>,
   line: number,
-  row: number,
   options: ColumnOptions,
   cache: Map<string, ColumnTarget[]>,
 ): SourceRow {
@@ -374,6 +386,7 @@ export function buildObjectRow(
     const key = keys[k];
     const rawValue = object[key];
     if (rawValue === null || rawValue === undefined || rawValue === "") continue;
+    if (typeof rawValue === "string" && isNullToken(rawValue.trim())) continue;
     if (key === "additional_fields" && typeof rawValue === "object" && !Array.isArray(rawValue)) {
       additional = { ...(rawValue as Record<string, unknown>), ...additional };
       continue;
@@ -396,7 +409,7 @@ export function buildObjectRow(
       try {
         customer[target] = parseDate(
           typeof rawValue === "number" ? rawValue : String(rawValue),
-          { order: options.dateOrder, row, line, column: key },
+          { order: options.dateOrder, line, column: key },
         );
       } catch (error) {
         if (!(error instanceof DateParseError)) throw error;

@@ -26,6 +26,10 @@ import { isUploadDone, type RecaptureClient } from "./client.ts";
 import { RecaptureError } from "./errors.ts";
 import type { CustomerInput, Region, Upload } from "./schemas.ts";
 import { validateCustomers } from "./validate.ts";
+import { RowChecker, type RowWarning } from "./_row_warnings.ts";
+
+export type { RowWarning, RowWarningKind } from "./_row_warnings.ts";
+export { fingerprint } from "./_row_warnings.ts";
 
 /** One upload of a bulk run: which source rows it covers. */
 export interface ManifestEntry {
@@ -39,6 +43,8 @@ export interface ManifestEntry {
   customers: number;
   /** Bad rows in the span (reported, not sent). */
   bad_rows: number;
+  /** Rows of the span skipped with a warning (exact duplicates, footer lines); absent when 0. */
+  skipped_rows?: number;
   /** The physical line of `first_row`, when the source gave lines (CSV, NDJSON). */
   first_line?: number;
   /** The physical line of `last_row`, when the source gave lines. */
@@ -90,6 +96,10 @@ export interface BulkProgress {
   rowsSkipped: number;
   /** Bad rows found so far (not sent). */
   badRows: number;
+  /** Rows not sent because a warning skipped them (exact duplicates, footer lines). */
+  rowsSkippedWithWarning: number;
+  /** Warnings so far (skipped rows included). */
+  warnings: number;
   /** Customers accepted by the API so far (in uploads that answered). */
   rowsUploaded: number;
   /** Uploads created so far in this run. */
@@ -120,6 +130,11 @@ export interface BulkUploadOptions {
   concurrency?: number;
   /** The region to upload to (default: the client's). Also used to validate `state`. */
   region?: Region;
+  /**
+   * Send rows whose `expiry_date` is today or earlier (default false: they are bad rows, since
+   * the API deletes such a customer at once).
+   */
+  allowPastExpiry?: boolean;
   /** A manifest from an earlier run over the same source: its rows are skipped. */
   resume?: BulkManifest;
   /**
@@ -135,7 +150,16 @@ export interface BulkUploadOptions {
   onProgress?: (progress: BulkProgress) => void;
   /** Called with each bad row as it is found. */
   onBadRow?: (badRow: BadRow) => void;
-  /** Keep bad rows in the result's `badRows` (default `true`; turn off for huge, bad inputs). */
+  /**
+   * Called with each warning: a row skipped (an exact duplicate of an earlier row, a footer or
+   * summary line) or sent with a caveat (the same vehicle twice, an AU rego without a state, a
+   * suspicious value).
+   */
+  onWarning?: (warning: RowWarning) => void;
+  /**
+   * Keep bad rows and warnings in the result's `badRows` and `warnings` (default `true`; turn
+   * off for huge inputs).
+   */
   collectBadRows?: boolean;
   /** Called with the updated manifest after each span is recorded; awaited (save it here). */
   onManifest?: (manifest: BulkManifest) => void | Promise<void>;
@@ -147,6 +171,8 @@ export interface BulkUploadResult {
   manifest: BulkManifest;
   /** The bad rows found in this run (empty when `collectBadRows` is false). */
   badRows: BadRow[];
+  /** The warnings of this run, by row (empty when `collectBadRows` is false). */
+  warnings: RowWarning[];
   /** Counters at the end of the run. */
   progress: BulkProgress;
   /** The last known state of each upload created in this run, in creation order. */
@@ -226,50 +252,86 @@ function toPending(item: unknown, index: number): Pending {
   return { row: index, line: undefined, customer: item, issues: undefined };
 }
 
+/** What {@linkcode checkBlock} decided for each row of a block. */
+interface CheckedBlock {
+  /** The normalised customer to send, for rows to send. */
+  customers: (CustomerInput | undefined)[];
+  /** The bad row, for rows refused. */
+  bad: (BadRow | undefined)[];
+  /** The row's warnings, if any. */
+  warnings: (RowWarning[] | undefined)[];
+  /** Whether a warning skipped the row (it is neither sent nor bad). */
+  skipped: boolean[];
+}
+
 /**
- * Checks a block of rows: `validateCustomers` plus the problems the reader found. Answers, per
- * row, the normalised customer or the bad row (exactly one of the two is set).
+ * Checks a block of rows, in order: a footer line is skipped; then `validateCustomers` plus the
+ * problems the reader found make a row bad; a valid row then gets its warnings from `checker`
+ * (an exact duplicate is skipped). Each row ends as exactly one of: sent, bad, skipped.
  */
 function checkBlock(
   block: readonly Pending[],
   region: Region,
-): { customers: (CustomerInput | undefined)[]; bad: (BadRow | undefined)[] } {
-  const { valid, issues } = validateCustomers(block.map((p) => p.customer), { region });
+  allowPastExpiry: boolean,
+  checker: RowChecker,
+): CheckedBlock {
+  const { valid, issues } = validateCustomers(block.map((p) => p.customer), {
+    region,
+    allowPastExpiry,
+  });
   const problems = new Map<number, BadRowIssue[]>();
   for (const issue of issues) {
     let list = problems.get(issue.index);
     if (!list) problems.set(issue.index, list = []);
     list.push({ field: issue.field, reason: issue.reason });
   }
-  const customers = new Array<CustomerInput | undefined>(block.length);
-  const bad = new Array<BadRow | undefined>(block.length);
+  const n = block.length;
+  const out: CheckedBlock = {
+    customers: new Array<CustomerInput | undefined>(n),
+    bad: new Array<BadRow | undefined>(n),
+    warnings: new Array<RowWarning[] | undefined>(n),
+    skipped: new Array<boolean>(n).fill(false),
+  };
   let v = 0;
-  for (let i = 0; i < block.length; i++) {
+  for (let i = 0; i < n; i++) {
     const p = block[i];
     const found = problems.get(i);
-    if (found === undefined && p.issues === undefined) {
-      customers[i] = valid[v++];
+    const customer = found === undefined ? valid[v++] : undefined;
+    const footer = checker.footer(p.customer, p.row, p.line);
+    if (footer !== null) {
+      out.warnings[i] = [footer];
+      out.skipped[i] = true;
       continue;
     }
-    if (found === undefined) v++; // a valid customer, but the reader found a problem in the row
-    bad[i] = {
+    if (found === undefined && p.issues === undefined) {
+      const warnings = checker.check(customer!, p.row, p.line);
+      if (warnings.length > 0) out.warnings[i] = warnings;
+      if (warnings.some((w) => w.skipped)) out.skipped[i] = true;
+      else out.customers[i] = customer;
+      continue;
+    }
+    out.bad[i] = {
       row: p.row,
       ...(p.line !== undefined ? { line: p.line } : {}),
       issues: [...(p.issues ?? []), ...(found ?? [])],
     };
   }
-  return { customers, bad };
+  return out;
 }
 
 /** Options for {@linkcode validateRows}. */
 export interface ValidateRowsOptions {
   /** The region the rows are meant for (default `au`): in `au`, `state` must be an AU state. */
   region?: Region;
+  /** Accept rows whose `expiry_date` is today or earlier (default false: bad rows). */
+  allowPastExpiry?: boolean;
   /** Stops reading: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Called with each bad row as it is found. */
   onBadRow?: (badRow: BadRow) => void;
-  /** Keep bad rows in the result (default `true`). */
+  /** Called with each warning as it is found (as {@linkcode BulkUploadOptions.onWarning}). */
+  onWarning?: (warning: RowWarning) => void;
+  /** Keep bad rows and warnings in the result (default `true`). */
   collectBadRows?: boolean;
   /** Called after every block of rows with the counts so far. */
   onProgress?: (progress: { rowsRead: number; badRows: number }) => void;
@@ -285,6 +347,12 @@ export interface ValidateRowsResult {
   badRows: BadRow[];
   /** How many bad rows were found. */
   badCount: number;
+  /** Rows that would not be sent because a warning skips them (duplicates, footer lines). */
+  skippedCount: number;
+  /** Every warning, in input order (empty when `collectBadRows` is false). */
+  warnings: RowWarning[];
+  /** How many warnings were given. */
+  warningCount: number;
 }
 
 /**
@@ -309,21 +377,31 @@ export async function validateRows(
 ): Promise<ValidateRowsResult> {
   const region = options.region ?? "au";
   const collect = options.collectBadRows ?? true;
+  const checker = new RowChecker(region);
   const badRows: BadRow[] = [];
+  const warnings: RowWarning[] = [];
   let rowsRead = 0;
   let valid = 0;
   let badCount = 0;
+  let skippedCount = 0;
+  let warningCount = 0;
   let block: Pending[] = [];
   const flush = () => {
-    const { bad } = checkBlock(block, region);
-    for (const b of bad) {
-      if (b === undefined) {
-        valid++;
-        continue;
+    const checked = checkBlock(block, region, options.allowPastExpiry ?? false, checker);
+    for (let i = 0; i < block.length; i++) {
+      for (const w of checked.warnings[i] ?? []) {
+        warningCount++;
+        if (collect) warnings.push(w);
+        options.onWarning?.(w);
       }
-      badCount++;
-      if (collect) badRows.push(b);
-      options.onBadRow?.(b);
+      const b = checked.bad[i];
+      if (checked.skipped[i]) skippedCount++;
+      else if (b === undefined) valid++;
+      else {
+        badCount++;
+        if (collect) badRows.push(b);
+        options.onBadRow?.(b);
+      }
     }
     block = [];
     options.onProgress?.({ rowsRead, badRows: badCount });
@@ -334,7 +412,7 @@ export async function validateRows(
     if (block.length >= VALIDATE_BLOCK) flush();
   }
   flush();
-  return { rowsRead, valid, badRows, badCount };
+  return { rowsRead, valid, badRows, badCount, skippedCount, warnings, warningCount };
 }
 
 /**
@@ -392,6 +470,10 @@ interface Pending {
 interface Batch {
   customers: CustomerInput[];
   badRows: BadRow[];
+  /** Rows skipped with a warning. */
+  skipped: number;
+  /** The warnings of the span's rows, reported when the span is recorded. */
+  warnings: RowWarning[];
   first: number;
   last: number;
   firstLine: number | undefined;
@@ -410,11 +492,15 @@ class BulkRun {
   readonly #skip: [number, number][];
   #skipAt = 0;
   readonly #badRows: BadRow[] = [];
+  readonly #warnings: RowWarning[] = [];
+  readonly #checker: RowChecker;
   #part: number;
   // counters
   #rowsRead = 0;
   #rowsSkipped = 0;
   #badSeen = 0;
+  #skippedSeen = 0;
+  #warningsSeen = 0;
   #rowsUploaded = 0;
   #created = 0;
   readonly #inFlight = new Set<Promise<void>>();
@@ -460,6 +546,7 @@ class BulkRun {
       uploads: [...(resume?.uploads ?? [])].sort((a, b) => a.first_row - b.first_row),
     };
     this.#skip = this.#manifest.uploads.map((u) => [u.first_row, u.last_row]);
+    this.#checker = new RowChecker(options.region ?? client.region);
     this.#part = this.#manifest.uploads.filter((u) => u.upload_id !== null).length;
   }
 
@@ -476,6 +563,7 @@ class BulkRun {
           if (signal?.aborted || this.#failure !== undefined) break;
           if (this.#skipped(index)) {
             this.#rowsSkipped++;
+            this.#observe(item, index);
             // A batch never spans a resumed range: close what is open before it.
             if (block.length > 0) this.#fill(block);
             block = [];
@@ -558,11 +646,13 @@ class BulkRun {
       }
       this.#phase = "done";
       this.#badRows.sort((a, b) => a.row - b.row);
+      this.#warnings.sort((a, b) => a.row - b.row);
       const progress = this.#snapshot();
       this.#options.onProgress?.(progress);
       return {
         manifest: this.manifest(),
         badRows: this.#badRows,
+        warnings: this.#warnings,
         progress,
         uploads: [...this.#uploads],
       };
@@ -587,18 +677,37 @@ class BulkRun {
     return this.#skipAt < skip.length && skip[this.#skipAt][0] <= index;
   }
 
+  /** Remembers a row an earlier run covered, so that a later row repeating it is seen. */
+  #observe(item: unknown, index: number): void {
+    const p = toPending(item, index);
+    const { valid } = validateCustomers([p.customer], {
+      region: this.#options.region ?? this.#client.region,
+      allowPastExpiry: this.#options.allowPastExpiry ?? false,
+    });
+    if (valid.length === 1 && p.issues === undefined) {
+      this.#checker.observe(valid[0], index, p.line);
+    }
+  }
+
   /**
    * Validates a block and adds its rows to the open batch; each batch that fills up is queued
    * in `#ready` for {@linkcode BulkRun.#flush}. Synchronous: the block is not held across an await.
    */
   #fill(block: Pending[]): void {
-    const { customers, bad } = checkBlock(block, this.#options.region ?? this.#client.region);
+    const { customers, bad, warnings, skipped } = checkBlock(
+      block,
+      this.#options.region ?? this.#client.region,
+      this.#options.allowPastExpiry ?? false,
+      this.#checker,
+    );
     let batch = this.#filling;
     for (let i = 0; i < block.length; i++) {
       const p = block[i];
       batch ??= {
         customers: [],
         badRows: [],
+        skipped: 0,
+        warnings: [],
         first: p.row,
         last: p.row,
         firstLine: p.line,
@@ -606,14 +715,25 @@ class BulkRun {
       };
       batch.last = p.row;
       batch.lastLine = p.line;
+      const rowWarnings = warnings[i];
+      if (rowWarnings !== undefined) {
+        for (const w of rowWarnings) batch.warnings.push(w);
+        this.#warningsSeen += rowWarnings.length;
+      }
       const badRow = bad[i];
-      if (badRow !== undefined) {
+      if (skipped[i]) {
+        batch.skipped++;
+        this.#skippedSeen++;
+      } else if (badRow !== undefined) {
         batch.badRows.push(badRow);
         this.#badSeen++;
       } else {
         batch.customers.push(customers[i]!);
       }
-      if (batch.customers.length >= this.#batchSize || batch.badRows.length >= this.#badCap) {
+      if (
+        batch.customers.length >= this.#batchSize ||
+        batch.badRows.length + batch.skipped >= this.#badCap
+      ) {
         this.#ready.push(batch);
         batch = undefined;
       }
@@ -632,12 +752,19 @@ class BulkRun {
     while (this.#ready.length > 0) await this.#send(this.#ready.shift()!);
   }
 
-  /** Reports the bad rows of a span once it is recorded (so a resumed run never repeats one). */
-  #reportBad(rows: BadRow[]): void {
+  /**
+   * Reports the bad rows and warnings of a span once it is recorded (so a resumed run never
+   * repeats one).
+   */
+  #report(batch: Batch): void {
     const collect = this.#options.collectBadRows ?? true;
-    for (const badRow of rows) {
+    for (const badRow of batch.badRows) {
       if (collect) this.#badRows.push(badRow);
       this.#options.onBadRow?.(badRow);
+    }
+    for (const warning of batch.warnings) {
+      if (collect) this.#warnings.push(warning);
+      this.#options.onWarning?.(warning);
     }
   }
 
@@ -648,7 +775,7 @@ class BulkRun {
     if (this.#failure !== undefined || this.#options.signal?.aborted) return;
     const count = batch.customers.length;
     if (count === 0) {
-      // Only bad rows: recorded so that a resumed run does not report them again.
+      // Only bad or skipped rows: recorded so that a resumed run does not report them again.
       this.#record(batch, null, 0);
       return;
     }
@@ -697,11 +824,12 @@ class BulkRun {
       last_row: batch.last,
       customers: count,
       bad_rows: batch.badRows.length,
+      ...(batch.skipped > 0 ? { skipped_rows: batch.skipped } : {}),
       ...(batch.firstLine !== undefined ? { first_line: batch.firstLine } : {}),
       ...(batch.lastLine !== undefined ? { last_line: batch.lastLine } : {}),
     };
     this.#manifest.uploads.push(entry);
-    this.#reportBad(batch.badRows);
+    this.#report(batch);
     const save = this.#options.onManifest;
     if (save) {
       const snapshot = this.manifest();
@@ -823,6 +951,8 @@ class BulkRun {
       rowsRead: this.#rowsRead,
       rowsSkipped: this.#rowsSkipped,
       badRows: this.#badSeen,
+      rowsSkippedWithWarning: this.#skippedSeen,
+      warnings: this.#warningsSeen,
       rowsUploaded: this.#rowsUploaded,
       uploads: this.#created,
       inFlight: this.#inFlight.size,

@@ -91,6 +91,11 @@ export interface UploadCreateOptions extends RequestOptions {
   validate?: boolean;
   /** Drop invalid rows and return them in `rejected` instead of failing (default false). */
   dropInvalid?: boolean;
+  /**
+   * Send rows whose `expiry_date` is today or earlier (default false: they are invalid rows,
+   * since the API deletes such a customer at once).
+   */
+  allowPastExpiry?: boolean;
 }
 
 /** Options for `uploads.wait`. */
@@ -507,7 +512,10 @@ export class Uploads {
         throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
       }
     } else {
-      const { valid, issues } = validateCustomers(customers, { region });
+      const { valid, issues } = validateCustomers(customers, {
+        region,
+        allowPastExpiry: options?.allowPastExpiry ?? false,
+      });
       const fatal = upload.length > 0 || (issues.length > 0 && !options?.dropInvalid);
       if (fatal || valid.length === 0) {
         const noneLeft = !fatal && valid.length === 0

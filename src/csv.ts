@@ -335,7 +335,6 @@ async function* csvBatches(
   let delimiter = ",";
   let build: ReturnType<typeof rowBuilder> | undefined;
   let width = 0;
-  let dataRows = 0;
   const chunks = decodeText(input, options.encoding, options.signal, fail);
   let done = false;
   try {
@@ -409,8 +408,7 @@ async function* csvBatches(
             continue;
           }
           if (row.length !== width) checkWidth(row, width, rowLine);
-          dataRows++;
-          batch.push(build(row, rowLine, dataRows));
+          batch.push(build(row, rowLine));
           if (batch.length === BATCH) {
             const full = batch;
             batch = [];
@@ -627,7 +625,6 @@ export async function* readNdjson(
   const cache = new Map<string, ColumnTarget[]>();
   let pending = "";
   let line = 0;
-  let dataRows = 0;
   const chunks = decodeText(input, options.encoding, options.signal, fail);
   try {
     for (let done = false; !done;) {
@@ -667,8 +664,7 @@ export async function* readNdjson(
             }`,
           );
         }
-        dataRows++;
-        yield buildObjectRow(value as Record<string, unknown>, line, dataRows, options, cache);
+        yield buildObjectRow(value as Record<string, unknown>, line, options, cache);
       }
       pending = pending.slice(start);
       if (pending.length > maxRecord) {

@@ -137,7 +137,7 @@ Deno.test("bulk: every bad row of a CSV is reported once, with its line and colu
     [4, 7, ["vin"]],
   ]);
   assertEquals(result.badRows[2].issues[0].column, "Sale Date");
-  assertStringIncludes(result.badRows[2].issues[0].reason, "in row 4 (line 5)");
+  assertStringIncludes(result.badRows[2].issues[0].reason, 'on line 5, column "Sale Date"');
   // Spans are cut at 2 good rows or 2 bad rows; together they cover lines 2 to 9.
   const spans = result.manifest.uploads;
   assertEquals([spans[0].first_line, spans.at(-1)!.last_line], [2, 9]);
