@@ -3,7 +3,7 @@
  * rate limits and quotas with their headers, routing, and bad input (4xx naming the problem,
  * never a 500, nothing stored).
  */
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import fc from "fast-check";
 import { call, customers, kvKeys, testSandbox } from "./sandbox_helpers.ts";
 import type { Sandbox } from "../src/sandbox/mod.ts";
