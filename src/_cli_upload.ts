@@ -6,10 +6,14 @@ import {
   type BulkProgress,
   bulkUpload,
   BulkUploadError,
+  type RowWarning,
   validateRows,
 } from "./bulk.ts";
 import type { RecaptureClient } from "./client.ts";
 import {
+  type ColumnAssignment,
+  type ColumnReport,
+  columnReport,
   type ColumnTarget,
   type CsvReadOptions,
   type DateOrder,
@@ -20,7 +24,15 @@ import {
 import type { Region } from "./schemas.ts";
 import { TARGETS } from "./_csv_columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_cli_format.ts";
-import { EXIT, FileError, type Io, POLL_MS_MAX, positiveInt, UsageError } from "./_cli_io.ts";
+import {
+  cliWords,
+  EXIT,
+  FileError,
+  type Io,
+  POLL_MS_MAX,
+  positiveInt,
+  UsageError,
+} from "./_cli_io.ts";
 
 /** Options shared by `upload` and `validate`. */
 export interface FileOptions {
@@ -33,6 +45,10 @@ export interface FileOptions {
   dateOrder?: string;
   map: string[];
   badRowsPath?: string;
+  /** `--strict-columns`: refuse a column no rule maps. */
+  strictColumns: boolean;
+  /** `--allow-past-expiry`: send rows whose expiry date is today or earlier. */
+  allowPastExpiry: boolean;
 }
 
 /** Options of `upload`. */
@@ -54,6 +70,8 @@ interface SourceFile {
   size: number;
   mtime: string | null;
   bytes: () => number;
+  /** The mapping report, once the header has been read (CSV only). */
+  columns: () => ColumnReport | undefined;
 }
 
 const DELIMITERS: Record<string, CsvReadOptions["delimiter"]> = {
@@ -67,8 +85,14 @@ const DELIMITERS: Record<string, CsvReadOptions["delimiter"]> = {
   pipe: "|",
 };
 
-/** Opens the file as a stream of rows, with a byte counter for the progress bar. */
-async function openSource(o: FileOptions): Promise<SourceFile> {
+/**
+ * Opens the file as a stream of rows, with a byte counter for the progress bar; `onColumns` is
+ * told the mapping report once the header is read (before any row).
+ */
+async function openSource(
+  o: FileOptions,
+  onColumns?: (report: ColumnReport) => void,
+): Promise<SourceFile> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(o.file);
@@ -144,15 +168,66 @@ async function openSource(o: FileOptions): Promise<SourceFile> {
     ...(o.encoding ? { encoding: o.encoding } : {}),
     ...(o.dateOrder ? { dateOrder: o.dateOrder as DateOrder } : {}),
   };
-  const rows = format === "ndjson"
-    ? readNdjson(counted, common)
-    : readCsv(counted, { ...common, ...(delimiter ? { delimiter } : {}) });
+  let report: ColumnReport | undefined;
+  const rows = format === "ndjson" ? readNdjson(counted, common) : readCsv(counted, {
+    ...common,
+    ...(delimiter ? { delimiter } : {}),
+    strictColumns: o.strictColumns,
+    onColumns: (plan: ColumnAssignment[]) => {
+      report = columnReport(plan);
+      onColumns?.(report);
+    },
+  });
   return {
     rows,
     size: info.size,
     mtime: info.mtime?.toISOString() ?? null,
     bytes: () => bytes,
+    columns: () => report,
   };
+}
+
+/** `--map "Header=field"` for a header (quoted for a shell). */
+function mapFlag(header: string, field: string): string {
+  return `--map ${JSON.stringify(`${header}=${field}`)}`;
+}
+
+/** The mapping report as the CLI's JSON shows it (snake_case, hints as flags). */
+export function columnsJson(report: ColumnReport): Record<string, unknown> {
+  return {
+    mapped: report.mapped.map((m) => ({
+      ...m,
+      ...(m.caution ? { caution: cliWords(m.caution), map: mapFlag(m.header, "additional") } : {}),
+    })),
+    additional: report.additional,
+    ignored: report.ignored,
+    near_misses: report.nearMisses.map((n) => ({ ...n, map: mapFlag(n.header, n.field) })),
+  };
+}
+
+/** The mapping report as text: one line per column, near-misses and cautions with their fix. */
+export function columnsText(report: ColumnReport): string {
+  const near = new Map(report.nearMisses.map((n) => [n.header, n]));
+  const rows: string[][] = [["column", "goes to", "note"]];
+  for (const m of report.mapped) {
+    rows.push([
+      m.header,
+      m.field,
+      m.caution ? `caution: ${m.caution} (${mapFlag(m.header, "additional")})` : "",
+    ]);
+  }
+  for (const a of report.additional) {
+    const n = near.get(a.header);
+    rows.push([
+      a.header,
+      "additional_fields",
+      n ? `near-miss: ${n.reason}; to use it: ${mapFlag(n.header, n.field)}` : "",
+    ]);
+  }
+  for (const h of report.ignored) rows.push([h, "(ignored)", ""]);
+  const misses = report.nearMisses.length;
+  return `Columns${misses > 0 ? ` (${misses} near-miss${misses === 1 ? "" : "es"})` : ""}:\n` +
+    table(rows, 60) + "\n";
 }
 
 /** The bad rows kept for the report: the KEEP_BAD_ROWS first in the file, and how many. */
@@ -163,18 +238,41 @@ const KEEP_BAD_ROWS = 1000;
  * bad rows is reported at once, an earlier one when its upload is answered), so the first
  * KEEP_BAD_ROWS to arrive are not always the first in the file.
  */
-export class BadRowKeeper {
-  rows: BadRow[] = [];
+export class BadRowKeeper<T extends { row: number } = BadRow> {
+  rows: T[] = [];
   count = 0;
-  add(b: BadRow): void {
+  add(b: T): void {
     this.count++;
     this.rows.push(b);
     // Trimmed in bulk, not per row: at most 2 x KEEP_BAD_ROWS are held.
     if (this.rows.length >= 2 * KEEP_BAD_ROWS) this.rows = this.sorted();
   }
-  sorted(): BadRow[] {
+  sorted(): T[] {
     return [...this.rows].sort((a, b) => a.row - b.row).slice(0, KEEP_BAD_ROWS);
   }
+}
+
+/** A bad row with its reasons in the command line's words (hints name flags). */
+function inCliWords(b: BadRow): BadRow {
+  return { ...b, issues: b.issues.map((i) => ({ ...i, reason: cliWords(i.reason) })) };
+}
+
+/** Warnings to the terminal (the first `limit`), with how many rows they skipped. */
+function showWarnings(io: Io, rows: RowWarning[], total: number, limit = 10): void {
+  if (total === 0) return;
+  const skipped = rows.filter((w) => w.skipped).length;
+  io.err(
+    `\n${num(total)} warning${total === 1 ? "" : "s"}${
+      skipped > 0 && total <= KEEP_BAD_ROWS ? ` (${num(skipped)} rows skipped, not sent)` : ""
+    }:\n`,
+  );
+  const shown = rows.slice(0, limit).map((w) => [
+    w.line !== undefined ? `line ${w.line}` : `index ${w.row}`,
+    w.kind,
+    w.message,
+  ]);
+  io.err(table([["where", "warning", "what"], ...shown], 60) + "\n");
+  if (total > limit) io.err(`... and ${num(total - limit)} more (--json lists them)\n`);
 }
 
 /** Bad rows to the terminal (the first `limit`) and, when asked, all of them to a file. */
@@ -188,14 +286,12 @@ function showBadRows(
   if (total === 0) return;
   io.err(`\n${num(total)} bad row${total === 1 ? "" : "s"} (not sent):\n`);
   const shown = rows.slice(0, limit).map((b) => [
-    b.line !== undefined ? `line ${b.line}` : `row ${b.row + 1}`,
+    b.line !== undefined ? `line ${b.line}` : `index ${b.row}`,
     b.issues.map((i) => i.field || "row").join(", "),
-    // The location is in the first column already: drop it from reader messages.
-    b.issues.map((i) => i.reason.replace(/ in row \d+ \(line \d+\), column "[^"]*"/, "")).join(
-      "; ",
-    ),
+    // The line is in the first column already: drop it from reader messages. Never cut.
+    b.issues.map((i) => i.reason.replace(/ on line \d+(?=[,:])/, "")).join("; "),
   ]);
-  io.err(table([["where", "field", "problem"], ...shown], 90) + "\n");
+  io.err(table([["where", "field", "problem"], ...shown], 60) + "\n");
   if (total > limit) {
     const where = savedTo ? `all of them are in ${savedTo}` : "--bad-rows FILE saves them all";
     io.err(`... and ${num(total - limit)} more (${where})\n`);
@@ -221,7 +317,7 @@ async function openBadRowsFile(path: string | undefined): Promise<
   };
 }
 
-/** `validate <file>`: every row checked, bad rows reported, nothing sent. */
+/** `validate <file>`: the column report, every row checked, bad rows and warnings reported, nothing sent. */
 export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
   const source = await openSource(o);
   const started = Date.now();
@@ -229,13 +325,17 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
   let lastDraw = 0;
   try {
     const keeper = new BadRowKeeper();
+    const warned = new BadRowKeeper<RowWarning>();
     const report = await validateRows(source.rows, {
       region: o.region,
+      allowPastExpiry: o.allowPastExpiry,
       collectBadRows: false,
-      onBadRow: (b) => {
+      onBadRow: (raw) => {
+        const b = inCliWords(raw);
         keeper.add(b);
         sink?.write(b);
       },
+      onWarning: (w) => warned.add(w),
       onProgress: (p) => {
         if (!io.tty || o.json || Date.now() - lastDraw < 100) return;
         lastDraw = Date.now();
@@ -247,25 +347,35 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
     });
     if (io.tty && !o.json) io.err("\r\x1b[K");
     const ms = Date.now() - started;
+    const columns = source.columns();
     if (o.json) {
       io.out(
         JSON.stringify({
           file: o.file,
+          ...(columns ? { columns: columnsJson(columns) } : {}),
           rows: report.rowsRead,
           valid: report.valid,
           bad: report.badCount,
-          bad_rows: keeper.rows,
+          skipped: report.skippedCount,
+          bad_rows: keeper.sorted(),
           bad_rows_truncated: report.badCount > keeper.rows.length,
+          warnings: warned.sorted(),
+          warnings_count: report.warningCount,
+          warnings_truncated: report.warningCount > KEEP_BAD_ROWS,
           elapsed_ms: ms,
         }) + "\n",
       );
     } else {
+      if (columns) io.out(columnsText(columns));
       io.out(
         `${o.file}: ${num(report.rowsRead)} rows, ${num(report.valid)} valid, ${
           num(report.badCount)
-        } bad (${duration(ms)}). Nothing was sent.\n`,
+        } bad, ${num(report.skippedCount)} skipped (duplicates, footer lines), ${
+          num(report.warningCount)
+        } warning${report.warningCount === 1 ? "" : "s"} (${duration(ms)}). Nothing was sent.\n`,
       );
-      showBadRows(io, keeper.rows, report.badCount, o.badRowsPath);
+      showBadRows(io, keeper.sorted(), report.badCount, o.badRowsPath);
+      showWarnings(io, warned.sorted(), report.warningCount);
     }
     return report.badCount > 0 ? EXIT.badRows : EXIT.ok;
   } finally {
@@ -329,7 +439,10 @@ export async function uploadCommand(
   const concurrency = positiveInt(o.concurrency, "--concurrency", 2, 8);
   const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000, POLL_MS_MAX);
   const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
-  const source = await openSource(o);
+  // The column report is shown as soon as the header is read: before anything is sent.
+  const source = await openSource(o, (report) => {
+    if (!o.json) io.err(columnsText(report));
+  });
   const previous = await readSaved(manifestPath);
   let resume: BulkManifest | undefined;
   const sentBefore = previous?.manifest.uploads.some((u) => u.upload_id) ?? false;
@@ -396,6 +509,15 @@ export async function uploadCommand(
   const ticker = live ? setInterval(() => last && draw({ ...last }, true), 500) : undefined;
   const sink = await openBadRowsFile(o.badRowsPath);
   const keeper = new BadRowKeeper();
+  const warned = new BadRowKeeper<RowWarning>();
+  // A manifest records what was sent: a run that sent nothing (a binary file, a refused key)
+  // leaves none behind, unless it continues one.
+  const sentAny = (m: BulkManifest) => resume !== undefined || m.uploads.some((u) => u.upload_id);
+  const save = async (manifest: BulkManifest) => {
+    if (sentAny(manifest)) {
+      await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest });
+    }
+  };
   if (!o.json) {
     io.err(
       `Uploading ${o.file} to ${
@@ -411,19 +533,22 @@ export async function uploadCommand(
       concurrency,
       ...(o.regoLookups ? { enable_rego_lookups: true } : {}),
       ...(resume ? { resume } : {}),
+      allowPastExpiry: o.allowPastExpiry,
       signal: controller.signal,
       waitForProcessing: o.wait,
       pollIntervalMs,
       onProgress: (p) => draw(p),
       collectBadRows: false,
-      onBadRow: (b) => {
+      onBadRow: (raw) => {
+        const b = inCliWords(raw);
         keeper.add(b);
         sink?.write(b);
       },
-      onManifest: (manifest) =>
-        writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest }),
+      onWarning: (w) => warned.add(w),
+      onManifest: save,
     });
-    await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: result.manifest });
+    await save(result.manifest);
+    const manifestShown = sentAny(result.manifest) ? manifestPath : null;
     draw(result.progress, true);
     if (live) io.err("\n");
     const p = result.progress;
@@ -433,17 +558,22 @@ export async function uploadCommand(
         JSON.stringify({
           file: o.file,
           name,
+          ...(source.columns() ? { columns: columnsJson(source.columns()!) } : {}),
           rows_read: p.rowsRead,
           rows_skipped: p.rowsSkipped,
+          rows_skipped_with_warning: p.rowsSkippedWithWarning,
           uploaded: p.rowsUploaded,
           processed: p.processed,
           errors: p.errors,
           bad: keeper.count,
           bad_rows: keeper.sorted(),
           bad_rows_truncated: keeper.count > KEEP_BAD_ROWS,
+          warnings: warned.sorted(),
+          warnings_count: warned.count,
+          warnings_truncated: warned.count > KEEP_BAD_ROWS,
           upload_ids: ids,
           waited: o.wait,
-          manifest: manifestPath,
+          manifest: manifestShown,
           elapsed_ms: p.elapsedMs,
         }) + "\n",
       );
@@ -456,14 +586,15 @@ export async function uploadCommand(
             ? `processed ${num(p.processed)}, ${num(p.errors)} processing errors`
             : "not waiting"
         }; ${num(keeper.count)} bad row${keeper.count === 1 ? "" : "s"}; ${
-          duration(p.elapsedMs)
-        }.\n`,
+          num(p.rowsSkippedWithWarning)
+        } skipped (duplicates, footer lines); ${duration(p.elapsedMs)}.\n`,
       );
       if (ids.length > 0) {
         io.out(`Uploads: ${ids.slice(0, 5).join(" ")}${ids.length > 5 ? " ..." : ""}\n`);
       }
-      io.out(`Manifest: ${manifestPath}\n`);
+      io.out(manifestShown ? `Manifest: ${manifestShown}\n` : "Nothing was sent: no manifest.\n");
       showBadRows(io, keeper.sorted(), keeper.count, o.badRowsPath);
+      showWarnings(io, warned.sorted(), warned.count);
       if (!o.wait && o.mode === "sandbox") {
         io.err(
           "Not waiting: the local sandbox processes the rest the next time it runs " +
@@ -476,6 +607,22 @@ export async function uploadCommand(
     if (live) io.err("\n");
     if (error instanceof BulkUploadError) {
       const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
+      if (!sentAny(error.manifest)) {
+        // Nothing was sent: no manifest, no --resume hint; the cause says what to fix.
+        if (controller.signal.aborted) {
+          if (o.json) {
+            io.out(
+              JSON.stringify({
+                error: { code: "interrupted", message: "Interrupted", exit_code: EXIT.interrupted },
+                manifest: null,
+                sent: 0,
+              }) + "\n",
+            );
+          } else io.err("Interrupted before anything was sent.\n");
+          return EXIT.interrupted;
+        }
+        throw error.cause ?? error;
+      }
       let savedTo = manifestPath;
       try {
         await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });

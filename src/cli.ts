@@ -80,6 +80,10 @@ Upload and validate:
   --map "Header=field"          Map a column (repeatable); fields: rego state vin client_name
                                 mobile_number sale_date expiry_date monitor_start_date
                                 monitor_end_date external_id first_name last_name additional ignore
+  --strict-columns              Refuse a file with a column no rule maps (default: such columns
+                                are kept in additional_fields; the column report lists them)
+  --allow-past-expiry           Send rows whose expiry date is today or earlier (default: bad
+                                rows, since the API deletes such a customer at once)
   --bad-rows FILE               Write every bad row to FILE as NDJSON
   --batch-size N                Customers per upload (default 5000)
   --concurrency N               Uploads in flight (default 2)
@@ -114,6 +118,8 @@ const OPTIONS = {
   "date-order": { type: "string" },
   map: { type: "string", multiple: true },
   "bad-rows": { type: "string" },
+  "strict-columns": { type: "boolean", default: false },
+  "allow-past-expiry": { type: "boolean", default: false },
   "batch-size": { type: "string" },
   concurrency: { type: "string" },
   "rego-lookups": { type: "boolean", default: false },
@@ -148,6 +154,8 @@ const ALLOWED: Record<string, string[]> = {
     "date-order",
     "map",
     "bad-rows",
+    "strict-columns",
+    "allow-past-expiry",
     "batch-size",
     "concurrency",
     "rego-lookups",
@@ -157,7 +165,16 @@ const ALLOWED: Record<string, string[]> = {
     "resume",
     "restart",
   ],
-  validate: ["format", "delimiter", "encoding", "date-order", "map", "bad-rows"],
+  validate: [
+    "format",
+    "delimiter",
+    "encoding",
+    "date-order",
+    "map",
+    "bad-rows",
+    "strict-columns",
+    "allow-past-expiry",
+  ],
   status: ["wait", "poll-ms"],
   cancel: [],
   "customers list": ["upload-id", "limit", "offset", "all"],
@@ -249,6 +266,8 @@ export async function main(args: string[]): Promise<number> {
       region,
       json,
       map: values.map ?? [],
+      strictColumns: values["strict-columns"],
+      allowPastExpiry: values["allow-past-expiry"],
       ...(values.format !== undefined ? { format: values.format } : {}),
       ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
       ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),

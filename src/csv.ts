@@ -33,6 +33,8 @@ import {
   buildObjectRow,
   type ColumnAssignment,
   type ColumnOptions,
+  type ColumnReport,
+  columnReport as reportOf,
   type ColumnTarget,
   rowBuilder,
 } from "./_csv_columns.ts";
@@ -41,9 +43,11 @@ import { RecaptureError } from "./errors.ts";
 export type {
   ColumnAssignment,
   ColumnOptions,
+  ColumnReport,
   ColumnTarget,
   CustomerField,
   FieldIssue,
+  NearMiss,
   SourceRow,
 } from "./_csv_columns.ts";
 import type { SourceRow } from "./_csv_columns.ts";
@@ -64,8 +68,17 @@ export interface CsvReadOptions extends ColumnOptions {
   encoding?: string;
   /** The longest record, in characters, before the file is declared malformed (1 MiB). */
   maxRecordLength?: number;
-  /** Called once with where each column goes, before the first row. */
+  /**
+   * Called once with where each column goes, before the first row (make the mapping report
+   * with {@linkcode columnReport}).
+   */
   onColumns?: (columns: ColumnAssignment[]) => void;
+  /**
+   * Refuse a file whose header has a column no rule maps (neither the `columns` option nor a
+   * built-in name): a {@linkcode CsvError} names every such header (default `false`: they are
+   * kept in `additional_fields`).
+   */
+  strictColumns?: boolean;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -166,11 +179,35 @@ export function mapColumns(headers: string[], options: ColumnOptions = {}): Colu
   return assignColumns(headers, options);
 }
 
+/**
+ * The mapping report of a column plan (from {@linkcode mapColumns} or `onColumns`): each header
+ * → field, each header kept in `additional_fields`, the ignored ones, and the near-misses:
+ * headers kept in `additional_fields` that look like a field no column feeds (`St`, `Veh State`,
+ * `Purchased`, `Delivery`, `Warranty Expiry`), each with why. Map one with the `columns` option
+ * (`{ "Veh State": "state" }`).
+ *
+ * @param plan where each column goes
+ * @returns the report
+ *
+ * @example
+ * ```ts
+ * import { columnReport, mapColumns } from "@recapture/sdk/csv";
+ *
+ * const report = columnReport(mapColumns(["Rego", "Veh State", "Purchased", "Colour"]));
+ * report.mapped.map((m) => `${m.header} -> ${m.field}`); // ["Rego -> rego"]
+ * report.nearMisses.map((m) => `${m.header} ~ ${m.field}`);
+ * // ["Veh State ~ state", "Purchased ~ sale_date"]
+ * ```
+ */
+export function columnReport(plan: readonly ColumnAssignment[]): ColumnReport {
+  return reportOf(plan);
+}
+
 type TextSource = ReadableStream<Uint8Array> | ReadableStream<string>;
 
 /** Undecodable bytes (the decoder puts U+FFFD in their place) without an `encoding` option. */
 const NOT_UTF8 = "this is not UTF-8 text (a byte here is not valid UTF-8): pass its encoding, " +
-  'e.g. encoding "windows-1252" (CLI: --encoding windows-1252)';
+  'e.g. the encoding option "windows-1252"';
 
 /**
  * Reads text from a byte or string stream, chunk by chunk: decodes, strips a BOM, detects
@@ -564,13 +601,25 @@ function headerPlan(
   } catch (error) {
     throw new CsvError(line, (error as Error).message);
   }
+  if (options.strictColumns) {
+    const unmapped = plan.filter((c) => c.by === "unknown" && c.target === "additional");
+    if (unmapped.length > 0) {
+      throw new CsvError(
+        line,
+        `${unmapped.length} column${unmapped.length === 1 ? "" : "s"} that no rule maps ` +
+          `(${unmapped.map((c) => JSON.stringify(c.header)).join(", ")}): map each with the ` +
+          `columns option, e.g. { ${JSON.stringify(unmapped[0].header)}: "additional" } to keep ` +
+          `it in additional_fields or "ignore" to drop it`,
+      );
+    }
+  }
   if (!plan.some((c) => c.target === "rego" || c.target === "vin")) {
     const shown = row.slice(0, 12).map((h) => JSON.stringify(h.trim())).join(", ");
     throw new CsvError(
       line,
       `no column for a rego or a VIN in the header (${shown}${row.length > 12 ? ", ..." : ""}` +
-        `; read with delimiter ${describeDelimiter(delimiter)}): name one with the column ` +
-        `mapping, e.g. { "Vehicle Reg": "rego" }`,
+        `; read with delimiter ${describeDelimiter(delimiter)}): name one with the columns ` +
+        `option, e.g. { "Vehicle Reg": "rego" }`,
     );
   }
   return plan;
