@@ -49,6 +49,8 @@ export interface FileOptions {
   strictColumns: boolean;
   /** `--allow-past-expiry`: send rows whose expiry date is today or earlier. */
   allowPastExpiry: boolean;
+  /** `--skip-malformed`: a ragged line is a bad row, not the end of the file. */
+  skipMalformed: boolean;
 }
 
 /** Options of `upload`. */
@@ -165,6 +167,7 @@ async function openSource(
   );
   const common = {
     columns,
+    skipMalformed: o.skipMalformed,
     ...(o.encoding ? { encoding: o.encoding } : {}),
     ...(o.dateOrder ? { dateOrder: o.dateOrder as DateOrder } : {}),
   };

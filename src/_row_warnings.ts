@@ -66,6 +66,8 @@ const FOOTER =
 
 const VIN_LIKE = /^[A-HJ-NPR-Z0-9]{17}$/;
 const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
+/** A rego as the API stores it: letters and digits (spaces and dashes are dropped before). */
+const REGO_TEXT = /^[A-Z0-9-]+$/;
 
 /** The footer value of a row, if one of its text values looks like a report's footer. */
 function footerValue(customer: CustomerInput): string | null {
@@ -170,13 +172,21 @@ export class RowChecker {
       );
     }
     if (rego !== undefined) {
-      if (VIN_LIKE.test(rego)) {
+      if (!REGO_TEXT.test(rego)) {
+        warn(
+          "suspicious_value",
+          "rego",
+          `${rego} holds characters other than letters and digits: the API may refuse it ` +
+            "when processing (counted in its errors)",
+        );
+      } else if (VIN_LIKE.test(rego)) {
         warn(
           "suspicious_value",
           "rego",
           `${rego} looks like a VIN, not a rego: is the column right?`,
         );
-      } else if (DATE_LIKE.test(rego)) {
+      }
+      if (DATE_LIKE.test(rego)) {
         warn(
           "suspicious_value",
           "rego",
@@ -185,8 +195,16 @@ export class RowChecker {
       }
     }
     const mobile = customer.mobile_number;
-    if (mobile !== undefined && !/\d/.test(mobile)) {
-      warn("suspicious_value", "mobile_number", `${JSON.stringify(mobile)} holds no digit`);
+    if (mobile !== undefined) {
+      const digits = mobile.replace(/\D/g, "").length;
+      if (digits < 6 || digits > 15) {
+        warn(
+          "suspicious_value",
+          "mobile_number",
+          `${JSON.stringify(mobile)} has ${digits} digits where a phone number has 6 to 15: ` +
+            "the API may refuse it when processing (counted in its errors)",
+        );
+      }
     }
     return out;
   }
@@ -203,16 +221,24 @@ export class RowChecker {
     const fp = fingerprint(customer);
     if (fp === null) return null;
     const rowKey = hash53(JSON.stringify(customer), 1);
-    const vehicleKey = hash53(fp);
     const exact = this.#rows.get(rowKey);
     if (exact !== undefined) return { index: exact, exact: true, fingerprint: fp };
     const index = this.#firstRow.length;
     this.#firstRow.push(row);
     this.#firstLine.push(line);
     this.#rows.set(rowKey, index);
-    const vehicle = this.#vehicles.get(vehicleKey);
-    if (vehicle !== undefined) return { index: vehicle, exact: false, fingerprint: fp };
-    this.#vehicles.set(vehicleKey, index);
-    return null;
+    // A row with a VIN is known by its VIN and by its rego and state: a later row that gives
+    // only the rego is the same vehicle.
+    const keys = [hash53(fp)];
+    if (fp.startsWith("vin:") && customer.rego !== undefined) {
+      keys.push(hash53(fingerprint({ rego: customer.rego, state: customer.state })!));
+    }
+    let found: number | undefined;
+    for (const key of keys) {
+      const vehicle = this.#vehicles.get(key);
+      if (vehicle === undefined) this.#vehicles.set(key, index);
+      else found ??= vehicle;
+    }
+    return found === undefined ? null : { index: found, exact: false, fingerprint: fp };
   }
 }

@@ -310,10 +310,12 @@ function checkBlock(
       else out.customers[i] = customer;
       continue;
     }
+    // A row the reader could not split into its columns (field "") has only that problem.
+    const whole = p.issues?.some((issue) => issue.field === "") ?? false;
     out.bad[i] = {
       row: p.row,
       ...(p.line !== undefined ? { line: p.line } : {}),
-      issues: [...(p.issues ?? []), ...(found ?? [])],
+      issues: whole ? p.issues! : [...(p.issues ?? []), ...(found ?? [])],
     };
   }
   return out;

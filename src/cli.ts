@@ -82,6 +82,8 @@ Upload and validate:
                                 monitor_end_date external_id first_name last_name additional ignore
   --strict-columns              Refuse a file with a column no rule maps (default: such columns
                                 are kept in additional_fields; the column report lists them)
+  --skip-malformed              Report a ragged line (or an NDJSON line that is not an object)
+                                as a bad row with its line, and go on (default: refuse the file)
   --allow-past-expiry           Send rows whose expiry date is today or earlier (default: bad
                                 rows, since the API deletes such a customer at once)
   --bad-rows FILE               Write every bad row to FILE as NDJSON
@@ -120,6 +122,7 @@ const OPTIONS = {
   "bad-rows": { type: "string" },
   "strict-columns": { type: "boolean", default: false },
   "allow-past-expiry": { type: "boolean", default: false },
+  "skip-malformed": { type: "boolean", default: false },
   "batch-size": { type: "string" },
   concurrency: { type: "string" },
   "rego-lookups": { type: "boolean", default: false },
@@ -156,6 +159,7 @@ const ALLOWED: Record<string, string[]> = {
     "bad-rows",
     "strict-columns",
     "allow-past-expiry",
+    "skip-malformed",
     "batch-size",
     "concurrency",
     "rego-lookups",
@@ -174,6 +178,7 @@ const ALLOWED: Record<string, string[]> = {
     "bad-rows",
     "strict-columns",
     "allow-past-expiry",
+    "skip-malformed",
   ],
   status: ["wait", "poll-ms"],
   cancel: [],
@@ -268,6 +273,7 @@ export async function main(args: string[]): Promise<number> {
       map: values.map ?? [],
       strictColumns: values["strict-columns"],
       allowPastExpiry: values["allow-past-expiry"],
+      skipMalformed: values["skip-malformed"],
       ...(values.format !== undefined ? { format: values.format } : {}),
       ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
       ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),

@@ -79,6 +79,12 @@ export interface CsvReadOptions extends ColumnOptions {
    * kept in `additional_fields`).
    */
   strictColumns?: boolean;
+  /**
+   * Report a ragged row (more or fewer fields than the header) as a row with an issue naming
+   * its line, and read on (default `false`: the file is refused with a {@linkcode CsvError}).
+   * Its values are not used: with a field missing or added, none can be trusted to its column.
+   */
+  skipMalformed?: boolean;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -89,6 +95,11 @@ export interface NdjsonReadOptions extends ColumnOptions {
   encoding?: string;
   /** The longest line, in characters, before the file is declared malformed (1 MiB). */
   maxRecordLength?: number;
+  /**
+   * Report a line that is not a JSON object as a row with an issue naming its line, and read on
+   * (default `false`: the file is refused with an {@linkcode NdjsonError}).
+   */
+  skipMalformed?: boolean;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -113,6 +124,8 @@ export interface NdjsonReadOptions extends ColumnOptions {
 export class CsvError extends RecaptureError {
   /** The physical line (1-based) where the problem starts. */
   readonly line: number;
+  /** What is wrong, without the line. */
+  readonly problem: string;
 
   /**
    * Builds the error; the message starts with the line.
@@ -123,6 +136,7 @@ export class CsvError extends RecaptureError {
   constructor(line: number, problem: string) {
     super(`Line ${line}: ${problem}`, "invalid_csv");
     this.line = line;
+    this.problem = problem;
   }
 }
 
@@ -444,8 +458,15 @@ async function* csvBatches(
             options.onColumns?.(plan.map((c) => ({ ...c })));
             continue;
           }
-          if (row.length !== width) checkWidth(row, width, rowLine);
-          batch.push(build(row, rowLine));
+          const ragged = row.length !== width ? checkWidth(row, width, rowLine) : null;
+          if (ragged !== null && !options.skipMalformed) throw ragged;
+          batch.push(
+            ragged === null ? build(row, rowLine) : {
+              line: rowLine,
+              customer: {},
+              issues: [{ field: "", column: "", reason: ragged.problem }],
+            },
+          );
           if (batch.length === BATCH) {
             const full = batch;
             batch = [];
@@ -625,7 +646,8 @@ function headerPlan(
   return plan;
 }
 
-function checkWidth(row: string[], width: number, line: number): void {
+/** The error for a ragged row, or null when its width is fine (extra empty fields are). */
+function checkWidth(row: string[], width: number, line: number): CsvError | null {
   if (row.length > width) {
     let extraEmpty = true;
     for (let i = width; i < row.length; i++) {
@@ -634,9 +656,9 @@ function checkWidth(row: string[], width: number, line: number): void {
         break;
       }
     }
-    if (extraEmpty) return; // trailing delimiters, as spreadsheet exports write them
+    if (extraEmpty) return null; // trailing delimiters, as spreadsheet exports write them
   }
-  throw new CsvError(
+  return new CsvError(
     line,
     `${row.length} field${row.length === 1 ? "" : "s"} where the header has ${width} ` +
       `(a ragged row: a stray delimiter or quote?)`,
@@ -697,21 +719,26 @@ export async function* readNdjson(
         if (text.endsWith("\r")) text = text.slice(0, -1);
         if (text.trim() === "") continue;
         let value: unknown;
+        let problem: string | null = null;
         try {
           value = JSON.parse(text);
         } catch (error) {
           if (text.indexOf("\0") !== -1) {
             throw fail(line, "binary data (a NUL byte): this is not an NDJSON text file");
           }
-          throw fail(line, `not valid JSON (${(error as Error).message})`);
+          problem = `not valid JSON (${(error as Error).message})`;
         }
-        if (value === null || typeof value !== "object" || Array.isArray(value)) {
-          throw fail(
-            line,
-            `expected a JSON object (one customer per line), found ${
-              Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
-            }`,
-          );
+        if (
+          problem === null && (value === null || typeof value !== "object" || Array.isArray(value))
+        ) {
+          problem = `expected a JSON object (one customer per line), found ${
+            Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
+          }`;
+        }
+        if (problem !== null) {
+          if (!options.skipMalformed) throw fail(line, problem);
+          yield { line, customer: {}, issues: [{ field: "", column: "", reason: problem }] };
+          continue;
         }
         yield buildObjectRow(value as Record<string, unknown>, line, options, cache);
       }
