@@ -406,7 +406,16 @@ async function apiCommand(
     }
     case "cancel": {
       const upload = await client.uploads.cancel(id!);
-      print({ ...upload }, describeUpload(upload));
+      const { result, notProcessed } = upload.outcome;
+      const said = result === "cancelled"
+        ? `Cancelled: ${num(notProcessed)} customers will not be created; the ${
+          num(upload.total_processed_customers - upload.total_errors)
+        } already created stay.\n`
+        : `Already completed: nothing cancelled (every customer was processed).\n`;
+      print(
+        { ...upload, outcome: { result, not_processed: notProcessed } },
+        describeUpload(upload) + said,
+      );
       return EXIT.ok;
     }
     case "customers list": {

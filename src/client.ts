@@ -158,6 +158,29 @@ export interface RawRequestInit {
 
 /** A result with the meta of its response as non-enumerable `lastResponse`. */
 export type WithLastResponse<T> = T & WithResponse;
+
+/**
+ * What a cancel really did, judged from the upload the API answers (the API answers a cancel of
+ * a finished upload with the upload unchanged, so its status alone does not say).
+ */
+export interface UploadCancelOutcome {
+  /**
+   * `"cancelled"`: processing was stopped, `notProcessed` customers will not be created;
+   * `"already_completed"`: every customer had been processed before: nothing was cancelled.
+   */
+  result: "cancelled" | "already_completed";
+  /** Customers of the upload not processed when the API answered (0 when already completed). */
+  notProcessed: number;
+}
+
+/**
+ * The upload a cancel answers, its wire fields unchanged, with `outcome` (non-enumerable, as
+ * `lastResponse`: it is not a field of the API's answer) saying what the cancel really did.
+ */
+export type CancelledUpload = WithLastResponse<Upload> & {
+  /** What the cancel really did. */
+  readonly outcome: UploadCancelOutcome;
+};
 export type { WithResponse };
 
 const DEFAULT_BASE_URL = "https://api.autograb.com.au";
@@ -566,15 +589,18 @@ export class Uploads {
   }
 
   /**
-   * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created.
+   * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created. The
+   * answer is the upload as the API returns it, plus `outcome`: `"cancelled"`, or
+   * `"already_completed"` when every customer had been processed (nothing was cancelled; the
+   * customers stay).
    *
    * @example
    * ```ts ignore
    * const u = await client.uploads.cancel("upl_123");
-   * console.log(u.status); // "cancelled"
+   * console.log(u.status, u.outcome.result); // "cancelled" "cancelled"
    * ```
    */
-  async cancel(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
+  async cancel(uploadId: string, options?: RequestOptions): Promise<CancelledUpload> {
     const init: CallInit = {
       method: "DELETE",
       path: `${API}/upload/${encodePathSegment(uploadId)}`,
@@ -582,7 +608,19 @@ export class Uploads {
     };
     const received = await send(this.#client, this.#transport, init, options);
     const body = parsed(UploadEnvelopeSchema, received, init);
-    return withMeta(body.upload, received.status, received.response);
+    const upload = withMeta(body.upload, received.status, received.response);
+    // Judged by the counters (the documented fields): a status of "cancelled" is also what a
+    // second cancel answers, and what a cancel of an upload processed to the end may answer.
+    const notProcessed = Math.max(
+      0,
+      upload.total_uploaded_customers - upload.total_processed_customers,
+    );
+    const outcome: UploadCancelOutcome = {
+      result: notProcessed === 0 ? "already_completed" : "cancelled",
+      notProcessed,
+    };
+    Object.defineProperty(upload, "outcome", { value: outcome, enumerable: false });
+    return upload as CancelledUpload;
   }
 
   /**

@@ -75,6 +75,12 @@ export interface SandboxOptions {
    * 1 s, 5 s, 30 s, 2 min, 10 min, 30 min; then the push is given up).
    */
   pushBackoffMs?: number[];
+  /**
+   * A test hook awaited before each processing chunk of an upload (chunk `index`, 0-based, of
+   * `chunkSize` customers) is processed: hold the promise to hold processing at a known point,
+   * e.g. to cancel an upload mid-way without betting on timing. Never set in production.
+   */
+  beforeChunk?: (uploadId: string, index: number) => Promise<void> | void;
 }
 
 /** An upload as stored (the counters live in separate keys). */
