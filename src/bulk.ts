@@ -22,9 +22,10 @@
  * @module
  */
 
-import { isUploadDone, type RecaptureClient } from "./client.ts";
+import { type CancelledUpload, isUploadDone, type RecaptureClient } from "./client.ts";
+import { randomHex } from "./_hex.ts";
 import { RecaptureError } from "./errors.ts";
-import type { CustomerInput, Region, Upload } from "./schemas.ts";
+import type { Customer, CustomerInput, Region, Upload } from "./schemas.ts";
 import { validateCustomers } from "./validate.ts";
 import { RowChecker, type RowWarning } from "./_row_warnings.ts";
 
@@ -45,10 +46,30 @@ export interface ManifestEntry {
   bad_rows: number;
   /** Rows of the span skipped with a warning (exact duplicates, footer lines); absent when 0. */
   skipped_rows?: number;
+  /**
+   * Rows of the span not sent because an earlier, cancelled upload had stored them (see
+   * {@linkcode reopenCancelled}); absent when 0.
+   */
+  already_stored?: number;
   /** The physical line of `first_row`, when the source gave lines (CSV, NDJSON). */
   first_line?: number;
   /** The physical line of `last_row`, when the source gave lines. */
   last_line?: number;
+}
+
+/**
+ * An upload of the job that was cancelled before it had processed every customer: its rows are
+ * read again by a resumed run, and those it did store (`stored`) are not sent again.
+ */
+export interface CancelledSpan {
+  /** The cancelled upload. */
+  upload_id: string;
+  /** The first source row it covered (0-based). */
+  first_row: number;
+  /** The last source row it covered (inclusive). */
+  last_row: number;
+  /** The key ({@linkcode storedKey}) of each customer it created before it was cancelled. */
+  stored: string[];
 }
 
 /**
@@ -62,8 +83,15 @@ export interface BulkManifest {
   name: string;
   /** The region the uploads went to, when one was given. */
   region?: Region;
+  /**
+   * The job: one id for every upload of the file, kept across resumed runs. Give the manifest
+   * to {@linkcode jobStatus} and {@linkcode cancelJob} to follow or stop the file as one thing.
+   */
+  job_id?: string;
   /** Every span done, ordered by `first_row`. */
   uploads: ManifestEntry[];
+  /** Uploads cancelled part-way, whose rows a resumed run reads again (see `reopenCancelled`). */
+  cancelled?: CancelledSpan[];
 }
 
 /** One problem with a row. */
@@ -474,6 +502,8 @@ interface Batch {
   badRows: BadRow[];
   /** Rows skipped with a warning. */
   skipped: number;
+  /** Rows an earlier, cancelled upload stored (not sent again). */
+  alreadyStored: number;
   /** The warnings of the span's rows, reported when the span is recorded. */
   warnings: RowWarning[];
   first: number;
@@ -496,6 +526,8 @@ class BulkRun {
   readonly #badRows: BadRow[] = [];
   readonly #warnings: RowWarning[] = [];
   readonly #checker: RowChecker;
+  /** The cancelled spans read again: what each stored, by key and count. */
+  readonly #reopened: { first: number; last: number; counts: Map<string, number> }[];
   #part: number;
   // counters
   #rowsRead = 0;
@@ -545,8 +577,15 @@ class BulkRun {
       version: 1,
       name: options.name,
       ...(options.region ?? resume?.region ? { region: options.region ?? resume?.region } : {}),
+      job_id: resume?.job_id ?? `job_${randomHex(10)}`,
       uploads: [...(resume?.uploads ?? [])].sort((a, b) => a.first_row - b.first_row),
+      ...(resume?.cancelled?.length ? { cancelled: resume.cancelled } : {}),
     };
+    this.#reopened = (resume?.cancelled ?? []).map((span) => {
+      const counts = new Map<string, number>();
+      for (const key of span.stored) counts.set(key, (counts.get(key) ?? 0) + 1);
+      return { first: span.first_row, last: span.last_row, counts };
+    });
     this.#skip = this.#manifest.uploads.map((u) => [u.first_row, u.last_row]);
     this.#checker = new RowChecker(options.region ?? client.region);
     this.#part = this.#manifest.uploads.filter((u) => u.upload_id !== null).length;
@@ -709,6 +748,7 @@ class BulkRun {
         customers: [],
         badRows: [],
         skipped: 0,
+        alreadyStored: 0,
         warnings: [],
         first: p.row,
         last: p.row,
@@ -723,7 +763,11 @@ class BulkRun {
         this.#warningsSeen += rowWarnings.length;
       }
       const badRow = bad[i];
-      if (skipped[i]) {
+      const customer = customers[i];
+      if (customer !== undefined && this.#storedBefore(customer, p.row)) {
+        batch.alreadyStored++;
+        this.#rowsSkipped++;
+      } else if (skipped[i]) {
         batch.skipped++;
         this.#skippedSeen++;
       } else if (badRow !== undefined) {
@@ -741,6 +785,25 @@ class BulkRun {
       }
     }
     this.#filling = batch;
+  }
+
+  /**
+   * Whether a cancelled upload covering `row` stored this customer (each stored customer
+   * answers for one row only).
+   */
+  #storedBefore(customer: CustomerInput, row: number): boolean {
+    if (this.#reopened.length === 0) return false;
+    let key: string | undefined;
+    for (const span of this.#reopened) {
+      if (row < span.first || row > span.last) continue;
+      key ??= storedKey(customer);
+      const n = span.counts.get(key) ?? 0;
+      if (n > 0) {
+        span.counts.set(key, n - 1);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Queues the open batch, if any, for sending. */
@@ -827,6 +890,7 @@ class BulkRun {
       customers: count,
       bad_rows: batch.badRows.length,
       ...(batch.skipped > 0 ? { skipped_rows: batch.skipped } : {}),
+      ...(batch.alreadyStored > 0 ? { already_stored: batch.alreadyStored } : {}),
       ...(batch.firstLine !== undefined ? { first_line: batch.firstLine } : {}),
       ...(batch.lastLine !== undefined ? { last_line: batch.lastLine } : {}),
     };
@@ -978,4 +1042,249 @@ function positive(n: number, name: string): number {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The key of a customer as the API stores it, to tell which rows a cancelled upload did store:
+ * rego (without spaces or dashes, upper case), state, VIN (unless the API looked it up), name,
+ * mobile, dates and external id. A row sent and the customer it became have the same key.
+ *
+ * @param customer a row as sent (validated), or a customer as listed
+ * @returns the key
+ *
+ * @example
+ * ```ts
+ * import { storedKey } from "@recapture/sdk/bulk";
+ *
+ * storedKey({ rego: "ABC 123", state: "nsw" }) === storedKey({ rego: "ABC-123", state: "NSW" }); // true
+ * ```
+ */
+export function storedKey(customer: CustomerInput | Customer): string {
+  const text = (value: unknown) => typeof value === "string" ? value.trim() : "";
+  const lookedUp = (customer as Customer).vin_source === "rego_lookup";
+  return JSON.stringify([
+    text(customer.rego).replace(/[\s-]+/g, "").toUpperCase(),
+    text(customer.state).toUpperCase(),
+    lookedUp ? "" : text(customer.vin).toUpperCase(),
+    text(customer.client_name),
+    text(customer.mobile_number),
+    text(customer.sale_date),
+    text(customer.expiry_date),
+    text(customer.monitor_start_date),
+    text(customer.monitor_end_date),
+    text(customer.external_id),
+  ]);
+}
+
+/** Options of {@linkcode jobStatus}, {@linkcode cancelJob} and {@linkcode reopenCancelled}. */
+export interface JobOptions {
+  /** The region of the job's uploads (default: the manifest's, else the client's). */
+  region?: Region;
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Stops the work: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Every upload id of a job: its spans' and its cancelled spans'. */
+function jobUploadIds(manifest: BulkManifest): string[] {
+  const ids = new Set<string>();
+  for (const span of manifest.cancelled ?? []) ids.add(span.upload_id);
+  for (const entry of manifest.uploads) if (entry.upload_id !== null) ids.add(entry.upload_id);
+  return [...ids];
+}
+
+/** `work` over `items`, `concurrency` at a time, answers in the items' order. */
+async function pooled<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      signal?.throwIfAborted();
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}
+
+/** A job (every upload of one file) as one thing. */
+export interface JobStatus {
+  /** The job's id (`null` for a manifest written before jobs existed). */
+  job_id: string | null;
+  /** Each upload of the job, as the API last answered. */
+  uploads: Upload[];
+  /** Customers sent, over every upload. */
+  total_uploaded_customers: number;
+  /** Customers processed, errors included, over every upload. */
+  total_processed_customers: number;
+  /** Customers the API failed to process, over every upload. */
+  total_errors: number;
+  /** Whether every upload is done (processed, or cancelled). */
+  done: boolean;
+}
+
+/**
+ * The combined state of every upload of a job (from its manifest): one status for the file.
+ *
+ * @param client the client
+ * @param manifest the job's manifest (from `bulkUpload`, or the CLI's manifest file)
+ * @param options region, concurrency, signal
+ * @returns the uploads and their summed counters
+ *
+ * @example
+ * ```ts ignore
+ * const status = await jobStatus(client, manifest);
+ * console.log(status.job_id, status.total_processed_customers, "/", status.total_uploaded_customers);
+ * ```
+ */
+export async function jobStatus(
+  client: RecaptureClient,
+  manifest: BulkManifest,
+  options: JobOptions = {},
+): Promise<JobStatus> {
+  const region = options.region ?? manifest.region;
+  const uploads = await pooled(
+    jobUploadIds(manifest),
+    options.concurrency ?? 4,
+    options.signal,
+    (id) => client.uploads.retrieve(id, region ? { region, signal: options.signal } : {}),
+  );
+  return summarize(manifest, uploads);
+}
+
+function summarize(manifest: BulkManifest, uploads: Upload[]): JobStatus {
+  let uploaded = 0, processed = 0, errors = 0;
+  for (const u of uploads) {
+    uploaded += u.total_uploaded_customers;
+    processed += u.total_processed_customers;
+    errors += u.total_errors;
+  }
+  return {
+    job_id: manifest.job_id ?? null,
+    uploads,
+    total_uploaded_customers: uploaded,
+    total_processed_customers: processed,
+    total_errors: errors,
+    done: uploads.every(isUploadDone),
+  };
+}
+
+/** What {@linkcode cancelJob} did. */
+export interface JobCancelResult extends JobStatus {
+  /** The answer to each cancel, with its `outcome`. */
+  uploads: CancelledUpload[];
+  /** `"cancelled"` when some upload stopped; `"already_completed"`: nothing was cancelled. */
+  result: "cancelled" | "already_completed";
+  /** Uploads stopped by this cancel. */
+  cancelled_uploads: number;
+  /** Uploads that had processed every customer already (nothing cancelled there). */
+  completed_uploads: number;
+  /** Customers that will not be created, over every upload. */
+  not_processed: number;
+}
+
+/**
+ * Cancels every upload of a job (from its manifest) and says what really happened: how many
+ * uploads stopped, how many had completed already, and how many customers will not be created.
+ * Customers already created stay; a resumed run (after {@linkcode reopenCancelled}) sends
+ * exactly the rows that were not stored.
+ *
+ * @param client the client
+ * @param manifest the job's manifest
+ * @param options region, concurrency, signal
+ * @returns each upload's answer and the totals
+ *
+ * @example
+ * ```ts ignore
+ * const result = await cancelJob(client, manifest);
+ * console.log(result.result, result.not_processed);
+ * ```
+ */
+export async function cancelJob(
+  client: RecaptureClient,
+  manifest: BulkManifest,
+  options: JobOptions = {},
+): Promise<JobCancelResult> {
+  const region = options.region ?? manifest.region;
+  const answers = await pooled(
+    jobUploadIds(manifest),
+    options.concurrency ?? 4,
+    options.signal,
+    (id) => client.uploads.cancel(id, region ? { region, signal: options.signal } : {}),
+  );
+  const stopped = answers.filter((u) => u.outcome.result === "cancelled");
+  return {
+    ...summarize(manifest, answers),
+    uploads: answers,
+    result: stopped.length > 0 ? "cancelled" : "already_completed",
+    cancelled_uploads: stopped.length,
+    completed_uploads: answers.length - stopped.length,
+    not_processed: stopped.reduce((n, u) => n + u.outcome.notProcessed, 0),
+  };
+}
+
+/**
+ * Prepares a manifest for resuming after a cancel: each upload that was cancelled before it had
+ * processed every customer leaves the spans (so its rows are read again) for `cancelled`, with
+ * the key of each customer it did create, listed by its `upload_id`. `bulkUpload` with this
+ * manifest as `resume` then sends exactly the rows not stored (it asks no processing order).
+ * Uploads that completed are kept as they are. Costs one request per upload, plus the listing
+ * of the cancelled ones.
+ *
+ * @param client the client
+ * @param manifest the job's manifest
+ * @param options region, concurrency, signal
+ * @returns the manifest to resume from
+ *
+ * @example
+ * ```ts ignore
+ * const resume = await reopenCancelled(client, manifest);
+ * await bulkUpload(client, readCsv(file.readable), { name: "March", resume });
+ * ```
+ */
+export async function reopenCancelled(
+  client: RecaptureClient,
+  manifest: BulkManifest,
+  options: JobOptions = {},
+): Promise<BulkManifest> {
+  const region = options.region ?? manifest.region;
+  const call = region ? { region, signal: options.signal } : { signal: options.signal };
+  const spans = manifest.uploads.filter((u) => u.upload_id !== null);
+  const states = await pooled(
+    spans,
+    options.concurrency ?? 4,
+    options.signal,
+    (entry) => client.uploads.retrieve(entry.upload_id!, call),
+  );
+  const reopened = new Set<ManifestEntry>();
+  const cancelled: CancelledSpan[] = [...(manifest.cancelled ?? [])];
+  for (let i = 0; i < spans.length; i++) {
+    const u = states[i];
+    if (u.status !== "cancelled" || u.total_processed_customers >= u.total_uploaded_customers) {
+      continue;
+    }
+    const stored: string[] = [];
+    for await (
+      const c of client.customers.iterate({ upload_id: u.id, pageSize: 1000 }, call)
+    ) stored.push(storedKey(c));
+    cancelled.push({
+      upload_id: u.id,
+      first_row: spans[i].first_row,
+      last_row: spans[i].last_row,
+      stored,
+    });
+    reopened.add(spans[i]);
+  }
+  return {
+    ...manifest,
+    uploads: manifest.uploads.filter((u) => !reopened.has(u)),
+    ...(cancelled.length > 0 ? { cancelled } : {}),
+  };
 }
