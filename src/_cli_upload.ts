@@ -6,6 +6,7 @@ import {
   type BulkProgress,
   bulkUpload,
   BulkUploadError,
+  reopenCancelled,
   type RowWarning,
   validateRows,
 } from "./bulk.ts";
@@ -65,6 +66,8 @@ export interface UploadOptions extends FileOptions {
   restart: boolean;
   pollMs?: string;
   mode: "api" | "sandbox";
+  /** Where job ids are indexed (`<jobsDir>/<job_id>.json` → the manifest). */
+  jobsDir: string;
 }
 
 interface SourceFile {
@@ -387,13 +390,14 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
 }
 
 /** What the CLI saves beside a file: the bulk manifest and what the file was. */
-interface SavedManifest {
+export interface SavedManifest {
   file: { path: string; size: number; mtime: string | null };
   mode: "api" | "sandbox";
   manifest: BulkManifest;
 }
 
-async function readSaved(path: string): Promise<SavedManifest | undefined> {
+/** The manifest saved at `path`, or undefined when there is none (a file error if not ours). */
+export async function readSaved(path: string): Promise<SavedManifest | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -429,6 +433,21 @@ async function writeSaved(path: string, saved: SavedManifest): Promise<void> {
   const tmp = `${path}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(saved, null, 1) + "\n");
   await Deno.rename(tmp, path);
+}
+
+/** The job index: `<jobsDir>/<job_id>.json` names the manifest of the job. */
+async function indexJob(
+  jobsDir: string,
+  jobId: string | undefined,
+  manifest: string,
+): Promise<void> {
+  if (jobId === undefined) return;
+  await Deno.mkdir(jobsDir, { recursive: true });
+  const absolute = manifest.startsWith("/") ? manifest : `${Deno.cwd()}/${manifest}`;
+  await Deno.writeTextFile(
+    `${jobsDir}/${jobId}.json`,
+    JSON.stringify({ job_id: jobId, manifest: absolute }) + "\n",
+  );
 }
 
 /** `upload <file>`: read, validate, send in batches, show progress until processed. */
@@ -473,7 +492,8 @@ export async function uploadCommand(
           } now): rows could be sent twice`,
       );
     }
-    resume = previous.manifest;
+    // Uploads cancelled part-way are read again; what they stored is not sent twice.
+    resume = await reopenCancelled(client, previous.manifest, { region: o.region });
   } else if (previous && sentBefore && !o.restart) {
     throw new UsageError(
       `${manifestPath} records an earlier upload of this file (${
@@ -516,9 +536,13 @@ export async function uploadCommand(
   // A manifest records what was sent: a run that sent nothing (a binary file, a refused key)
   // leaves none behind, unless it continues one.
   const sentAny = (m: BulkManifest) => resume !== undefined || m.uploads.some((u) => u.upload_id);
+  let indexed = false;
   const save = async (manifest: BulkManifest) => {
-    if (sentAny(manifest)) {
-      await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest });
+    if (!sentAny(manifest)) return;
+    await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest });
+    if (!indexed) {
+      indexed = true;
+      await indexJob(o.jobsDir, manifest.job_id, manifestPath);
     }
   };
   if (!o.json) {
@@ -574,6 +598,7 @@ export async function uploadCommand(
           warnings: warned.sorted(),
           warnings_count: warned.count,
           warnings_truncated: warned.count > KEEP_BAD_ROWS,
+          job_id: result.manifest.job_id ?? null,
           upload_ids: ids,
           waited: o.wait,
           manifest: manifestShown,
@@ -593,7 +618,11 @@ export async function uploadCommand(
         } skipped (duplicates, footer lines); ${duration(p.elapsedMs)}.\n`,
       );
       if (ids.length > 0) {
-        io.out(`Uploads: ${ids.slice(0, 5).join(" ")}${ids.length > 5 ? " ..." : ""}\n`);
+        io.out(
+          `Job ${result.manifest.job_id} (status, cancel: deno task recapture status ${result.manifest.job_id}); uploads: ${
+            ids.slice(0, 5).join(" ")
+          }${ids.length > 5 ? " ..." : ""}\n`,
+        );
       }
       io.out(manifestShown ? `Manifest: ${manifestShown}\n` : "Nothing was sent: no manifest.\n");
       showBadRows(io, keeper.sorted(), keeper.count, o.badRowsPath);
@@ -639,7 +668,9 @@ export async function uploadCommand(
       const interrupted = controller.signal.aborted;
       const hint = error.allSent
         ? `Every row was sent (${num(sent)} customers, ${savedTo}); the API goes on ` +
-          `processing. Follow it with: deno task recapture status ${ids.at(-1) ?? ""}`
+          `processing. Follow it with: deno task recapture status ${
+            error.manifest.job_id ?? ids.at(-1) ?? ""
+          } --wait`
         : `${num(sent)} rows are recorded as sent in ${savedTo}. ` +
           `Continue with: deno task recapture upload ${o.file} --resume`;
       if (interrupted) {

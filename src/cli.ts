@@ -42,6 +42,7 @@ import {
   UsageError,
 } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
+import { isJobRef, jobCommand } from "./_cli_jobs.ts";
 import { ALERTS_HELP, alertsMain } from "./_cli_webhooks.ts";
 
 const VERSION = "0.1.0";
@@ -54,8 +55,10 @@ Commands:
   upload <file>                 Upload a CSV or NDJSON file in batches, with a live progress
                                 bar, until the API has processed every row
   validate <file>               Check every row and report the bad ones; nothing is sent
-  status <upload_id>            Show an upload's progress (--wait: until it is done)
-  cancel <upload_id>            Cancel an upload (customers already created stay)
+  status <upload_id|job_id>     Show an upload's progress, or a whole file's (its job id, or
+                                its manifest file): --wait follows it until done
+  cancel <upload_id|job_id>     Cancel an upload, or every upload of a file (customers already
+                                created stay); says whether anything was really cancelled
   customers list                List customers (--upload-id ID, --limit N, --offset N, --all)
   customers get <customer_id>   Show one customer
   customers update <customer_id> [--name X] [--mobile X] [--sale-date D] [--expiry-date D]
@@ -226,6 +229,11 @@ export async function main(args: string[]): Promise<number> {
     // file arguments are read from where the command was typed.
     const sandboxPath = values["sandbox-path"] ?? readEnv("RECAPTURE_SANDBOX_PATH") ??
       `${Deno.cwd()}/${DEFAULT_SANDBOX_PATH}`;
+    // Job ids are indexed beside the sandbox file (by default the project's .recapture/jobs).
+    const sandboxDir = sandboxPath.includes("/")
+      ? sandboxPath.slice(0, sandboxPath.lastIndexOf("/"))
+      : ".";
+    const jobsDir = `${sandboxDir.startsWith("/") ? "" : `${Deno.cwd()}/`}${sandboxDir}/jobs`;
     const initCwd = readEnv("INIT_CWD");
     if (initCwd !== undefined && initCwd !== Deno.cwd()) Deno.chdir(initCwd);
     const [command, ...rest] = positionals;
@@ -314,6 +322,16 @@ export async function main(args: string[]): Promise<number> {
           resume: values.resume,
           restart: values.restart,
           mode: opened.mode,
+          jobsDir,
+        });
+      }
+      if ((key === "status" || key === "cancel") && isJobRef(rest[0])) {
+        return await jobCommand(io, opened.client, key, rest[0], {
+          region,
+          json,
+          wait: values.wait,
+          pollMs: positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX),
+          jobsDir,
         });
       }
       return await apiCommand(io, opened.client, key, rest[0], values, json);
