@@ -46,8 +46,17 @@ import {
 
 /** Options for {@link RecaptureClient}. */
 export interface RecaptureClientOptions {
-  /** API key, sent as `ApiKey: <key>`. Give this or `clientId` + `clientSecret`. */
+  /**
+   * API key, sent as `ApiKey: <key>`. Exactly one way to authenticate must be given: this,
+   * `clientId` + `clientSecret`, or `auth: "none"`.
+   */
   apiKey?: string;
+  /**
+   * `"none"`: send no credentials, for a proxy in front of the API that adds the key (such as
+   * this package's edge adapter). Must be said explicitly: a client without credentials is
+   * otherwise refused at construction, rather than sending requests with no key.
+   */
+  auth?: "none";
   /** OAuth client id (client credentials flow; the token is sent as a bearer token). */
   clientId?: string;
   /** OAuth client secret. */
@@ -319,8 +328,21 @@ export class RecaptureClient {
     const maxRetries = Math.floor(checkCount(o.maxRetries ?? 2, "maxRetries", 0));
     const fetchFn: FetchLike | null = o.fetch ?? null;
     let auth: Auth | null = null;
-    if (o.apiKey !== undefined && (o.clientId !== undefined || o.clientSecret !== undefined)) {
-      throw new TypeError("give either apiKey or clientId + clientSecret, not both");
+    const oauth = o.clientId !== undefined || o.clientSecret !== undefined;
+    const ways = [o.apiKey !== undefined, oauth, o.auth !== undefined].filter(Boolean).length;
+    if (o.auth !== undefined && o.auth !== "none") {
+      throw new TypeError(`auth must be "none" when given, got ${JSON.stringify(o.auth)}`);
+    }
+    if (ways > 1) {
+      throw new TypeError(
+        'give one way to authenticate: apiKey, clientId + clientSecret, or auth: "none"',
+      );
+    }
+    if (ways === 0) {
+      throw new TypeError(
+        'no credentials: give apiKey, or clientId + clientSecret, or auth: "none" for a proxy ' +
+          "that adds the key (an unset environment variable gives undefined)",
+      );
     }
     if (o.apiKey !== undefined) {
       if (typeof o.apiKey !== "string" || o.apiKey === "") {

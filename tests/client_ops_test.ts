@@ -618,22 +618,42 @@ Deno.test("OAuth: a refused client secret is an AuthenticationError without the 
 });
 
 Deno.test("constructor refuses bad options with a clear message", () => {
-  assertThrows(() => new RecaptureClient({ region: "us" as "au" }), TypeError, "region");
+  assertThrows(
+    () => new RecaptureClient({ apiKey: "k", region: "us" as "au" }),
+    TypeError,
+    "region",
+  );
   assertThrows(
     () => new RecaptureClient({ apiKey: "k", clientId: "i", clientSecret: "s" }),
     TypeError,
-    "not both",
+    "one way to authenticate",
+  );
+  // Exactly one explicit way to authenticate: none given (an unset variable), an empty one,
+  // or two, are refused at construction, before any request goes out without a key.
+  assertThrows(() => new RecaptureClient(), TypeError, "no credentials");
+  assertThrows(() => new RecaptureClient({ apiKey: undefined }), TypeError, "no credentials");
+  assertThrows(() => new RecaptureClient({ apiKey: "" }), TypeError, "non-empty");
+  assertThrows(() => new RecaptureClient({ clientId: "", clientSecret: "" }), TypeError, "both");
+  assertThrows(
+    () => new RecaptureClient({ apiKey: "k", auth: "none" }),
+    TypeError,
+    "one way to authenticate",
+  );
+  assertThrows(
+    () => new RecaptureClient({ auth: "key" as "none" }),
+    TypeError,
+    'auth must be "none"',
   );
   assertThrows(() => new RecaptureClient({ clientId: "i" }), TypeError, "clientSecret");
-  assertThrows(() => new RecaptureClient({ baseUrl: "nope" }), TypeError, "baseUrl");
-  assertThrows(() => new RecaptureClient({ timeoutMs: 0 }), RangeError, "timeoutMs");
+  assertThrows(() => new RecaptureClient({ apiKey: "k", baseUrl: "nope" }), TypeError, "baseUrl");
+  assertThrows(() => new RecaptureClient({ apiKey: "k", timeoutMs: 0 }), RangeError, "timeoutMs");
   // Timers overflow past 2^31 - 1 ms and would fire at once: such delays are refused.
   assertThrows(
-    () => new RecaptureClient({ timeoutMs: 2 ** 31 - 1 }),
+    () => new RecaptureClient({ apiKey: "k", timeoutMs: 2 ** 31 - 1 }),
     RangeError,
     "timeoutMs must be at most 2000000000 ms",
   );
-  const c = new RecaptureClient({ baseUrl: "https://example.test///" });
+  const c = new RecaptureClient({ auth: "none", baseUrl: "https://example.test///" });
   assertEquals(c.baseUrl, "https://example.test");
   assert(c.region === "au");
 });
