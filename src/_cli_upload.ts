@@ -258,6 +258,21 @@ export class BadRowKeeper<T extends { row: number } = BadRow> {
   }
 }
 
+/**
+ * One numbering for files: a row read from a file is named by its physical line only (the
+ * 0-based position `row` is left out of what the CLI shows, so no second number appears).
+ */
+function oneNumbering<
+  T extends { row: number; line?: number; first?: { row: number; line?: number } },
+>(
+  item: T,
+): Omit<T, "row"> | T {
+  if (item.line === undefined) return item;
+  const { row: _, ...rest } = item;
+  if (rest.first?.line !== undefined) rest.first = { line: rest.first.line } as T["first"];
+  return rest;
+}
+
 /** A bad row with its reasons in the command line's words (hints name flags). */
 function inCliWords(b: BadRow): BadRow {
   return { ...b, issues: b.issues.map((i) => ({ ...i, reason: cliWords(i.reason) })) };
@@ -305,7 +320,7 @@ function showBadRows(
 }
 
 async function openBadRowsFile(path: string | undefined): Promise<
-  { write(b: BadRow): void; close(): Promise<void> } | undefined
+  { write(b: object): void; close(): Promise<void> } | undefined
 > {
   if (path === undefined) return undefined;
   const file = await Deno.open(path, { write: true, create: true, truncate: true });
@@ -339,7 +354,7 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
       onBadRow: (raw) => {
         const b = inCliWords(raw);
         keeper.add(b);
-        sink?.write(b);
+        sink?.write(oneNumbering(b));
       },
       onWarning: (w) => warned.add(w),
       onProgress: (p) => {
@@ -363,9 +378,9 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
           valid: report.valid,
           bad: report.badCount,
           skipped: report.skippedCount,
-          bad_rows: keeper.sorted(),
+          bad_rows: keeper.sorted().map(oneNumbering),
           bad_rows_truncated: report.badCount > keeper.rows.length,
-          warnings: warned.sorted(),
+          warnings: warned.sorted().map(oneNumbering),
           warnings_count: report.warningCount,
           warnings_truncated: report.warningCount > KEEP_BAD_ROWS,
           elapsed_ms: ms,
@@ -569,7 +584,7 @@ export async function uploadCommand(
       onBadRow: (raw) => {
         const b = inCliWords(raw);
         keeper.add(b);
-        sink?.write(b);
+        sink?.write(oneNumbering(b));
       },
       onWarning: (w) => warned.add(w),
       onManifest: save,
@@ -593,9 +608,9 @@ export async function uploadCommand(
           processed: p.processed,
           errors: p.errors,
           bad: keeper.count,
-          bad_rows: keeper.sorted(),
+          bad_rows: keeper.sorted().map(oneNumbering),
           bad_rows_truncated: keeper.count > KEEP_BAD_ROWS,
-          warnings: warned.sorted(),
+          warnings: warned.sorted().map(oneNumbering),
           warnings_count: warned.count,
           warnings_truncated: warned.count > KEEP_BAD_ROWS,
           job_id: result.manifest.job_id ?? null,

@@ -123,6 +123,8 @@ Deno.test("cli: a past expiry is a bad row unless --allow-past-expiry; hints nam
       issues: { field: string; reason: string }[];
     }[];
     assertEquals(bad.map((b) => [b.line, b.issues[0].field]), [[3, "expiry_date"], [4, "vin"]]);
+    // One numbering: a file's rows are named by their physical line only.
+    assertEquals(Object.keys(bad[0]).sort(), ["issues", "line"]);
     assertStringIncludes(bad[0].issues[0].reason, "2020-01-01 is today or earlier");
     assertStringIncludes(bad[0].issues[0].reason, "(--allow-past-expiry sends it anyway)");
     const columns = json(run).columns as { mapped: { header: string; caution?: string }[] };
