@@ -6,6 +6,7 @@ import {
   type BulkProgress,
   bulkUpload,
   BulkUploadError,
+  fingerprint,
   reopenCancelled,
   type RowWarning,
   validateRows,
@@ -22,7 +23,7 @@ import {
   readNdjson,
   type SourceRow,
 } from "./csv.ts";
-import type { Region } from "./schemas.ts";
+import type { CustomerInput, Region } from "./schemas.ts";
 import { TARGETS } from "./_csv_columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_cli_format.ts";
 import {
@@ -68,6 +69,55 @@ export interface UploadOptions extends FileOptions {
   mode: "api" | "sandbox";
   /** Where job ids are indexed (`<jobsDir>/<job_id>.json` → the manifest). */
   jobsDir: string;
+  /** The local record of what was sent to this account and region (fingerprint, date, upload). */
+  sentRecord: string;
+  /** `--resend`: send rows already sent before. */
+  resend: boolean;
+  /** `--skip-sent`: leave out rows already sent before (each with a warning). */
+  skipSent: boolean;
+  /** `--check-account`: compare with the account's customers instead of the local record. */
+  checkAccount: boolean;
+}
+
+/** Where each fingerprint went before: from the local record, or the account's customers. */
+async function sentEarlier(
+  client: RecaptureClient,
+  o: UploadOptions,
+): Promise<Map<string, string>> {
+  const where = new Map<string, string>();
+  if (o.checkAccount) {
+    // Paged over the whole account: it costs one request per 1,000 customers.
+    for await (const c of client.customers.iterate({ pageSize: 1000 }, { region: o.region })) {
+      const print = fingerprint(c as CustomerInput);
+      if (print !== null && !where.has(print)) {
+        where.set(print, `on ${(c.created_at ?? "").slice(0, 10)}, upload ${c.upload_id ?? "?"}`);
+      }
+    }
+    return where;
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(o.sentRecord);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return where;
+    throw error;
+  }
+  for (const line of text.split("\n")) {
+    const [print, date, upload] = line.split("\t");
+    if (upload !== undefined && !where.has(print)) where.set(print, `on ${date}, upload ${upload}`);
+  }
+  return where;
+}
+
+/** "3 on 2026-03-01, upload upl_1; 2 on ..." from already_sent warnings. */
+function sentSummary(warnings: RowWarning[]): string {
+  const groups = new Map<string, number>();
+  for (const w of warnings) {
+    const at = w.message.replace(/^already sent /, "").replace(/: skipped$/, "");
+    groups.set(at, (groups.get(at) ?? 0) + 1);
+  }
+  const parts = [...groups].slice(0, 5).map(([at, n]) => `${num(n)} ${at}`);
+  return parts.join("; ") + (groups.size > 5 ? `; and ${groups.size - 5} more uploads` : "");
 }
 
 interface SourceFile {
@@ -450,6 +500,19 @@ async function writeSaved(path: string, saved: SavedManifest): Promise<void> {
   await Deno.rename(tmp, path);
 }
 
+/** Appends what an upload carried to the local record of what was sent. */
+async function recordSent(
+  path: string,
+  uploadId: string,
+  prints: (string | null)[],
+): Promise<void> {
+  const date = new Date().toISOString().slice(0, 10);
+  let text = "";
+  for (const print of prints) if (print !== null) text += `${print}\t${date}\t${uploadId}\n`;
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await Deno.writeTextFile(path, text, { append: true });
+}
+
 /** The job index: `<jobsDir>/<job_id>.json` names the manifest of the job. */
 async function indexJob(
   jobsDir: string,
@@ -518,6 +581,35 @@ export async function uploadCommand(
   }
   // Nothing is sent unless where it will be recorded can be written.
   await probeWritable(manifestPath);
+  // Customers sent before (by an earlier run, another file): told before anything is sent.
+  let alreadySent: ((print: string) => string | null) | undefined;
+  if (!o.resend && resume === undefined) {
+    const where = await sentEarlier(client, o);
+    if (where.size > 0) {
+      alreadySent = (print) => where.get(print) ?? null;
+      const check = await openSource(o);
+      const seen: RowWarning[] = [];
+      await validateRows(check.rows, {
+        region: o.region,
+        allowPastExpiry: o.allowPastExpiry,
+        collectBadRows: false,
+        alreadySent,
+        onWarning: (w) => {
+          if (w.kind === "already_sent") seen.push(w);
+        },
+      });
+      if (seen.length > 0 && !o.skipSent) {
+        throw new UsageError(
+          `${num(seen.length)} rows of ${o.file} were already sent (${sentSummary(seen)}; ${
+            o.checkAccount ? "found among the account's customers" : `recorded in ${o.sentRecord}`
+          }). Nothing was sent: pass --skip-sent to leave them out, or --resend to send them again`,
+        );
+      }
+      if (seen.length > 0 && !o.json) {
+        io.err(`Leaving out ${num(seen.length)} rows already sent (${sentSummary(seen)})\n`);
+      }
+    }
+  }
   const name = o.name ?? resume?.name ?? o.file.replace(/^.*[\\/]/, "");
   const fileInfo = { path: o.file, size: source.size, mtime: source.mtime };
   const controller = new AbortController();
@@ -576,6 +668,8 @@ export async function uploadCommand(
       ...(o.regoLookups ? { enable_rego_lookups: true } : {}),
       ...(resume ? { resume } : {}),
       allowPastExpiry: o.allowPastExpiry,
+      ...(alreadySent ? { alreadySent } : {}),
+      onUploaded: (upload, prints) => recordSent(o.sentRecord, upload.id, prints),
       signal: controller.signal,
       waitForProcessing: o.wait,
       pollIntervalMs,

@@ -6,6 +6,7 @@ import type { CustomerInput, Region } from "./schemas.ts";
 
 /** What a warning is about. */
 export type RowWarningKind =
+  | "already_sent"
   | "duplicate_row"
   | "same_vehicle"
   | "footer_row"
@@ -24,7 +25,10 @@ export interface RowWarning {
   field: string;
   /** What was seen, in full. */
   message: string;
-  /** `true` when the row was not sent because of this (an exact duplicate, a footer row). */
+  /**
+   * `true` when the row was not sent because of this (an exact duplicate, a footer row, a
+   * customer sent before).
+   */
   skipped: boolean;
   /** For duplicates: the earlier row it repeats (0-based) and its line. */
   first?: { row: number; line?: number };

@@ -27,7 +27,7 @@ import { randomHex } from "./_hex.ts";
 import { RecaptureError } from "./errors.ts";
 import type { Customer, CustomerInput, Region, Upload } from "./schemas.ts";
 import { validateCustomers } from "./validate.ts";
-import { RowChecker, type RowWarning } from "./_row_warnings.ts";
+import { fingerprint, RowChecker, type RowWarning } from "./_row_warnings.ts";
 
 export type { RowWarning, RowWarningKind } from "./_row_warnings.ts";
 export { fingerprint } from "./_row_warnings.ts";
@@ -191,6 +191,14 @@ export interface BulkUploadOptions {
   collectBadRows?: boolean;
   /** Called with the updated manifest after each span is recorded; awaited (save it here). */
   onManifest?: (manifest: BulkManifest) => void | Promise<void>;
+  /**
+   * Customers sent before (e.g. by an earlier run over another file): given a valid row's
+   * {@linkcode fingerprint}, answer where it went (`"on 2026-03-01, upload upl_1"`) to skip the
+   * row with an `already_sent` warning, or null to send it.
+   */
+  alreadySent?: (fingerprint: string) => string | null;
+  /** Called when an upload is created, with the fingerprints of the customers it carries. */
+  onUploaded?: (upload: Upload, fingerprints: (string | null)[]) => void | Promise<void>;
 }
 
 /** What {@linkcode bulkUpload} did. */
@@ -302,6 +310,7 @@ function checkBlock(
   region: Region,
   allowPastExpiry: boolean,
   checker: RowChecker,
+  alreadySent?: (fingerprint: string) => string | null,
 ): CheckedBlock {
   const { valid, issues } = validateCustomers(block.map((p) => p.customer), {
     region,
@@ -333,6 +342,20 @@ function checkBlock(
     }
     if (found === undefined && p.issues === undefined) {
       const warnings = checker.check(customer!, p.row, p.line);
+      const print = alreadySent !== undefined ? fingerprint(customer!) : null;
+      const sentBefore = print !== null && !warnings.some((w) => w.skipped)
+        ? alreadySent!(print)
+        : null;
+      if (sentBefore !== null) {
+        warnings.push({
+          row: p.row,
+          ...(p.line !== undefined ? { line: p.line } : {}),
+          kind: "already_sent",
+          field: "",
+          message: `already sent ${sentBefore}: skipped`,
+          skipped: true,
+        });
+      }
       if (warnings.length > 0) out.warnings[i] = warnings;
       if (warnings.some((w) => w.skipped)) out.skipped[i] = true;
       else out.customers[i] = customer;
@@ -361,6 +384,8 @@ export interface ValidateRowsOptions {
   onBadRow?: (badRow: BadRow) => void;
   /** Called with each warning as it is found (as {@linkcode BulkUploadOptions.onWarning}). */
   onWarning?: (warning: RowWarning) => void;
+  /** As {@linkcode BulkUploadOptions.alreadySent}: rows sent before are skipped, with a warning. */
+  alreadySent?: (fingerprint: string) => string | null;
   /** Keep bad rows and warnings in the result (default `true`). */
   collectBadRows?: boolean;
   /** Called after every block of rows with the counts so far. */
@@ -417,7 +442,13 @@ export async function validateRows(
   let warningCount = 0;
   let block: Pending[] = [];
   const flush = () => {
-    const checked = checkBlock(block, region, options.allowPastExpiry ?? false, checker);
+    const checked = checkBlock(
+      block,
+      region,
+      options.allowPastExpiry ?? false,
+      checker,
+      options.alreadySent,
+    );
     for (let i = 0; i < block.length; i++) {
       for (const w of checked.warnings[i] ?? []) {
         warningCount++;
@@ -740,6 +771,7 @@ class BulkRun {
       this.#options.region ?? this.#client.region,
       this.#options.allowPastExpiry ?? false,
       this.#checker,
+      this.#options.alreadySent,
     );
     let batch = this.#filling;
     for (let i = 0; i < block.length; i++) {
@@ -848,6 +880,7 @@ class BulkRun {
     const o = this.#options;
     // `uploads.create` writes the body before it returns and keeps no rows while it waits for
     // the answer; dropping this run's reference too frees them while the upload is on its way.
+    const prints = o.onUploaded ? batch.customers.map(fingerprint) : null;
     const pending = this.#client.uploads.create(
       {
         name: `${o.name} (part ${part})`,
@@ -870,6 +903,7 @@ class BulkRun {
         this.#uploads.push(upload);
         if (!isUploadDone(upload)) this.#open.push(upload);
         this.#record(batch, upload.id, count);
+        if (prints !== null) await o.onUploaded!(upload, prints);
       } catch (error) {
         this.#failure ??= error;
       }

@@ -43,6 +43,7 @@ import {
 } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
 import { isJobRef, jobCommand } from "./_cli_jobs.ts";
+import { sha256Hex } from "./_hex.ts";
 import { ALERTS_HELP, alertsMain } from "./_cli_webhooks.ts";
 
 const VERSION = "0.1.0";
@@ -96,6 +97,12 @@ Upload and validate:
   --no-wait                     Stop once everything is sent, without waiting for processing
   --poll-ms N                   How often to poll progress, in ms (default 1000; also status --wait)
   --manifest FILE               Where the resumable manifest goes (default <file>.recapture.json)
+  --resend                      Send rows already sent to this account and region before
+  --skip-sent                   Leave out rows already sent before (each with a warning); by
+                                default, rows sent before (the local record in
+                                .recapture/sent/) stop the upload before anything is sent
+  --check-account               Compare with the account's customers (every page: costs
+                                requests) instead of the local record
   --resume                      Continue an interrupted upload from its manifest
   --restart                     Upload the whole file again despite an earlier manifest
 
@@ -126,6 +133,9 @@ const OPTIONS = {
   "strict-columns": { type: "boolean", default: false },
   "allow-past-expiry": { type: "boolean", default: false },
   "skip-malformed": { type: "boolean", default: false },
+  resend: { type: "boolean", default: false },
+  "skip-sent": { type: "boolean", default: false },
+  "check-account": { type: "boolean", default: false },
   "batch-size": { type: "string" },
   concurrency: { type: "string" },
   "rego-lookups": { type: "boolean", default: false },
@@ -171,6 +181,9 @@ const ALLOWED: Record<string, string[]> = {
     "manifest",
     "resume",
     "restart",
+    "resend",
+    "skip-sent",
+    "check-account",
   ],
   validate: [
     "format",
@@ -323,6 +336,12 @@ export async function main(args: string[]): Promise<number> {
           restart: values.restart,
           mode: opened.mode,
           jobsDir,
+          sentRecord: `${jobsDir.slice(0, jobsDir.lastIndexOf("/"))}/sent/${await accountKey(
+            opened.mode,
+          )}_${region}.tsv`,
+          resend: values.resend,
+          skipSent: values["skip-sent"],
+          checkAccount: values["check-account"],
         });
       }
       if ((key === "status" || key === "cancel") && isJobRef(rest[0])) {
@@ -348,6 +367,15 @@ export async function main(args: string[]): Promise<number> {
     }
     return code;
   }
+}
+
+/** Who the account is, for the local record of what was sent: never the key itself. */
+async function accountKey(mode: "api" | "sandbox"): Promise<string> {
+  if (mode === "sandbox") return "sandbox";
+  const who = readEnv("RECAPTURE_API_KEY") ?? readEnv("RECAPTURE_CLIENT_ID") ?? "";
+  return `api_${
+    (await sha256Hex(`${readEnv("RECAPTURE_BASE_URL") ?? ""}\u0000${who}`)).slice(0, 16)
+  }`;
 }
 
 function intOption(value: string | undefined, name: string): number | undefined {

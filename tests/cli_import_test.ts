@@ -200,3 +200,53 @@ Deno.test("cli: a file's uploads are one job for status and cancel; cancel says 
     assertEquals(unknown.code, 3);
     assertStringIncludes(unknown.stderr, "No job job_0123abcd here");
   }));
+
+Deno.test("cli: a file sent before is told before anything is sent; --skip-sent and --resend", () =>
+  withDir(async (dir) => {
+    const rows = Array.from({ length: 12 }, (_, i) => `DUP${i},NSW,Customer ${i}`);
+    await Deno.writeTextFile(`${dir}/first.csv`, "Rego,State,Name\n" + rows.join("\n") + "\n");
+    // The same customers in another export (other file name, other header order), plus 3 new.
+    const more = [
+      ...rows.slice(0, 8).map((r) => r.split(",")).map(([rego, st, n]) => `${n},${rego},${st}`),
+      "New 1,NEW1,VIC",
+      "New 2,NEW2,VIC",
+      "New 3,NEW3,VIC",
+    ];
+    await Deno.writeTextFile(`${dir}/second.csv`, "Name,Rego,State\n" + more.join("\n") + "\n");
+    const first = json(await cli(dir, "upload", "first.csv", "--json"));
+    const uploadId = (first.upload_ids as string[])[0];
+    const today = new Date().toISOString().slice(0, 10);
+
+    const stopped = await cli(dir, "upload", "second.csv");
+    assertEquals(stopped.code, 2, stopped.stderr);
+    assertStringIncludes(
+      stopped.stderr,
+      `8 rows of second.csv were already sent (8 on ${today}, upload ${uploadId};`,
+    );
+    assertStringIncludes(stopped.stderr, "Nothing was sent: pass --skip-sent");
+    assertEquals(await Deno.stat(`${dir}/second.csv.recapture.json`).then(() => 1, () => 0), 0);
+
+    // --check-account finds the same 8 among the account's customers.
+    const checked = await cli(dir, "upload", "second.csv", "--check-account");
+    assertEquals(checked.code, 2);
+    assertStringIncludes(checked.stderr, "found among the account's customers");
+
+    const skipped = json(await cli(dir, "upload", "second.csv", "--skip-sent", "--json"));
+    assertEquals([skipped.uploaded, skipped.rows_skipped_with_warning], [3, 8]);
+    const kinds = skipped.warnings as { kind: string; line: number }[];
+    assertEquals(kinds.filter((w) => w.kind === "already_sent").map((w) => w.line), [
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+    ]);
+    // --resend sends them again, as asked.
+    const resent = json(
+      await cli(dir, "upload", "second.csv", "--resend", "--restart", "--json"),
+    );
+    assertEquals(resent.uploaded, 11);
+  }));
