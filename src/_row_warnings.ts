@@ -38,6 +38,14 @@ export interface RowWarning {
  * The fingerprint of a customer: `vin:<VIN>` when it has a VIN, else `rego:<REGO>|<STATE>`
  * (upper-cased, whitespace removed), or `null` without either. The same vehicle gives the same
  * fingerprint whatever the spelling of its rego.
+ *
+ * @example
+ * ```ts
+ * import { fingerprint } from "@recapture/sdk/bulk";
+ *
+ * fingerprint({ rego: "abc 123", state: "nsw" }); // "rego:ABC123|NSW"
+ * fingerprint({ rego: "ABC123", vin: "1hgcm82633a004352" }); // "vin:1HGCM82633A004352"
+ * ```
  */
 export function fingerprint(customer: CustomerInput): string | null {
   const vin = typeof customer.vin === "string" ? customer.vin.trim().toUpperCase() : "";
