@@ -294,7 +294,7 @@ const KEEP_BAD_ROWS = 1000;
  * bad rows is reported at once, an earlier one when its upload is answered), so the first
  * KEEP_BAD_ROWS to arrive are not always the first in the file.
  */
-export class BadRowKeeper<T extends { row: number } = BadRow> {
+export class BadRowKeeper<T extends { index: number } = BadRow> {
   rows: T[] = [];
   count = 0;
   add(b: T): void {
@@ -304,21 +304,21 @@ export class BadRowKeeper<T extends { row: number } = BadRow> {
     if (this.rows.length >= 2 * KEEP_BAD_ROWS) this.rows = this.sorted();
   }
   sorted(): T[] {
-    return [...this.rows].sort((a, b) => a.row - b.row).slice(0, KEEP_BAD_ROWS);
+    return [...this.rows].sort((a, b) => a.index - b.index).slice(0, KEEP_BAD_ROWS);
   }
 }
 
 /**
  * One numbering for files: a row read from a file is named by its physical line only (the
- * 0-based position `row` is left out of what the CLI shows, so no second number appears).
+ * 0-based position `index` is left out of what the CLI shows, so no second number appears).
  */
 function oneNumbering<
-  T extends { row: number; line?: number; first?: { row: number; line?: number } },
+  T extends { index: number; line?: number; first?: { index: number; line?: number } },
 >(
   item: T,
-): Omit<T, "row"> | T {
+): Omit<T, "index"> | T {
   if (item.line === undefined) return item;
-  const { row: _, ...rest } = item;
+  const { index: _, ...rest } = item;
   if (rest.first?.line !== undefined) rest.first = { line: rest.first.line } as T["first"];
   return rest;
 }
@@ -338,7 +338,7 @@ function showWarnings(io: Io, rows: RowWarning[], total: number, limit = 10): vo
     }:\n`,
   );
   const shown = rows.slice(0, limit).map((w) => [
-    w.line !== undefined ? `line ${w.line}` : `index ${w.row}`,
+    w.line !== undefined ? `line ${w.line}` : `index ${w.index}`,
     w.kind,
     w.message,
   ]);
@@ -357,7 +357,7 @@ function showBadRows(
   if (total === 0) return;
   io.err(`\n${num(total)} bad row${total === 1 ? "" : "s"} (not sent):\n`);
   const shown = rows.slice(0, limit).map((b) => [
-    b.line !== undefined ? `line ${b.line}` : `index ${b.row}`,
+    b.line !== undefined ? `line ${b.line}` : `index ${b.index}`,
     b.issues.map((i) => i.field || "row").join(", "),
     // The line is in the first column already: drop it from reader messages. Never cut.
     b.issues.map((i) => i.reason.replace(/ on line \d+(?=[,:])/, "")).join("; "),

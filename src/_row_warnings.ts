@@ -15,8 +15,8 @@ export type RowWarningKind =
 
 /** A row the importer sent with a caveat, or skipped (`skipped: true`) and says why. */
 export interface RowWarning {
-  /** 0-based position in the input. */
-  row: number;
+  /** 0-based position in the input (an array's index; files name rows by `line`). */
+  index: number;
   /** The physical line of the file (1-based), when the source gave lines. */
   line?: number;
   /** What the warning is about. */
@@ -31,7 +31,7 @@ export interface RowWarning {
    */
   skipped: boolean;
   /** For duplicates: the earlier row it repeats (0-based) and its line. */
-  first?: { row: number; line?: number };
+  first?: { index: number; line?: number };
 }
 
 /**
@@ -121,7 +121,7 @@ export class RowChecker {
     const value = footerValue(customer as CustomerInput);
     if (value === null) return null;
     return {
-      row,
+      index: row,
       ...(line !== undefined ? { line } : {}),
       kind: "footer_row",
       field: "",
@@ -140,15 +140,15 @@ export class RowChecker {
   /** The warnings for a valid (normalised) row; one with `skipped: true` means: do not send it. */
   check(customer: CustomerInput, row: number, line: number | undefined): RowWarning[] {
     const out: RowWarning[] = [];
-    const at = line !== undefined ? { row, line } : { row };
+    const at = line !== undefined ? { index: row, line } : { index: row };
     const warn = (kind: RowWarningKind, field: string, message: string) =>
       out.push({ ...at, kind, field, message, skipped: false });
     const seen = this.#lookup(customer, row, line);
     if (seen !== null) {
       const first = this.#firstLine[seen.index] !== undefined
-        ? { row: this.#firstRow[seen.index], line: this.#firstLine[seen.index] }
-        : { row: this.#firstRow[seen.index] };
-      const where = first.line !== undefined ? `line ${first.line}` : `index ${first.row}`;
+        ? { index: this.#firstRow[seen.index], line: this.#firstLine[seen.index] }
+        : { index: this.#firstRow[seen.index] };
+      const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
       if (seen.exact) {
         out.push({
           ...at,

@@ -106,8 +106,8 @@ export interface BadRowIssue {
 
 /** A row that was not sent, with every problem found in it. */
 export interface BadRow {
-  /** 0-based position in the input. */
-  row: number;
+  /** 0-based position in the input (an array's index; files name rows by `line`). */
+  index: number;
   /** The physical line of the file, when the source gave lines. */
   line?: number;
   /** Every problem found in the row. */
@@ -348,7 +348,7 @@ function checkBlock(
         : null;
       if (sentBefore !== null) {
         warnings.push({
-          row: p.row,
+          index: p.row,
           ...(p.line !== undefined ? { line: p.line } : {}),
           kind: "already_sent",
           field: "",
@@ -364,7 +364,7 @@ function checkBlock(
     // A row the reader could not split into its columns (field "") has only that problem.
     const whole = p.issues?.some((issue) => issue.field === "") ?? false;
     out.bad[i] = {
-      row: p.row,
+      index: p.row,
       ...(p.line !== undefined ? { line: p.line } : {}),
       issues: whole ? p.issues! : [...(p.issues ?? []), ...(found ?? [])],
     };
@@ -717,8 +717,8 @@ class BulkRun {
         }
       }
       this.#phase = "done";
-      this.#badRows.sort((a, b) => a.row - b.row);
-      this.#warnings.sort((a, b) => a.row - b.row);
+      this.#badRows.sort((a, b) => a.index - b.index);
+      this.#warnings.sort((a, b) => a.index - b.index);
       const progress = this.#snapshot();
       this.#options.onProgress?.(progress);
       return {

@@ -102,14 +102,14 @@ for (const name of FIXTURES) {
       );
       // Bad rows and warnings, by physical line.
       assertEquals(
-        bad.sort((a, b) => a.row - b.row).map((b) => ({
+        bad.sort((a, b) => a.index - b.index).map((b) => ({
           line: b.line!,
           fields: b.issues.map((i) => i.field),
         })),
         expected.bad,
       );
       assertEquals(
-        warnings.sort((a, b) => a.row - b.row).map((w) => ({
+        warnings.sort((a, b) => a.index - b.index).map((w) => ({
           line: w.line!,
           kind: w.kind,
           skipped: w.skipped,
