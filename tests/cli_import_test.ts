@@ -16,7 +16,19 @@ interface Run {
 }
 
 async function cli(dir: string, ...args: string[]): Promise<Run> {
-  const env: Record<string, string> = { NO_COLOR: "1", RECAPTURE_SANDBOX_PATH: `${dir}/sb.kv` };
+  return await cliWith({}, dir, ...args);
+}
+
+async function cliWith(
+  extra: Record<string, string>,
+  dir: string,
+  ...args: string[]
+): Promise<Run> {
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    RECAPTURE_SANDBOX_PATH: `${dir}/sb.kv`,
+    ...extra,
+  };
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
@@ -150,7 +162,7 @@ Deno.test("cli: --skip-malformed reports ragged lines as bad rows and goes on", 
     assertEquals((report.bad_rows as { line: number }[]).map((b) => b.line), [3, 4]);
   }));
 
-Deno.test("cli: a run that sends nothing leaves no manifest and suggests no --resume", () =>
+Deno.test("cli: a run that sends nothing (binary file, all bad, wrong key) leaves no manifest", () =>
   withDir(async (dir) => {
     await Deno.writeFile(`${dir}/report.csv`, new TextEncoder().encode("%PDF-1.7\n..."));
     const pdf = await cli(dir, "upload", "report.csv");
@@ -160,7 +172,24 @@ Deno.test("cli: a run that sends nothing leaves no manifest and suggests no --re
     const bad = await cli(dir, "upload", "allbad.csv", "--json");
     assertEquals(bad.code, 4, bad.stderr);
     assertEquals(json(bad).manifest, null);
-    for (const name of ["report.csv", "allbad.csv"]) {
+    // A wrong key: the first upload is refused (exit 5), nothing was sent, no manifest.
+    const { serveSandbox } = await import("../src/sandbox/serve.ts");
+    const served = await serveSandbox({ port: 0, path: ":memory:", quiet: true });
+    try {
+      const refused = await cliWith(
+        { RECAPTURE_API_KEY: "sec_wrong_key", RECAPTURE_BASE_URL: served.url },
+        dir,
+        "upload",
+        "crm_pipe.csv",
+      );
+      assertEquals(refused.code, 5, refused.stderr);
+      assertStringIncludes(refused.stderr, "Invalid API key");
+      assertEquals(refused.stderr.includes("--resume"), false, refused.stderr);
+      assertEquals(refused.stderr.includes("sec_wrong_key"), false, "the key is never shown");
+    } finally {
+      await served.shutdown();
+    }
+    for (const name of ["report.csv", "allbad.csv", "crm_pipe.csv"]) {
       const exists = await Deno.stat(`${dir}/${name}.recapture.json`).then(() => true, () => false);
       assertEquals(exists, false, `${name} has a manifest`);
     }
