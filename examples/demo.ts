@@ -118,8 +118,8 @@ async function demo(): Promise<number> {
 
     const page = await client.customers.list({ upload_id: created.id, limit: 5 });
     console.log(
-      `\nFirst ${page.customers.length} of ${
-        fmt(page.total ?? page.customers.length)
+      `\nFirst ${page.customers.length}${
+        page.total != null ? ` of ${fmt(page.total)}` : ""
       } customers of this upload:`,
     );
     console.table(page.customers.map((c: Customer) => ({
