@@ -171,15 +171,20 @@ const pingWebhook = defineTool({
     openWorldHint: true,
   },
   input: { webhook_id: webhookId, region },
-  output: { event_id: z.string() },
+  output: { event_id: z.string().nullable() },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(
       ctx,
       { resource: "webhook", id: args.webhook_id, region: reg },
       async () => {
-        const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
-        return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
+        const { event } = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+        const id = event?.id ?? null;
+        return {
+          ok: true,
+          data: { event_id: id },
+          text: id ? `Ping ${id} queued.` : "Ping queued.",
+        };
       },
     );
   },

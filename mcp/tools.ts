@@ -368,6 +368,17 @@ async function readUploadRows(
   return { rows: args.customers ?? [], readIssues: [], label: (i) => `customers[${i.index}]` };
 }
 
+/** The SDK's hints name its options; here they name what the agent can do instead. */
+function inMcpWords<T extends { reason: string }>(issue: T): T {
+  return {
+    ...issue,
+    reason: issue.reason.replace(
+      "(allowPastExpiry: true sends it anyway)",
+      "(an upload without dry_run asks a person to confirm that deletion)",
+    ),
+  };
+}
+
 const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
@@ -393,7 +404,8 @@ const uploadCustomers = defineTool({
       const expiring = rows
         .map((row, index) => ({
           index,
-          expiry: validateCustomers([row], { region: reg }).valid[0]?.expiry_date,
+          expiry: validateCustomers([row], { region: reg, allowPastExpiry: true }).valid[0]
+            ?.expiry_date,
         }))
         .filter((r) => typeof r.expiry === "string" && expiresImmediately(r.expiry, { now }));
       if (expiring.length === 0) return noEffect(reg, "");
@@ -423,9 +435,13 @@ const uploadCustomers = defineTool({
       if (rows.length === 0) {
         failure("empty_upload", "there are no customer rows. Pass at least one row.");
       }
-      const checked = validateCustomers(rows, { region: reg });
+      // Past expiry dates: a dry run reports them; a real run has passed the confirmation gate
+      // (plan() above names them), so they go up as confirmed.
+      const checked = validateCustomers(rows, { region: reg, allowPastExpiry: !args.dry_run });
       // A row the CSV reader could not fully read is invalid too, even if what remains passes.
-      const issues = [...readIssues, ...checked.issues].sort((a, b) => a.index - b.index);
+      const issues = [...readIssues, ...checked.issues.map(inMcpWords)].sort((a, b) =>
+        a.index - b.index
+      );
       const badRows = new Set(issues.map((i) => i.index)).size;
       const report = {
         valid_rows: rows.length - badRows,
@@ -670,7 +686,7 @@ const listInput = {
 
 const listOutput = {
   customers: z.array(customerOut),
-  total: z.number(),
+  total: z.number().nullable(),
   offset: z.number(),
   has_more: z.boolean(),
   next_offset: z.number().nullable(),
@@ -769,10 +785,12 @@ const listCustomers = defineTool({
       }
       const cut = kept.length < all.length;
       const nextOffset = state.offset + kept.length;
-      const hasMore = nextOffset < page.total && kept.length > 0;
+      // The API need not say the total: then any non-empty page may have more after it.
+      const total = page.total ?? null;
+      const hasMore = kept.length > 0 && (total !== null ? nextOffset < total : true);
       const data = {
         customers: kept,
-        total: page.total,
+        total,
         offset: state.offset,
         has_more: hasMore,
         next_offset: hasMore ? nextOffset : null,
@@ -781,8 +799,8 @@ const listCustomers = defineTool({
           : null,
       };
       const head = kept.length === 0
-        ? `No customers at offset ${state.offset} (total ${page.total}).`
-        : `Customers ${state.offset + 1}-${nextOffset} of ${page.total}` +
+        ? `No customers at offset ${state.offset}${total !== null ? ` (total ${total})` : ""}.`
+        : `Customers ${state.offset + 1}-${nextOffset}${total !== null ? ` of ${total}` : ""}` +
           (cut ? ` (page cut to fit the size cap; select fewer fields for more per page)` : "") +
           (hasMore ? `; more with cursor "${data.next_cursor}".` : ".");
       return { ok: true, data, text: `${head}\n${json(kept)}` };
