@@ -64,7 +64,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     );
     assertStringIncludes(client.getInstructions() ?? "", "SANDBOX");
     const { tools } = await client.listTools();
-    assertEquals(tools.length, 8);
+    assertEquals(tools.length, 9);
 
     const created = data(
       await client.callTool({
@@ -194,6 +194,7 @@ Deno.test("http: read-only flag applies to every request", async () => {
       "recapture_wait_for_upload",
       "recapture_list_customers",
       "recapture_get_customer",
+      "recapture_find_customers",
     ]);
   } finally {
     await client.close();

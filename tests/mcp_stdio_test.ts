@@ -50,7 +50,7 @@ Deno.test({
     assertStringIncludes(instructions, "SANDBOX");
     assertStringIncludes(instructions, `${dir}/sandbox.kv`);
     const { tools } = await client.listTools();
-    assertEquals(tools.length, 8);
+    assertEquals(tools.length, 9);
 
     const created = data(
       await client.callTool({

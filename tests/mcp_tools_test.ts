@@ -28,6 +28,7 @@ Deno.test("tools/list lists every registry tool with its schemas", async () => {
       "recapture_get_customer",
       "recapture_update_customer",
       "recapture_delete_customer",
+      "recapture_find_customers",
     ]);
     for (const tool of tools) {
       assertExists(tool.title, `${tool.name} has a title`);
@@ -562,6 +563,7 @@ Deno.test("read-only mode lists and serves only the reading tools", async () => 
       "recapture_wait_for_upload",
       "recapture_list_customers",
       "recapture_get_customer",
+      "recapture_find_customers",
     ]);
     for (const t of tools) assertEquals(t.annotations?.readOnlyHint, true);
     const refused = await h.call("recapture_delete_customer", { customer_id: "cus_1" });
