@@ -10,7 +10,8 @@ import { countTokens } from "gpt-tokenizer";
 import { connect, rows } from "../tests/mcp_fixture.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 
-const TOTAL_GOAL = 2500;
+// Issue 16: the default toolsets (uploads, customers) list in at most 3,000 tokens.
+const TOTAL_GOAL = 3000;
 const PER_TOOL_GOAL = 400;
 
 function size(text: string): { tokens: number; quarter: number; chars: number } {

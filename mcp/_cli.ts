@@ -19,6 +19,8 @@ export interface EntryConfig {
   region: Region | undefined;
   /** The sandbox KV file, when running without an API key. */
   sandboxPath: string | undefined;
+  /** Stdio only: folders the upload tool may read CSV files from (besides the client's roots). */
+  filesDirs: string[];
   /** HTTP only: where to listen. */
   hostname: string;
   port: number;
@@ -52,6 +54,8 @@ export const USAGE = `Options:
                          or kept in --confirm-secret-file)
   --confirm-secret-file FILE  token mode: where the secret is kept (default beside the
                          sandbox file, else .recapture/mcp_confirm_secret)
+  --files-dir DIR        stdio: the upload tool may read CSV files in DIR (repeatable;
+                         the client's roots are always open; over HTTP files are refused)
   --sandbox-path FILE    sandbox KV file when no API credentials are set
                          (default RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)
 HTTP only:
@@ -91,6 +95,7 @@ export function parseEntryArgs(
         confirm: { type: "string" },
         "confirm-secret-file": { type: "string" },
         "sandbox-path": { type: "string" },
+        "files-dir": { type: "string", multiple: true },
         hostname: { type: "string" },
         port: { type: "string" },
         "allowed-host": { type: "string", multiple: true },
@@ -165,6 +170,9 @@ export function parseEntryArgs(
     server,
     region,
     sandboxPath: values["sandbox-path"],
+    filesDirs: (values["files-dir"] ?? []).map((dir) =>
+      dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`
+    ),
     hostname: values.hostname ?? "127.0.0.1",
     port,
     allowedHosts: values["allowed-host"] ?? [],

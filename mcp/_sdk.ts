@@ -29,6 +29,7 @@ export {
   ElicitRequestSchema,
   ElicitResultSchema,
   ErrorCode,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   LoggingLevelSchema,
   McpError,

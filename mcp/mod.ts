@@ -26,6 +26,7 @@ import { confirmEffects } from "./_gate.ts";
 import type { ConfirmMode, PersonAnswer } from "./_gate.ts";
 import {
   ElicitResultSchema,
+  ListRootsResultSchema,
   ListToolsRequestSchema,
   LoggingLevelSchema,
   McpError,
@@ -37,6 +38,8 @@ import { ALL_TOOLS, DEFAULT_TOOLSETS, selectTools, TOOLSETS } from "./_registry.
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { registerResources } from "./_resources.ts";
 import { registerPrompts } from "./_prompts.ts";
+import { readAllowedFile, rootPaths } from "./_files.ts";
+import type { AllowedDirs } from "./_files.ts";
 
 export { RecaptureMcpConfigError };
 export { createMcpHttpApp } from "./_http_app.ts";
@@ -74,6 +77,12 @@ export interface RecaptureMcpServerOptions {
    * simulate a listing; names in {@linkcode RECAPTURE_ALERT_TOOL_NAMES}). Default `false`.
    */
   alerts?: boolean;
+  /**
+   * Let the upload tool read CSV files the user names (`file`): only inside `dirs` or the
+   * client's `roots`, symlinks resolved and re-checked, regular files up to 2 MB. For servers on
+   * the user's machine (stdio); leave unset over HTTP, where `file` is refused. Default: unset.
+   */
+  fileInput?: { dirs?: readonly string[] };
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
   /**
@@ -172,6 +181,7 @@ const METHOD_NOT_FOUND = -32601;
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
+  "fileInput",
   "toolsets",
   "tools",
   "alerts",
@@ -238,6 +248,7 @@ function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSetting
 /** The settled configuration of one server, every option checked. */
 interface Settings {
   served: readonly string[];
+  fileDirs: readonly string[] | undefined;
   readOnly: boolean;
   region: Region;
   mask: MaskSettings;
@@ -291,8 +302,20 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   if (!Array.isArray(secrets) || secrets.some((s) => typeof s !== "string")) {
     throw new RecaptureMcpConfigError("secrets must be a list of strings");
   }
+  const fileInput = options.fileInput;
+  if (
+    fileInput !== undefined &&
+    (typeof fileInput !== "object" || fileInput === null ||
+      Object.keys(fileInput).some((k) => k !== "dirs") ||
+      (fileInput.dirs !== undefined &&
+        (!Array.isArray(fileInput.dirs) ||
+          fileInput.dirs.some((d) => typeof d !== "string" || !d.startsWith("/")))))
+  ) {
+    throw new RecaptureMcpConfigError("fileInput must be { dirs?: absolute folder paths }");
+  }
   return {
     served,
+    fileDirs: fileInput ? [...(fileInput.dirs ?? [])] : undefined,
     readOnly,
     region,
     mask: maskSettings(options.maskPii),
@@ -410,6 +433,7 @@ export function createRecaptureMcpServer(
     maxWaitSeconds: s.maxWaitSeconds,
     pollIntervalMs: s.pollIntervalMs,
     log: () => Promise.resolve(),
+    readFile: (): Promise<string> => Promise.reject(new Error("no file input outside a call")),
   };
   const server = new McpServer(
     { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
@@ -424,6 +448,24 @@ export function createRecaptureMcpServer(
       },
     },
   );
+  /** The folders a call may read files from: the operator's, and the client's roots. */
+  const allowedDirs = (extra: ToolExtra): AllowedDirs | undefined => {
+    const dirs = s.fileDirs;
+    if (dirs === undefined) return undefined;
+    return async () => {
+      if (!server.server.getClientCapabilities()?.roots) return dirs;
+      try {
+        const { roots } = await extra.sendRequest(
+          { method: "roots/list" },
+          ListRootsResultSchema,
+          { signal: extra.signal, timeout: 10_000 },
+        );
+        return [...dirs, ...rootPaths(roots.map((r) => r.uri))];
+      } catch {
+        return dirs;
+      }
+    };
+  };
   /** Uploads this server created or read: resource lists and completions offer them. */
   const knownUploads = new Set<string>();
   registerResources(server, { base, mask: s.mask, secrets: s.secrets, knownUploads });
@@ -496,7 +538,12 @@ export function createRecaptureMcpServer(
       async (args, extra) => {
         const scrub = new Scrubber(s.mask);
         scrub.collect(personalArgs(args));
-        const ctx: ToolContext = { ...base, scrub, log: logger(extra, scrub) };
+        const ctx: ToolContext = {
+          ...base,
+          scrub,
+          log: logger(extra, scrub),
+          readFile: (path) => readAllowedFile(path, allowedDirs(extra)),
+        };
         if (spec.plan) {
           const planned = await spec.plan(args, ctx);
           if (!planned.ok) return toResult(planned, s.secrets, scrub);

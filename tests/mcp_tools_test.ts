@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertExists, assertMatch, assertStringIncludes } from "@std/assert";
 import { RecaptureClient } from "../mod.ts";
 import { connect, dataOf, rows, textOf, uploadAndWait } from "./mcp_fixture.ts";
+import { MAX_LIST_RESULT_CHARS } from "../mcp/tools/_tool.ts";
 import type { Harness } from "./mcp_fixture.ts";
 
 const KEY_A = "sec_test_account_a_0123456789";
@@ -235,7 +236,7 @@ Deno.test("list: the result size is capped and the page says where to go on", as
     const page = dataOf(result);
     const got = (page.customers as unknown[]).length;
     assert(got < 30 && got > 0, `page was cut (${got})`);
-    assert(JSON.stringify(page.customers).length <= 24_000);
+    assert(JSON.stringify(page.customers).length <= MAX_LIST_RESULT_CHARS);
     assertEquals(page.has_more, true);
     assertEquals(page.next_offset, got);
     assertStringIncludes(textOf(result), "size cap");

@@ -25,8 +25,8 @@ export const MAX_CSV_CHARS = 2_000_000;
 export const MAX_LIST_LIMIT = 100;
 /** Default page size of the list tool. */
 export const DEFAULT_LIST_LIMIT = 20;
-/** Hard cap on the JSON size of one list result, in characters (~6k tokens). */
-export const MAX_LIST_RESULT_CHARS = 24_000;
+/** Hard cap on the JSON size of one list result, in characters (about 2.5k tokens). */
+export const MAX_LIST_RESULT_CHARS = 7_000;
 
 /** Customer fields the list tool can select (`id` always comes back). */
 export const CUSTOMER_FIELDS = Object.keys(CustomerSchema.entries)
@@ -51,6 +51,8 @@ export interface ToolContext {
    * the client set), masked and redacted like a result. A no-op outside a call.
    */
   log(level: "debug" | "info" | "warning", message: string): Promise<void>;
+  /** Reads a file the user named, after the checks of `_files.ts` (refused over HTTP). */
+  readFile(path: string): Promise<string>;
 }
 
 /** The request extras the SDK hands a tool handler. */
@@ -221,7 +223,18 @@ export const uploadSummary = z.object({
 });
 export type UploadSummary = z.infer<typeof uploadSummary>;
 
-export const customerOut = z.object({ id: z.string() }).loose();
+/**
+ * A customer in results: the fields an agent acts on named (untyped, to stay terse: the API's
+ * values are strings or null), the rest of `CUSTOMER_FIELDS` passing through as they come.
+ */
+export const customerOut = z.object({
+  id: z.string(),
+  rego: z.unknown().optional(),
+  vin: z.unknown().optional(),
+  vehicle_title: z.unknown().optional(),
+  client_name: z.unknown().optional(),
+  expiry_date: z.unknown().optional(),
+}).loose();
 export type CustomerOut = z.infer<typeof customerOut>;
 
 export const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.string() });

@@ -95,8 +95,8 @@ const listCustomers = defineTool({
   name: "recapture_list_customers",
   title: "List customers",
   description:
-    "List customers, oldest first, a page at a time. Use fields to keep results small; " +
-    "follow next_cursor while has_more.",
+    "List customers, oldest first, a page at a time (fields keep it small; next_cursor " +
+    "while has_more). To find one, use recapture_find_customers.",
   access: "read",
   annotations: {
     readOnlyHint: true,

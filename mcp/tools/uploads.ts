@@ -26,7 +26,7 @@ import {
   uploadId,
   uploadSummary,
 } from "./_tool.ts";
-import type { EffectPlan, RegisteredToolSpec } from "./_tool.ts";
+import type { EffectPlan, RegisteredToolSpec, ToolContext } from "./_tool.ts";
 
 const uploadInput = {
   name: z.string().max(200).describe("A label."),
@@ -36,6 +36,8 @@ const uploadInput = {
       "Need rego or vin.",
   ),
   csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or CSV with a header."),
+  file: z.string().max(4096).optional().describe("Or a CSV file's absolute path (stdio only)."),
+  skip_invalid: z.boolean().optional().describe("Upload the valid rows, report the rest."),
   enable_rego_lookups: z.boolean().optional().describe(
     "Buy VIN lookups for rows without VIN; ask the user.",
   ),
@@ -47,21 +49,32 @@ const uploadInput = {
 const uploadOutput = {
   dry_run: z.boolean(),
   valid_rows: z.number(),
+  skipped_rows: z.number().optional(),
   issues: z.array(issueOut),
   upload_id: z.string().nullable(),
 };
 
 type UploadOut = z.infer<z.ZodObject<typeof uploadOutput>>;
 
-/** The rows of an upload call (JSON rows or CSV), the CSV reader's problems and row labels. */
+/** The rows of an upload call (JSON rows, CSV text or file), read problems and row labels. */
 async function readUploadRows(
-  args: { customers?: Record<string, unknown>[]; csv?: string },
+  args: { customers?: Record<string, unknown>[]; csv?: string; file?: string },
+  ctx: ToolContext,
 ): Promise<{ rows: unknown[]; readIssues: RowIssue[]; label: (issue: RowIssue) => string }> {
-  if ((args.csv !== undefined) === (args.customers !== undefined)) {
-    failure("invalid_arguments", "give exactly one of `customers` (JSON rows) or `csv`.");
+  const given = [args.customers, args.csv, args.file].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    failure("invalid_arguments", "give exactly one of `customers` (JSON rows), `csv` or `file`.");
   }
-  if (args.csv !== undefined) {
-    const parsed = await readCsvRows(args.csv, MAX_UPLOAD_ROWS);
+  const csv = args.file !== undefined ? await ctx.readFile(args.file) : args.csv;
+  // A file's rows are personal data like `csv`'s: none may come back in clear.
+  if (args.file !== undefined) {
+    ctx.scrub.collect({ csv_rows: csv?.split(/\r?\n/).slice(1).join("\n") });
+  }
+  if (csv !== undefined) {
+    if (csv.length > MAX_CSV_CHARS) {
+      failure("too_large", `the CSV has ${csv.length} characters; at most ${MAX_CSV_CHARS}.`);
+    }
+    const parsed = await readCsvRows(csv, MAX_UPLOAD_ROWS);
     return {
       rows: parsed.rows,
       readIssues: parsed.issues,
@@ -90,7 +103,7 @@ const uploadCustomers = defineTool({
     const reg = regionOf(args, ctx);
     return await guarded<EffectPlan>(ctx, { region: reg }, async () => {
       if (args.dry_run) return noEffect(reg, "");
-      const { rows } = await readUploadRows(args);
+      const { rows } = await readUploadRows(args, ctx);
       const now = new Date(ctx.now());
       // Row by row, to keep each row's index (dates normalised as the upload will send them).
       const expiring = rows
@@ -122,7 +135,7 @@ const uploadCustomers = defineTool({
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded<UploadOut>(ctx, { region: reg }, async () => {
-      const { rows, readIssues, label } = await readUploadRows(args);
+      const { rows, readIssues, label } = await readUploadRows(args, ctx);
       if (rows.length === 0) {
         failure("empty_upload", "there are no customer rows. Pass at least one row.");
       }
@@ -145,24 +158,40 @@ const uploadCustomers = defineTool({
             formatIssues(issues, label);
         return { ok: true, data: { dry_run: true, ...report, upload_id: null }, text: verdict };
       }
-      if (issues.length > 0) {
+      if (issues.length > 0 && !args.skip_invalid) {
         return {
           ok: false,
           text: `validation_failed: ${issues.length} problem(s) in ${rows.length} row(s); ` +
             `nothing was uploaded.\n${formatIssues(issues, label)}\n` +
-            "Fix or remove these rows and call again (dry_run: true checks without uploading).",
+            "Fix or remove these rows and call again (dry_run: true checks without uploading; " +
+            "skip_invalid: true uploads the valid rows and reports these).",
+        };
+      }
+      // With skip_invalid, only rows without any problem go (read problems included).
+      const bad = new Set(issues.map((i) => i.index));
+      const customers = bad.size === 0
+        ? checked.valid
+        : validateCustomers(rows.filter((_, i) => !bad.has(i)), { region: reg }).valid;
+      if (customers.length === 0) {
+        return {
+          ok: false,
+          text: `validation_failed: none of the ${rows.length} row(s) is valid; nothing was ` +
+            `uploaded.\n${formatIssues(issues, label)}`,
         };
       }
       const created = await ctx.client.uploads.create({
         name: args.name,
         enable_rego_lookups: args.enable_rego_lookups ?? false,
-        customers: checked.valid,
+        customers,
       }, { region: reg, validate: false });
       const summary = summarizeUpload(created);
+      const skipped = bad.size === 0
+        ? ""
+        : ` Skipped ${bad.size} invalid row(s) (see issues):\n${formatIssues(issues, label)}\n`;
       return {
         ok: true,
-        data: { dry_run: false, ...report, upload_id: summary.upload_id },
-        text: `${describeUpload(summary)} Queued in region ${reg}. Next: ` +
+        data: { dry_run: false, ...report, skipped_rows: bad.size, upload_id: summary.upload_id },
+        text: `${describeUpload(summary)}${skipped} Queued in region ${reg}. Next: ` +
           `recapture_wait_for_upload with upload_id "${summary.upload_id}".`,
         links: [resourceLink("upload", summary.upload_id, reg)],
       };
