@@ -187,7 +187,9 @@ const uploadCustomers = defineTool({
       const summary = summarizeUpload(created);
       const skipped = bad.size === 0
         ? ""
-        : ` Skipped ${bad.size} invalid row(s) (see issues):\n${formatIssues(issues, label)}\n`;
+        : ` Skipped ${bad.size} invalid row(s) (in issues; first: ${label(issues[0] as RowIssue)} ${
+          issues[0]?.field
+        }: ${issues[0]?.reason}).`;
       return {
         ok: true,
         data: { dry_run: false, ...report, skipped_rows: bad.size, upload_id: summary.upload_id },
