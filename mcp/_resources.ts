@@ -86,11 +86,10 @@ export function completeUploadIds(known: Set<string>, value: string): string[] {
 export function registerResources(server: McpServer, deps: ResourceDeps): void {
   const complete = {
     id: (value: string) => completeUploadIds(deps.knownUploads, value),
-    region: (value: string) => REGIONS.filter((r) => r.startsWith(value)),
   };
   server.registerResource(
     "upload",
-    new ResourceTemplate("recapture://uploads/{id}{?region}", {
+    new ResourceTemplate("recapture://uploads/{id}", {
       list: () => ({
         resources: [...deps.knownUploads].map((id) => ({
           uri: `recapture://uploads/${encodeURIComponent(id)}`,
@@ -103,7 +102,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     {
       title: "Upload",
       description: "An upload's status and counts (uploaded, processed, errors); subscribe to " +
-        "hear as it processes.",
+        "hear as it processes. Another region than the server's: add ?region=nz.",
       mimeType: "application/json",
     },
     async (uri) => ({
@@ -116,13 +115,14 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
   );
   server.registerResource(
     "customer",
-    new ResourceTemplate("recapture://customers/{id}{?region}", {
+    new ResourceTemplate("recapture://customers/{id}", {
       list: undefined,
-      complete: { region: complete.region },
+      complete: {},
     }),
     {
       title: "Customer",
-      description: "One tracked customer: vehicle, contact, dates, sightings.",
+      description: "One tracked customer: vehicle, contact, dates, sightings. Another region " +
+        "than the server's: add ?region=nz.",
       mimeType: "application/json",
     },
     async (uri) => ({

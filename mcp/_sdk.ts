@@ -29,6 +29,7 @@ export {
   ElicitRequestSchema,
   ElicitResultSchema,
   ErrorCode,
+  ListRootsRequestSchema,
   ListRootsResultSchema,
   ListToolsRequestSchema,
   LoggingLevelSchema,
