@@ -186,7 +186,7 @@ Deno.test("resources: uploads and customers read as JSON (masked with maskPii); 
       () => h.client.readResource({ uri: "recapture://customers/cus_nope" }),
       McpError,
     );
-    assertStringIncludes(missing.message, "no customer with that id in region \"au\"");
+    assertStringIncludes(missing.message, 'no customer with that id in region "au"');
     assertEquals(missing.code, -32002, "MCP: resource not found");
     await assertRejects(
       () => h.client.readResource({ uri: "recapture://customers/x?region=us" }),

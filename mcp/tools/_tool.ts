@@ -153,6 +153,17 @@ export interface RegisteredToolSpec {
   listing(): Tool;
 }
 
+/** Removes `additionalProperties: false` at every depth. */
+function dropClosed(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) dropClosed(item);
+  } else if (typeof node === "object" && node !== null) {
+    const record = node as Record<string, unknown>;
+    if (record.additionalProperties === false) delete record.additionalProperties;
+    for (const value of Object.values(record)) dropClosed(value);
+  }
+}
+
 /**
  * A zod object as the JSON Schema `tools/list` carries, the way the SDK converts it (draft-7),
  * minus the `$schema` line the SDK adds to every schema (about 12 tokens each, twice per tool).
@@ -163,6 +174,8 @@ function jsonSchema(shape: z.ZodRawShape, io: "input" | "output"): Tool["inputSc
     io,
   });
   delete schema.$schema;
+  // An output schema states what comes back; "nothing else" adds tokens and no meaning.
+  if (io === "output") dropClosed(schema);
   return schema as Tool["inputSchema"];
 }
 

@@ -35,12 +35,12 @@ import type {
 } from "./_tool.ts";
 
 const listInput = {
-  upload_id: z.string().min(1).max(200).optional().describe("Only customers of this upload."),
-  offset: z.number().int().min(0).max(1e9).optional().describe("Start position (default 0)."),
+  upload_id: z.string().min(1).max(200).optional().describe("Only this upload's."),
+  offset: z.number().int().min(0).max(1e9).optional().describe("Default 0."),
   limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT).describe(
     `Page size, at most ${MAX_LIST_LIMIT}.`,
   ),
-  cursor: z.string().max(500).optional().describe("next_cursor from the previous page."),
+  cursor: z.string().max(500).optional().describe("next_cursor of the last page."),
   fields: z.array(z.enum(CUSTOMER_FIELDS)).optional().describe("Only these fields (id always)."),
   region,
 };
@@ -94,9 +94,8 @@ function pick(customer: CustomerOut, fields: readonly string[] | undefined): Cus
 const listCustomers = defineTool({
   name: "recapture_list_customers",
   title: "List customers",
-  description:
-    "List customers, oldest first, a page at a time (fields keep it small; next_cursor " +
-    "while has_more). To find one, use recapture_find_customers.",
+  description: "List customers a page at a time (fields keep it small). To find one: " +
+    "recapture_find_customers.",
   access: "read",
   annotations: {
     readOnlyHint: true,

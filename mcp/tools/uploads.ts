@@ -31,13 +31,12 @@ import type { EffectPlan, RegisteredToolSpec, ToolContext } from "./_tool.ts";
 const uploadInput = {
   name: z.string().max(200).describe("A label."),
   customers: z.array(z.looseObject({})).max(MAX_UPLOAD_ROWS).optional().describe(
-    "Rows: rego, state (AU), vin, client_name, mobile_number, sale_date, expiry_date, " +
-      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields. " +
-      "Need rego or vin.",
+    "Rows: rego or vin, state (AU), client_name, mobile_number, sale_date, expiry_date, " +
+      "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields.",
   ),
   csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or CSV with a header."),
-  file: z.string().max(4096).optional().describe("Or a CSV file's absolute path (stdio only)."),
-  skip_invalid: z.boolean().optional().describe("Upload the valid rows, report the rest."),
+  file: z.string().max(4096).optional().describe("Or a CSV file path (stdio)."),
+  skip_invalid: z.boolean().optional().describe("Upload valid rows, report the rest."),
   enable_rego_lookups: z.boolean().optional().describe(
     "Buy VIN lookups for rows without VIN; ask the user.",
   ),
@@ -88,8 +87,8 @@ const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
   description:
-    "Track past customers' cars: AutoGrab alerts when one is listed for sale. Checks rows " +
-    "first; then recapture_wait_for_upload. Rego lookups are billed.",
+    "Track past customers' cars (alerts when one is listed for sale). Checks rows first; " +
+    "then recapture_wait_for_upload.",
   access: "write",
   annotations: {
     readOnlyHint: false,
