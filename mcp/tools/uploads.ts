@@ -5,7 +5,7 @@
  * @module
  */
 import * as z from "zod";
-import type { Region, RowIssue, Upload } from "../../mod.ts";
+import type { RowIssue, Upload } from "../../mod.ts";
 import { expiresImmediately, TimeoutError, validateCustomers } from "../../mod.ts";
 import { readCsvRows } from "../_csv.ts";
 import { formatIssues, MAX_LISTED_ISSUES } from "../_errors.ts";
