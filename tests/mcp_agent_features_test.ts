@@ -255,3 +255,18 @@ Deno.test("logging: the wait tool logs progress at info; setLevel warning silenc
     await h.close();
   }
 });
+
+Deno.test("find with maskPii: matches on the real values, answers masked, never echoes the query", async () => {
+  const h = await connect({ server: { maskPii: true } });
+  try {
+    await uploadAndWait(h, 5);
+    const result = await h.call("recapture_find_customers", { query: "Jane Citizen 3" });
+    const [match] = dataOf(result).matches as Record<string, unknown>[];
+    assertEquals([match?.client_name, match?.rego], ["J*** C****** 3", "[masked]"]);
+    const everything = JSON.stringify(result);
+    assert(!everything.includes("Jane Citizen"), everything);
+    assert(!everything.includes("TST003"), everything);
+  } finally {
+    await h.close();
+  }
+});
