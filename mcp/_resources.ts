@@ -30,6 +30,8 @@ export interface ResourceDeps {
   secrets: readonly string[];
   /** Upload ids this server has created or read, newest last (for lists and completions). */
   knownUploads: Set<string>;
+  /** Whether subscriptions are offered (a connection that holds a session). */
+  subscriptions: boolean;
 }
 
 /** JSON-RPC "resource not found" (MCP). */
@@ -134,9 +136,15 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     }),
   );
   const watching = new Map<string, AbortController>();
-  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: false } });
   server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
     const uri = request.params.uri;
+    if (!deps.subscriptions) {
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        "this server is stateless HTTP: it cannot send updates later. Read the resource " +
+          "again, or call recapture_wait_for_upload, to follow an upload.",
+      );
+    }
     const { kind, id, region } = parseResourceUri(uri, deps.base.region);
     if (kind !== "upload") {
       throw new McpError(

@@ -87,6 +87,8 @@ export async function serveHttp(
     secrets: [...(options.secrets ?? []), token],
     mode: opened.mode,
     sandboxPath: sandboxPath(config.sandboxPath, env),
+    // Stateless: each request meets a fresh server, with nowhere to send an update later.
+    subscriptions: false,
   };
   let app: McpHttpApp;
   try {

@@ -83,6 +83,12 @@ export interface RecaptureMcpServerOptions {
    * the user's machine (stdio); leave unset over HTTP, where `file` is refused. Default: unset.
    */
   fileInput?: { dirs?: readonly string[] };
+  /**
+   * Offer `resources/subscribe` on uploads. It needs a connection that holds a session (stdio,
+   * stateful HTTP); a server built per request (stateless HTTP) should say `false`, and then
+   * refuses subscriptions with the reason. Default `true`.
+   */
+  subscriptions?: boolean;
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
   /**
@@ -182,6 +188,7 @@ const METHOD_NOT_FOUND = -32601;
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
   "fileInput",
+  "subscriptions",
   "toolsets",
   "tools",
   "alerts",
@@ -248,6 +255,7 @@ function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSetting
 /** The settled configuration of one server, every option checked. */
 interface Settings {
   served: readonly string[];
+  subscriptions: boolean;
   fileDirs: readonly string[] | undefined;
   readOnly: boolean;
   region: Region;
@@ -313,8 +321,13 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   ) {
     throw new RecaptureMcpConfigError("fileInput must be { dirs?: absolute folder paths }");
   }
+  const subscriptions = options.subscriptions ?? true;
+  if (typeof subscriptions !== "boolean") {
+    throw new RecaptureMcpConfigError("subscriptions must be a boolean");
+  }
   return {
     served,
+    subscriptions,
     fileDirs: fileInput ? [...(fileInput.dirs ?? [])] : undefined,
     readOnly,
     region,
@@ -444,7 +457,7 @@ export function createRecaptureMcpServer(
         logging: {},
         completions: {},
         prompts: { listChanged: false },
-        resources: { subscribe: true, listChanged: false },
+        resources: { subscribe: s.subscriptions, listChanged: false },
       },
     },
   );
@@ -468,7 +481,13 @@ export function createRecaptureMcpServer(
   };
   /** Uploads this server created or read: resource lists and completions offer them. */
   const knownUploads = new Set<string>();
-  registerResources(server, { base, mask: s.mask, secrets: s.secrets, knownUploads });
+  registerResources(server, {
+    base,
+    mask: s.mask,
+    secrets: s.secrets,
+    knownUploads,
+    subscriptions: s.subscriptions,
+  });
   registerPrompts(server, knownUploads, s.now);
   // The client's log level (`logging/setLevel`); until it sets one, info and above.
   const levels = LoggingLevelSchema.options as readonly LoggingLevel[];

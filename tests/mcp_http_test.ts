@@ -87,6 +87,15 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
       (byPath.content[0] as { text: string }).text,
       "file_input_unavailable: this server is reached over HTTP",
     );
+    // Stateless: no subscriptions (nowhere to send updates later), said so; reads work.
+    assertEquals(client.getServerCapabilities()?.resources?.subscribe, false);
+    await assertRejects(
+      () => client.subscribeResource({ uri: `recapture://uploads/${id}` }),
+      Error,
+      "this server is stateless HTTP: it cannot send updates later",
+    );
+    const read = await client.readResource({ uri: `recapture://uploads/${id}` });
+    assertStringIncludes((read.contents[0] as { text: string }).text, `"upload_id":"${id}"`);
     const progress: number[] = [];
     const waited = data(
       await client.callTool(
