@@ -69,7 +69,7 @@ async function readResource(uri: string, deps: ResourceDeps): Promise<string> {
     const value = kind === "upload"
       ? summarizeUpload(await ctx.client.uploads.retrieve(id, { region }))
       : customerView(await ctx.client.customers.retrieve(id, { region }), ctx);
-    if (kind === "upload") deps.knownUploads.add(id);
+    if (kind === "upload") rememberUpload(deps.knownUploads, id);
     return scrub.text(redact(JSON.stringify(value), deps.secrets));
   } catch (error) {
     throw new McpError(
@@ -77,6 +77,16 @@ async function readResource(uri: string, deps: ResourceDeps): Promise<string> {
       scrub.text(redact(explainError(error, { resource: kind, region }), deps.secrets)),
     );
   }
+}
+
+/** Most upload ids a server remembers for lists and completions (the oldest go first). */
+const MAX_KNOWN_UPLOADS = 200;
+
+/** Remembers an upload id as the newest seen. */
+export function rememberUpload(known: Set<string>, id: string): void {
+  known.delete(id);
+  known.add(id);
+  if (known.size > MAX_KNOWN_UPLOADS) known.delete(known.values().next().value as string);
 }
 
 /** Upload ids starting with `value`, newest first, at most 20. */
@@ -156,7 +166,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
     if (watching.has(uri)) return {};
     const stop = new AbortController();
     watching.set(uri, stop);
-    deps.knownUploads.add(id);
+    rememberUpload(deps.knownUploads, id);
     let last: number | undefined;
     const updated = () => server.server.sendResourceUpdated({ uri }).catch(() => {});
     // Watches until the upload is done, the client unsubscribes or the connection closes.

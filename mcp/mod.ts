@@ -36,7 +36,7 @@ import {
 import type { CallToolResult, LoggingLevel } from "./_sdk.ts";
 import { ALL_TOOLS, DEFAULT_TOOLSETS, selectTools, TOOLSETS } from "./_registry.ts";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
-import { registerResources } from "./_resources.ts";
+import { parseResourceUri, registerResources, rememberUpload } from "./_resources.ts";
 import { registerPrompts } from "./_prompts.ts";
 import { readAllowedFile, rootPaths } from "./_files.ts";
 import type { AllowedDirs } from "./_files.ts";
@@ -579,9 +579,8 @@ export function createRecaptureMcpServer(
         }
         const outcome = await spec.run(args, ctx, extra);
         for (const link of outcome.ok ? outcome.links ?? [] : []) {
-          if (link.uri.startsWith("recapture://uploads/")) {
-            knownUploads.add(decodeURIComponent(link.uri.slice(20).split("?")[0] ?? ""));
-          }
+          const named = parseResourceUri(link.uri, s.region);
+          if (named.kind === "upload") rememberUpload(knownUploads, named.id);
         }
         return toResult(outcome, s.secrets, scrub);
       },
