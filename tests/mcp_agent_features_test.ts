@@ -270,3 +270,26 @@ Deno.test("find with maskPii: matches on the real values, answers masked, never 
     await h.close();
   }
 });
+
+Deno.test("find: one call scans at most 50,000 customers and says where to continue", async () => {
+  const h = await connect();
+  try {
+    for (let part = 0; part < 10; part++) {
+      await h.sdk.uploads.create({ name: `seed ${part}`, customers: rows(5000, part * 5000) });
+    }
+    await h.sdk.uploads.create({ name: "last", customers: rows(10, 60_000) });
+    await h.sandbox.idle();
+    const first = await h.call("recapture_find_customers", { query: "TST60009" });
+    const page = dataOf(first);
+    assertEquals([page.searched, page.total, page.next_offset], [50_000, 50_010, 50_000]);
+    assertEquals((page.matches as unknown[]).length, 0);
+    assertStringIncludes(textOf(first), "searched 50000 of 50010 customers. More to search");
+    const rest = dataOf(
+      await h.call("recapture_find_customers", { query: "TST60009", offset: page.next_offset }),
+    );
+    assertEquals([rest.searched, rest.next_offset], [10, null]);
+    assertEquals((rest.matches as { rego: string }[]).map((m) => m.rego), ["TST60009"]);
+  } finally {
+    await h.close();
+  }
+});
