@@ -1,6 +1,9 @@
 // @ts-nocheck -- a port of the conformance suite's own fixture server (0.1.16,
 // examples/servers/typescript/everything-server.ts: its tools, resources and prompts), kept
-// close to the original so it can be compared; test-only, never shipped.
+// close to the original so it can be compared; test-only, never shipped. One change: the sampling
+// and elicitation tools ask through the call (`extra.sendRequest`, on the call's own stream), not
+// `mcpServer.server.request` (the session's GET stream, which the client may not have opened yet:
+// the question was then dropped and the suite waited forever, about one run in three).
 // deno-lint-ignore-file
 /**
  * The fixture tools, resources and prompts the MCP conformance suite's server scenarios call
@@ -249,10 +252,10 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
         prompt: z.string().describe("The prompt to send to the LLM"),
       },
     },
-    async (args: { prompt: string }) => {
+    async (args: { prompt: string }, extra: any) => {
       try {
         // Request sampling from client
-        const result = await mcpServer.server.request(
+        const result = await extra.sendRequest(
           {
             method: "sampling/createMessage",
             params: {
@@ -308,10 +311,10 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
         message: z.string().describe("The message to show the user"),
       },
     },
-    async (args: { message: string }) => {
+    async (args: { message: string }, extra: any) => {
       try {
         // Request user input from client
-        const result = await mcpServer.server.request(
+        const result = await extra.sendRequest(
           {
             method: "elicitation/create",
             params: {
@@ -362,10 +365,10 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
       description: "Tests elicitation with default values per SEP-1034",
       inputSchema: {},
     },
-    async () => {
+    async (_args: any, extra: any) => {
       try {
         // Request user input with default values for all primitive types
-        const result = await mcpServer.server.request(
+        const result = await extra.sendRequest(
           {
             method: "elicitation/create",
             params: {
@@ -438,10 +441,10 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
       description: "Tests elicitation with enum schema improvements per SEP-1330",
       inputSchema: {},
     },
-    async () => {
+    async (_args: any, extra: any) => {
       try {
         // Request user input with all 5 enum schema variants
-        const result = await mcpServer.server.request(
+        const result = await extra.sendRequest(
           {
             method: "elicitation/create",
             params: {
