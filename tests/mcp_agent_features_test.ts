@@ -293,3 +293,28 @@ Deno.test("find: one call scans at most 50,000 customers and says where to conti
     await h.close();
   }
 });
+
+Deno.test("find: a scan of several pages reports progress and log lines as it goes", async () => {
+  const h = await connect();
+  const lines: string[] = [];
+  h.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    lines.push(String(n.params.data));
+  });
+  try {
+    await h.sdk.uploads.create({ name: "seed", customers: rows(2500) });
+    await h.sandbox.idle();
+    const progress: number[] = [];
+    await h.client.callTool(
+      { name: "recapture_find_customers", arguments: { query: "nobody" } },
+      undefined,
+      { onprogress: (p) => progress.push(p.progress) },
+    );
+    assertEquals(progress, [1000, 2000]);
+    assertEquals(lines, [
+      "find: searched 1000 of 2500, 0 match(es)",
+      "find: searched 2000 of 2500, 0 match(es)",
+    ]);
+  } finally {
+    await h.close();
+  }
+});

@@ -75,9 +75,10 @@ const findCustomers = defineTool({
     total: z.number(),
     next_offset: z.number().nullable(),
   },
-  async run(args, ctx) {
+  async run(args, ctx, extra) {
     const reg = regionOf(args, ctx);
     const start = args.offset ?? 0;
+    const progressToken = extra._meta?.progressToken;
     const matches = matcher(args.query, args.by);
     return await guarded(ctx, { region: reg }, async () => {
       const found: CustomerOut[] = [];
@@ -101,6 +102,16 @@ const findCustomers = defineTool({
           }
         }
         if (page.customers.length === 0 || position >= total) break;
+        // A long scan reports as it goes: a log line and, when asked for, progress.
+        const searched = position - start;
+        const bound = Math.min(MAX_SCANNED, total - start);
+        await ctx.log("info", `find: searched ${searched} of ${bound}, ${found.length} match(es)`);
+        if (progressToken !== undefined) {
+          await extra.sendNotification({
+            method: "notifications/progress",
+            params: { progressToken, progress: searched, total: bound },
+          }).catch(() => {});
+        }
       }
       const searched = position - start;
       const next = position < total ? position : null;
