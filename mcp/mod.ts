@@ -131,7 +131,8 @@ export interface RecaptureMcpServerOptions {
 }
 
 /**
- * The names of every tool the server can serve, in listing order.
+ * The names of the tools served by default (the `uploads` and `customers` toolsets), in listing
+ * order; {@linkcode RECAPTURE_TOOLSETS} has every toolset.
  *
  * @example
  * ```ts
@@ -157,7 +158,7 @@ export const RECAPTURE_TOOLSETS: Readonly<Record<string, readonly string[]>> = O
 );
 
 /**
- * The names of the tools that only read, the ones served in read-only mode.
+ * The names of the default tools that only read, the ones served in read-only mode.
  *
  * @example
  * ```ts
