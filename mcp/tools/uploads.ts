@@ -388,6 +388,7 @@ const cancelUpload = defineTool({
           text: cancelled
             ? `cancelled: ${describeUpload(summary)} No more customers will be created.`
             : `already completed: nothing cancelled. ${describeUpload(summary)}`,
+          links: [resourceLink("upload", summary.upload_id, reg)],
         };
       },
     );
