@@ -88,6 +88,10 @@ export async function readAllowedFile(
     }
   };
   check(real);
+  // Before opening: opening a FIFO or device could block or read without end.
+  if (!(await Deno.stat(real)).isFile) {
+    failure("invalid_file", `${path.slice(0, 200)} is not a regular file.`);
+  }
   const file = await Deno.open(real, { read: true });
   try {
     const info = await file.stat();

@@ -28,6 +28,8 @@ Deno.test("file input: inside the folder it uploads; every other path is refused
   await Deno.mkdir(`${open}/folder.csv`);
   await Deno.writeFile(`${open}/big.csv`, new Uint8Array(MAX_FILE_BYTES + 1).fill(65));
   await Deno.writeFile(`${open}/latin1.csv`, new Uint8Array([0x72, 0x65, 0xe9, 0x0a]));
+  const fifo = await new Deno.Command("mkfifo", { args: [`${open}/pipe.csv`] }).output();
+  assert(fifo.success, "mkfifo");
   const h = await connect({ server: { fileInput: { dirs: [open] } } });
   const off = await connect();
   try {
@@ -41,6 +43,8 @@ Deno.test("file input: inside the folder it uploads; every other path is refused
       [`${open}/linkdir/secret.csv`, "file_not_allowed"], // a linked folder
       [`${open}/../${outside.split("/").pop()}/secret.csv`, "file_not_allowed"],
       [`${open}/folder.csv`, "invalid_file"],
+      [`${open}/pipe.csv`, "invalid_file"], // a FIFO: refused before it is opened
+      ["/dev/zero", "file_not_allowed"],
       [`${open}/missing.csv`, "invalid_file"],
       ["ok.csv", "invalid_file"],
       [`${open}/big.csv`, "file_too_large"],
