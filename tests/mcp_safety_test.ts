@@ -3,7 +3,7 @@
 // results say what the API answered. In process (InMemoryTransport), over real HTTP, and over
 // stdio subprocesses.
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
-import { defineTool } from "../mcp/tools.ts";
+import { defineTool } from "../mcp/tools/_tool.ts";
 import { RecaptureClient } from "../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import type { Sandbox } from "../src/sandbox/mod.ts";
