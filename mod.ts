@@ -22,6 +22,7 @@
 export const VERSION: string = "0.1.0";
 
 export {
+  type CancelledUpload,
   type CustomerIterateParams,
   type CustomerListParams,
   Customers,
@@ -31,6 +32,7 @@ export {
   RecaptureClient,
   type RecaptureClientOptions,
   type RequestOptions,
+  type UploadCancelOutcome,
   type UploadCreateOptions,
   type UploadCreateResult,
   Uploads,
@@ -102,6 +104,7 @@ export {
   isRecaptureAlert,
   parseAlertEvent,
   type PingEvent,
+  type PingResult,
   type PriceChangeData,
   type PriceChangeEvent,
   RECAPTURE_ALERT_EVENTS,

@@ -9,6 +9,7 @@ import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { resolveRegion } from "../src/sandbox/embedded.ts";
 import { randomHex } from "../src/_hex.ts";
+import { selectTools } from "./_registry.ts";
 
 /** What the flags say, for either transport. */
 export interface EntryConfig {
@@ -18,6 +19,8 @@ export interface EntryConfig {
   region: Region | undefined;
   /** The sandbox KV file, when running without an API key. */
   sandboxPath: string | undefined;
+  /** Stdio only: folders the upload tool may read CSV files from (besides the client's roots). */
+  filesDirs: string[];
   /** HTTP only: where to listen. */
   hostname: string;
   port: number;
@@ -38,7 +41,9 @@ export interface EntryConfig {
 export const USAGE = `Options:
   --read-only            serve only the reading tools
   --tools a,b            serve only these tools (recapture_* names)
-  --alerts               also serve the alert webhook tools (opt-in)
+  --toolsets a,b         serve these toolsets: uploads, customers (default both), alerts
+                         (default: RECAPTURE_MCP_TOOLSETS)
+  --alerts               also serve the alerts toolset (webhook tools; opt-in)
   --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
   --mask-pii             mask personal data in results (allowlist: ids, region, dates,
                          counts, state, status, vehicle title pass; the rest is masked)
@@ -49,6 +54,8 @@ export const USAGE = `Options:
                          or kept in --confirm-secret-file)
   --confirm-secret-file FILE  token mode: where the secret is kept (default beside the
                          sandbox file, else .recapture/mcp_confirm_secret)
+  --files-dir DIR        stdio: the upload tool may read CSV files in DIR (repeatable;
+                         the client's roots are always open; over HTTP files are refused)
   --sandbox-path FILE    sandbox KV file when no API credentials are set
                          (default RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)
 HTTP only:
@@ -61,7 +68,7 @@ HTTP only:
 Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET (real API;
 unset = sandbox), RECAPTURE_BASE_URL, RECAPTURE_REGION, RECAPTURE_SANDBOX_PATH,
 RECAPTURE_MCP_TOKEN (HTTP bearer token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for
-confirmation tokens).`;
+confirmation tokens), RECAPTURE_MCP_TOOLSETS (like --toolsets).`;
 
 /**
  * Parses `args` and the environment. Throws {@linkcode RecaptureMcpConfigError} naming an unknown
@@ -80,6 +87,7 @@ export function parseEntryArgs(
       options: {
         "read-only": { type: "boolean" },
         tools: { type: "string" },
+        toolsets: { type: "string" },
         alerts: { type: "boolean" },
         region: { type: "string" },
         "mask-pii": { type: "boolean" },
@@ -87,6 +95,7 @@ export function parseEntryArgs(
         confirm: { type: "string" },
         "confirm-secret-file": { type: "string" },
         "sandbox-path": { type: "string" },
+        "files-dir": { type: "string", multiple: true },
         hostname: { type: "string" },
         port: { type: "string" },
         "allowed-host": { type: "string", multiple: true },
@@ -110,6 +119,21 @@ export function parseEntryArgs(
   const server: RecaptureMcpServerOptions = {};
   if (values["read-only"]) server.readOnly = true;
   if (values.alerts) server.alerts = true;
+  const toolsets = values.toolsets ?? env.RECAPTURE_MCP_TOOLSETS;
+  if (toolsets !== undefined) {
+    server.toolsets = toolsets.split(",").map((t) => t.trim()).filter((t) => t !== "");
+    try {
+      selectTools({
+        toolsets: server.toolsets,
+        readOnly: false,
+        tools: undefined,
+        mode: "sandbox",
+      });
+    } catch (error) {
+      const source = values.toolsets === undefined ? "RECAPTURE_MCP_TOOLSETS" : "--toolsets";
+      throw new RecaptureMcpConfigError(`${source}: ${(error as Error).message}`);
+    }
+  }
   if (values.tools !== undefined) {
     server.tools = values.tools.split(",").map((t) => t.trim()).filter((t) => t !== "");
   }
@@ -146,6 +170,9 @@ export function parseEntryArgs(
     server,
     region,
     sandboxPath: values["sandbox-path"],
+    filesDirs: (values["files-dir"] ?? []).map((dir) =>
+      dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`
+    ),
     hostname: values.hostname ?? "127.0.0.1",
     port,
     allowedHosts: values["allowed-host"] ?? [],

@@ -8,7 +8,7 @@
  */
 import type { ConfirmationTokens } from "./_confirm.ts";
 import { TOKEN_PROBLEMS } from "./_confirm.ts";
-import type { Effect, EffectPlan } from "./tools.ts";
+import type { Effect, EffectPlan } from "./tools/_tool.ts";
 
 /**
  * How a server gets confirmations: `person` only asks a person (elicitation); `token-unverified`

@@ -74,6 +74,11 @@ export async function serveHttp(
   env: Record<string, string | undefined>,
 ): Promise<RunningMcpHttpServer> {
   const config = parseEntryArgs(args, env);
+  if (config.filesDirs.length > 0) {
+    throw new RecaptureMcpConfigError(
+      "--files-dir is for the stdio server: over HTTP the server cannot read the user's files",
+    );
+  }
   const options = await serverOptions(config);
   const token = env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
   const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
@@ -82,6 +87,8 @@ export async function serveHttp(
     secrets: [...(options.secrets ?? []), token],
     mode: opened.mode,
     sandboxPath: sandboxPath(config.sandboxPath, env),
+    // Stateless: each request meets a fresh server, with nowhere to send an update later.
+    subscriptions: false,
   };
   let app: McpHttpApp;
   try {

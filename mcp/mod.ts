@@ -24,18 +24,29 @@ import { Scrubber } from "./_mask.ts";
 import type { MaskSettings } from "./_mask.ts";
 import { confirmEffects } from "./_gate.ts";
 import type { ConfirmMode, PersonAnswer } from "./_gate.ts";
-import { ElicitResultSchema, ListToolsRequestSchema, McpError, McpServer } from "./_sdk.ts";
-import type { CallToolResult } from "./_sdk.ts";
-import { TOOL_NAMES, TOOLS } from "./tools.ts";
-import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./alert_tools.ts";
+import {
+  ElicitResultSchema,
+  ListRootsResultSchema,
+  ListToolsRequestSchema,
+  LoggingLevelSchema,
+  McpError,
+  McpServer,
+  SetLevelRequestSchema,
+} from "./_sdk.ts";
+import type { CallToolResult, LoggingLevel } from "./_sdk.ts";
+import { ALL_TOOLS, DEFAULT_TOOLSETS, selectTools, TOOLSETS } from "./_registry.ts";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
+import { parseResourceUri, registerResources, rememberUpload } from "./_resources.ts";
+import { registerPrompts } from "./_prompts.ts";
+import { readAllowedFile, rootPaths } from "./_files.ts";
+import type { AllowedDirs } from "./_files.ts";
 
 export { RecaptureMcpConfigError };
 export { createMcpHttpApp } from "./_http_app.ts";
 export type { McpHttpAppOptions } from "./_http_app.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
-import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools.ts";
+import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools/_tool.ts";
 
 /**
  * Options of {@linkcode createRecaptureMcpServer}. Unknown keys are rejected.
@@ -54,14 +65,30 @@ import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools.ts
 export interface RecaptureMcpServerOptions {
   /** Serve only the read tools (status, wait, list, get). Default `false`. */
   readOnly?: boolean;
-  /** Serve only these tools (names from {@linkcode RECAPTURE_TOOL_NAMES}). Default: all. */
+  /**
+   * The toolsets served (names in {@linkcode RECAPTURE_TOOLSETS}): `uploads`, `customers`
+   * (default: these two) and the opt-in `alerts`.
+   */
+  toolsets?: readonly string[];
+  /** Serve only these tools, from the served toolsets. Default: all of them. */
   tools?: readonly string[];
   /**
-   * Also serve the alert tools (create, list, delete and ping webhooks; in sandbox mode, simulate
-   * a listing; names in {@linkcode RECAPTURE_ALERT_TOOL_NAMES}). Default `false`: off, so the
-   * default tool list stays small.
+   * Also serve the `alerts` toolset (create, list, delete and ping webhooks; in sandbox mode,
+   * simulate a listing; names in {@linkcode RECAPTURE_ALERT_TOOL_NAMES}). Default `false`.
    */
   alerts?: boolean;
+  /**
+   * Let the upload tool read CSV files the user names (`file`): only inside `dirs` or the
+   * client's `roots`, symlinks resolved and re-checked, regular files up to 2 MB. For servers on
+   * the user's machine (stdio); leave unset over HTTP, where `file` is refused. Default: unset.
+   */
+  fileInput?: { dirs?: readonly string[] };
+  /**
+   * Offer `resources/subscribe` on uploads. It needs a connection that holds a session (stdio,
+   * stateful HTTP); a server built per request (stateless HTTP) should say `false`, and then
+   * refuses subscriptions with the reason. Default `true`.
+   */
+  subscriptions?: boolean;
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
   /**
@@ -104,7 +131,8 @@ export interface RecaptureMcpServerOptions {
 }
 
 /**
- * The names of every tool the server can serve, in listing order.
+ * The names of the tools served by default (the `uploads` and `customers` toolsets), in listing
+ * order; {@linkcode RECAPTURE_TOOLSETS} has every toolset.
  *
  * @example
  * ```ts
@@ -112,10 +140,25 @@ export interface RecaptureMcpServerOptions {
  * console.log(RECAPTURE_TOOL_NAMES.includes("recapture_list_customers")); // true
  * ```
  */
-export const RECAPTURE_TOOL_NAMES: readonly string[] = TOOL_NAMES;
+export const RECAPTURE_TOOL_NAMES: readonly string[] = DEFAULT_TOOLSETS
+  .flatMap((set) => TOOLSETS[set] ?? []).map((t) => t.name);
 
 /**
- * The names of the tools that only read, the ones served in read-only mode.
+ * The toolsets and their tools' names, in listing order (`uploads` and `customers` are served
+ * by default, `alerts` on request).
+ *
+ * @example
+ * ```ts
+ * import { RECAPTURE_TOOLSETS } from "@recapture/sdk/mcp";
+ * console.log(Object.keys(RECAPTURE_TOOLSETS)); // ["uploads", "customers", "alerts"]
+ * ```
+ */
+export const RECAPTURE_TOOLSETS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(TOOLSETS).map(([set, tools]) => [set, tools.map((t) => t.name)]),
+);
+
+/**
+ * The names of the default tools that only read, the ones served in read-only mode.
  *
  * @example
  * ```ts
@@ -123,8 +166,8 @@ export const RECAPTURE_TOOL_NAMES: readonly string[] = TOOL_NAMES;
  * console.log(RECAPTURE_READ_TOOL_NAMES.length);
  * ```
  */
-export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
-  .filter((t) => t.access === "read").map((t) => t.name);
+export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = RECAPTURE_TOOL_NAMES
+  .filter((name) => ALL_TOOLS.find((t) => t.name === name)?.access === "read");
 
 /**
  * The names of the opt-in alert tools (served with `alerts: true`; the last one only in
@@ -136,7 +179,7 @@ export const RECAPTURE_READ_TOOL_NAMES: readonly string[] = TOOLS
  * console.log(RECAPTURE_ALERT_TOOL_NAMES.includes("recapture_create_webhook")); // true
  * ```
  */
-export const RECAPTURE_ALERT_TOOL_NAMES: readonly string[] = ALERT_TOOLS.map((t) => t.name);
+export const RECAPTURE_ALERT_TOOL_NAMES: readonly string[] = RECAPTURE_TOOLSETS.alerts ?? [];
 
 /** How long the server waits for a person to answer a confirmation question. */
 const ASK_TIMEOUT_MS = 10 * 60_000;
@@ -145,6 +188,9 @@ const METHOD_NOT_FOUND = -32601;
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
+  "fileInput",
+  "subscriptions",
+  "toolsets",
   "tools",
   "alerts",
   "region",
@@ -210,6 +256,8 @@ function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSetting
 /** The settled configuration of one server, every option checked. */
 interface Settings {
   served: readonly string[];
+  subscriptions: boolean;
+  fileDirs: readonly string[] | undefined;
   readOnly: boolean;
   region: Region;
   mask: MaskSettings;
@@ -249,40 +297,12 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   }
   const alerts = options.alerts ?? false;
   if (typeof alerts !== "boolean") throw new RecaptureMcpConfigError("alerts must be a boolean");
-  const alertNames = !alerts ? [] : ALERT_TOOLS
-    .filter((t) => mode === "sandbox" || t.name !== SANDBOX_ONLY_TOOL)
-    .map((t) => t.name);
-  const available = [...TOOL_NAMES, ...alertNames];
-  const readable = [
-    ...RECAPTURE_READ_TOOL_NAMES,
-    ...ALERT_TOOLS.filter((t) => t.access === "read" && alertNames.includes(t.name))
-      .map((t) => t.name),
-  ];
-  let served: readonly string[] = available;
-  if (options.tools !== undefined) {
-    if (!Array.isArray(options.tools) || options.tools.length === 0) {
-      throw new RecaptureMcpConfigError("tools must be a non-empty list of tool names");
-    }
-    for (const name of options.tools) {
-      if (!available.includes(name)) {
-        throw new RecaptureMcpConfigError(
-          RECAPTURE_ALERT_TOOL_NAMES.includes(name)
-            ? `tool ${name} needs alerts: true${
-              name === SANDBOX_ONLY_TOOL ? ' and mode: "sandbox"' : ""
-            }`
-            : `unknown tool: ${name} (known: ${available.join(", ")})`,
-        );
-      }
-      if (readOnly && !readable.includes(name)) {
-        throw new RecaptureMcpConfigError(
-          `tool ${name} changes data and cannot be served in read-only mode`,
-        );
-      }
-    }
-    served = available.filter((n) => options.tools?.includes(n));
-  } else if (readOnly) {
-    served = readable;
+  const toolsets = options.toolsets ?? (alerts ? [...DEFAULT_TOOLSETS, "alerts"] : undefined);
+  if (alerts && toolsets && !toolsets.includes("alerts")) {
+    throw new RecaptureMcpConfigError('alerts: true contradicts toolsets without "alerts"');
   }
+  const served = selectTools({ toolsets, readOnly, tools: options.tools, mode })
+    .map((t) => t.name);
   const confirm = options.confirm ?? "person";
   if (confirm !== "person" && confirm !== "token-unverified") {
     throw new RecaptureMcpConfigError(`confirm must be "person" or "token-unverified"`);
@@ -291,8 +311,25 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   if (!Array.isArray(secrets) || secrets.some((s) => typeof s !== "string")) {
     throw new RecaptureMcpConfigError("secrets must be a list of strings");
   }
+  const fileInput = options.fileInput;
+  if (
+    fileInput !== undefined &&
+    (typeof fileInput !== "object" || fileInput === null ||
+      Object.keys(fileInput).some((k) => k !== "dirs") ||
+      (fileInput.dirs !== undefined &&
+        (!Array.isArray(fileInput.dirs) ||
+          fileInput.dirs.some((d) => typeof d !== "string" || !d.startsWith("/")))))
+  ) {
+    throw new RecaptureMcpConfigError("fileInput must be { dirs?: absolute folder paths }");
+  }
+  const subscriptions = options.subscriptions ?? true;
+  if (typeof subscriptions !== "boolean") {
+    throw new RecaptureMcpConfigError("subscriptions must be a boolean");
+  }
   return {
     served,
+    subscriptions,
+    fileDirs: fileInput ? [...(fileInput.dirs ?? [])] : undefined,
     readOnly,
     region,
     mask: maskSettings(options.maskPii),
@@ -352,7 +389,7 @@ function toResult<T>(
     ? outcome.data
     : JSON.parse(redact(JSON.stringify(outcome.data), secrets));
   return {
-    content: [{ type: "text", text }],
+    content: [{ type: "text", text }, ...(outcome.links ?? [])],
     structuredContent: scrub.value(data) as Record<string, unknown>,
   };
 }
@@ -366,6 +403,7 @@ function personalArgs(args: Record<string, unknown>): Record<string, unknown> {
     customers: args.customers,
     csv_rows: csv,
     client_name: args.client_name,
+    query: args.query,
     mobile_number: args.mobile_number,
   };
 }
@@ -408,11 +446,64 @@ export function createRecaptureMcpServer(
     now: s.now,
     maxWaitSeconds: s.maxWaitSeconds,
     pollIntervalMs: s.pollIntervalMs,
+    log: () => Promise.resolve(),
+    readFile: (): Promise<string> => Promise.reject(new Error("no file input outside a call")),
   };
   const server = new McpServer(
     { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
-    { instructions: instructions(s), capabilities: { tools: { listChanged: false } } },
+    {
+      instructions: instructions(s),
+      capabilities: {
+        tools: { listChanged: false },
+        logging: {},
+        completions: {},
+        prompts: { listChanged: false },
+        resources: { subscribe: s.subscriptions, listChanged: false },
+      },
+    },
   );
+  /** The folders a call may read files from: the operator's, and the client's roots. */
+  const allowedDirs = (extra: ToolExtra): AllowedDirs | undefined => {
+    const dirs = s.fileDirs;
+    if (dirs === undefined) return undefined;
+    return async () => {
+      if (!server.server.getClientCapabilities()?.roots) return dirs;
+      try {
+        const { roots } = await extra.sendRequest(
+          { method: "roots/list" },
+          ListRootsResultSchema,
+          { signal: extra.signal, timeout: 10_000 },
+        );
+        return [...dirs, ...rootPaths(roots.map((r) => r.uri))];
+      } catch {
+        return dirs;
+      }
+    };
+  };
+  /** Uploads this server created or read: resource lists and completions offer them. */
+  const knownUploads = new Set<string>();
+  registerResources(server, {
+    base,
+    mask: s.mask,
+    secrets: s.secrets,
+    knownUploads,
+    subscriptions: s.subscriptions,
+  });
+  registerPrompts(server, knownUploads, s.now);
+  // The client's log level (`logging/setLevel`); until it sets one, info and above.
+  const levels = LoggingLevelSchema.options as readonly LoggingLevel[];
+  let logLevel: LoggingLevel = "info";
+  server.server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    logLevel = request.params.level;
+    return {};
+  });
+  const logger = (extra: ToolExtra, scrub: Scrubber): ToolContext["log"] => (level, message) => {
+    if (levels.indexOf(level) < levels.indexOf(logLevel)) return Promise.resolve();
+    return extra.sendNotification({
+      method: "notifications/message",
+      params: { level, logger: "recapture", data: scrub.text(redact(message, s.secrets)) },
+    }).catch(() => {});
+  };
   /**
    * Asks the person through the client. A client that declared its capabilities without
    * elicitation is not asked; over stateless HTTP the capabilities are unknown (each request
@@ -467,7 +558,12 @@ export function createRecaptureMcpServer(
       async (args, extra) => {
         const scrub = new Scrubber(s.mask);
         scrub.collect(personalArgs(args));
-        const ctx: ToolContext = { ...base, scrub };
+        const ctx: ToolContext = {
+          ...base,
+          scrub,
+          log: logger(extra, scrub),
+          readFile: (path) => readAllowedFile(path, allowedDirs(extra)),
+        };
         if (spec.plan) {
           const planned = await spec.plan(args, ctx);
           if (!planned.ok) return toResult(planned, s.secrets, scrub);
@@ -482,11 +578,16 @@ export function createRecaptureMcpServer(
           });
           if (!verdict.go) return toResult({ ok: false, text: verdict.text }, s.secrets, scrub);
         }
-        return toResult(await spec.run(args, ctx, extra), s.secrets, scrub);
+        const outcome = await spec.run(args, ctx, extra);
+        for (const link of outcome.ok ? outcome.links ?? [] : []) {
+          const named = parseResourceUri(link.uri, s.region);
+          if (named.kind === "upload") rememberUpload(knownUploads, named.id);
+        }
+        return toResult(outcome, s.secrets, scrub);
       },
     );
   };
-  const served = [...TOOLS, ...ALERT_TOOLS].filter((tool) => s.served.includes(tool.name));
+  const served = ALL_TOOLS.filter((tool) => s.served.includes(tool.name));
   for (const tool of served) tool.register(registerTool);
   // The listing comes from the registry: the same schemas as the SDK's own handler would send,
   // without its `$schema` lines and `execution` defaults (~270 tokens of every client's context).

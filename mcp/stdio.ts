@@ -96,6 +96,8 @@ export async function serveStdio(
   try {
     server = createRecaptureMcpServer(opened.client, {
       ...options,
+      // On the user's machine: files in their roots (or --files-dir) can be uploaded by path.
+      fileInput: { dirs: config.filesDirs },
       mode: opened.mode,
       sandboxPath: sandboxPath(config.sandboxPath, env),
     });

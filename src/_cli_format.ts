@@ -36,15 +36,17 @@ function printable(cell: string): string {
 }
 
 /**
- * Left-aligned columns, two spaces apart; cells longer than `max` are cut with "…"; control
+ * Left-aligned columns, two spaces apart; cells longer than `max` are cut with "…" (never those
+ * of the last column); control
  * characters are shown escaped. `widths` fixes the column widths (for rows printed a few at a
  * time under one header).
  */
 export function table(rows: string[][], max = 40, fixed?: readonly number[]): string {
+  // The last column is never cut: it holds what a reader needs whole (a reason, a hint).
   const cut = rows.map((r) =>
     r.map((c, i) => {
       const text = printable(c);
-      const room = Math.min(max, fixed?.[i] ?? max);
+      const room = i === r.length - 1 ? Infinity : Math.min(max, fixed?.[i] ?? max);
       return text.length > room ? text.slice(0, room - 1) + "…" : text;
     })
   );

@@ -85,6 +85,26 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 
 /** The exit code and a one-line message for an error. */
 export function classify(error: unknown): { code: number; kind: string; message: string } {
+  const found = classifyRaw(error);
+  return { ...found, message: cliWords(found.message) };
+}
+
+/**
+ * The SDK's hints in the command line's words: `{ "X": "field" }` (the columns option) becomes
+ * `--map "X=field"`, `dateOrder "mdy"` `--date-order mdy`, `the encoding option "L"` `--encoding L`,
+ * `allowPastExpiry: true` `--allow-past-expiry`. Every message and reason the CLI shows goes
+ * through here, so a hint names a flag the user can type.
+ */
+export function cliWords(text: string): string {
+  return text
+    .replace(/\{ "((?:[^"\\]|\\.)*)": "([a-z_]+)" \}/g, '--map "$1=$2"')
+    .replace(/the columns option/g, "--map")
+    .replace(/dateOrder "(dmy|mdy)"/g, "--date-order $1")
+    .replace(/the encoding option "([^"]+)"/g, "--encoding $1")
+    .replace(/allowPastExpiry: true/g, "--allow-past-expiry");
+}
+
+function classifyRaw(error: unknown): { code: number; kind: string; message: string } {
   if (error instanceof UsageError) {
     return { code: EXIT.usage, kind: "usage", message: error.message };
   }

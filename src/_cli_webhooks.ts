@@ -254,8 +254,11 @@ async function run(
       return EXIT.ok;
     }
     case "webhooks ping": {
-      const event = await client.webhooks.ping(id!);
-      print({ ...event }, `Ping ${event.id} queued for webhook ${id}\n`);
+      const ping = await client.webhooks.ping(id!);
+      print(
+        { ...ping },
+        `Ping ${ping.event ? `${ping.event.id} ` : ""}queued for webhook ${id}\n`,
+      );
       return EXIT.ok;
     }
     case "simulate-listing": {

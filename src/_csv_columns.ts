@@ -22,6 +22,33 @@ export interface ColumnAssignment {
   target: ColumnTarget;
   /** For `"additional"`: the key in `additional_fields` (the header, made unique). */
   key: string;
+  /**
+   * Why it goes there: `"option"` (the `columns` option named it), `"builtin"` (a known export
+   * header), or `"unknown"` (no rule: kept in `additional_fields`, or ignored).
+   */
+  by: "option" | "builtin" | "unknown";
+}
+
+/** A header that looks like a customer field but does not feed it. */
+export interface NearMiss {
+  /** The header as written. */
+  header: string;
+  /** The field it looks like. */
+  field: CustomerField;
+  /** Why it looks like that field, and what mapping it would take. */
+  reason: string;
+}
+
+/** Where every column of a file went: the mapping report. */
+export interface ColumnReport {
+  /** Each header feeding a customer field (`first_name` / `last_name` make `client_name`). */
+  mapped: { header: string; field: ColumnTarget; by: "option" | "builtin"; caution?: string }[];
+  /** Each header kept in `additional_fields`, with its key there. */
+  additional: { header: string; key: string }[];
+  /** Headers whose values are dropped (mapped to `"ignore"`). */
+  ignored: string[];
+  /** Headers kept in `additional_fields` that look like a customer field. */
+  nearMisses: NearMiss[];
 }
 
 /** One value of a row that cannot be used, with where it was. */
@@ -200,21 +227,113 @@ export function assignColumns(headers: string[], options: ColumnOptions = {}): C
       const found = DEFAULT_INDEX.get(norm);
       if (found) [target, rank] = found;
     }
-    const assignment: ColumnAssignment = { index, header, target, key };
+    const assignment: ColumnAssignment = {
+      index,
+      header,
+      target,
+      key,
+      by: override !== undefined ? "option" : target === "additional" ? "unknown" : "builtin",
+    };
     if (target !== "additional" && target !== "ignore") {
       const current = holder.get(target);
       if (current === undefined) {
         holder.set(target, [rank, out.length]);
       } else if (rank < current[0]) {
         out[current[1]].target = "additional";
+        out[current[1]].by = "unknown";
         holder.set(target, [rank, out.length]);
       } else {
         assignment.target = "additional";
+        assignment.by = "unknown";
       }
     }
     out.push(assignment);
   });
   return out;
+}
+
+/** Bare expiry headers: mapped to `expiry_date`, but in dealer exports often a rego or warranty date. */
+const AMBIGUOUS_EXPIRY = new Set(["expiry", "expires", "expiration", "expirydate"]);
+
+/** Words that say "the date the car was sold" alone or beside "date". */
+const SALE_WORDS = new Set([
+  "purchased",
+  "purchase",
+  "delivery",
+  "delivered",
+  "sold",
+  "sale",
+  "sales",
+]);
+
+/**
+ * The field a header looks like, judged word by word (`Veh State` → state, `Warranty Expiry` →
+ * expiry_date, `Purchased` → sale_date), with why; null when it looks like none.
+ */
+function lookalike(header: string): { field: CustomerField; why: string } | null {
+  const words = header.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== "");
+  const has = (w: string) => words.includes(w);
+  if (words.some((w) => w.startsWith("expir") || w === "expires")) {
+    return {
+      field: "expiry_date",
+      why: "looks like an expiry date; map it to expiry_date only if it is the date to stop " +
+        "tracking: the customer is deleted on it (a rego or warranty expiry is not)",
+    };
+  }
+  if (has("state") || has("st") || has("province")) {
+    return { field: "state", why: "looks like the registration state" };
+  }
+  const dateLike = words.length === 1 || has("date") || has("dt") || has("on");
+  if (dateLike && words.some((w) => SALE_WORDS.has(w))) {
+    return { field: "sale_date", why: "looks like the date of sale" };
+  }
+  if (has("vin") || has("chassis")) return { field: "vin", why: "looks like a VIN" };
+  if (has("rego") || has("registration") || has("plate") || has("reg")) {
+    return { field: "rego", why: "looks like a rego" };
+  }
+  if (has("mobile") || has("phone") || has("cell") || has("ph")) {
+    return { field: "mobile_number", why: "looks like a phone number" };
+  }
+  return null;
+}
+
+/**
+ * The mapping report of a column plan: what feeds each field, what is kept in
+ * `additional_fields`, what is ignored, and the near-misses: headers kept in
+ * `additional_fields` by default that look like a field no other column feeds (a header the
+ * `columns` option named is the user's choice, and never a near-miss). A bare `Expiry` column
+ * mapped to `expiry_date` carries a caution: the API deletes the customer on that date.
+ */
+export function columnReport(plan: readonly ColumnAssignment[]): ColumnReport {
+  const report: ColumnReport = { mapped: [], additional: [], ignored: [], nearMisses: [] };
+  const fed = new Set<string>();
+  for (const c of plan) {
+    if (c.target === "additional") {
+      report.additional.push({ header: c.header, key: c.key });
+    } else if (c.target === "ignore") {
+      report.ignored.push(c.header);
+    } else {
+      fed.add(c.target === "first_name" || c.target === "last_name" ? "client_name" : c.target);
+      const caution = c.target === "expiry_date" && c.by === "builtin" &&
+          AMBIGUOUS_EXPIRY.has(normalizeHeader(c.header))
+        ? "the customer is deleted on this date: if this column is a rego or warranty " +
+          "expiry, map it to additional"
+        : undefined;
+      report.mapped.push({
+        header: c.header,
+        field: c.target,
+        by: c.by === "option" ? "option" : "builtin",
+        ...(caution !== undefined ? { caution } : {}),
+      });
+    }
+  }
+  for (const c of plan) {
+    if (c.target !== "additional" || c.by !== "unknown") continue;
+    const like = lookalike(c.header);
+    if (like === null || fed.has(like.field)) continue;
+    report.nearMisses.push({ header: c.header, field: like.field, reason: like.why });
+  }
+  return report;
 }
 
 /** Writes one field of a customer under construction. */
@@ -261,6 +380,17 @@ for (const field of Object.keys(SETTERS) as CustomerField[]) {
 
 function ignoreValue(): void {}
 
+/**
+ * Values exports write for "nothing here", read as blank in every column (matched ignoring
+ * case and surrounding spaces): `N/A`, `#N/A` (Excel), `-`, `--`, `none`, `null`.
+ */
+export const NULL_TOKENS: ReadonlySet<string> = new Set(["n/a", "#n/a", "-", "--", "none", "null"]);
+
+/** Whether a trimmed value is one of {@linkcode NULL_TOKENS}. */
+export function isNullToken(value: string): boolean {
+  return value.length <= 4 && NULL_TOKENS.has(value.toLowerCase());
+}
+
 // Kinds of column, as small integers for the per-row loop.
 const FIELD = 0;
 const DATE = 1;
@@ -276,7 +406,7 @@ const LAST = 4;
 export function rowBuilder(
   plan: readonly ColumnAssignment[],
   dateOrder: DateOrder | undefined,
-): (fields: readonly string[], line: number, row: number) => SourceRow {
+): (fields: readonly string[], line: number) => SourceRow {
   const used = plan.filter((c) => c.target !== "ignore");
   const n = used.length;
   const index = used.map((c) => c.index);
@@ -295,7 +425,7 @@ export function rowBuilder(
   const header = used.map((c) => c.header);
   const set = used.map((c): Setter => SETTERS[c.target as CustomerField] ?? ignoreValue);
   const dateOptions = { order: dateOrder };
-  return (fields, line, row) => {
+  return (fields, line) => {
     const customer: CustomerInput = {};
     let additional: Record<string, string> | undefined;
     let issues: FieldIssue[] | undefined;
@@ -308,6 +438,7 @@ export function rowBuilder(
         value = value.trim();
         if (value === "") continue;
       }
+      if (value.length <= 4 && isNullToken(value)) continue;
       switch (kind[i]) {
         case FIELD:
           set[i](customer, value);
@@ -317,7 +448,8 @@ export function rowBuilder(
             set[i](customer, parseDate(value, dateOptions));
           } catch (error) {
             if (!(error instanceof DateParseError)) throw error;
-            const where = { order: dateOrder, row, line, column: header[i] };
+            // One numbering for files: the physical line (the row's place is not named).
+            const where = { order: dateOrder, line, column: header[i] };
             (issues ??= []).push({
               field: key[i],
               column: header[i],
@@ -353,7 +485,6 @@ export function rowBuilder(
 export function buildObjectRow(
   object: Record<string, unknown>,
   line: number,
-  row: number,
   options: ColumnOptions,
   cache: Map<string, ColumnTarget[]>,
 ): SourceRow {
@@ -374,6 +505,7 @@ export function buildObjectRow(
     const key = keys[k];
     const rawValue = object[key];
     if (rawValue === null || rawValue === undefined || rawValue === "") continue;
+    if (typeof rawValue === "string" && isNullToken(rawValue.trim())) continue;
     if (key === "additional_fields" && typeof rawValue === "object" && !Array.isArray(rawValue)) {
       additional = { ...(rawValue as Record<string, unknown>), ...additional };
       continue;
@@ -396,7 +528,7 @@ export function buildObjectRow(
       try {
         customer[target] = parseDate(
           typeof rawValue === "number" ? rawValue : String(rawValue),
-          { order: options.dateOrder, row, line, column: key },
+          { order: options.dateOrder, line, column: key },
         );
       } catch (error) {
         if (!(error instanceof DateParseError)) throw error;

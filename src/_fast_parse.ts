@@ -188,7 +188,7 @@ function isCustomerPage(x: unknown): boolean {
   const customers = x.customers;
   if (!Array.isArray(customers)) return false;
   for (let i = 0; i < customers.length; i++) if (!isCustomer(customers[i])) return false;
-  return num(x.total) && num(x.offset) && num(x.limit);
+  return nNum(x.total) && nNum(x.offset) && nNum(x.limit);
 }
 
 /** The hand-written predicates, by schema (exported for the tests). */

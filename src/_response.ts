@@ -91,8 +91,9 @@ export function requestedDelayMs(status: number, headers: Headers, now: number):
 }
 
 /**
- * The API's message from an error body: `message` (or a string `error`) of a JSON body, else the
- * raw text (at most 300 characters) unless it is an HTML page or empty; null then.
+ * The API's message from an error body: `message` (or a string `error`) of a JSON body, followed
+ * by a string `detail` when the body has one (`Invalid region ("us" is not one of ...)`), else
+ * the raw text (at most 300 characters) unless it is an HTML page or empty; null then.
  */
 export function errorMessage(text: string): string | null {
   const trimmed = text.trim();
@@ -101,7 +102,10 @@ export function errorMessage(text: string): string | null {
     const json: unknown = JSON.parse(trimmed);
     if (typeof json === "object" && json !== null) {
       const rec = json as Record<string, unknown>;
-      if (typeof rec.message === "string" && rec.message !== "") return rec.message;
+      if (typeof rec.message === "string" && rec.message !== "") {
+        const detail = typeof rec.detail === "string" && rec.detail !== "" ? rec.detail : null;
+        return detail === null ? rec.message : `${rec.message} (${detail})`;
+      }
       if (typeof rec.error === "string" && rec.error !== "") return rec.error;
     }
   } catch {

@@ -88,8 +88,14 @@ export const PingSchema = v.looseObject({
   data: v.nullish(v.looseObject({ webhook_id: optStr })),
 });
 
-/** @internal `{ success, event }` answered by a ping. */
-export const PingEnvelopeSchema = v.looseObject({ event: PingSchema });
+/**
+ * @internal `{ success }` answered by a ping (documented), with the `event` sent when the answer
+ * names it (decided: the sandbox does).
+ */
+export const PingEnvelopeSchema = v.looseObject({
+  success: v.nullish(v.boolean()),
+  event: v.nullish(PingSchema),
+});
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;

@@ -42,6 +42,8 @@ import {
   UsageError,
 } from "./_cli_io.ts";
 import { uploadCommand, validateCommand } from "./_cli_upload.ts";
+import { isJobRef, jobCommand } from "./_cli_jobs.ts";
+import { sha256Hex } from "./_hex.ts";
 import { ALERTS_HELP, alertsMain } from "./_cli_webhooks.ts";
 
 const VERSION = "0.1.0";
@@ -54,8 +56,10 @@ Commands:
   upload <file>                 Upload a CSV or NDJSON file in batches, with a live progress
                                 bar, until the API has processed every row
   validate <file>               Check every row and report the bad ones; nothing is sent
-  status <upload_id>            Show an upload's progress (--wait: until it is done)
-  cancel <upload_id>            Cancel an upload (customers already created stay)
+  status <upload_id|job_id>     Show an upload's progress, or a whole file's (its job id, or
+                                its manifest file): --wait follows it until done
+  cancel <upload_id|job_id>     Cancel an upload, or every upload of a file (customers already
+                                created stay); says whether anything was really cancelled
   customers list                List customers (--upload-id ID, --limit N, --offset N, --all)
   customers get <customer_id>   Show one customer
   customers update <customer_id> [--name X] [--mobile X] [--sale-date D] [--expiry-date D]
@@ -80,6 +84,12 @@ Upload and validate:
   --map "Header=field"          Map a column (repeatable); fields: rego state vin client_name
                                 mobile_number sale_date expiry_date monitor_start_date
                                 monitor_end_date external_id first_name last_name additional ignore
+  --strict-columns              Refuse a file with a column no rule maps (default: such columns
+                                are kept in additional_fields; the column report lists them)
+  --skip-malformed              Report a ragged line (or an NDJSON line that is not an object)
+                                as a bad row with its line, and go on (default: refuse the file)
+  --allow-past-expiry           Send rows whose expiry date is today or earlier (default: bad
+                                rows, since the API deletes such a customer at once)
   --bad-rows FILE               Write every bad row to FILE as NDJSON
   --batch-size N                Customers per upload (default 5000)
   --concurrency N               Uploads in flight (default 2)
@@ -87,6 +97,12 @@ Upload and validate:
   --no-wait                     Stop once everything is sent, without waiting for processing
   --poll-ms N                   How often to poll progress, in ms (default 1000; also status --wait)
   --manifest FILE               Where the resumable manifest goes (default <file>.recapture.json)
+  --resend                      Send rows already sent to this account and region before
+  --skip-sent                   Leave out rows already sent before (each with a warning); by
+                                default, rows sent before (the local record in
+                                .recapture/sent/) stop the upload before anything is sent
+  --check-account               Compare with the account's customers (every page: costs
+                                requests) instead of the local record
   --resume                      Continue an interrupted upload from its manifest
   --restart                     Upload the whole file again despite an earlier manifest
 
@@ -114,6 +130,12 @@ const OPTIONS = {
   "date-order": { type: "string" },
   map: { type: "string", multiple: true },
   "bad-rows": { type: "string" },
+  "strict-columns": { type: "boolean", default: false },
+  "allow-past-expiry": { type: "boolean", default: false },
+  "skip-malformed": { type: "boolean", default: false },
+  resend: { type: "boolean", default: false },
+  "skip-sent": { type: "boolean", default: false },
+  "check-account": { type: "boolean", default: false },
   "batch-size": { type: "string" },
   concurrency: { type: "string" },
   "rego-lookups": { type: "boolean", default: false },
@@ -148,6 +170,9 @@ const ALLOWED: Record<string, string[]> = {
     "date-order",
     "map",
     "bad-rows",
+    "strict-columns",
+    "allow-past-expiry",
+    "skip-malformed",
     "batch-size",
     "concurrency",
     "rego-lookups",
@@ -156,8 +181,21 @@ const ALLOWED: Record<string, string[]> = {
     "manifest",
     "resume",
     "restart",
+    "resend",
+    "skip-sent",
+    "check-account",
   ],
-  validate: ["format", "delimiter", "encoding", "date-order", "map", "bad-rows"],
+  validate: [
+    "format",
+    "delimiter",
+    "encoding",
+    "date-order",
+    "map",
+    "bad-rows",
+    "strict-columns",
+    "allow-past-expiry",
+    "skip-malformed",
+  ],
   status: ["wait", "poll-ms"],
   cancel: [],
   "customers list": ["upload-id", "limit", "offset", "all"],
@@ -204,6 +242,11 @@ export async function main(args: string[]): Promise<number> {
     // file arguments are read from where the command was typed.
     const sandboxPath = values["sandbox-path"] ?? readEnv("RECAPTURE_SANDBOX_PATH") ??
       `${Deno.cwd()}/${DEFAULT_SANDBOX_PATH}`;
+    // Job ids are indexed beside the sandbox file (by default the project's .recapture/jobs).
+    const sandboxDir = sandboxPath.includes("/")
+      ? sandboxPath.slice(0, sandboxPath.lastIndexOf("/"))
+      : ".";
+    const jobsDir = `${sandboxDir.startsWith("/") ? "" : `${Deno.cwd()}/`}${sandboxDir}/jobs`;
     const initCwd = readEnv("INIT_CWD");
     if (initCwd !== undefined && initCwd !== Deno.cwd()) Deno.chdir(initCwd);
     const [command, ...rest] = positionals;
@@ -249,6 +292,9 @@ export async function main(args: string[]): Promise<number> {
       region,
       json,
       map: values.map ?? [],
+      strictColumns: values["strict-columns"],
+      allowPastExpiry: values["allow-past-expiry"],
+      skipMalformed: values["skip-malformed"],
       ...(values.format !== undefined ? { format: values.format } : {}),
       ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
       ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),
@@ -289,6 +335,22 @@ export async function main(args: string[]): Promise<number> {
           resume: values.resume,
           restart: values.restart,
           mode: opened.mode,
+          jobsDir,
+          sentRecord: `${jobsDir.slice(0, jobsDir.lastIndexOf("/"))}/sent/${await accountKey(
+            opened.mode,
+          )}_${region}.tsv`,
+          resend: values.resend,
+          skipSent: values["skip-sent"],
+          checkAccount: values["check-account"],
+        });
+      }
+      if ((key === "status" || key === "cancel") && isJobRef(rest[0])) {
+        return await jobCommand(io, opened.client, key, rest[0], {
+          region,
+          json,
+          wait: values.wait,
+          pollMs: positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX),
+          jobsDir,
         });
       }
       return await apiCommand(io, opened.client, key, rest[0], values, json);
@@ -305,6 +367,15 @@ export async function main(args: string[]): Promise<number> {
     }
     return code;
   }
+}
+
+/** Who the account is, for the local record of what was sent: never the key itself. */
+async function accountKey(mode: "api" | "sandbox"): Promise<string> {
+  if (mode === "sandbox") return "sandbox";
+  const who = readEnv("RECAPTURE_API_KEY") ?? readEnv("RECAPTURE_CLIENT_ID") ?? "";
+  return `api_${
+    (await sha256Hex(`${readEnv("RECAPTURE_BASE_URL") ?? ""}\u0000${who}`)).slice(0, 16)
+  }`;
 }
 
 function intOption(value: string | undefined, name: string): number | undefined {
@@ -381,7 +452,16 @@ async function apiCommand(
     }
     case "cancel": {
       const upload = await client.uploads.cancel(id!);
-      print({ ...upload }, describeUpload(upload));
+      const { result, notProcessed } = upload.outcome;
+      const said = result === "cancelled"
+        ? `Cancelled: ${num(notProcessed)} customers will not be created; the ${
+          num(upload.total_processed_customers - upload.total_errors)
+        } already created stay.\n`
+        : `Already completed: nothing cancelled (every customer was processed).\n`;
+      print(
+        { ...upload, outcome: { result, not_processed: notProcessed } },
+        describeUpload(upload) + said,
+      );
       return EXIT.ok;
     }
     case "customers list": {
@@ -421,9 +501,9 @@ async function apiCommand(
       print(
         { customers: page.customers, total: page.total, offset: page.offset, limit: page.limit },
         table([LIST_HEADER, ...page.customers.map(customerRow)], 40) +
-          `\n${num(page.customers.length)} of ${num(page.total)} customers (offset ${
-            num(page.offset)
-          })\n`,
+          `\n${num(page.customers.length)}${
+            typeof page.total === "number" ? ` of ${num(page.total)}` : ""
+          } customers (offset ${num(page.offset ?? offset ?? 0)})\n`,
       );
       return EXIT.ok;
     }

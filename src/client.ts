@@ -37,7 +37,7 @@ import {
   UploadEnvelopeSchema,
 } from "./schemas.ts";
 import { checkUpdateParams, checkUploadParams, validateCustomers } from "./validate.ts";
-import { type PingEvent, RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
+import { type PingResult, RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "./events.ts";
 import {
   PingEnvelopeSchema,
   WebhookEnvelopeSchema,
@@ -46,8 +46,17 @@ import {
 
 /** Options for {@link RecaptureClient}. */
 export interface RecaptureClientOptions {
-  /** API key, sent as `ApiKey: <key>`. Give this or `clientId` + `clientSecret`. */
+  /**
+   * API key, sent as `ApiKey: <key>`. Exactly one way to authenticate must be given: this,
+   * `clientId` + `clientSecret`, or `auth: "none"`.
+   */
   apiKey?: string;
+  /**
+   * `"none"`: send no credentials, for a proxy in front of the API that adds the key (such as
+   * this package's edge adapter). Must be said explicitly: a client without credentials is
+   * otherwise refused at construction, rather than sending requests with no key.
+   */
+  auth?: "none";
   /** OAuth client id (client credentials flow; the token is sent as a bearer token). */
   clientId?: string;
   /** OAuth client secret. */
@@ -91,6 +100,11 @@ export interface UploadCreateOptions extends RequestOptions {
   validate?: boolean;
   /** Drop invalid rows and return them in `rejected` instead of failing (default false). */
   dropInvalid?: boolean;
+  /**
+   * Send rows whose `expiry_date` is today or earlier (default false: they are invalid rows,
+   * since the API deletes such a customer at once).
+   */
+  allowPastExpiry?: boolean;
 }
 
 /** Options for `uploads.wait`. */
@@ -153,6 +167,29 @@ export interface RawRequestInit {
 
 /** A result with the meta of its response as non-enumerable `lastResponse`. */
 export type WithLastResponse<T> = T & WithResponse;
+
+/**
+ * What a cancel really did, judged from the upload the API answers (the API answers a cancel of
+ * a finished upload with the upload unchanged, so its status alone does not say).
+ */
+export interface UploadCancelOutcome {
+  /**
+   * `"cancelled"`: processing was stopped, `notProcessed` customers will not be created;
+   * `"already_completed"`: every customer had been processed before: nothing was cancelled.
+   */
+  result: "cancelled" | "already_completed";
+  /** Customers of the upload not processed when the API answered (0 when already completed). */
+  notProcessed: number;
+}
+
+/**
+ * The upload a cancel answers, its wire fields unchanged, with `outcome` (non-enumerable, as
+ * `lastResponse`: it is not a field of the API's answer) saying what the cancel really did.
+ */
+export type CancelledUpload = WithLastResponse<Upload> & {
+  /** What the cancel really did. */
+  readonly outcome: UploadCancelOutcome;
+};
 export type { WithResponse };
 
 const DEFAULT_BASE_URL = "https://api.autograb.com.au";
@@ -291,8 +328,21 @@ export class RecaptureClient {
     const maxRetries = Math.floor(checkCount(o.maxRetries ?? 2, "maxRetries", 0));
     const fetchFn: FetchLike | null = o.fetch ?? null;
     let auth: Auth | null = null;
-    if (o.apiKey !== undefined && (o.clientId !== undefined || o.clientSecret !== undefined)) {
-      throw new TypeError("give either apiKey or clientId + clientSecret, not both");
+    const oauth = o.clientId !== undefined || o.clientSecret !== undefined;
+    const ways = [o.apiKey !== undefined, oauth, o.auth !== undefined].filter(Boolean).length;
+    if (o.auth !== undefined && o.auth !== "none") {
+      throw new TypeError(`auth must be "none" when given, got ${JSON.stringify(o.auth)}`);
+    }
+    if (ways > 1) {
+      throw new TypeError(
+        'give one way to authenticate: apiKey, clientId + clientSecret, or auth: "none"',
+      );
+    }
+    if (ways === 0) {
+      throw new TypeError(
+        'no credentials: give apiKey, or clientId + clientSecret, or auth: "none" for a proxy ' +
+          "that adds the key (an unset environment variable gives undefined)",
+      );
     }
     if (o.apiKey !== undefined) {
       if (typeof o.apiKey !== "string" || o.apiKey === "") {
@@ -507,7 +557,10 @@ export class Uploads {
         throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
       }
     } else {
-      const { valid, issues } = validateCustomers(customers, { region });
+      const { valid, issues } = validateCustomers(customers, {
+        region,
+        allowPastExpiry: options?.allowPastExpiry ?? false,
+      });
       const fatal = upload.length > 0 || (issues.length > 0 && !options?.dropInvalid);
       if (fatal || valid.length === 0) {
         const noneLeft = !fatal && valid.length === 0
@@ -558,15 +611,18 @@ export class Uploads {
   }
 
   /**
-   * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created.
+   * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created. The
+   * answer is the upload as the API returns it, plus `outcome`: `"cancelled"`, or
+   * `"already_completed"` when every customer had been processed (nothing was cancelled; the
+   * customers stay).
    *
    * @example
    * ```ts ignore
    * const u = await client.uploads.cancel("upl_123");
-   * console.log(u.status); // "cancelled"
+   * console.log(u.status, u.outcome.result); // "cancelled" "cancelled"
    * ```
    */
-  async cancel(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
+  async cancel(uploadId: string, options?: RequestOptions): Promise<CancelledUpload> {
     const init: CallInit = {
       method: "DELETE",
       path: `${API}/upload/${encodePathSegment(uploadId)}`,
@@ -574,7 +630,19 @@ export class Uploads {
     };
     const received = await send(this.#client, this.#transport, init, options);
     const body = parsed(UploadEnvelopeSchema, received, init);
-    return withMeta(body.upload, received.status, received.response);
+    const upload = withMeta(body.upload, received.status, received.response);
+    // Judged by the counters (the documented fields): a status of "cancelled" is also what a
+    // second cancel answers, and what a cancel of an upload processed to the end may answer.
+    const notProcessed = Math.max(
+      0,
+      upload.total_uploaded_customers - upload.total_processed_customers,
+    );
+    const outcome: UploadCancelOutcome = {
+      result: notProcessed === 0 ? "already_completed" : "cancelled",
+      notProcessed,
+    };
+    Object.defineProperty(upload, "outcome", { value: outcome, enumerable: false });
+    return upload as CancelledUpload;
   }
 
   /**
@@ -933,7 +1001,7 @@ function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
  *   name: "CRM alerts",
  *   endpoint: "https://edge.example.com/alerts/token_0123456789",
  * });
- * console.log((await client.webhooks.ping(hook.id)).event); // "ping"
+ * console.log((await client.webhooks.ping(hook.id)).event?.event); // "ping"
  * await client.webhooks.delete(hook.id);
  * await sandbox.idle();
  * await sandbox.close();
@@ -1047,15 +1115,16 @@ export class Webhooks {
 
   /**
    * Asks AutoGrab to push a `ping` event to the webhook (`POST /v2/webhooks/{id}/ping`); returns
-   * the event sent. Retried like any call that is safe to repeat (a second ping is harmless).
+   * the answer: `{ success: true }` as documented, with the `event` sent when the API names it
+   * (`null` otherwise). Retried like any call that is safe to repeat (a second ping is harmless).
    *
    * @example
    * ```ts ignore
    * const ping = await client.webhooks.ping("wh_123");
-   * console.log(ping.id); // the event id the endpoint will receive
+   * console.log(ping.event?.id); // the event id the endpoint will receive, when the API says it
    * ```
    */
-  async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingEvent>> {
+  async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingResult>> {
     const init: CallInit = {
       method: "POST",
       path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
@@ -1063,6 +1132,7 @@ export class Webhooks {
     };
     const received = await send(this.#client, this.#transport, init, options);
     const body = parsed(PingEnvelopeSchema, received, init);
-    return withMeta(body.event, received.status, received.response);
+    const result: PingResult = { ...body, event: body.event ?? null };
+    return withMeta(result, received.status, received.response);
   }
 }

@@ -33,6 +33,8 @@ import {
   buildObjectRow,
   type ColumnAssignment,
   type ColumnOptions,
+  type ColumnReport,
+  columnReport as reportOf,
   type ColumnTarget,
   rowBuilder,
 } from "./_csv_columns.ts";
@@ -41,9 +43,11 @@ import { RecaptureError } from "./errors.ts";
 export type {
   ColumnAssignment,
   ColumnOptions,
+  ColumnReport,
   ColumnTarget,
   CustomerField,
   FieldIssue,
+  NearMiss,
   SourceRow,
 } from "./_csv_columns.ts";
 import type { SourceRow } from "./_csv_columns.ts";
@@ -64,8 +68,23 @@ export interface CsvReadOptions extends ColumnOptions {
   encoding?: string;
   /** The longest record, in characters, before the file is declared malformed (1 MiB). */
   maxRecordLength?: number;
-  /** Called once with where each column goes, before the first row. */
+  /**
+   * Called once with where each column goes, before the first row (make the mapping report
+   * with {@linkcode columnReport}).
+   */
   onColumns?: (columns: ColumnAssignment[]) => void;
+  /**
+   * Refuse a file whose header has a column no rule maps (neither the `columns` option nor a
+   * built-in name): a {@linkcode CsvError} names every such header (default `false`: they are
+   * kept in `additional_fields`).
+   */
+  strictColumns?: boolean;
+  /**
+   * Report a ragged row (more or fewer fields than the header) as a row with an issue naming
+   * its line, and read on (default `false`: the file is refused with a {@linkcode CsvError}).
+   * Its values are not used: with a field missing or added, none can be trusted to its column.
+   */
+  skipMalformed?: boolean;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -76,6 +95,11 @@ export interface NdjsonReadOptions extends ColumnOptions {
   encoding?: string;
   /** The longest line, in characters, before the file is declared malformed (1 MiB). */
   maxRecordLength?: number;
+  /**
+   * Report a line that is not a JSON object as a row with an issue naming its line, and read on
+   * (default `false`: the file is refused with an {@linkcode NdjsonError}).
+   */
+  skipMalformed?: boolean;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -100,6 +124,8 @@ export interface NdjsonReadOptions extends ColumnOptions {
 export class CsvError extends RecaptureError {
   /** The physical line (1-based) where the problem starts. */
   readonly line: number;
+  /** What is wrong, without the line. */
+  readonly problem: string;
 
   /**
    * Builds the error; the message starts with the line.
@@ -110,6 +136,7 @@ export class CsvError extends RecaptureError {
   constructor(line: number, problem: string) {
     super(`Line ${line}: ${problem}`, "invalid_csv");
     this.line = line;
+    this.problem = problem;
   }
 }
 
@@ -166,11 +193,35 @@ export function mapColumns(headers: string[], options: ColumnOptions = {}): Colu
   return assignColumns(headers, options);
 }
 
+/**
+ * The mapping report of a column plan (from {@linkcode mapColumns} or `onColumns`): each header
+ * → field, each header kept in `additional_fields`, the ignored ones, and the near-misses:
+ * headers kept in `additional_fields` that look like a field no column feeds (`St`, `Veh State`,
+ * `Purchased`, `Delivery`, `Warranty Expiry`), each with why. Map one with the `columns` option
+ * (`{ "Veh State": "state" }`).
+ *
+ * @param plan where each column goes
+ * @returns the report
+ *
+ * @example
+ * ```ts
+ * import { columnReport, mapColumns } from "@recapture/sdk/csv";
+ *
+ * const report = columnReport(mapColumns(["Rego", "Veh State", "Purchased", "Colour"]));
+ * report.mapped.map((m) => `${m.header} -> ${m.field}`); // ["Rego -> rego"]
+ * report.nearMisses.map((m) => `${m.header} ~ ${m.field}`);
+ * // ["Veh State ~ state", "Purchased ~ sale_date"]
+ * ```
+ */
+export function columnReport(plan: readonly ColumnAssignment[]): ColumnReport {
+  return reportOf(plan);
+}
+
 type TextSource = ReadableStream<Uint8Array> | ReadableStream<string>;
 
 /** Undecodable bytes (the decoder puts U+FFFD in their place) without an `encoding` option. */
 const NOT_UTF8 = "this is not UTF-8 text (a byte here is not valid UTF-8): pass its encoding, " +
-  'e.g. encoding "windows-1252" (CLI: --encoding windows-1252)';
+  'e.g. the encoding option "windows-1252"';
 
 /**
  * Reads text from a byte or string stream, chunk by chunk: decodes, strips a BOM, detects
@@ -335,7 +386,6 @@ async function* csvBatches(
   let delimiter = ",";
   let build: ReturnType<typeof rowBuilder> | undefined;
   let width = 0;
-  let dataRows = 0;
   const chunks = decodeText(input, options.encoding, options.signal, fail);
   let done = false;
   try {
@@ -408,9 +458,15 @@ async function* csvBatches(
             options.onColumns?.(plan.map((c) => ({ ...c })));
             continue;
           }
-          if (row.length !== width) checkWidth(row, width, rowLine);
-          dataRows++;
-          batch.push(build(row, rowLine, dataRows));
+          const ragged = row.length !== width ? checkWidth(row, width, rowLine) : null;
+          if (ragged !== null && !options.skipMalformed) throw ragged;
+          batch.push(
+            ragged === null ? build(row, rowLine) : {
+              line: rowLine,
+              customer: {},
+              issues: [{ field: "", column: "", reason: ragged.problem }],
+            },
+          );
           if (batch.length === BATCH) {
             const full = batch;
             batch = [];
@@ -566,19 +622,32 @@ function headerPlan(
   } catch (error) {
     throw new CsvError(line, (error as Error).message);
   }
+  if (options.strictColumns) {
+    const unmapped = plan.filter((c) => c.by === "unknown" && c.target === "additional");
+    if (unmapped.length > 0) {
+      throw new CsvError(
+        line,
+        `${unmapped.length} column${unmapped.length === 1 ? "" : "s"} that no rule maps ` +
+          `(${unmapped.map((c) => JSON.stringify(c.header)).join(", ")}): map each with the ` +
+          `columns option, e.g. { ${JSON.stringify(unmapped[0].header)}: "additional" } to keep ` +
+          `it in additional_fields or "ignore" to drop it`,
+      );
+    }
+  }
   if (!plan.some((c) => c.target === "rego" || c.target === "vin")) {
     const shown = row.slice(0, 12).map((h) => JSON.stringify(h.trim())).join(", ");
     throw new CsvError(
       line,
       `no column for a rego or a VIN in the header (${shown}${row.length > 12 ? ", ..." : ""}` +
-        `; read with delimiter ${describeDelimiter(delimiter)}): name one with the column ` +
-        `mapping, e.g. { "Vehicle Reg": "rego" }`,
+        `; read with delimiter ${describeDelimiter(delimiter)}): name one with the columns ` +
+        `option, e.g. { "Vehicle Reg": "rego" }`,
     );
   }
   return plan;
 }
 
-function checkWidth(row: string[], width: number, line: number): void {
+/** The error for a ragged row, or null when its width is fine (extra empty fields are). */
+function checkWidth(row: string[], width: number, line: number): CsvError | null {
   if (row.length > width) {
     let extraEmpty = true;
     for (let i = width; i < row.length; i++) {
@@ -587,9 +656,9 @@ function checkWidth(row: string[], width: number, line: number): void {
         break;
       }
     }
-    if (extraEmpty) return; // trailing delimiters, as spreadsheet exports write them
+    if (extraEmpty) return null; // trailing delimiters, as spreadsheet exports write them
   }
-  throw new CsvError(
+  return new CsvError(
     line,
     `${row.length} field${row.length === 1 ? "" : "s"} where the header has ${width} ` +
       `(a ragged row: a stray delimiter or quote?)`,
@@ -627,7 +696,6 @@ export async function* readNdjson(
   const cache = new Map<string, ColumnTarget[]>();
   let pending = "";
   let line = 0;
-  let dataRows = 0;
   const chunks = decodeText(input, options.encoding, options.signal, fail);
   try {
     for (let done = false; !done;) {
@@ -651,24 +719,28 @@ export async function* readNdjson(
         if (text.endsWith("\r")) text = text.slice(0, -1);
         if (text.trim() === "") continue;
         let value: unknown;
+        let problem: string | null = null;
         try {
           value = JSON.parse(text);
         } catch (error) {
           if (text.indexOf("\0") !== -1) {
             throw fail(line, "binary data (a NUL byte): this is not an NDJSON text file");
           }
-          throw fail(line, `not valid JSON (${(error as Error).message})`);
+          problem = `not valid JSON (${(error as Error).message})`;
         }
-        if (value === null || typeof value !== "object" || Array.isArray(value)) {
-          throw fail(
-            line,
-            `expected a JSON object (one customer per line), found ${
-              Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
-            }`,
-          );
+        if (
+          problem === null && (value === null || typeof value !== "object" || Array.isArray(value))
+        ) {
+          problem = `expected a JSON object (one customer per line), found ${
+            Array.isArray(value) ? "an array" : value === null ? "null" : typeof value
+          }`;
         }
-        dataRows++;
-        yield buildObjectRow(value as Record<string, unknown>, line, dataRows, options, cache);
+        if (problem !== null) {
+          if (!options.skipMalformed) throw fail(line, problem);
+          yield { line, customer: {}, issues: [{ field: "", column: "", reason: problem }] };
+          continue;
+        }
+        yield buildObjectRow(value as Record<string, unknown>, line, options, cache);
       }
       pending = pending.slice(start);
       if (pending.length > maxRecord) {

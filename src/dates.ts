@@ -199,7 +199,7 @@ export function parseDate(value: string | number, options: ParseDateOptions = {}
           throw new DateParseError(
             value,
             `there is no month ${month} (dates are read day first, DD/MM/YYYY; ` +
-              `for month-first files pass the order "mdy")`,
+              `for month-first files pass dateOrder "mdy")`,
             options,
           );
         }

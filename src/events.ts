@@ -139,6 +139,19 @@ export interface PingEvent extends AlertEventBase {
   data?: { webhook_id?: string | null; [key: string]: unknown } | null;
 }
 
+/**
+ * What `webhooks.ping` answers: the documented envelope `{ "success": true }`, with the event
+ * sent when the API names it (`event` is `null` when it does not).
+ */
+export interface PingResult {
+  /** `true` when the ping was queued. */
+  success?: boolean | null;
+  /** The `ping` event the endpoint will receive, when the answer names it; else `null`. */
+  event: PingEvent | null;
+  /** Fields the SDK does not know yet. */
+  [key: string]: unknown;
+}
+
 /** An event this SDK does not know (another product's, or a new one): passed through as is. */
 export interface UnknownAlertEvent extends AlertEventBase {
   /** Marks it as not one of the known events. */

@@ -16,8 +16,8 @@
 export interface PageSlice<T> {
   /** The items on this page. */
   items: T[];
-  /** How many items match in all. */
-  total: number;
+  /** How many items match in all, when known; without it, paging ends at an empty page. */
+  total?: number | null;
 }
 
 /** Options for {@link iteratePages}. */
@@ -30,7 +30,8 @@ export interface IteratePagesOptions {
 
 /**
  * Yields every item of every page, fetching the next page only when the previous one is used
- * up. Stops at `total`, or at the first empty page.
+ * up. Stops at `total` when pages say it, else only at the first empty page (a short page is
+ * not taken as the last: a server may cap its pages below the size asked for).
  *
  * @example
  * ```ts
@@ -56,6 +57,7 @@ export async function* iteratePages<T>(
     const page = await fetchPage(offset, pageSize);
     for (const item of page.items) yield item;
     offset += page.items.length;
-    if (page.items.length === 0 || offset >= page.total) return;
+    if (page.items.length === 0) return;
+    if (typeof page.total === "number" && offset >= page.total) return;
   }
 }

@@ -169,12 +169,15 @@ export const UploadSchema = v.looseObject({
 export const UploadEnvelopeSchema = v.looseObject({ upload: UploadSchema });
 /** @internal `{ success, customer }` */
 export const CustomerEnvelopeSchema = v.looseObject({ customer: CustomerSchema });
-/** @internal `{ success, customers, total, offset, limit }` */
+/**
+ * @internal `{ success, customers, total, offset, limit }`: only `customers` is required (the
+ * rest is our decision, API_FACTS.md), so a page without them is accepted.
+ */
 export const CustomerPageSchema = v.looseObject({
   customers: v.array(CustomerSchema),
-  total: v.number(),
-  offset: v.number(),
-  limit: v.number(),
+  total: v.nullish(v.number()),
+  offset: v.nullish(v.number()),
+  limit: v.nullish(v.number()),
 });
 /** @internal `{ error: true, message }` */
 export const ErrorBodySchema = v.looseObject({ message: v.string() });
@@ -320,12 +323,12 @@ export interface Upload {
 export interface CustomerPage {
   /** The customers on this page. */
   customers: Customer[];
-  /** How many customers match in all. */
-  total: number;
-  /** Offset of this page. */
-  offset: number;
-  /** Page size asked for. */
-  limit: number;
+  /** How many customers match in all, when the API says it. */
+  total?: number | null;
+  /** Offset of this page, when the API says it. */
+  offset?: number | null;
+  /** Page size asked for, when the API says it. */
+  limit?: number | null;
   /** Fields the SDK does not know yet (e.g. `success`). */
   [key: string]: unknown;
 }

@@ -27,7 +27,19 @@ import {
 export interface ValidateCustomersOptions {
   /** The region the rows go to (default `au`): in `au`, `state` must be an AU state. */
   region?: Region;
+  /**
+   * Accept an `expiry_date` of today or earlier (default `false`: such a row is refused, since
+   * the API deletes the customer at once; see {@linkcode expiresImmediately}).
+   */
+  allowPastExpiry?: boolean;
+  /** The moment "today" is judged at for `expiry_date` (default now). */
+  now?: Date;
 }
+
+/** The reason given for an `expiry_date` of today or earlier, without the hint. */
+export const PAST_EXPIRY_REASON =
+  "is today or earlier (judged in UTC+14, the earliest today anywhere): the API deletes such " +
+  "a customer at once";
 
 /** The outcome of {@link validateCustomers}. */
 export interface ValidateCustomersResult {
@@ -119,7 +131,8 @@ function isVinText(v: string): boolean {
  * `YYYY-MM-DD` dates (monitor start not after end); text fields are strings;
  * `additional_fields` is an object that JSON carries unchanged (no bigint, cycle, NaN, ±Infinity,
  * function, symbol, Map or Set, nested at most 2,000 levels); unknown fields are refused. Blank
- * values count as absent.
+ * values count as absent. An `expiry_date` of today or earlier is refused unless
+ * `allowPastExpiry` (the API would delete the customer at once).
  *
  * @example
  * ```ts
@@ -139,8 +152,9 @@ export function validateCustomers(
   if (!Array.isArray(customers)) throw new TypeError("customers must be an array");
   const valid: CustomerInput[] = [];
   const issues: RowIssue[] = [];
+  const lastDeleted = options?.allowPastExpiry ? "" : earliestToday(options?.now ?? new Date());
   for (let index = 0; index < customers.length; index++) {
-    const row = checkRow(customers[index], index, region, issues);
+    const row = checkRow(customers[index], index, region, issues, lastDeleted);
     if (row !== null) valid.push(row);
   }
   return { valid, issues };
@@ -151,6 +165,7 @@ function checkRow(
   index: number,
   region: Region,
   issues: RowIssue[],
+  lastDeleted: string,
 ): CustomerInput | null {
   if (!isPlainObject(raw)) {
     issues.push({ index, field: "", reason: `must be an object, got ${typeName(raw)}` });
@@ -251,7 +266,13 @@ function checkRow(
   const expiryDate = raw.expiry_date;
   if (!absent(expiryDate)) {
     const d = checkDate(expiryDate, index, "expiry_date", issues);
-    if (d !== undefined) out.expiry_date = d;
+    if (d !== undefined && d <= lastDeleted) {
+      issues.push({
+        index,
+        field: "expiry_date",
+        reason: `${d} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
+      });
+    } else if (d !== undefined) out.expiry_date = d;
   }
   const monitorStart = raw.monitor_start_date;
   if (!absent(monitorStart)) {
@@ -525,7 +546,10 @@ export function expiresImmediately(
   options: ExpiresImmediatelyOptions = {},
 ): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(expiryDate)) return false;
-  const now = options.now ?? new Date();
-  const earliestToday = new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
-  return expiryDate <= earliestToday;
+  return expiryDate <= earliestToday(options.now ?? new Date());
+}
+
+/** Today's date in UTC+14 at `now`, `YYYY-MM-DD`: the rule of {@linkcode expiresImmediately}. */
+function earliestToday(now: Date): string {
+  return new Date(now.getTime() + 14 * 3_600_000).toISOString().slice(0, 10);
 }

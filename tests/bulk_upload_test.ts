@@ -74,7 +74,7 @@ Deno.test("bulk: batches are cut at the size, ranges cover every row, bad rows a
     [[0, 3, 3, 1], [4, 8, 3, 2], [9, 12, 3, 1]],
   );
   assertEquals(result.manifest.name, "Cuts");
-  assertEquals(result.badRows.map((b) => b.row), [0, 4, 5, 9]);
+  assertEquals(result.badRows.map((b) => b.index), [0, 4, 5, 9]);
   assertEquals(result.badRows[0].issues, [
     { field: "rego|vin", reason: "a customer needs a rego or a vin" },
   ]);
@@ -129,15 +129,15 @@ Deno.test("bulk: every bad row of a CSV is reported once, with its line and colu
     batchSize: 2,
     onBadRow: (b) => seen.push(b),
   });
-  assertEquals(result.badRows, seen.sort((x, y) => x.row - y.row));
-  assertEquals(result.badRows.map((b) => [b.row, b.line, b.issues.map((i) => i.field)]), [
+  assertEquals(result.badRows, seen.sort((x, y) => x.index - y.index));
+  assertEquals(result.badRows.map((b) => [b.index, b.line, b.issues.map((i) => i.field)]), [
     [1, 3, ["state"]],
     [2, 4, ["rego|vin"]],
     [3, 5, ["sale_date"]],
     [4, 7, ["vin"]],
   ]);
   assertEquals(result.badRows[2].issues[0].column, "Sale Date");
-  assertStringIncludes(result.badRows[2].issues[0].reason, "in row 4 (line 5)");
+  assertStringIncludes(result.badRows[2].issues[0].reason, 'on line 5, column "Sale Date"');
   // Spans are cut at 2 good rows or 2 bad rows; together they cover lines 2 to 9.
   const spans = result.manifest.uploads;
   assertEquals([spans[0].first_line, spans.at(-1)!.last_line], [2, 9]);
@@ -226,7 +226,7 @@ Deno.test("bulk: cancelled midway, then resumed from the manifest: every row sen
   const regos = await storedRegos(env);
   assertEquals(regos.length, 95);
   assertEquals(new Set(regos).size, 95);
-  assertEquals([...firstBad, ...secondBad].map((b) => b.row).sort((x, y) => x - y), [...bad]);
+  assertEquals([...firstBad, ...secondBad].map((b) => b.index).sort((x, y) => x - y), [...bad]);
   // The final manifest covers rows 0-99 with no overlap and no gap.
   let next = 0;
   for (const u of resumed.manifest.uploads) {

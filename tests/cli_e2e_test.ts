@@ -97,7 +97,16 @@ Deno.test("cli: upload a generated file, counts and exit codes, --json parses", 
 
     // Bad rows: sent the rest, exit 4, each bad row reported with its line.
     await Deno.writeTextFile(`${dir}/some_bad.csv`, exportCsv(300, new Set([0, 150, 299])));
-    const partial = await cli(dir, "upload", "some_bad.csv", "--json", "--bad-rows", "bad.ndjson");
+    // (The same generated customers as clean.csv: --resend says to send them again.)
+    const partial = await cli(
+      dir,
+      "upload",
+      "some_bad.csv",
+      "--json",
+      "--bad-rows",
+      "bad.ndjson",
+      "--resend",
+    );
     assertEquals(partial.code, 4, partial.stderr);
     const r = parsed(partial);
     assertEquals([r.rows_read, r.uploaded, r.processed, r.bad], [300, 297, 297, 3]);
@@ -416,11 +425,11 @@ Deno.test("cli: Ctrl-C saves the manifest; --resume finishes without sending a r
 
 Deno.test("cli: the bad rows reported are the first in the file, whatever order they came in", () => {
   const keeper = new BadRowKeeper();
-  const bad = (row: number) => ({ row, line: row + 2, issues: [], customer: {} });
+  const bad = (index: number) => ({ index, line: index + 2, issues: [], customer: {} });
   for (let row = 1000; row < 3500; row++) keeper.add(bad(row)); // a later batch, reported first
   keeper.add(bad(5)); // then the earlier batch's bad row
   const kept = keeper.sorted();
   assertEquals(keeper.count, 2501);
   assertEquals(kept.length, 1000);
-  assertEquals([kept[0].row, kept[1].row, kept.at(-1)!.row], [5, 1000, 1998]);
+  assertEquals([kept[0].index, kept[1].index, kept.at(-1)!.index], [5, 1000, 1998]);
 });

@@ -324,6 +324,35 @@ Deno.test("customers.iterate walks every page, filtered by upload", async () => 
   );
 });
 
+Deno.test("customers.list and iterate accept pages with only the documented customers", async () => {
+  // A server that says no total, offset or limit, and caps its pages at 2 whatever is asked:
+  // iterate must not take a short page for the last one, only an empty page.
+  const all = Array.from({ length: 5 }, (_, i) => customerJson(`c${i}`));
+  const { client, seen } = mswClient([
+    http.get(`${API}/customers`, ({ request }) => {
+      const offset = Number(new URL(request.url).searchParams.get("offset") ?? 0);
+      return HttpResponse.json({ success: true, customers: all.slice(offset, offset + 2) });
+    }),
+  ]);
+  const page = await client.customers.list({ limit: 10 });
+  assertEquals<CustomerPage>(page, { success: true, customers: all.slice(0, 2) });
+  assertEquals(page.total, undefined);
+  const ids: string[] = [];
+  for await (const c of client.customers.iterate({ pageSize: 3 })) ids.push(c.id);
+  assertEquals(ids, ["c0", "c1", "c2", "c3", "c4"]);
+  // Pages at 0, 2, 4 and the empty one at 5 that ends the walk.
+  assertEquals(seen.slice(1).map((s) => query(s).offset), ["0", "2", "4", "5"]);
+});
+
+Deno.test("webhooks.ping accepts the documented { success: true } without an event", async () => {
+  const { client } = mswClient([
+    http.post(`${BASE}/v2/webhooks/wh_1/ping`, () => HttpResponse.json({ success: true })),
+  ]);
+  const ping = await client.webhooks.ping("wh_1");
+  assertEquals(ping.success, true);
+  assertEquals(ping.event, null);
+});
+
 Deno.test("customers.retrieve, update, delete: exact requests and typed results", async () => {
   const { client, seen } = mswClient([
     http.get(
@@ -589,22 +618,42 @@ Deno.test("OAuth: a refused client secret is an AuthenticationError without the 
 });
 
 Deno.test("constructor refuses bad options with a clear message", () => {
-  assertThrows(() => new RecaptureClient({ region: "us" as "au" }), TypeError, "region");
+  assertThrows(
+    () => new RecaptureClient({ apiKey: "k", region: "us" as "au" }),
+    TypeError,
+    "region",
+  );
   assertThrows(
     () => new RecaptureClient({ apiKey: "k", clientId: "i", clientSecret: "s" }),
     TypeError,
-    "not both",
+    "one way to authenticate",
+  );
+  // Exactly one explicit way to authenticate: none given (an unset variable), an empty one,
+  // or two, are refused at construction, before any request goes out without a key.
+  assertThrows(() => new RecaptureClient(), TypeError, "no credentials");
+  assertThrows(() => new RecaptureClient({ apiKey: undefined }), TypeError, "no credentials");
+  assertThrows(() => new RecaptureClient({ apiKey: "" }), TypeError, "non-empty");
+  assertThrows(() => new RecaptureClient({ clientId: "", clientSecret: "" }), TypeError, "both");
+  assertThrows(
+    () => new RecaptureClient({ apiKey: "k", auth: "none" }),
+    TypeError,
+    "one way to authenticate",
+  );
+  assertThrows(
+    () => new RecaptureClient({ auth: "key" as "none" }),
+    TypeError,
+    'auth must be "none"',
   );
   assertThrows(() => new RecaptureClient({ clientId: "i" }), TypeError, "clientSecret");
-  assertThrows(() => new RecaptureClient({ baseUrl: "nope" }), TypeError, "baseUrl");
-  assertThrows(() => new RecaptureClient({ timeoutMs: 0 }), RangeError, "timeoutMs");
+  assertThrows(() => new RecaptureClient({ apiKey: "k", baseUrl: "nope" }), TypeError, "baseUrl");
+  assertThrows(() => new RecaptureClient({ apiKey: "k", timeoutMs: 0 }), RangeError, "timeoutMs");
   // Timers overflow past 2^31 - 1 ms and would fire at once: such delays are refused.
   assertThrows(
-    () => new RecaptureClient({ timeoutMs: 2 ** 31 - 1 }),
+    () => new RecaptureClient({ apiKey: "k", timeoutMs: 2 ** 31 - 1 }),
     RangeError,
     "timeoutMs must be at most 2000000000 ms",
   );
-  const c = new RecaptureClient({ baseUrl: "https://example.test///" });
+  const c = new RecaptureClient({ auth: "none", baseUrl: "https://example.test///" });
   assertEquals(c.baseUrl, "https://example.test");
   assert(c.region === "au");
 });

@@ -58,14 +58,14 @@ Deno.test("NDJSON: fields, mapped names, additional fields, numbers, blank lines
   for (let cut = 1; cut < size; cut++) assertEquals(await read(FILE, cut), want, `cut ${cut}`);
 });
 
-Deno.test("NDJSON: unreadable values become row issues naming row, line and column", async () => {
+Deno.test("NDJSON: unreadable values become row issues naming line and column", async () => {
   const rows = await read('{"rego":"A1","sale_date":"31/02/2024","state":["NSW"]}\n');
   assertEquals(rows[0].customer, { rego: "A1" });
   assertEquals(rows[0].issues.map((i) => [i.field, i.column]), [
     ["sale_date", "sale_date"],
     ["state", "state"],
   ]);
-  assertStringIncludes(rows[0].issues[0].reason, 'in row 1 (line 1), column "sale_date"');
+  assertStringIncludes(rows[0].issues[0].reason, 'on line 1, column "sale_date"');
   assertStringIncludes(rows[0].issues[1].reason, "expected text, found an array");
 });
 

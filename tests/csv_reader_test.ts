@@ -213,7 +213,7 @@ Deno.test("CSV: mapping rows: unknown columns, duplicate headers, first/last nam
   assertEquals(seen, [["rego", "additional"]]);
 });
 
-Deno.test("CSV: unreadable dates become row issues naming row, line and column", async () => {
+Deno.test("CSV: unreadable dates become row issues naming line and column", async () => {
   const rows = await read(
     "Rego,Sale Date,Expiry\nA1,31/02/2024,2030-01-01\n\nA2,01/01/2024,soon\nA3,,\n",
   );
@@ -226,10 +226,10 @@ Deno.test("CSV: unreadable dates become row issues naming row, line and column",
     field: "sale_date",
     column: "Sale Date",
     reason:
-      'Cannot read date "31/02/2024" in row 1 (line 2), column "Sale Date": February 2024 has no day 31',
+      'Cannot read date "31/02/2024" on line 2, column "Sale Date": February 2024 has no day 31',
   }]);
   assertEquals(rows[1].issues.map((i) => [i.field, i.column]), [["expiry_date", "Expiry"]]);
-  assertStringIncludes(rows[1].issues[0].reason, "in row 2 (line 4)");
+  assertStringIncludes(rows[1].issues[0].reason, "on line 4,");
   assertEquals(rows[2].issues, []);
   // Month-first files.
   const us = await read("Rego,Sale Date\nA1,12/31/2023\n", { dateOrder: "mdy" });

@@ -47,7 +47,7 @@ Deno.test("alert tools are off by default and opt-in with alerts: true", async (
   assertThrows(
     () => createRecaptureMcpServer(client, { tools: ["recapture_create_webhook"] }),
     RecaptureMcpConfigError,
-    "needs alerts: true",
+    "toolset alerts",
   );
   assertThrows(
     () => createRecaptureMcpServer(client, { alerts: true, tools: ["recapture_simulate_listing"] }),

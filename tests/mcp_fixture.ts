@@ -9,7 +9,12 @@ import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import type { Sandbox, SandboxOptions } from "../src/sandbox/mod.ts";
 import { createRecaptureMcpServer } from "../mcp/mod.ts";
 import type { RecaptureMcpServerOptions } from "../mcp/mod.ts";
-import { Client, ElicitRequestSchema, InMemoryTransport } from "../mcp/_sdk.ts";
+import {
+  Client,
+  ElicitRequestSchema,
+  InMemoryTransport,
+  ListRootsRequestSchema,
+} from "../mcp/_sdk.ts";
 import type { CallToolResult, ElicitRequest, ElicitResult } from "../mcp/_sdk.ts";
 
 /** A client's answer to the server's question (elicitation), given the question. */
@@ -18,12 +23,22 @@ export type Elicitor = (request: ElicitRequest["params"]) => Promise<ElicitResul
 /**
  * A real MCP client; with `elicit` it declares elicitation support and answers with it.
  */
-export function mcpClient(elicit?: Elicitor): Client {
+export function mcpClient(elicit?: Elicitor, roots?: readonly string[]): Client {
   const client = new Client(
     { name: "recapture-test", version: "1.0.0" },
-    { capabilities: elicit ? { elicitation: { form: {} } } : {} },
+    {
+      capabilities: {
+        ...(elicit ? { elicitation: { form: {} } } : {}),
+        ...(roots ? { roots: {} } : {}),
+      },
+    },
   );
   if (elicit) client.setRequestHandler(ElicitRequestSchema, (req) => elicit(req.params));
+  if (roots) {
+    client.setRequestHandler(ListRootsRequestSchema, () => ({
+      roots: roots.map((uri) => ({ uri })),
+    }));
+  }
   return client;
 }
 
@@ -49,6 +64,8 @@ export interface HarnessOptions {
   ) => (req: Request) => Promise<Response>;
   /** The client answers the server's questions with this (and declares elicitation). */
   elicit?: Elicitor;
+  /** The client shares these roots (`file://` URIs) and declares the roots capability. */
+  roots?: readonly string[];
 }
 
 /** Starts a sandbox, an MCP server on it and a client connected to that server. */
@@ -62,7 +79,7 @@ export async function connect(options: HarnessOptions = {}): Promise<Harness> {
   });
   const server = createRecaptureMcpServer(sdk, { pollIntervalMs: 20, ...options.server });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const client = mcpClient(options.elicit);
+  const client = mcpClient(options.elicit, options.roots);
   await server.connect(serverSide);
   await client.connect(clientSide);
   return {

@@ -1,7 +1,8 @@
 // The HTTP entry point on a real 127.0.0.1 port: a real MCP Client over Streamable HTTP, plus
 // the bearer-token and Host/Origin checks seen from plain fetch.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { serveHttp } from "../mcp/http.ts";
+import { RecaptureMcpConfigError } from "../mcp/mod.ts";
 import { Client, StreamableHTTPClientTransport } from "../mcp/_sdk.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 
@@ -64,7 +65,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     );
     assertStringIncludes(client.getInstructions() ?? "", "SANDBOX");
     const { tools } = await client.listTools();
-    assertEquals(tools.length, 8);
+    assertEquals(tools.length, 9);
 
     const created = data(
       await client.callTool({
@@ -76,6 +77,25 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
       }) as CallToolResult,
     );
     const id = created.upload_id as string;
+    // Over HTTP the server cannot read the user's files: a path is refused, saying what to send.
+    const byPath = await client.callTool({
+      name: "recapture_upload_customers",
+      arguments: { name: "http", file: "/etc/hostname" },
+    }) as CallToolResult;
+    assertEquals(byPath.isError, true);
+    assertStringIncludes(
+      (byPath.content[0] as { text: string }).text,
+      "file_input_unavailable: this server is reached over HTTP",
+    );
+    // Stateless: no subscriptions (nowhere to send updates later), said so; reads work.
+    assertEquals(client.getServerCapabilities()?.resources?.subscribe, false);
+    await assertRejects(
+      () => client.subscribeResource({ uri: `recapture://uploads/${id}` }),
+      Error,
+      "this server is stateless HTTP: it cannot send updates later",
+    );
+    const read = await client.readResource({ uri: `recapture://uploads/${id}` });
+    assertStringIncludes((read.contents[0] as { text: string }).text, `"upload_id":"${id}"`);
     const progress: number[] = [];
     const waited = data(
       await client.callTool(
@@ -194,6 +214,7 @@ Deno.test("http: read-only flag applies to every request", async () => {
       "recapture_wait_for_upload",
       "recapture_list_customers",
       "recapture_get_customer",
+      "recapture_find_customers",
     ]);
   } finally {
     await client.close();
@@ -223,4 +244,12 @@ Deno.test("http: without RECAPTURE_MCP_TOKEN a token is made, kept owner-only an
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("http: --files-dir is refused at start-up (the server cannot read the user's files)", async () => {
+  await assertRejects(
+    () => serveHttp(["--port", "0", "--files-dir", "/tmp"], { RECAPTURE_MCP_TOKEN: TOKEN }),
+    RecaptureMcpConfigError,
+    "--files-dir is for the stdio server",
+  );
 });

@@ -9,17 +9,18 @@ import {
   RecaptureMcpConfigError,
 } from "../mcp/mod.ts";
 import type { RecaptureMcpServerOptions } from "../mcp/mod.ts";
-import { TOOLS } from "../mcp/tools.ts";
+import { ALL_TOOLS, DEFAULT_TOOLSETS, TOOLSETS } from "../mcp/_registry.ts";
+import { CUSTOMER_FIELDS } from "../mcp/tools/_tool.ts";
+import { CustomerSchema } from "../src/schemas.ts";
 import { createConfirmationTokens } from "../mcp/_confirm.ts";
 import { maskMobile, maskName } from "../mcp/_mask.ts";
 import { parseEntryArgs } from "../mcp/_cli.ts";
 import { connect } from "./mcp_fixture.ts";
 
-const SNAPSHOT = new URL("./mcp_tools_list.snapshot.json", import.meta.url);
 const ANNOTATIONS = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
 
 Deno.test("every registry tool sets all four annotations explicitly", () => {
-  for (const tool of TOOLS) {
+  for (const tool of ALL_TOOLS) {
     for (const key of ANNOTATIONS) {
       const value = (tool.annotations as unknown as Record<string, unknown>)[key];
       assertEquals(typeof value, "boolean", `${tool.name}.${key} must be set explicitly`);
@@ -36,7 +37,7 @@ Deno.test("every listed tool carries all four annotations on the wire", async ()
   const h = await connect();
   try {
     const { tools } = await h.client.listTools();
-    assertEquals(tools.length, TOOLS.length);
+    assertEquals(tools.length, DEFAULT_TOOLSETS.flatMap((set) => TOOLSETS[set] ?? []).length);
     for (const tool of tools) {
       for (const key of ANNOTATIONS) {
         const value = (tool.annotations as Record<string, unknown> | undefined)?.[key];
@@ -48,19 +49,60 @@ Deno.test("every listed tool carries all four annotations on the wire", async ()
   }
 });
 
-Deno.test("tools/list matches the snapshot (UPDATE_SNAPSHOTS=1 rewrites it)", async () => {
+Deno.test("tools/list matches the snapshot (deno test --update-snapshots rewrites it)", async (t) => {
   const h = await connect();
   try {
-    const listed = await h.client.listTools();
-    const actual = JSON.stringify(listed, null, 2) + "\n";
-    if (Deno.env.get("UPDATE_SNAPSHOTS") === "1") {
-      await Deno.writeTextFile(SNAPSHOT, actual);
-    }
-    const expected = await Deno.readTextFile(SNAPSHOT);
-    assertEquals(actual, expected, "tools/list changed: review it, then UPDATE_SNAPSHOTS=1");
+    await t.assertSnapshot(await h.client.listTools());
   } finally {
     await h.close();
   }
+});
+
+Deno.test("the list tool's fields on the wire are the SDK's customer fields", async () => {
+  // The one copy: the JSON Schema enum a client sees, derived from the SDK's CustomerSchema.
+  const h = await connect();
+  try {
+    const { tools } = await h.client.listTools();
+    const list = tools.find((t) => t.name === "recapture_list_customers");
+    const fields = (list?.inputSchema.properties?.fields as { items: { enum: string[] } }).items
+      .enum;
+    assertEquals(
+      [...fields].sort(),
+      Object.keys(CustomerSchema.entries).filter((f) => f !== "id").sort(),
+    );
+    assertEquals([...CUSTOMER_FIELDS], fields);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("toolsets: defaults, opt-in alerts, unknown toolsets and tools outside them fail", () => {
+  const client = new RecaptureClient({ apiKey: "sec_example_key_000" });
+  assertEquals(DEFAULT_TOOLSETS, ["uploads", "customers"]);
+  assertThrows(
+    () => createRecaptureMcpServer(client, { toolsets: ["uploads", "code"] }),
+    RecaptureMcpConfigError,
+    "unknown toolset: code (known: uploads, customers, alerts)",
+  );
+  assertThrows(
+    () =>
+      createRecaptureMcpServer(client, {
+        toolsets: ["uploads"],
+        tools: ["recapture_get_customer"],
+      }),
+    RecaptureMcpConfigError,
+    "tool recapture_get_customer is in toolset customers, which is not served",
+  );
+  createRecaptureMcpServer(client, { toolsets: ["alerts"], tools: ["recapture_list_webhooks"] });
+  const env = parseEntryArgs([], { RECAPTURE_MCP_TOOLSETS: "uploads,alerts" });
+  assertEquals(env.server.toolsets, ["uploads", "alerts"]);
+  const flag = parseEntryArgs(["--toolsets", "customers"], { RECAPTURE_MCP_TOOLSETS: "uploads" });
+  assertEquals(flag.server.toolsets, ["customers"], "the flag wins over the environment");
+  assertThrows(
+    () => parseEntryArgs([], { RECAPTURE_MCP_TOOLSETS: "uploads,nope" }),
+    RecaptureMcpConfigError,
+    "RECAPTURE_MCP_TOOLSETS: unknown toolset: nope",
+  );
 });
 
 Deno.test("unknown options, tool names and bad values fail at start-up", () => {
@@ -92,12 +134,13 @@ Deno.test("unknown options, tool names and bad values fail at start-up", () => {
     region: "uk",
     maskPii: { showVehicleIds: true },
   });
-  assertEquals(RECAPTURE_TOOL_NAMES.length, 8);
+  assertEquals(RECAPTURE_TOOL_NAMES.length, 9);
   assertEquals(RECAPTURE_READ_TOOL_NAMES, [
     "recapture_upload_status",
     "recapture_wait_for_upload",
     "recapture_list_customers",
     "recapture_get_customer",
+    "recapture_find_customers",
   ]);
 });
 

@@ -3,7 +3,7 @@
 // results say what the API answered. In process (InMemoryTransport), over real HTTP, and over
 // stdio subprocesses.
 import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
-import { defineTool } from "../mcp/tools.ts";
+import { defineTool } from "../mcp/tools/_tool.ts";
 import { RecaptureClient } from "../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import type { Sandbox } from "../src/sandbox/mod.ts";
@@ -179,7 +179,11 @@ Deno.test("an upload whose customers expire today or earlier needs confirmation 
         dry_run: true,
       }),
     );
-    assertEquals(dry.valid_rows, 1, "a dry run deletes nothing and needs no confirmation");
+    // A dry run deletes nothing and asks nobody: it reports the row, and what a real upload does.
+    assertEquals(dry.valid_rows, 0);
+    const [issue] = dry.issues as { index: number; field: string; reason: string }[];
+    assertEquals([issue.index, issue.field], [0, "expiry_date"]);
+    assertStringIncludes(issue.reason, "asks a person to confirm");
   } finally {
     await h.close();
   }

@@ -1,6 +1,6 @@
 // The stdio entry point as a subprocess (`deno run mcp/stdio.ts`), driven by a real MCP Client.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { Client, StdioClientTransport } from "../mcp/_sdk.ts";
+import { Client, ListRootsRequestSchema, StdioClientTransport } from "../mcp/_sdk.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 import { mcpClient } from "./mcp_fixture.ts";
 import type { Elicitor } from "./mcp_fixture.ts";
@@ -50,7 +50,7 @@ Deno.test({
     assertStringIncludes(instructions, "SANDBOX");
     assertStringIncludes(instructions, `${dir}/sandbox.kv`);
     const { tools } = await client.listTools();
-    assertEquals(tools.length, 8);
+    assertEquals(tools.length, 9);
 
     const created = data(
       await client.callTool({
@@ -259,4 +259,52 @@ Deno.test("stdio: a JSON-RPC batch is refused with a JSON-RPC error, and the ser
   assertEquals(lines[0].id, null);
   assertEquals(lines[1].id, 2, "the next message is served");
   assert(lines[1].result?.serverInfo, out);
+});
+
+Deno.test({
+  name: "stdio: --files-dir opens a folder to uploads by path; the client's roots open theirs",
+  sanitizeOps: false, // see the first test: the SDK's stdio client leaves a timer
+  sanitizeResources: false,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
+  const exports = await Deno.makeTempDir({ prefix: "recapture_mcp_files_" });
+  const shared = await Deno.makeTempDir({ prefix: "recapture_mcp_root_" });
+  const csv = "rego,state\nFIL001,VIC\nFIL002,NSW\n";
+  await Deno.writeTextFile(`${exports}/a.csv`, csv);
+  await Deno.writeTextFile(`${shared}/b.csv`, csv);
+  const upload = (client: Client, file: string) =>
+    client.callTool({
+      name: "recapture_upload_customers",
+      arguments: { name: "file", file, dry_run: true },
+    }) as Promise<CallToolResult>;
+  try {
+    const client = await stdioClient(dir, ["--files-dir", exports]);
+    try {
+      assertEquals(data(await upload(client, `${exports}/a.csv`)).valid_rows, 2);
+      assert(text(await upload(client, `${shared}/b.csv`)).startsWith("file_not_allowed: "));
+    } finally {
+      await client.close();
+    }
+    // A client that shares a root: its folder is open too, without any flag.
+    const transport = new StdioClientTransport({
+      command: Deno.execPath(),
+      args: ["run", "-A", "--config", CONFIG, ENTRY, "--sandbox-path", `${dir}/sandbox.kv`],
+      env: childEnv(),
+      stderr: "pipe",
+    });
+    const rooted = new Client({ name: "roots", version: "1.0.0" }, {
+      capabilities: { roots: {} },
+    });
+    rooted.setRequestHandler(ListRootsRequestSchema, () => ({
+      roots: [{ uri: `file://${shared}` }],
+    }));
+    await rooted.connect(transport);
+    try {
+      assertEquals(data(await upload(rooted, `${shared}/b.csv`)).valid_rows, 2);
+    } finally {
+      await rooted.close();
+    }
+  } finally {
+    for (const d of [dir, exports, shared]) await Deno.remove(d, { recursive: true });
+  }
 });

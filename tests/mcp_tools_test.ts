@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertExists, assertMatch, assertStringIncludes } from "@std/assert";
 import { RecaptureClient } from "../mod.ts";
 import { connect, dataOf, rows, textOf, uploadAndWait } from "./mcp_fixture.ts";
+import { MAX_LIST_RESULT_CHARS } from "../mcp/tools/_tool.ts";
 import type { Harness } from "./mcp_fixture.ts";
 
 const KEY_A = "sec_test_account_a_0123456789";
@@ -28,6 +29,7 @@ Deno.test("tools/list lists every registry tool with its schemas", async () => {
       "recapture_get_customer",
       "recapture_update_customer",
       "recapture_delete_customer",
+      "recapture_find_customers",
     ]);
     for (const tool of tools) {
       assertExists(tool.title, `${tool.name} has a title`);
@@ -234,7 +236,7 @@ Deno.test("list: the result size is capped and the page says where to go on", as
     const page = dataOf(result);
     const got = (page.customers as unknown[]).length;
     assert(got < 30 && got > 0, `page was cut (${got})`);
-    assert(JSON.stringify(page.customers).length <= 24_000);
+    assert(JSON.stringify(page.customers).length <= MAX_LIST_RESULT_CHARS);
     assertEquals(page.has_more, true);
     assertEquals(page.next_offset, got);
     assertStringIncludes(textOf(result), "size cap");
@@ -562,6 +564,7 @@ Deno.test("read-only mode lists and serves only the reading tools", async () => 
       "recapture_wait_for_upload",
       "recapture_list_customers",
       "recapture_get_customer",
+      "recapture_find_customers",
     ]);
     for (const t of tools) assertEquals(t.annotations?.readOnlyHint, true);
     const refused = await h.call("recapture_delete_customer", { customer_id: "cus_1" });

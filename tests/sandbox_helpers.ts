@@ -29,6 +29,7 @@ export function testSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
 export interface Body {
   error?: boolean;
   message?: string;
+  detail?: string;
   success?: boolean;
   upload?: UploadView;
   customer?: CustomerRecord;

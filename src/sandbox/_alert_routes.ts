@@ -41,9 +41,11 @@ export function mountAlertRoutes(app: Hono<SandboxEnv>, deps: AlertRouteDeps): v
     if (regions.length === 0 || !REGIONS.includes(region)) {
       throw new HttpError(
         400,
+        invalidRegion,
+        {},
         regions.length === 0
-          ? `${invalidRegion}: the region query parameter is required (${REGIONS.join(", ")})`
-          : `${invalidRegion} "${regions[0]}": must be one of ${REGIONS.join(", ")}`,
+          ? `the region query parameter is required (${REGIONS.join(", ")})`
+          : `"${regions[0]}" is not one of ${REGIONS.join(", ")}`,
       );
     }
     if (!caller.regions.includes(region)) throw new HttpError(403, MESSAGES.notLicensed);

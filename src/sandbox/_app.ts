@@ -49,7 +49,8 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     if (!(err instanceof HttpError) && isClosed()) err = closing();
     if (err instanceof HttpError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return c.json({ error: true, message: err.message }, err.status as 400);
+      const detail = err.detail !== undefined ? { detail: err.detail } : {};
+      return c.json({ error: true, message: err.message, ...detail }, err.status as 400);
     }
     console.error("recapture sandbox: internal error:", err);
     return c.json({ error: true, message: "Internal server error" }, 500);
@@ -86,14 +87,18 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     if (regions.length === 0) {
       throw new HttpError(
         400,
-        `${MESSAGES.invalidRegion}: the region query parameter is required (${REGIONS.join(", ")})`,
+        MESSAGES.invalidRegion,
+        {},
+        `the region query parameter is required (${REGIONS.join(", ")})`,
       );
     }
     const region = regions[0] as Region;
     if (!REGIONS.includes(region)) {
       throw new HttpError(
         400,
-        `${MESSAGES.invalidRegion} "${regions[0]}": must be one of ${REGIONS.join(", ")}`,
+        MESSAGES.invalidRegion,
+        {},
+        `"${regions[0]}" is not one of ${REGIONS.join(", ")}`,
       );
     }
     if (!caller.regions.includes(region)) throw new HttpError(403, MESSAGES.notLicensed);

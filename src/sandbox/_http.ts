@@ -4,22 +4,35 @@
  * @module
  */
 
-/** An error answered as `{ error: true, message }` with `status`. */
+/**
+ * An error answered as `{ error: true, message }` with `status`, plus `detail` when given: the
+ * message stays exactly the documented one (users test their error handling against it), and
+ * anything the sandbox adds to help goes in `detail`.
+ */
 export class HttpError extends Error {
   /** The HTTP status. */
   readonly status: number;
   /** Extra response headers. */
   readonly headers: Record<string, string>;
+  /** What the sandbox adds beside the documented message, sent as the body's `detail`. */
+  readonly detail: string | undefined;
   /**
    * @param status the HTTP status
    * @param message the message sent to the caller
    * @param headers extra response headers
+   * @param detail extra explanation, sent as `detail` beside the message
    */
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    message: string,
+    headers: Record<string, string> = {},
+    detail?: string,
+  ) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.headers = headers;
+    this.detail = detail;
   }
 }
 

@@ -76,12 +76,18 @@ export class Processor {
   #finishedOne = Promise.withResolvers<void>();
   /** Handles queue messages that are not chunks (alert pushes); set before `start()`. */
   other: ((message: unknown) => Promise<void>) | null = null;
-  /** Awaited before each chunk is processed (a test hook: `SandboxOptions.beforeChunk`). */
-  beforeChunk: ((uploadId: string, index: number) => Promise<void>) | null = null;
 
-  constructor(store: Store, now: () => Date) {
+  /** The test hook awaited before each chunk (`SandboxOptions.beforeChunk`). */
+  readonly #beforeChunk: ((uploadId: string, index: number) => Promise<void> | void) | undefined;
+
+  constructor(
+    store: Store,
+    now: () => Date,
+    beforeChunk?: (uploadId: string, index: number) => Promise<void> | void,
+  ) {
     this.#store = store;
     this.#now = now;
+    this.#beforeChunk = beforeChunk;
   }
 
   /** Counts a request being served (processing slows down meanwhile); call `served()` after. */
@@ -171,7 +177,7 @@ export class Processor {
 
   /** Processes chunk `i` (stored in `parts` parts) of an upload, once. */
   async processChunk(uploadId: string, i: number, parts: number): Promise<void> {
-    await this.beforeChunk?.(uploadId, i);
+    if (this.#beforeChunk !== undefined) await this.#beforeChunk(uploadId, i);
     const kv = this.#store.kv;
     const partKeys = Array.from({ length: parts }, (_, p) => keys.chunkPart(uploadId, i, p));
     for (let attempt = 0; attempt < 50; attempt++) {

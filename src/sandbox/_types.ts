@@ -76,10 +76,11 @@ export interface SandboxOptions {
    */
   pushBackoffMs?: number[];
   /**
-   * Awaited before each chunk of an upload is processed (default none): a test hook that holds
-   * processing, e.g. to cancel an upload at a known point without racing it.
+   * A test hook awaited before each processing chunk of an upload (chunk `index`, 0-based, of
+   * `chunkSize` customers) is processed: hold the promise to hold processing at a known point,
+   * e.g. to cancel an upload mid-way without betting on timing. Never set in production.
    */
-  beforeChunk?: (uploadId: string, index: number) => Promise<void>;
+  beforeChunk?: (uploadId: string, index: number) => Promise<void> | void;
 }
 
 /** An upload as stored (the counters live in separate keys). */

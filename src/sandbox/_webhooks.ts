@@ -89,9 +89,9 @@ export function parseWebhook(
   if (body.region !== undefined && body.region !== region) {
     throw new HttpError(
       400,
-      `${WEBHOOK_MESSAGES.invalidRegion}: region in the body ("${
-        String(body.region)
-      }") differs from the query ("${region}")`,
+      WEBHOOK_MESSAGES.invalidRegion,
+      {},
+      `region in the body ("${String(body.region)}") differs from the query ("${region}")`,
     );
   }
   if (format !== undefined && format !== "json") {
@@ -169,7 +169,9 @@ export class WebhookStore {
     if (entry.value.region !== region) {
       throw new HttpError(
         400,
-        `${WEBHOOK_MESSAGES.invalidRegion}: the webhook is in region "${entry.value.region}"`,
+        WEBHOOK_MESSAGES.invalidRegion,
+        {},
+        `the webhook is in region "${entry.value.region}"`,
       );
     }
     return entry as Deno.KvEntry<WebhookRecord>;

@@ -141,8 +141,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     throw e;
   }
   const store = new Store(kv, now, chunkSize);
-  const processor = new Processor(store, now);
-  processor.beforeChunk = options.beforeChunk ?? null;
+  const processor = new Processor(store, now, options.beforeChunk);
   const webhooks = new WebhookStore(kv);
   const market = new Market(kv, webhooks, now, {
     fetch: options.pushFetch,

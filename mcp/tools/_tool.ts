@@ -1,0 +1,356 @@
+/**
+ * What every tool is made of: the registry entry type, `defineTool`, and the schema pieces and
+ * helpers the tool families share (regions, ids, upload summaries, customer views, errors).
+ *
+ * @module
+ */
+import * as z from "zod";
+import type { Customer, RecaptureClient, Region, Upload } from "../../mod.ts";
+import { IncorrectRegionError, isUploadDone, REGIONS } from "../../mod.ts";
+import { CustomerSchema } from "../../src/schemas.ts";
+import { explainError, ToolFailure } from "../_errors.ts";
+import type { Resource } from "../_errors.ts";
+import { maskRecord } from "../_mask.ts";
+import type { MaskSettings, Scrubber } from "../_mask.ts";
+import type { RequestHandlerExtra, ServerNotification, ServerRequest, Tool } from "../_sdk.ts";
+
+/** The regions, from the SDK (the one list), as the tuple `z.enum` wants. */
+const REGION_VALUES = REGIONS as readonly [Region, ...Region[]];
+
+/** Most rows one upload call accepts; bigger lists belong to the CLI or SDK. */
+export const MAX_UPLOAD_ROWS = 5000;
+/** Most characters of CSV text one upload call accepts. */
+export const MAX_CSV_CHARS = 2_000_000;
+/** Most customers one list call returns. */
+export const MAX_LIST_LIMIT = 100;
+/** Default page size of the list tool. */
+export const DEFAULT_LIST_LIMIT = 20;
+/** Hard cap on the JSON size of one list result, in characters (about 2.5k tokens). */
+export const MAX_LIST_RESULT_CHARS = 7_000;
+
+/** Customer fields the list tool can select (`id` always comes back). */
+export const CUSTOMER_FIELDS = Object.keys(CustomerSchema.entries)
+  .filter((f) => f !== "id") as [string, ...string[]];
+
+/** Everything a handler needs from the server it runs in. */
+export interface ToolContext {
+  client: RecaptureClient;
+  /** The default region. */
+  region: Region;
+  mask: MaskSettings;
+  /** This call's scrubber: every personal value a handler reads goes in (see `_mask.ts`). */
+  scrub: Scrubber;
+  /** The clock, in milliseconds (decides which expiry dates delete at once). */
+  now: () => number;
+  /** Longest time the wait tool blocks, in seconds. */
+  maxWaitSeconds: number;
+  /** Poll interval of the wait tool. */
+  pollIntervalMs: number;
+  /**
+   * Sends a log line of this call to the client (`notifications/message`, at or above the level
+   * the client set), masked and redacted like a result. A no-op outside a call.
+   */
+  log(level: "debug" | "info" | "warning", message: string): Promise<void>;
+  /** Reads a file the user named, after the checks of `_files.ts` (refused over HTTP). */
+  readFile(path: string): Promise<string>;
+}
+
+/** The request extras the SDK hands a tool handler. */
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** A `resource_link` a result carries: the resource a call created or named. */
+export interface ResourceLink {
+  type: "resource_link";
+  uri: string;
+  name: string;
+}
+
+/**
+ * What a handler returns: structured data plus a short text (and links to the resources it
+ * created or named), or a failure text.
+ */
+export type ToolOutcome<T> =
+  | { ok: true; data: T; text: string; links?: ResourceLink[] }
+  | { ok: false; text: string };
+
+/**
+ * The URI of an upload or customer: `recapture://uploads/{id}`, with `?region=` when the region
+ * is not the server's default (see `_resources.ts`, which reads them).
+ */
+export function resourceUri(kind: "upload" | "customer", id: string, region?: Region): string {
+  return `recapture://${kind}s/${encodeURIComponent(id)}` + (region ? `?region=${region}` : "");
+}
+
+/** A `resource_link` to an upload or customer in `region`. */
+export function resourceLink(
+  kind: "upload" | "customer",
+  id: string,
+  region: Region,
+): ResourceLink {
+  return { type: "resource_link", uri: resourceUri(kind, id, region), name: `${kind} ${id}` };
+}
+
+/** One thing a call would do that cannot be undone, in plain words for the person asked. */
+export interface Effect {
+  kind: "delete" | "cancel" | "remove";
+  /** E.g. `customer c_1 (2019 Toyota Corolla, rego [masked]) in region au is deleted`. */
+  what: string;
+}
+
+/** What a call would do: the resource it acts on and its irreversible effects (maybe none). */
+export interface EffectPlan {
+  region: Region;
+  resourceId: string;
+  effects: Effect[];
+}
+
+/** The four MCP tool annotations, all required here so none is left implicit. */
+export interface ExplicitAnnotations {
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** One registry entry. */
+export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  /** `read` tools are the only ones served in read-only mode. */
+  access: "read" | "write";
+  annotations: ExplicitAnnotations;
+  input: I;
+  output: O;
+  /**
+   * What a call would delete, cancel or remove, worked out before it acts. Required of every
+   * tool with `destructiveHint`; the server confirms any effect with a person (or, in the
+   * operator's token mode, a token) before `run`, whatever the tool.
+   */
+  plan?(
+    args: z.infer<z.ZodObject<I>>,
+    ctx: ToolContext,
+  ): Promise<ToolOutcome<EffectPlan>>;
+  run(
+    args: z.infer<z.ZodObject<I>>,
+    ctx: ToolContext,
+    extra: ToolExtra,
+  ): Promise<ToolOutcome<z.infer<z.ZodObject<O>>>>;
+}
+
+/** A registry entry with its types erased, so entries of different shapes share one list. */
+export interface RegisteredToolSpec {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly access: "read" | "write";
+  /** Whether calls can need confirmation (the tool has a `plan`). */
+  readonly confirmation: boolean;
+  readonly annotations: ExplicitAnnotations;
+  /** Registers the tool through `registerTool` (the server's one wrapper). */
+  register(registerTool: RegisterFn): void;
+  /** The tool as `tools/list` shows it. */
+  listing(): Tool;
+}
+
+/** Removes `additionalProperties: false` at every depth. */
+function dropClosed(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) dropClosed(item);
+  } else if (typeof node === "object" && node !== null) {
+    const record = node as Record<string, unknown>;
+    if (record.additionalProperties === false) delete record.additionalProperties;
+    for (const value of Object.values(record)) dropClosed(value);
+  }
+}
+
+/**
+ * A zod object as the JSON Schema `tools/list` carries, the way the SDK converts it (draft-7),
+ * minus the `$schema` line the SDK adds to every schema (about 12 tokens each, twice per tool).
+ */
+function jsonSchema(shape: z.ZodRawShape, io: "input" | "output"): Tool["inputSchema"] {
+  const schema: Record<string, unknown> = z.toJSONSchema(z.object(shape), {
+    target: "draft-7",
+    io,
+  });
+  delete schema.$schema;
+  // An output schema states what comes back; "nothing else" adds tokens and no meaning.
+  if (io === "output") dropClosed(schema);
+  return schema as Tool["inputSchema"];
+}
+
+/** What `register` needs: a function that registers one tool, given its parts. */
+export type RegisterFn = <I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  spec: ToolSpec<I, O>,
+) => void;
+
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
+  spec: ToolSpec<I, O>,
+): RegisteredToolSpec {
+  if (spec.annotations.destructiveHint && !spec.plan) {
+    throw new Error(`${spec.name} is destructive but declares no plan of its effects`);
+  }
+  return {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    access: spec.access,
+    confirmation: spec.plan !== undefined,
+    annotations: spec.annotations,
+    register(registerTool) {
+      registerTool(spec);
+    },
+    listing() {
+      return {
+        name: spec.name,
+        title: spec.title,
+        description: spec.description,
+        inputSchema: jsonSchema(spec.input, "input"),
+        outputSchema: jsonSchema(spec.output, "output"),
+        annotations: { ...spec.annotations },
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- shared schema pieces
+
+export const region = z.enum(REGION_VALUES).optional().describe("Default: the server's.");
+export const uploadId = z.string().min(1).max(200).describe(
+  "Upload id from recapture_upload_customers.",
+);
+export const customerId = z.string().min(1).max(200).describe("Customer id.");
+// No length cap in the schema (tokens are checked by one anchored, bounded pattern).
+export const confirmationToken = z.string().optional().describe(
+  "Token mode: from confirmation_required, if the user agrees.",
+);
+
+export const uploadSummary = z.object({
+  upload_id: z.string(),
+  status: z.string().nullable(),
+  total_uploaded_customers: z.number(),
+  total_processed_customers: z.number(),
+  total_errors: z.number(),
+  percent_complete: z.number(),
+  done: z.boolean(),
+});
+export type UploadSummary = z.infer<typeof uploadSummary>;
+
+/**
+ * A customer in results: the fields an agent acts on named (untyped, to stay terse: the API's
+ * values are strings or null), the rest of `CUSTOMER_FIELDS` passing through as they come.
+ */
+export const customerOut = z.object({
+  id: z.string(),
+  rego: z.unknown().optional(),
+  vin: z.unknown().optional(),
+  vehicle_title: z.unknown().optional(),
+  client_name: z.unknown().optional(),
+  expiry_date: z.unknown().optional(),
+}).loose();
+export type CustomerOut = z.infer<typeof customerOut>;
+
+export const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.string() });
+
+// ---------------------------------------------------------------- helpers
+
+export function regionOf(args: { region?: Region }, ctx: ToolContext): Region {
+  return args.region ?? ctx.region;
+}
+
+/** Summarises an upload: the counters, a percentage and whether it has finished. */
+export function summarizeUpload(upload: Upload): UploadSummary {
+  const uploaded = upload.total_uploaded_customers ?? 0;
+  const processed = upload.total_processed_customers ?? 0;
+  const status = upload.status ?? null;
+  const done = isUploadDone(upload);
+  const percent = uploaded > 0
+    ? Math.min(100, Math.floor((processed * 100) / uploaded))
+    : (done ? 100 : 0);
+  return {
+    upload_id: upload.id,
+    status,
+    total_uploaded_customers: uploaded,
+    total_processed_customers: processed,
+    total_errors: upload.total_errors ?? 0,
+    percent_complete: percent,
+    done,
+  };
+}
+
+export function describeUpload(s: UploadSummary): string {
+  return `Upload ${s.upload_id}: ${s.status ?? "unknown"}, ` +
+    `${s.total_processed_customers}/${s.total_uploaded_customers} processed ` +
+    `(${s.percent_complete}%), ${s.total_errors} error(s).`;
+}
+
+export function customerView(customer: Customer, ctx: ToolContext): CustomerOut {
+  ctx.scrub.collect(customer);
+  return maskRecord({ ...customer } as CustomerOut, ctx.mask);
+}
+
+export function json(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+export function failure(code: string, message: string): never {
+  throw new ToolFailure(code, message);
+}
+
+async function findRegion(
+  ctx: ToolContext,
+  resource: Resource,
+  id: string,
+  tried: Region,
+): Promise<Region | null> {
+  for (const candidate of REGIONS) {
+    if (candidate === tried) continue;
+    try {
+      const opts = { region: candidate, maxRetries: 0, timeoutMs: 5000 };
+      if (resource === "customer") await ctx.client.customers.retrieve(id, opts);
+      else if (resource === "upload") await ctx.client.uploads.retrieve(id, opts);
+      else await ctx.client.webhooks.retrieve(id, opts);
+      return candidate;
+    } catch {
+      // Not there (or not licensed there): try the next one.
+    }
+  }
+  return null;
+}
+
+/**
+ * Runs `action`; an API failure becomes a failure outcome that names its cause and next step.
+ * A wrong-region failure looks the resource up in the other regions to say which one is right.
+ */
+export async function guarded<T>(
+  ctx: ToolContext,
+  where: { resource?: Resource; id?: string; region: Region },
+  action: () => Promise<ToolOutcome<T>>,
+): Promise<ToolOutcome<T>> {
+  try {
+    return await action();
+  } catch (error) {
+    let foundInRegion: Region | null = null;
+    if (error instanceof IncorrectRegionError && where.resource && where.id) {
+      foundInRegion = await findRegion(ctx, where.resource, where.id, where.region);
+    }
+    return {
+      ok: false,
+      text: explainError(error, { resource: where.resource, region: where.region, foundInRegion }),
+    };
+  }
+}
+
+/** A plan with no effect: the call needs no confirmation. */
+export function noEffect(region: Region, resourceId: string): ToolOutcome<EffectPlan> {
+  return { ok: true, data: { region, resourceId, effects: [] }, text: "" };
+}
+
+/** A short, masked description of a customer for a person: id, vehicle, rego. */
+export function describeCustomer(c: CustomerOut): string {
+  const parts = [c.vehicle_title, c.rego ? `rego ${c.rego}` : null, c.vin ? `VIN ${c.vin}` : null]
+    .filter((p): p is string => typeof p === "string" && p !== "");
+  return `customer ${c.id}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
+}
+
+// ---------------------------------------------------------------- upload customers
