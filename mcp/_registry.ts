@@ -10,12 +10,14 @@ import { UPLOAD_TOOLS } from "./tools/uploads.ts";
 import { CUSTOMER_TOOLS } from "./tools/customers.ts";
 import { FIND_TOOLS } from "./tools/find.ts";
 import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./tools/alerts.ts";
+import { CODE_TOOLS } from "./code/mod.ts";
 
-/** The toolsets, in listing order. `code` joins later. */
+/** The toolsets, in listing order. `alerts` and `code` are opt-in. */
 export const TOOLSETS: Readonly<Record<string, readonly RegisteredToolSpec[]>> = {
   uploads: UPLOAD_TOOLS,
   customers: [...CUSTOMER_TOOLS, ...FIND_TOOLS],
   alerts: ALERT_TOOLS,
+  code: CODE_TOOLS,
 };
 
 /** The toolsets served when none are named. */

@@ -23,7 +23,7 @@ import { redact } from "./_errors.ts";
 import { Scrubber } from "./_mask.ts";
 import type { MaskSettings } from "./_mask.ts";
 import { confirmEffects } from "./_gate.ts";
-import type { ConfirmMode, PersonAnswer } from "./_gate.ts";
+import type { ConfirmMode, GateVerdict, PersonAnswer } from "./_gate.ts";
 import {
   ElicitResultSchema,
   ListRootsResultSchema,
@@ -67,7 +67,7 @@ export interface RecaptureMcpServerOptions {
   readOnly?: boolean;
   /**
    * The toolsets served (names in {@linkcode RECAPTURE_TOOLSETS}): `uploads`, `customers`
-   * (default: these two) and the opt-in `alerts`.
+   * (default: these two) and the opt-in `alerts` and `code` (code mode, local servers only).
    */
   toolsets?: readonly string[];
   /** Serve only these tools, from the served toolsets. Default: all of them. */
@@ -150,7 +150,7 @@ export const RECAPTURE_TOOL_NAMES: readonly string[] = DEFAULT_TOOLSETS
  * @example
  * ```ts
  * import { RECAPTURE_TOOLSETS } from "@recapture/sdk/mcp";
- * console.log(Object.keys(RECAPTURE_TOOLSETS)); // ["uploads", "customers", "alerts"]
+ * console.log(Object.keys(RECAPTURE_TOOLSETS)); // ["uploads", "customers", "alerts", "code"]
  * ```
  */
 export const RECAPTURE_TOOLSETS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
@@ -448,6 +448,9 @@ export function createRecaptureMcpServer(
     pollIntervalMs: s.pollIntervalMs,
     log: () => Promise.resolve(),
     readFile: (): Promise<string> => Promise.reject(new Error("no file input outside a call")),
+    readOnly: s.readOnly,
+    confirm: (): Promise<GateVerdict> =>
+      Promise.resolve({ go: false, text: "confirmation_unavailable: not inside a call" }),
   };
   const server = new McpServer(
     { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
@@ -563,6 +566,15 @@ export function createRecaptureMcpServer(
           scrub,
           log: logger(extra, scrub),
           readFile: (path) => readAllowedFile(path, allowedDirs(extra)),
+          confirm: (plan, tool, bound) =>
+            confirmEffects(plan, {
+              tool,
+              args: bound,
+              token: undefined,
+              mode: "person",
+              ask: asker(extra),
+              tokens: mintTokens,
+            }),
         };
         if (spec.plan) {
           const planned = await spec.plan(args, ctx);

@@ -226,7 +226,7 @@ Deno.test("code mode: escapes are contained", async (t) => {
         assert(writer.ok);
         assertMatch(String(writer.result), /^not_confirmed: the user declined/);
         assert(
-          (await client.customers.list({ limit: 1 })).total >= 0,
+          Array.isArray((await client.customers.list({ limit: 1 })).customers),
           "the client still works",
         );
         assertEquals(confirmed, ["customers.delete"]);

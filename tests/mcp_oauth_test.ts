@@ -44,7 +44,8 @@ async function setup() {
     return createRecaptureMcpServer(sdk, {
       mode: "sandbox",
       readOnly: grant.readOnly,
-      alerts: grant.toolsets.includes("alerts"),
+      toolsets: grant.toolsets,
+      subscriptions: false,
     });
   }, {
     oauth: {

@@ -10,6 +10,7 @@ import { IncorrectRegionError, isUploadDone, REGIONS } from "../../mod.ts";
 import { CustomerSchema } from "../../src/schemas.ts";
 import { explainError, ToolFailure } from "../_errors.ts";
 import type { Resource } from "../_errors.ts";
+import type { GateVerdict } from "../_gate.ts";
 import { maskRecord } from "../_mask.ts";
 import type { MaskSettings, Scrubber } from "../_mask.ts";
 import type { RequestHandlerExtra, ServerNotification, ServerRequest, Tool } from "../_sdk.ts";
@@ -53,6 +54,14 @@ export interface ToolContext {
   log(level: "debug" | "info" | "warning", message: string): Promise<void>;
   /** Reads a file the user named, after the checks of `_files.ts` (refused over HTTP). */
   readFile(path: string): Promise<string>;
+  /** The server is read-only (code mode: scripts may then only read). */
+  readOnly: boolean;
+  /**
+   * Confirms a plan with a person through the gate, for effects a tool finds while it runs
+   * (code mode: each destructive client call of a script). Never token mode: a script cannot
+   * carry a token back.
+   */
+  confirm(plan: EffectPlan, tool: string, args: Record<string, unknown>): Promise<GateVerdict>;
 }
 
 /** The request extras the SDK hands a tool handler. */
