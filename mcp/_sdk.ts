@@ -1,5 +1,5 @@
 /**
- * The one place the MCP SDK is imported. Under `deno check`, `@modelcontextprotocol/sdk` 1.32.2
+ * The one place the MCP SDK is imported (its stdio transports: `_sdk_stdio.ts`). Under `deno check`, `@modelcontextprotocol/sdk` 1.32.2
  * imports resolve untyped (handler arguments would infer as `any`); each re-export below names
  * its declaration file with a `@ts-types` line so the compiler sees the real types.
  *
@@ -12,14 +12,10 @@ export { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 export { ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 // @ts-types="@modelcontextprotocol/sdk/server/completable"
 export { completable } from "@modelcontextprotocol/sdk/server/completable.js";
-// @ts-types="@modelcontextprotocol/sdk/server/stdio"
-export { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/server/webStandardStreamableHttp"
 export { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/client/index"
 export { Client } from "@modelcontextprotocol/sdk/client/index.js";
-// @ts-types="@modelcontextprotocol/sdk/client/stdio"
-export { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 // @ts-types="@modelcontextprotocol/sdk/client/streamableHttp"
 export { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 // @ts-types="@modelcontextprotocol/sdk/inMemory"

@@ -89,6 +89,13 @@ export interface RecaptureMcpServerOptions {
    * refuses subscriptions with the reason. Default `true`.
    */
   subscriptions?: boolean;
+  /**
+   * Whether the server may ask the person (MCP elicitation) to confirm a destructive effect.
+   * `false` where a question's answer cannot be routed back to the instance that asked
+   * (Cloudflare Workers, Deno Deploy, any instances behind a balancer without affinity): such
+   * calls are then refused (`confirmation_unavailable`), never done unconfirmed. Default `true`.
+   */
+  elicitation?: boolean;
   /** Region used when a call names none. Default `"au"`. */
   region?: Region;
   /**
@@ -190,6 +197,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   "readOnly",
   "fileInput",
   "subscriptions",
+  "elicitation",
   "toolsets",
   "tools",
   "alerts",
@@ -257,6 +265,7 @@ function maskSettings(option: RecaptureMcpServerOptions["maskPii"]): MaskSetting
 interface Settings {
   served: readonly string[];
   subscriptions: boolean;
+  elicitation: boolean;
   fileDirs: readonly string[] | undefined;
   readOnly: boolean;
   region: Region;
@@ -326,9 +335,14 @@ function settle(options: RecaptureMcpServerOptions): Settings {
   if (typeof subscriptions !== "boolean") {
     throw new RecaptureMcpConfigError("subscriptions must be a boolean");
   }
+  const elicitation = options.elicitation ?? true;
+  if (typeof elicitation !== "boolean") {
+    throw new RecaptureMcpConfigError("elicitation must be a boolean");
+  }
   return {
     served,
     subscriptions,
+    elicitation,
     fileDirs: fileInput ? [...(fileInput.dirs ?? [])] : undefined,
     readOnly,
     region,
@@ -515,6 +529,7 @@ export function createRecaptureMcpServer(
    */
   const asker = (extra: ToolExtra) => {
     const capabilities = server.server.getClientCapabilities();
+    if (!s.elicitation) return undefined;
     if (capabilities !== undefined && !capabilities.elicitation) return undefined;
     return async (message: string): Promise<PersonAnswer> => {
       let answer;

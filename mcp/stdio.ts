@@ -18,7 +18,7 @@ import type { Readable, TransformCallback } from "node:stream";
 import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
-import { StdioServerTransport } from "./_sdk.ts";
+import { StdioServerTransport } from "./_sdk_stdio.ts";
 
 /** A server running on stdio. */
 export interface RunningStdioServer {

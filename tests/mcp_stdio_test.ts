@@ -1,6 +1,7 @@
 // The stdio entry point as a subprocess (`deno run mcp/stdio.ts`), driven by a real MCP Client.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { Client, ListRootsRequestSchema, StdioClientTransport } from "../mcp/_sdk.ts";
+import { Client, ListRootsRequestSchema } from "../mcp/_sdk.ts";
+import { StdioClientTransport } from "../mcp/_sdk_stdio.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 import { mcpClient } from "./mcp_fixture.ts";
 import type { Elicitor } from "./mcp_fixture.ts";
