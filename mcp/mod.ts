@@ -44,6 +44,7 @@ import type { AllowedDirs } from "./_files.ts";
 export { RecaptureMcpConfigError };
 export { createMcpHttpApp } from "./_http_app.ts";
 export type { McpHttpAppOptions } from "./_http_app.ts";
+export type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
 import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools/_tool.ts";

@@ -59,9 +59,10 @@ Deno.test("code mode: the tasks, one call each, on a 20k-customer account", asyn
             assertEquals((data.result as Record<string, unknown>)[key], value, key);
           }
         }
-        const tokens = countTokens(textOf(result));
+        // Text and structured content both enter the context (the result is in both).
+        const tokens = countTokens(textOf(result) + JSON.stringify(result.structuredContent));
         console.log(`${task.name}: 1 call, ${data.calls} client calls, ${tokens} tokens`);
-        assert(tokens < 3000, `${tokens} tokens`);
+        assert(tokens < 6000, `${tokens} tokens`);
       });
     }
 
