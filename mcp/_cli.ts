@@ -41,8 +41,8 @@ export interface EntryConfig {
 export const USAGE = `Options:
   --read-only            serve only the reading tools
   --tools a,b            serve only these tools (recapture_* names)
-  --toolsets a,b         serve these toolsets: uploads, customers (default both), alerts
-                         (default: RECAPTURE_MCP_TOOLSETS)
+  --toolsets a,b         serve these toolsets: uploads, customers (default both), alerts,
+                         code (scripts; local only) (default: RECAPTURE_MCP_TOOLSETS)
   --alerts               also serve the alerts toolset (webhook tools; opt-in)
   --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
   --mask-pii             mask personal data in results (allowlist: ids, region, dates,

@@ -52,7 +52,7 @@ async function setup() {
       resource: `${origin}/mcp`,
       issuer: as.issuer,
       jwksUrl: as.jwksUrl,
-      serverToolsets: ["uploads", "customers", "alerts"],
+      serverToolsets: ["uploads", "customers", "alerts", "code"],
     },
   });
   return {
@@ -139,6 +139,16 @@ Deno.test("MCP over OAuth (Deno)", async (t) => {
       assert(names.includes("recapture_delete_customer"));
       assert(names.includes("recapture_list_webhooks"));
       await client.close();
+    });
+
+    await t.step("recapture:code alone serves the code toolset, read-only", async () => {
+      const token = await env.as.sign({ ...good(), scope: "recapture:code" });
+      const res = await post(env.mcpUrl, token);
+      const text = await res.text();
+      assertEquals(res.status, 200);
+      assert(text.includes("recapture_run_script") && text.includes("recapture_search_docs"));
+      assert(!text.includes("recapture_list_customers"), "no other toolset without its scope");
+      assertEquals(env.grants.at(-1)?.readOnly, true, "code without recapture:write: read-only");
     });
 
     await t.step("the client's token never reaches the API", () => {

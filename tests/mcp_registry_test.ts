@@ -27,7 +27,11 @@ Deno.test("every registry tool sets all four annotations explicitly", () => {
     }
     assert(/^recapture_[a-z_]+$/.test(tool.name), `${tool.name} is snake_case recapture_*`);
     assert(tool.title.length > 0 && tool.description.length > 0);
-    assertEquals(tool.annotations.readOnlyHint, tool.access === "read", tool.name);
+    // The code tool is served in read-only mode too, where its scripts may only read (checked
+    // per client call); its hints describe a server that lets scripts write.
+    if (tool.name !== "recapture_run_script") {
+      assertEquals(tool.annotations.readOnlyHint, tool.access === "read", tool.name);
+    }
     // Every destructive tool plans its effects, so the one gate can confirm them.
     if (tool.annotations.destructiveHint) assertEquals(tool.confirmation, true, tool.name);
   }
@@ -80,9 +84,9 @@ Deno.test("toolsets: defaults, opt-in alerts, unknown toolsets and tools outside
   const client = new RecaptureClient({ apiKey: "sec_example_key_000" });
   assertEquals(DEFAULT_TOOLSETS, ["uploads", "customers"]);
   assertThrows(
-    () => createRecaptureMcpServer(client, { toolsets: ["uploads", "code"] }),
+    () => createRecaptureMcpServer(client, { toolsets: ["uploads", "scripts"] }),
     RecaptureMcpConfigError,
-    "unknown toolset: code (known: uploads, customers, alerts)",
+    "unknown toolset: scripts (known: uploads, customers, alerts, code)",
   );
   assertThrows(
     () =>
