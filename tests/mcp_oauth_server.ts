@@ -10,6 +10,9 @@
 import * as jose from "jose";
 import { Client, StreamableHTTPClientTransport } from "../mcp/_sdk.ts";
 
+/** A signing key as jose takes it. */
+export type SigningKey = Parameters<jose.SignJWT["sign"]>[0];
+
 /** A running test authorization server. */
 export interface TestAuthServer {
   /** Issuer identifier (`http://127.0.0.1:PORT`). */
@@ -21,7 +24,7 @@ export interface TestAuthServer {
   sign(
     claims: jose.JWTPayload,
     header?: Partial<jose.JWTHeaderParameters>,
-    key?: CryptoKey,
+    key?: SigningKey,
   ): Promise<string>;
   /** The JWKS requests seen (keys come only from here). */
   jwksFetches: number;
@@ -46,7 +49,7 @@ export async function startAuthServer(): Promise<TestAuthServer> {
   const sign = (
     claims: jose.JWTPayload,
     header: Partial<jose.JWTHeaderParameters> = {},
-    key: CryptoKey = privateKey,
+    key: SigningKey = privateKey,
   ): Promise<string> =>
     new jose.SignJWT(claims)
       .setProtectedHeader({ alg: "RS256", kid: "test-key", typ: "at+jwt", ...header })

@@ -13,6 +13,7 @@ import { createRecaptureMcpServer, RecaptureMcpConfigError } from "../mcp/mod.ts
 import { createMcpHttpApp } from "../mcp/_http_app.ts";
 import type { OAuthGrant } from "../mcp/_oauth.ts";
 import { connectWithOAuth, startAuthServer } from "./mcp_oauth_server.ts";
+import { remoteMcpApp } from "../examples/_mcp_remote.ts";
 
 const SHARED_TOKEN = "0123456789abcdef-shared";
 
@@ -32,13 +33,14 @@ async function setup() {
     },
   });
   const grants: OAuthGrant[] = [];
-  let app: ReturnType<typeof createMcpHttpApp> | undefined;
+  // The app needs the port (its canonical URL), known once listening.
+  const served: { app?: ReturnType<typeof createMcpHttpApp> } = {};
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req) => app ? app.fetch(req) : new Response("starting", { status: 503 }),
+    (req) => served.app ? served.app.fetch(req) : new Response("starting", { status: 503 }),
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
-  app = createMcpHttpApp((grant) => {
+  served.app = createMcpHttpApp((grant) => {
     if (!grant) throw new Error("no grant with OAuth on");
     grants.push(grant);
     return createRecaptureMcpServer(sdk, {
@@ -268,4 +270,30 @@ Deno.test("MCP OAuth configuration is refused at start-up when unsafe", async ()
   );
   assertEquals(res.status, 403);
   await res.body?.cancel();
+});
+
+Deno.test("the remote examples refuse to start without what OAuth needs, and refuse code", () => {
+  const env = {
+    RECAPTURE_API_KEY: "sec_example_key_000",
+    RECAPTURE_MCP_RESOURCE: "https://mcp.example.com/mcp",
+    RECAPTURE_MCP_OAUTH_ISSUER: "https://login.example.com/",
+    RECAPTURE_MCP_OAUTH_JWKS_URL: "https://login.example.com/jwks",
+  };
+  remoteMcpApp(env); // complete: starts
+  assertThrows(
+    () => remoteMcpApp({ ...env, RECAPTURE_MCP_RESOURCE: "" }),
+    RecaptureMcpConfigError,
+    "resource (this server's canonical URL) is required",
+  );
+  assertThrows(
+    () => remoteMcpApp({ ...env, RECAPTURE_MCP_OAUTH_JWKS_URL: undefined }),
+    RecaptureMcpConfigError,
+    "jwksUrl is required",
+  );
+  assertThrows(() => remoteMcpApp({ ...env, RECAPTURE_API_KEY: "" }), Error, "RECAPTURE_API_KEY");
+  assertThrows(
+    () => remoteMcpApp({ ...env, RECAPTURE_MCP_TOOLSETS: "customers,code" }),
+    Error,
+    "cannot start",
+  );
 });

@@ -6,6 +6,7 @@
  * @module
  */
 import { BRIDGE_METHODS } from "./_bridge.ts";
+import { cannotSpawn } from "./_runner.ts";
 
 /** One searchable entry. */
 export interface DocEntry {
@@ -140,12 +141,20 @@ let index: Promise<DocEntry[]> | undefined;
 export function sdkDocs(): Promise<DocEntry[]> {
   return index ??= (async () => {
     const entry = new URL("../../mod.ts", import.meta.url);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["doc", "--json", entry.href],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
+    // Through prlimit (without limits), the one program code mode may start
+    // (`--allow-run=prlimit`).
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command("prlimit", {
+        args: ["--", Deno.execPath(), "doc", "--json", entry.href],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+    } catch (error) {
+      index = undefined;
+      throw new Error(cannotSpawn(error));
+    }
     if (!out.success) {
       index = undefined;
       throw new Error(`deno doc failed: ${new TextDecoder().decode(out.stderr).slice(0, 300)}`);

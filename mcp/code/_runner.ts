@@ -104,6 +104,17 @@ export function canRunScripts(): "ok" | string {
   return "ok";
 }
 
+/** Why `prlimit` could not be started, in words for the agent and the operator. */
+export function cannotSpawn(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) {
+    return "code mode needs prlimit (util-linux) on PATH to limit a script's memory";
+  }
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return "code mode needs the server started with --allow-run=prlimit (deno task mcp has it)";
+  }
+  return `the script process could not start: ${(error as Error).message}`;
+}
+
 /** Drops `__proto__` keys, so a result cannot carry a prototype anywhere it is copied. */
 function safeParse(line: string): unknown {
   return JSON.parse(line, (key, value) => key === "__proto__" ? undefined : value);
@@ -222,12 +233,7 @@ export async function runScript(
         stderr: "piped",
       }).spawn();
     } catch (error) {
-      return fail(
-        "unavailable",
-        error instanceof Deno.errors.NotFound
-          ? "code mode needs prlimit (util-linux) on PATH to limit a script's memory"
-          : `the script process could not start: ${(error as Error).message}`,
-      );
+      return fail("unavailable", cannotSpawn(error));
     }
     let stopped: ScriptOutcome | undefined;
     const stop = (code: ScriptFailure, message: string) => {
