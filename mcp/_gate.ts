@@ -31,6 +31,11 @@ export interface GateCall {
   mode: ConfirmMode;
   /** Asks the person, when the client supports elicitation. */
   ask: ((message: string) => Promise<PersonAnswer>) | undefined;
+  /**
+   * Why there is no `ask`: the client cannot (default), or this deployment cannot route an
+   * answer back (stateless remote servers, `elicitation: false`).
+   */
+  noAsk?: "client" | "deployment";
   tokens: () => Promise<ConfirmationTokens>;
 }
 
@@ -70,11 +75,16 @@ export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<
   if (call.mode !== "token-unverified") {
     return {
       go: false,
-      text: `confirmation_unavailable: ${effects} That needs a person's confirmation, and this ` +
-        "client cannot ask one (it does not support MCP elicitation), so nothing was changed. " +
-        "Tell the user: they can do it from a client that supports elicitation, or the operator " +
-        "can start the server with --confirm=token-unverified, where a token, not a person, " +
-        "confirms.",
+      text: call.noAsk === "deployment"
+        ? `confirmation_unavailable: ${effects} That needs a person's confirmation, and this ` +
+          "server cannot ask one (it runs stateless, e.g. on Cloudflare Workers or Deno Deploy, " +
+          "where the answer may reach another instance), so nothing was changed. Tell the user: " +
+          "they can do it through a local Recapture MCP server, where they are asked."
+        : `confirmation_unavailable: ${effects} That needs a person's confirmation, and this ` +
+          "client cannot ask one (it does not support MCP elicitation), so nothing was changed. " +
+          "Tell the user: they can do it from a client that supports elicitation, or the operator " +
+          "can start the server with --confirm=token-unverified, where a token, not a person, " +
+          "confirms.",
     };
   }
   const tokens = await call.tokens();

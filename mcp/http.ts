@@ -6,7 +6,9 @@
  *
  * Run it with `deno task mcp:http` (127.0.0.1:8765 by default). Without `RECAPTURE_API_KEY` it
  * serves the embedded sandbox; without `RECAPTURE_MCP_TOKEN` it makes up a token and keeps it in
- * `.recapture/mcp_token` (owner-only), never printing it.
+ * `.recapture/mcp_token` (owner-only), never printing it. With `RECAPTURE_MCP_RESOURCE`,
+ * `RECAPTURE_MCP_OAUTH_ISSUER` and `RECAPTURE_MCP_OAUTH_JWKS_URL` it is an OAuth 2.1 resource
+ * server instead (docs/mcp.md, "Remote server"), and a shared token is refused.
  *
  * @example
  * ```ts ignore
@@ -21,7 +23,10 @@ import { randomHex } from "../src/_hex.ts";
 import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
 import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
+import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
+import type { OAuthOptions } from "./_oauth.ts";
+import { DEFAULT_TOOLSETS } from "./_registry.ts";
 import type { McpHttpApp } from "./_types.ts";
 
 /**
@@ -42,12 +47,40 @@ async function localToken(file: string): Promise<string> {
   return token;
 }
 
+/**
+ * OAuth settings from the environment, or undefined when none of its variables is set. Any one
+ * set turns OAuth on; a missing one is then a start-up error (from `createOAuthGuard`).
+ */
+function oauthFromEnv(
+  env: Record<string, string | undefined>,
+  options: RecaptureMcpServerOptions,
+): OAuthOptions | undefined {
+  const resource = env.RECAPTURE_MCP_RESOURCE ?? "";
+  const issuer = env.RECAPTURE_MCP_OAUTH_ISSUER ?? "";
+  const jwksUrl = env.RECAPTURE_MCP_OAUTH_JWKS_URL ?? "";
+  if (resource === "" && issuer === "" && jwksUrl === "") return undefined;
+  if (options.tools !== undefined) {
+    throw new RecaptureMcpConfigError(
+      "--tools cannot be combined with OAuth: the token's scopes choose the tools (use --toolsets)",
+    );
+  }
+  const toolsets = options.toolsets ??
+    (options.alerts ? [...DEFAULT_TOOLSETS, "alerts"] : DEFAULT_TOOLSETS);
+  return {
+    resource,
+    issuer,
+    jwksUrl,
+    serverToolsets: toolsets,
+    serverReadOnly: options.readOnly === true,
+  };
+}
+
 /** A running HTTP server. */
 export interface RunningMcpHttpServer {
   /** The MCP endpoint, e.g. `http://127.0.0.1:8765/mcp`. */
   url: string;
-  /** The bearer token in force. */
-  token: string;
+  /** The shared bearer token in force; undefined under OAuth. */
+  token: string | undefined;
   /** `"api"` or `"sandbox"`. */
   mode: "api" | "sandbox";
   /** Stops listening and closes the client (and the sandbox). */
@@ -80,11 +113,18 @@ export async function serveHttp(
     );
   }
   const options = await serverOptions(config);
-  const token = env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
+  const oauth = oauthFromEnv(env, options);
+  if (oauth && env.RECAPTURE_MCP_TOKEN) {
+    throw new RecaptureMcpConfigError(
+      "RECAPTURE_MCP_TOKEN: the shared bearer token is for local use and is refused while " +
+        "OAuth is on (RECAPTURE_MCP_RESOURCE / _OAUTH_ISSUER / _OAUTH_JWKS_URL); unset one",
+    );
+  }
+  const token = oauth ? undefined : env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
   const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
   const perRequest = {
     ...options,
-    secrets: [...(options.secrets ?? []), token],
+    secrets: [...(options.secrets ?? []), ...(token ? [token] : [])],
     mode: opened.mode,
     sandboxPath: sandboxPath(config.sandboxPath, env),
     // Stateless: each request meets a fresh server, with nowhere to send an update later.
@@ -94,11 +134,25 @@ export async function serveHttp(
   try {
     // Built once up front so a bad option fails at start-up, not on the first request.
     createRecaptureMcpServer(opened.client, perRequest);
-    app = createMcpHttpApp(() => createRecaptureMcpServer(opened.client, perRequest), {
-      token,
-      allowedHosts: config.allowedHosts,
-      allowedOrigins: config.allowedOrigins,
-    });
+    app = createMcpHttpApp(
+      (grant) =>
+        createRecaptureMcpServer(
+          opened.client,
+          grant
+            ? {
+              ...perRequest,
+              alerts: undefined,
+              toolsets: grant.toolsets,
+              readOnly: grant.readOnly,
+            }
+            : perRequest,
+        ),
+      {
+        ...(oauth ? { oauth } : { token }),
+        allowedHosts: config.allowedHosts,
+        allowedOrigins: config.allowedOrigins,
+      },
+    );
   } catch (error) {
     await opened.close();
     throw error;
@@ -114,7 +168,9 @@ export async function serveHttp(
   const url = `http://${host}:${addr.port}/mcp`;
   console.error(
     `recapture MCP (${opened.mode === "sandbox" ? "sandbox" : "live API"}) on ${url}; ` +
-      (env.RECAPTURE_MCP_TOKEN
+      (oauth
+        ? `OAuth 2.1 (issuer ${oauth.issuer}, audience ${oauth.resource})`
+        : env.RECAPTURE_MCP_TOKEN
         ? "bearer token from RECAPTURE_MCP_TOKEN"
         : `bearer token in ${config.tokenFile} (set RECAPTURE_MCP_TOKEN to choose one)`),
   );

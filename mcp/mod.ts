@@ -589,6 +589,7 @@ export function createRecaptureMcpServer(
               token: undefined,
               mode: "person",
               ask: asker(extra),
+              noAsk: s.elicitation ? "client" : "deployment",
               tokens: mintTokens,
             }),
         };
@@ -602,6 +603,7 @@ export function createRecaptureMcpServer(
             token: typeof token === "string" ? token : undefined,
             mode: s.confirm,
             ask: asker(extra),
+            noAsk: s.elicitation ? "client" : "deployment",
             tokens: mintTokens,
           });
           if (!verdict.go) return toResult({ ok: false, text: verdict.text }, s.secrets, scrub);

@@ -227,7 +227,7 @@ Deno.test("http: without RECAPTURE_MCP_TOKEN a token is made, kept owner-only an
   const args = ["--port", "0", "--sandbox-path", ":memory:", "--token-file", `${dir}/token`];
   try {
     const first = await serveHttp(args, {});
-    const token = first.token;
+    const token = first.token ?? "";
     await first.close();
     assert(token.length >= 32);
     assertEquals((await Deno.readTextFile(`${dir}/token`)).trim(), token);

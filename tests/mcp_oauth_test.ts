@@ -5,7 +5,7 @@
  * tool list and calls; the shared bearer token is refused while OAuth is on; the client's token
  * never reaches the API.
  */
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import * as jose from "jose";
 import { RecaptureClient } from "../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
@@ -14,6 +14,7 @@ import { createMcpHttpApp } from "../mcp/_http_app.ts";
 import type { OAuthGrant } from "../mcp/_oauth.ts";
 import { connectWithOAuth, startAuthServer } from "./mcp_oauth_server.ts";
 import { remoteMcpApp } from "../examples/_mcp_remote.ts";
+import { serveHttp } from "../mcp/http.ts";
 
 const SHARED_TOKEN = "0123456789abcdef-shared";
 
@@ -296,4 +297,43 @@ Deno.test("the remote examples refuse to start without what OAuth needs, and ref
     Error,
     "cannot start",
   );
+});
+
+Deno.test("deno task mcp:http: OAuth from the environment; the shared token refused with it", async () => {
+  const oauthEnv = {
+    RECAPTURE_MCP_RESOURCE: "http://127.0.0.1:1/mcp",
+    RECAPTURE_MCP_OAUTH_ISSUER: "http://127.0.0.1:2",
+    RECAPTURE_MCP_OAUTH_JWKS_URL: "http://127.0.0.1:2/jwks",
+  };
+  const args = ["--port", "0", "--sandbox-path", ":memory:"];
+  await assertRejects(
+    () => serveHttp(args, { ...oauthEnv, RECAPTURE_MCP_TOKEN: SHARED_TOKEN }),
+    RecaptureMcpConfigError,
+    "refused while OAuth is on",
+  );
+  await assertRejects(
+    () => serveHttp(args, { ...oauthEnv, RECAPTURE_MCP_OAUTH_JWKS_URL: undefined }),
+    RecaptureMcpConfigError,
+    "jwksUrl is required",
+  );
+  await assertRejects(
+    () => serveHttp([...args, "--tools", "recapture_list_customers"], oauthEnv),
+    RecaptureMcpConfigError,
+    "--tools cannot be combined with OAuth",
+  );
+  const running = await serveHttp(args, oauthEnv);
+  try {
+    assertEquals(running.token, undefined);
+    for (const token of [undefined, SHARED_TOKEN]) {
+      const res = await post(running.url, token);
+      await res.body?.cancel();
+      assertEquals(res.status, 401);
+      assertMatch(
+        res.headers.get("www-authenticate") ?? "",
+        /resource_metadata="http:\/\/127\.0\.0\.1:1\/\.well-known\/oauth-protected-resource\/mcp"/,
+      );
+    }
+  } finally {
+    await running.close();
+  }
 });
