@@ -44,7 +44,13 @@ Deno.test("code mode: escapes are contained", async (t) => {
         // Made at run time: the word itself is refused in a script source.
         const load = (spec, type) =>
           (0, eval)("imp" + "ort(spec" + (type ? ", { with: { type } })" : ")"));
+        // A module made at run time (data: or blob: URL) that reads a file as its dependency.
+        const reader = ["imp", "ort t from 'file:///etc/hostname' with { type: 'text' }; exp",
+          "ort default t;"].join("");
         const probes = {
+          importViaDataModule: () => load("data:text/javascript," + encodeURIComponent(reader)),
+          importViaBlobModule: () =>
+            load(URL.createObjectURL(new Blob([reader], { type: "text/javascript" }))),
           readFile: () => Deno.readTextFile("/etc/hostname"),
           importFileText: () => load("file:///etc/hostname", "text"),
           importFileJson: () => load("file://${Deno.cwd()}/deno.json", "json"),
@@ -73,7 +79,7 @@ Deno.test("code mode: escapes are contained", async (t) => {
       `);
         assert(out.ok, out.ok ? "" : out.message);
         const results = out.result as Record<string, string>;
-        assertEquals(Object.keys(results).length, 19);
+        assertEquals(Object.keys(results).length, 21);
         for (const [probe, result] of Object.entries(results)) {
           assert(result !== "ESCAPED", `${probe} escaped`);
           assertMatch(
