@@ -238,8 +238,46 @@ function scopesOf(payload: jose.JWTPayload): string[] {
   return [];
 }
 
+/** Most bytes of a JWKS document read. */
+const MAX_JWKS_BYTES = 256 * 1024;
+
+/** Fetches and reads the whole body (at most {@linkcode MAX_JWKS_BYTES}), whatever the status. */
+async function boundedFetch(
+  fetcher: (url: string, init: RequestInit) => Promise<Response>,
+  url: string,
+  init: RequestInit,
+): Promise<Response> {
+  const response = await fetcher(url, init);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (response.body) {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_JWKS_BYTES) {
+        await reader.cancel();
+        throw new Error(`the JWKS is larger than ${MAX_JWKS_BYTES} bytes`);
+      }
+      chunks.push(value);
+    }
+  }
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return new Response(body, { status: response.status, headers: response.headers });
+}
+
+/** The issuer's keys could not be had. */
+class KeysUnavailable extends Error {}
+
 /** Why a token was refused, in words for `error_description` (never the token itself). */
 function refusal(error: unknown, issuer: string, audience: string): string | "unavailable" {
+  if (error instanceof KeysUnavailable) return "unavailable";
   if (error instanceof jose.errors.JWTExpired) return "the token has expired";
   if (error instanceof jose.errors.JWTClaimValidationFailed) {
     if (error.claim === "iss") return `the token was not issued by ${issuer}`;
@@ -258,10 +296,6 @@ function refusal(error: unknown, issuer: string, audience: string): string | "un
   if (error instanceof jose.errors.JWKSMultipleMatchingKeys) {
     return "the token's key is ambiguous (add a kid)";
   }
-  if (
-    error instanceof jose.errors.JWKSTimeout || error instanceof jose.errors.JWKSInvalid ||
-    error instanceof TypeError
-  ) return "unavailable";
   if (error instanceof jose.errors.JOSEError) return "the token is not a valid signed JWT";
   return "unavailable";
 }
@@ -318,10 +352,24 @@ export function createOAuthGuard(options: OAuthOptions): OAuthGuard {
   }
   const servers = [...(options.authorizationServers ?? [issuer])];
   for (const s of servers) absoluteUrl("authorizationServers entry", s);
-  const keys = jose.createRemoteJWKSet(jwksUrl, {
+  const fetcher = options.jwksFetch ?? ((url: string, init: RequestInit) => fetch(url, init));
+  const remote = jose.createRemoteJWKSet(jwksUrl, {
     timeoutDuration: 5000,
-    ...(options.jwksFetch ? { [jose.customFetch]: options.jwksFetch } : {}),
+    [jose.customFetch]: (url: string, init: RequestInit) => boundedFetch(fetcher, url, init),
   });
+  // A failure to get the keys (unreachable, not 200, not a JWKS) is the server's problem, not the
+  // token's: told apart here, since jose reports some of them as generic errors.
+  const keys: jose.JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (
+        error instanceof jose.errors.JWKSNoMatchingKey ||
+        error instanceof jose.errors.JWKSMultipleMatchingKeys
+      ) throw error;
+      throw new KeysUnavailable();
+    }
+  };
   const wellKnown = "/.well-known/oauth-protected-resource";
   const resourcePath = resource.slice(resourceUrl.origin.length);
   const metadataPaths = resourcePath === "" ? [wellKnown] : [wellKnown + resourcePath, wellKnown];

@@ -11,6 +11,7 @@ import { RecaptureClient } from "../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "../mcp/mod.ts";
 import { createMcpHttpApp } from "../mcp/_http_app.ts";
+import { createOAuthGuard } from "../mcp/_oauth.ts";
 import type { OAuthGrant } from "../mcp/_oauth.ts";
 import { connectWithOAuth, startAuthServer } from "./mcp_oauth_server.ts";
 import { remoteMcpApp } from "../examples/_mcp_remote.ts";
@@ -335,5 +336,48 @@ Deno.test("deno task mcp:http: OAuth from the environment; the shared token refu
     }
   } finally {
     await running.close();
+  }
+});
+
+Deno.test("a JWKS that fails is 503, not a 401 that sends the user to sign in again", async () => {
+  const as = await startAuthServer();
+  // Answers 500, a body that is no JWKS, keys that cannot be read, a JWKS over 256 KiB.
+  const answers = [
+    () => new Response("down", { status: 500 }),
+    () => new Response("<html>", { status: 200 }),
+    () => Response.json({ keys: "none" }),
+    () => Response.json({ keys: [], padding: "x".repeat(300_000) }),
+  ];
+  let served = 0;
+  const jwks = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => answers[served++ % answers.length](),
+  );
+  try {
+    const token = await as.sign({
+      iss: as.issuer,
+      aud: "http://127.0.0.1:1/mcp",
+      scope: "recapture:read",
+      exp: Math.floor(Date.now() / 1000) + 300,
+    });
+    for (let i = 0; i < answers.length; i++) {
+      // A guard per answer: jose keeps a fetched set, and waits before fetching again.
+      const guard = createOAuthGuard({
+        resource: "http://127.0.0.1:1/mcp",
+        issuer: as.issuer,
+        jwksUrl: `http://127.0.0.1:${jwks.addr.port}/jwks`,
+        serverToolsets: ["uploads", "customers"],
+      });
+      const result = await guard.check(`Bearer ${token}`);
+      assert(!result.ok);
+      assertEquals(result.status, 503, `answer ${i}`);
+      assertEquals(result.challenge, undefined);
+      assertMatch(result.message, /keys could not be fetched/);
+    }
+    assertEquals(served, answers.length);
+    assertEquals(as.jwksFetches, 0, "the token's own issuer was not asked for keys");
+  } finally {
+    await jwks.shutdown();
+    await as.close();
   }
 });
