@@ -93,6 +93,36 @@ Deno.test("code mode: the tasks, one call each, on a 20k-customer account", asyn
       assertMatch(questions[0], new RegExp(`customer ${victim.id} is deleted`));
     });
 
+    await t.step("with --mask-pii, what a script reads is masked", async () => {
+      const masking = createRecaptureMcpServer(account.client, {
+        toolsets: ["code"],
+        maskPii: true,
+      });
+      const other = mcpClient();
+      const [x, y] = InMemoryTransport.createLinkedPair();
+      await masking.connect(y);
+      await other.connect(x);
+      try {
+        const result = await other.callTool({
+          name: "recapture_run_script",
+          arguments: {
+            script: `const c = (await client.customers.list({ limit: 1, offset: 5 })).customers[0];
+              const one = await client.customers.retrieve(c.id);
+              return [c.id, c.client_name, c.mobile_number, c.rego, one.client_name, one.vin];`,
+          },
+        }) as CallToolResult;
+        assert(!result.isError, textOf(result));
+        const [id, name, mobile, rego, name2, vin] = result.structuredContent?.result as string[];
+        const clear = account.customers.find((c) => c.id === id)!;
+        assert(name !== clear.client_name && name === name2, `${name}`);
+        assert(mobile !== clear.mobile_number && mobile.endsWith(clear.mobile_number!.slice(-3)));
+        assertEquals([rego, vin], ["[masked]", "[masked]"]);
+      } finally {
+        await other.close();
+        await masking.close();
+      }
+    });
+
     await t.step("where no process can start (Deno Deploy), code mode is refused", async () => {
       Deno.env.set("DENO_DEPLOYMENT_ID", "test");
       try {

@@ -12,6 +12,8 @@ import { expiresImmediately, REGIONS } from "../../mod.ts";
 import type { confirmEffects, GateVerdict } from "../_gate.ts";
 import { ScriptCallError } from "./_runner.ts";
 import type { CallHandler } from "./_runner.ts";
+import { CLIENT_METHODS } from "./_prelude.ts";
+import type { ClientMethod } from "./_prelude.ts";
 
 /** A plan of effects, as the gate takes it. */
 type EffectPlan = Parameters<typeof confirmEffects>[0];
@@ -48,8 +50,8 @@ function regionOf(options: unknown, fallback: string): string {
 type AnyFn = (...a: any[]) => Promise<unknown>;
 const call = (fn: AnyFn, args: unknown[]) => fn(...args);
 
-/** The methods a script can call, and nothing else. */
-const METHODS: Readonly<Record<string, Method>> = {
+/** The methods a script can call, and nothing else: exactly the keys of `CLIENT_METHODS`. */
+const METHODS: Readonly<Record<ClientMethod, Method>> = {
   "uploads.create": {
     args: z.tuple([
       z.strictObject({
@@ -163,7 +165,7 @@ const METHODS: Readonly<Record<string, Method>> = {
 };
 
 /** The names of the methods a script can call. */
-export const BRIDGE_METHODS: readonly string[] = Object.keys(METHODS);
+export const BRIDGE_METHODS: readonly string[] = CLIENT_METHODS;
 
 function describeIssues(method: string, error: z.ZodError): string {
   return error.issues.slice(0, 5).map((issue) => {
@@ -201,7 +203,7 @@ export function createBridge(client: RecaptureClient, policy: BridgePolicy): Cal
         `client.${method} does not exist (methods: ${BRIDGE_METHODS.join(", ")})`,
       );
     }
-    const spec = METHODS[method];
+    const spec = METHODS[method as ClientMethod];
     // `undefined` arguments arrive as null.
     const args = rawArgs.map((a) => a === null ? undefined : a);
     const parsed = spec.args.safeParse(args);

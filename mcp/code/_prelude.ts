@@ -6,8 +6,11 @@
  * @module
  */
 
-/** The methods the child's `client` has (checked again, with their arguments, by the server). */
-export const CLIENT_METHODS: readonly string[] = [
+/**
+ * The methods the child's `client` has: the one list (the bridge's table must have exactly these
+ * keys, checked by the compiler), each checked again with its arguments by the server.
+ */
+export const CLIENT_METHODS = [
   "uploads.create",
   "uploads.retrieve",
   "uploads.cancel",
@@ -17,7 +20,28 @@ export const CLIENT_METHODS: readonly string[] = [
   "customers.delete",
   "webhooks.list",
   "webhooks.retrieve",
-];
+] as const;
+
+/** One of {@linkcode CLIENT_METHODS}. */
+export type ClientMethod = (typeof CLIENT_METHODS)[number];
+
+/** `client.uploads = { create, ... }`, one line per group, from {@linkcode CLIENT_METHODS}. */
+function clientLines(): string[] {
+  const groups = new Map<string, string[]>();
+  for (const method of CLIENT_METHODS) {
+    const [group, name] = method.split(".");
+    groups.set(group, [...(groups.get(group) ?? []), `${name}: __m("${method}")`]);
+  }
+  // `customers.iterate` pages with `customers.list` inside the script.
+  groups.get("customers")?.push("iterate: __iterate");
+  return [
+    `const client = Object.freeze({`,
+    ...[...groups].map(([group, members]) =>
+      `  ${group}: Object.freeze({ ${members.join(", ")} }),`
+    ),
+    `});`,
+  ];
+}
 
 const PRELUDE_LINES = [
   `const __w = Deno.stdout.writable.getWriter(), __e = new TextEncoder();`,
@@ -31,14 +55,10 @@ const PRELUDE_LINES = [
   `const __fmt = (a) => a.map((x) => { if (typeof x === "string") return x; try { return JSON.stringify(x); } catch { return String(x); } }).join(" ");`,
   `for (const k of ["log", "info", "warn", "error", "debug"]) console[k] = (...a) => { __send({ log: __fmt(a) }); };`,
   `const __m = (name) => (...a) => __call(name, a);`,
-  `const client = Object.freeze({`,
-  `  uploads: Object.freeze({ create: __m("uploads.create"), retrieve: __m("uploads.retrieve"), cancel: __m("uploads.cancel") }),`,
-  `  customers: Object.freeze({ list: __m("customers.list"), retrieve: __m("customers.retrieve"), update: __m("customers.update"), delete: __m("customers.delete"),`,
-  `    iterate: async function* (params = {}, options) { const limit = params.pageSize ?? 1000; let offset = 0;`,
-  `      for (;;) { const page = await __call("customers.list", [{ offset, limit, ...(params.upload_id ? { upload_id: params.upload_id } : {}) }, options]);`,
-  `        for (const c of page.customers) yield c; offset += page.customers.length; if (page.customers.length === 0 || offset >= page.total) return; } } }),`,
-  `  webhooks: Object.freeze({ list: __m("webhooks.list"), retrieve: __m("webhooks.retrieve") }),`,
-  `});`,
+  `const __iterate = async function* (params = {}, options) { const limit = params.pageSize ?? 1000; let offset = 0;`,
+  `  for (;;) { const page = await __call("customers.list", [{ offset, limit, ...(params.upload_id ? { upload_id: params.upload_id } : {}) }, options]);`,
+  `    for (const c of page.customers) yield c; offset += page.customers.length; if (page.customers.length === 0 || offset >= page.total) return; } };`,
+  ...clientLines(),
   `globalThis.Worker = undefined;`,
   `try { const __r = await (async (client) => {`,
 ];

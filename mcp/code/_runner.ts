@@ -70,7 +70,8 @@ export class ScriptCallError extends Error {
    * @example
    * ```ts
    * import { ScriptCallError } from "./_runner.ts";
-   * throw new ScriptCallError("read_only", "client.customers.delete changes data");
+   * const refused = new ScriptCallError("read_only", "client.customers.delete changes data");
+   * console.log(refused.name); // "read_only": what the script's catch sees
    * ```
    */
   constructor(name: string, message: string) {
