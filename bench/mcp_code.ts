@@ -1,4 +1,5 @@
 // Code mode (issue 17) on one 20k-customer sandbox account (tests/mcp_code_tasks.ts):
+// 0. the `code` toolset's two tools in tools/list, in tokens (goal <= 700);
 // 1. tokens (o200k, gpt-tokenizer) an agent's context takes for each task: one
 //    recapture_run_script call vs paging through recapture_list_customers (limit 100, only the
 //    fields the task needs; the agent does the counting itself), text + structuredContent of
@@ -38,6 +39,14 @@ const FIELDS: string[][] = [
   ["rego", "state"],
 ];
 
+const { tools } = await client.listTools();
+const codeTools = tools.filter((t) =>
+  t.name === "recapture_run_script" || t.name === "recapture_search_docs"
+);
+const listed = countTokens(JSON.stringify(codeTools));
+console.log(
+  `code toolset tools/list: ${listed} tokens (goal <= 700: ${listed <= 700 ? "met" : "NOT met"})\n`,
+);
 console.log(
   "task                                   code mode          per-operation tools   ratio",
 );
