@@ -1,7 +1,7 @@
 /**
  * The alert relay in real workerd: the Worker example (examples/cloudflare_worker.ts, the proxy
  * and the relay) is bundled with `deno bundle` and loaded by Miniflare (`tests/_miniflare.ts`)
- * with the bindings of `examples/wrangler.toml`, a Workers KV namespace for event ids among them.
+ * with the bindings of the root `wrangler.toml`, a Workers KV namespace for event ids among them.
  * A sandbox served on 127.0.0.1 pushes to it after a simulated listing; the destination is a Deno
  * server on 127.0.0.1.
  *

