@@ -38,6 +38,7 @@ Deno.test("edge alerts (workerd): a pushed listing is relayed once, signed and e
       RECAPTURE_BASE_URL: apiUrl,
       RECAPTURE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${dest.addr.port}/crm`,
       RECAPTURE_ALERT_WEBHOOK_SECRET: SECRET,
+      RECAPTURE_DEV_ALLOW_LOOPBACK: "1", // the API and the destination are on 127.0.0.1
     });
     const client = new RecaptureClient({ apiKey: "sec_key_a", baseUrl: apiUrl });
     await client.uploads.create({

@@ -33,7 +33,7 @@ export type HostResolver = (hostname: string) => Promise<string[]>;
 export const UNRESOLVED = "its host does not resolve";
 
 const LOOPBACK_AS_WRITTEN =
-  /^[a-z][a-z0-9+.-]*:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:\d{1,5})?(\/|\?|#|$)/i;
+  /^[a-z][a-z0-9+.-]*:\/\/(127\.0\.0\.1|\[::1\]|localhost)(:\d{1,5})?(\/|\?|#|$)/;
 const BLOCKED_NAMES = /(^|\.)(localhost|internal|local|localdomain|home\.arpa|intranet|lan)$/;
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
