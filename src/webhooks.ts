@@ -424,8 +424,8 @@ export async function readBodyLimited(
   const aborted = signal &&
     new Promise<never>((_, reject) => {
       const stop = () => {
+        reject(signal.reason); // first, so the read that the cancel ends loses the race
         reader.cancel().catch(() => {});
-        reject(signal.reason);
       };
       if (signal.aborted) stop();
       else signal.addEventListener("abort", stop, { once: true });
