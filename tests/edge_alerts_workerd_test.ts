@@ -84,11 +84,11 @@ Deno.test("edge alerts (workerd): a pushed listing is relayed once, signed and e
     // A wrong token: rejected, nothing relayed.
     const wrong = await push("wrong_token", { id: "evt_x", event: "ping" });
     assertEquals(wrong.status, 401);
-    const refusal = await wrong.json();
-    // A malformed escape in the token: the same refusal, not a 500.
+    assertEquals((await wrong.json()).code, "unauthorized");
+    // Any escape in the path: the canonical-path refusal (400), not a 500.
     for (const token of ["%", `${TOKEN}%E0%A4%A`]) {
       const malformed = await push(token, { id: "evt_y", event: "ping" });
-      assertEquals([malformed.status, await malformed.json()], [401, refusal]);
+      assertEquals([malformed.status, (await malformed.json()).code], [400, "invalid_path"]);
     }
     await new Promise((ok) => setTimeout(ok, 300));
     assertEquals(received.length, 1);

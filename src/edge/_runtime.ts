@@ -181,7 +181,8 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
         : envList(get, ENV.webhookSecrets),
       callbackSecret: options.callbackSecret ?? envString(get, ENV.callbackSecret),
       outbound,
-      baseUrlProblem: baseUrl === undefined
+      // With an injected transport (`fetch`) the base URL names no network destination.
+      baseUrlProblem: baseUrl === undefined || options.fetch
         ? undefined
         : outboundUrlProblem(baseUrl, { ...outbound, allowHosts: [] }) ?? undefined,
     };
