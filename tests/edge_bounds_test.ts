@@ -8,7 +8,7 @@ import { assert, assertEquals } from "@std/assert";
 import { createAlertRelay, createRecaptureProxy, denoKvScheduler } from "../src/edge/mod.ts";
 import { isNonPublicAddress, outboundUrlProblem } from "../src/edge/_outbound.ts";
 import { SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
-import { signPayload, verifySignature, WebhookVerificationError } from "../src/webhooks.ts";
+import { signPayload, verifySignature, type WebhookVerificationError } from "../src/webhooks.ts";
 import { startUpstream } from "./edge_helpers.ts";
 
 const VIN = "1HGCM82633A004352";

@@ -191,7 +191,7 @@ export const RED_TEAM_CASES: RedTeamCase[] = [
   {
     family: "signature flood",
     name: "200 v1 entries (13 KB) are refused before any MAC",
-    request: async (ctx) => {
+    request: () => {
       const body = json({ vin: VIN, client_name: "Flood" });
       const t = Math.floor(Date.now() / 1000);
       const fake = Array.from({ length: 200 }, (_, i) => `v1=${i.toString(16).padStart(64, "0")}`);

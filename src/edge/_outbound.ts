@@ -26,7 +26,16 @@ export interface OutboundPolicy {
   allowLoopback: boolean;
 }
 
-/** Resolves a host name to its addresses (on Deno: `Deno.resolveDns`, A and AAAA). */
+/**
+ * Resolves a host name to its addresses, for the check before each delivery.
+ *
+ * @example On Deno
+ * ```ts ignore
+ * const resolveHost: HostResolver = async (host) =>
+ *   (await Promise.allSettled([Deno.resolveDns(host, "A"), Deno.resolveDns(host, "AAAA")]))
+ *     .flatMap((a) => a.status === "fulfilled" ? a.value : []);
+ * ```
+ */
 export type HostResolver = (hostname: string) => Promise<string[]>;
 
 /** The reason {@linkcode resolvedUrlProblem} gives when the name has no answer (retry later). */

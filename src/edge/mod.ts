@@ -61,6 +61,7 @@ export {
   type ReplayGuard,
 } from "./_replay.ts";
 export type { RecaptureProxyOptions } from "./_runtime.ts";
+export type { HostResolver } from "./_outbound.ts";
 export {
   ALERT_ENV,
   type AlertDeliveryOutcome,
