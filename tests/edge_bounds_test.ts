@@ -210,6 +210,32 @@ Deno.test("outbound policy: loopback is refused unless the named development opt
   assert(outboundUrlProblem("https://other.example.com/r", listed) !== null);
 });
 
+Deno.test("outbound policy: the relay refuses private destinations and base URLs (503)", async () => {
+  const push = async (options: Parameters<typeof createAlertRelay>[0]) => {
+    const relay = createAlertRelay({ tokens: ["alert_pol"], ...options });
+    const res = await relay.fetch(
+      new Request("http://e/alerts?token=alert_pol", { method: "POST", body: "{}" }),
+    );
+    const body = await res.json();
+    await relay.idle();
+    return [res.status, body.code];
+  };
+  const dest = (url: string) => [{ kind: "webhook" as const, url, secret: "whsec_x" }];
+  assertEquals(await push({ destinations: dest("https://10.0.0.8/hook") }), [
+    503,
+    "not_configured",
+  ]);
+  assertEquals(
+    await push({ destinations: [], apiKey: "sec_x", baseUrl: "https://169.254.169.254" }),
+    [503, "not_configured"],
+  );
+  // A body that is no event, past the policy: the policy let it through.
+  assertEquals(await push({ destinations: dest("https://crm.example.com/hook") }), [
+    400,
+    "invalid_event",
+  ]);
+});
+
 Deno.test("outbound policy: resolved answers in private ranges are refused at delivery", async () => {
   for (
     const a of [

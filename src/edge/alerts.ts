@@ -581,6 +581,14 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
           );
         }
       }
+      // The API's base URL too, unless a client or an in-process transport is given.
+      const baseUrl = options.baseUrl ?? envString(get, ALERT_ENV.baseUrl);
+      if (baseUrl && !options.client && !options.apiFetch) {
+        const problem = outboundUrlProblem(baseUrl, { ...policy, allowHosts: [] });
+        if (problem) {
+          return refuse(503, "not_configured", `RECAPTURE_BASE_URL ${problem}`);
+        }
+      }
       const bytes = await readBody(request, requestId, MAX_BODY, bodyTimeoutMs);
       if (bytes instanceof Response) return bytes;
       const text = new TextDecoder().decode(bytes);
