@@ -63,6 +63,7 @@ async function setup(): Promise<Setup> {
   const app = createRecaptureProxy({
     apiKey: SANDBOX_API_KEY,
     baseUrl: base,
+    allowLoopbackForDevelopment: true, // the upstream is on 127.0.0.1
     tokens: [{ token: TOKEN }],
     replayGuard: false,
   });

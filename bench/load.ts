@@ -110,6 +110,7 @@ async function start(
     const proxy = createRecaptureProxy({
       apiKey: KEY,
       baseUrl: upstreamUrl,
+      allowLoopbackForDevelopment: true, // the upstream is on 127.0.0.1
       tokens: [{ token: TOKEN }],
       maxRetries: 0,
       env: () => undefined,

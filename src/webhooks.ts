@@ -11,8 +11,9 @@
  * The timestamp is signed with the body, so a captured delivery cannot be replayed once it falls
  * outside the tolerance window (5 minutes by default, checked in both directions). Several `v1`
  * entries may appear (one per active secret while a secret rotates), and the verifier accepts
- * several secrets; one match is enough. Comparison happens inside Web Crypto's
- * `crypto.subtle.verify`, which is constant time.
+ * several secrets; one match is enough. The verifier computes the expected MAC once per secret
+ * and compares every candidate with it in constant time; a header with more than 8 `v1` entries
+ * or over 1024 characters is refused before any MAC is computed.
  *
  * Only web standards are used, so this runs on Deno, Deno Deploy, Cloudflare Workers, Node and
  * Bun.
@@ -141,6 +142,14 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
   return out;
 }
 
+/** Compares two equal-length byte strings without an early exit. */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
 /**
  * Computes the hex `v1` signature of a body at a timestamp.
  *
@@ -194,8 +203,16 @@ export async function signPayload(
   return parts.join(",");
 }
 
+/** The most `v1=` entries a header may carry (one per active secret during a rotation). */
+export const MAX_SIGNATURES = 8;
+
+/** The longest `Recapture-Signature` header accepted, in characters. */
+export const MAX_SIGNATURE_HEADER_LENGTH = 1024;
+
 /**
- * Parses a `Recapture-Signature` header. Unknown schemes (e.g. a future `v2=`) are ignored.
+ * Parses a `Recapture-Signature` header. Unknown schemes (e.g. a future `v2=`) are ignored. A
+ * header over {@linkcode MAX_SIGNATURE_HEADER_LENGTH} characters or with more than
+ * {@linkcode MAX_SIGNATURES} `v1` entries is refused before any signature is computed.
  *
  * @example
  * ```ts
@@ -209,6 +226,12 @@ export function parseSignatureHeader(header: string | null | undefined): ParsedS
     throw new WebhookVerificationError(
       "missing_header",
       `Missing ${SIGNATURE_HEADER} header`,
+    );
+  }
+  if (header.length > MAX_SIGNATURE_HEADER_LENGTH) {
+    throw new WebhookVerificationError(
+      "malformed_header",
+      `${SIGNATURE_HEADER} is longer than ${MAX_SIGNATURE_HEADER_LENGTH} characters`,
     );
   }
   let timestamp: number | undefined;
@@ -227,6 +250,12 @@ export function parseSignatureHeader(header: string | null | undefined): ParsedS
       }
       timestamp = Number(value);
     } else if (name === "v1") {
+      if (signatures.length === MAX_SIGNATURES) {
+        throw new WebhookVerificationError(
+          "malformed_header",
+          `${SIGNATURE_HEADER} carries more than ${MAX_SIGNATURES} v1 signatures`,
+        );
+      }
       signatures.push(value.toLowerCase());
     }
   }
@@ -303,17 +332,26 @@ export async function verifySignatureDetailed(
         : `Signature timestamp is ${-skew}s in the future (tolerance ${tolerance}s)`,
     );
   }
-  const data = signedBytes(parsed.timestamp, body);
-  for (const hex of parsed.signatures) {
-    const sig = fromHex(hex);
-    if (!sig) continue;
-    for (const secret of list) {
-      const key = await hmacKey(secret);
-      if (await crypto.subtle.verify("HMAC", key, sig, data)) {
-        return { timestamp: parsed.timestamp, signature: hex };
-      }
-    }
+  // One HMAC per secret, whatever the number of candidates: each candidate is compared with
+  // the expected MACs in constant time.
+  const candidates = parsed.signatures.map(fromHex);
+  if (candidates.every((c) => c === null)) {
+    throw new WebhookVerificationError(
+      "no_matching_signature",
+      "No signature matches the body with any configured secret",
+    );
   }
+  const data = signedBytes(parsed.timestamp, body);
+  let matched = -1;
+  for (const secret of list) {
+    const expected = new Uint8Array(
+      await crypto.subtle.sign("HMAC", await hmacKey(secret), data),
+    );
+    candidates.forEach((c, i) => {
+      if (c !== null && bytesEqual(c, expected) && matched < 0) matched = i;
+    });
+  }
+  if (matched >= 0) return { timestamp: parsed.timestamp, signature: parsed.signatures[matched] };
   throw new WebhookVerificationError(
     "no_matching_signature",
     "No signature matches the body with any configured secret",
@@ -360,6 +398,8 @@ export interface VerifyWebhookOptions {
 /**
  * Reads a request body up to `limit` bytes; resolves `null` when it is larger (checked against
  * `Content-Length` first, then while streaming, so a lying or missing length is caught too).
+ * With `signal` (e.g. `AbortSignal.timeout(10_000)` against a slow sender), the read stops and
+ * rejects with the signal's reason when it aborts.
  *
  * @example
  * ```ts
@@ -371,15 +411,31 @@ export interface VerifyWebhookOptions {
 export async function readBodyLimited(
   request: Request,
   limit: number,
+  options: { signal?: AbortSignal } = {},
 ): Promise<Uint8Array<ArrayBuffer> | null> {
   const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) return null;
+  if (declared !== null && Number(declared) > limit) {
+    request.body?.cancel().catch(() => {});
+    return null;
+  }
   if (!request.body) return new Uint8Array(0);
   const reader = request.body.getReader();
+  const signal = options.signal;
+  const aborted = signal &&
+    new Promise<never>((_, reject) => {
+      const stop = () => {
+        reject(signal.reason); // first, so the read that the cancel ends loses the race
+        reader.cancel().catch(() => {});
+      };
+      if (signal.aborted) stop();
+      else signal.addEventListener("abort", stop, { once: true });
+    });
+  aborted?.catch(() => {});
   const chunks: Uint8Array<ArrayBuffer>[] = [];
   let size = 0;
   while (true) {
-    const { done, value } = await reader.read();
+    const { done, value } =
+      await (aborted ? Promise.race([reader.read(), aborted]) : reader.read());
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -40,7 +40,7 @@ Deno.test("relay: token in the path or the query; wrong or missing ones refused"
   assertEquals(await post(`/alerts/${TOKEN.slice(0, -1)}`), 401);
   assertEquals(await post(`/alerts/${TOKEN}x`), 401);
   assertEquals(await post(`/alerts`), 401);
-  assertEquals(await post(`/elsewhere/${TOKEN}`), 404);
+  assertEquals(await post(`/elsewhere/${TOKEN}`), 400); // not a route: invalid_path
   const get = await relay.fetch(new Request(`http://edge/alerts/${TOKEN}`));
   assertEquals(get.status, 405);
   await get.body?.cancel();
@@ -49,7 +49,7 @@ Deno.test("relay: token in the path or the query; wrong or missing ones refused"
   for (const r of sent) assert(r.headers.get("Recapture-Signature")?.startsWith("t="));
 });
 
-Deno.test("relay: a malformed escape in the path token is a wrong token (401), never a 500", async () => {
+Deno.test("relay: a path token with any escape is a 400 invalid_path, never a 500", async () => {
   const errors: unknown[] = [];
   const { relay, sent } = relayWith([]);
   // Mounted on the proxy too: its onError would see a throw, and answer 500.
@@ -67,16 +67,23 @@ Deno.test("relay: a malformed escape in the path token is a wrong token (401), n
   const wrong = await answer(relay.fetch, "/alerts/not_the_token");
   assertEquals(wrong.status, 401);
   assertEquals(wrong.body.message, "Unknown alert token");
-  for (const path of ["/alerts/%", `/alerts/${TOKEN}%`, "/alerts/%E0%A4%A", "/alerts/%zz/"]) {
+  const paths = [
+    "/alerts/%",
+    `/alerts/${TOKEN}%`,
+    "/alerts/%E0%A4%A",
+    "/alerts/%zz/",
+    "/alerts/%41",
+  ];
+  for (const path of paths) {
     for (const handler of [relay.fetch, proxy.fetch]) {
       const got = await answer(handler, path);
-      assertEquals(got, wrong, path); // same status, code and message as a wrong token
+      assertEquals([got.status, got.body.code], [400, "invalid_path"], path);
     }
   }
-  // A token with a literal "%": only its escaped form matches; the raw form is malformed.
+  // A token with a "%" can only be given as a query parameter.
   const pct = createAlertRelay({ tokens: ["tok%zz_0123456789abcdef"], destinations: [] });
-  assertEquals((await answer(pct.fetch, "/alerts/tok%zz_0123456789abcdef")).status, 401);
-  assertEquals((await answer(pct.fetch, "/alerts/tok%25zz_0123456789abcdef")).status, 202);
+  assertEquals((await answer(pct.fetch, "/alerts/tok%25zz_0123456789abcdef")).status, 400);
+  assertEquals((await answer(pct.fetch, "/alerts?token=tok%25zz_0123456789abcdef")).status, 202);
   await pct.idle();
   await relay.idle();
   assertEquals(sent.length, 0); // nothing relayed

@@ -1,7 +1,7 @@
 /**
  * The alert relay in real workerd: the Worker example (examples/cloudflare_worker.ts, the proxy
  * and the relay) is bundled with `deno bundle` and loaded by Miniflare (`tests/_miniflare.ts`)
- * with the bindings of `examples/wrangler.toml`, a Workers KV namespace for event ids among them.
+ * with the bindings of the root `wrangler.toml`, a Workers KV namespace for event ids among them.
  * A sandbox served on 127.0.0.1 pushes to it after a simulated listing; the destination is a Deno
  * server on 127.0.0.1.
  *
@@ -38,6 +38,7 @@ Deno.test("edge alerts (workerd): a pushed listing is relayed once, signed and e
       RECAPTURE_BASE_URL: apiUrl,
       RECAPTURE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${dest.addr.port}/crm`,
       RECAPTURE_ALERT_WEBHOOK_SECRET: SECRET,
+      RECAPTURE_DEV_ALLOW_LOOPBACK: "1", // the API and the destination are on 127.0.0.1
     });
     const client = new RecaptureClient({ apiKey: "sec_key_a", baseUrl: apiUrl });
     await client.uploads.create({
@@ -83,11 +84,11 @@ Deno.test("edge alerts (workerd): a pushed listing is relayed once, signed and e
     // A wrong token: rejected, nothing relayed.
     const wrong = await push("wrong_token", { id: "evt_x", event: "ping" });
     assertEquals(wrong.status, 401);
-    const refusal = await wrong.json();
-    // A malformed escape in the token: the same refusal, not a 500.
+    assertEquals((await wrong.json()).code, "unauthorized");
+    // Any escape in the path: the canonical-path refusal (400), not a 500.
     for (const token of ["%", `${TOKEN}%E0%A4%A`]) {
       const malformed = await push(token, { id: "evt_y", event: "ping" });
-      assertEquals([malformed.status, await malformed.json()], [401, refusal]);
+      assertEquals([malformed.status, (await malformed.json()).code], [400, "invalid_path"]);
     }
     await new Promise((ok) => setTimeout(ok, 300));
     assertEquals(received.length, 1);

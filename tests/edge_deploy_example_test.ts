@@ -74,8 +74,9 @@ Deno.test("examples/deno_deploy.ts serves the proxy and the alert relay", async 
     assertEquals(customers.status, 200);
     assertEquals((await customers.json()).success, true);
 
+    // The token as a query parameter, as documented (request logs print paths).
     const push = async (token: string, id: string) => {
-      const res = await fetch(`${base}/alerts/${token}`, {
+      const res = await fetch(`${base}/alerts?token=${token}`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ id, event: "ping" }),
@@ -85,6 +86,8 @@ Deno.test("examples/deno_deploy.ts serves the proxy and the alert relay", async 
     const wrong = await push("not-the-token", "evt_wrong");
     assertEquals(wrong.status, 401);
     assertEquals(await push("%E0%A4%A", "evt_malformed"), wrong);
+    const inPath = await fetch(`${base}/alerts/%E0%A4%A`, { method: "POST", body: "{}" });
+    assertEquals([inPath.status, (await inPath.json()).code], [400, "invalid_path"]);
     const ok = await push("dev-alert-token", "evt_deploy_ping");
     assertEquals([ok.status, ok.body.duplicate], [202, false]);
     const again = await push("dev-alert-token", "evt_deploy_ping");

