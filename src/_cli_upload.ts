@@ -688,7 +688,9 @@ export async function uploadCommand(
     draw(result.progress, true);
     if (live) io.err("\n");
     const p = result.progress;
-    const ids = result.uploads.map((u) => u.id);
+    // In the file's order (the manifest's), as `status <job>` lists them; uploads finish in
+    // any order when several are sent at once.
+    const ids = result.manifest.uploads.flatMap((u) => u.upload_id === null ? [] : [u.upload_id]);
     if (o.json) {
       io.out(
         JSON.stringify({
