@@ -8,7 +8,7 @@
  * every refusal is a 429 with `Rate-Limit-*` and `Retry-After` headers, never an error.
  *
  * Run: `deno task load [clients] [seconds] [requests]` (defaults 32, 10, 20000);
- * `tests/proof_load_test.ts` runs it with small bounded counts.
+ * `tests/proof/load_test.ts` runs it with small bounded counts.
  *
  * @module
  */

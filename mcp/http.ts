@@ -17,8 +17,8 @@
  * ```
  * @module
  */
-import { randomHex } from "../src/_hex.ts";
-import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
+import { randomHex } from "../src/_internal/hex.ts";
+import { openClient, sandboxPath } from "../src/config/mod.ts";
 import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";

@@ -7,7 +7,7 @@
 import * as z from "zod";
 import type { Customer, RecaptureClient, Region, Upload } from "../../mod.ts";
 import { IncorrectRegionError, isUploadDone, REGIONS } from "../../mod.ts";
-import { CustomerSchema } from "../../src/schemas.ts";
+import { CustomerSchema } from "../../src/sdk/schemas.ts";
 import { explainError, ToolFailure } from "../_errors.ts";
 import type { Resource } from "../_errors.ts";
 import { maskRecord } from "../_mask.ts";

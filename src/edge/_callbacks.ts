@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { isUploadDone } from "../client.ts";
-import { RecaptureApiError } from "../errors.ts";
-import type { Region, Upload } from "../schemas.ts";
-import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../webhooks.ts";
+import { isUploadDone } from "../sdk/client.ts";
+import { RecaptureApiError } from "../sdk/errors.ts";
+import type { Region, Upload } from "../sdk/schemas.ts";
+import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../signature/mod.ts";
 import type { EdgeEnv } from "./_config.ts";
 import {
   type HostResolver,

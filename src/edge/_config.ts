@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Region } from "../schemas.ts";
+import type { Region } from "../sdk/schemas.ts";
 
 /** Platform env: Workers bindings, or `Deno.env.toObject()` on Deno. */
 export type EdgeEnv = Record<string, unknown>;

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { AbortError, ConnectionError, TimeoutError } from "../errors.ts";
-import type { RowIssue } from "../schemas.ts";
+import { AbortError, ConnectionError, TimeoutError } from "../sdk/errors.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
 import { authenticate } from "./_auth.ts";
 import { asRegion } from "./_config.ts";
 import {

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { RowIssue } from "../schemas.ts";
-import { readBodyLimited } from "../webhooks.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
+import { readBodyLimited } from "../signature/mod.ts";
 
 /** The default time allowed to receive a whole request body (ms). */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { RowIssue } from "../schemas.ts";
-import { validateCustomers } from "../validate.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
+import { validateCustomers } from "../sdk/validate.ts";
 import {
   SIGNATURE_HEADER,
   verifySignatureDetailed,
   WebhookVerificationError,
-} from "../webhooks.ts";
+} from "../signature/mod.ts";
 import { asRegion } from "./_config.ts";
 import {
   apiMessage,
@@ -22,7 +22,7 @@ import {
   uploadIdOf,
 } from "./_http.ts";
 import type { ReplayGuard } from "./_replay.ts";
-import { sha256Hex } from "../_hex.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
 import { forwardResponse, upstreamFailure } from "./_forward.ts";
 

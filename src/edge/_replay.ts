@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { sha256Hex } from "../_hex.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 
 /**
  * Keys longer than this many UTF-8 bytes are kept as their SHA-256: a Deno KV key holds at most

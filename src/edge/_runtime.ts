@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { RecaptureClient } from "../client.ts";
-import type { Region } from "../schemas.ts";
-import { DEFAULT_TOLERANCE_SECONDS } from "../webhooks.ts";
+import { RecaptureClient } from "../sdk/client.ts";
+import type { Region } from "../sdk/schemas.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../signature/mod.ts";
 import {
   type CallbackOutcome,
   type CallbackSettings,

@@ -35,17 +35,17 @@
  * ```
  * @module
  */
-import { RecaptureClient } from "../client.ts";
-import { NotFoundError } from "../errors.ts";
+import { RecaptureClient } from "../sdk/client.ts";
+import { NotFoundError } from "../sdk/errors.ts";
 import {
   type AlertEvent,
   AlertEventError,
   isRecaptureAlert,
   parseAlertEvent,
   type PriceChangeEvent,
-} from "../events.ts";
-import type { Customer, Region } from "../schemas.ts";
-import { signPayload } from "../webhooks.ts";
+} from "../sdk/alert_events.ts";
+import type { Customer, Region } from "../sdk/schemas.ts";
+import { signPayload } from "../signature/mod.ts";
 import { timingSafeEqual } from "./_auth.ts";
 import { type EdgeEnv, ENV, envFlag, envList, envString } from "./_config.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, errorResponse, readBody, requestIdFrom } from "./_http.ts";
@@ -58,7 +58,7 @@ import {
 } from "./_outbound.ts";
 import type { KvQueue } from "./_kv_scheduler.ts";
 import { memoryReplayGuard, type ReplayGuard, storedKey } from "./_replay.ts";
-import { sha256Hex } from "../_hex.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 
 /** Marks our queue messages. */
 const RETRY_KIND = "recapture.alert_retry";

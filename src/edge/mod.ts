@@ -42,7 +42,7 @@ import { createRuntime, type RecaptureProxyOptions } from "./_runtime.ts";
 import { isCallbackJob } from "./_scheduler.ts";
 import type { AlertRelay } from "./alerts.ts";
 
-export type { Region } from "../schemas.ts";
+export type { Region } from "../sdk/schemas.ts";
 export type { CallbackOutcome, CallbackSettings } from "./_callbacks.ts";
 export {
   type CloudflareMessageBatch,

