@@ -5,7 +5,7 @@
  * nothing, and stores nothing: no upload, no chunk, no customer, no webhook. Nor does a client
  * that sends a whole request and leaves before its answer is written.
  */
-import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import { serveSandbox } from "../../src/sandbox/serve.ts";
 import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 

@@ -6,7 +6,7 @@
  * list and for one upload's, across bucket (`PAGE_BUCKET_ROWS`) and group (`PAGE_GROUP_ROWS`) boundaries; and
  * the counts built for a KV written before they existed.
  */
-import { assert, assertEquals } from "../assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { call, customers, kvKeys, testSandbox } from "./_helpers.ts";
 import type { Sandbox } from "../../src/sandbox/mod.ts";
 import { PAGE_BUCKET_ROWS, PAGE_GROUP_ROWS } from "../../src/sandbox/_keys.ts";
