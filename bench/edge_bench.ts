@@ -18,7 +18,7 @@
  * `deno bench -A bench/edge_bench.ts` runs the proxy and the bare handler as `Deno.bench`, the
  * bare handler as the baseline.
  */
-import { RecaptureClient } from "../src/client.ts";
+import { RecaptureClient } from "../src/sdk/client.ts";
 import { createRecaptureProxy } from "../src/edge/mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 
@@ -63,6 +63,7 @@ async function setup(): Promise<Setup> {
   const app = createRecaptureProxy({
     apiKey: SANDBOX_API_KEY,
     baseUrl: base,
+    allowLoopbackForDevelopment: true, // the upstream is on 127.0.0.1
     tokens: [{ token: TOKEN }],
     replayGuard: false,
   });

@@ -26,13 +26,13 @@
  * One child alone:
  *   RECAPTURE_BENCH_CHILD=1 deno run -A bench/import_bench.ts send|client|ratio <csv> <rows>
  */
-// @ts-types="../src/_csv_papaparse.d.ts"
+// @ts-types="../src/import/_papaparse.d.ts"
 import Papa from "papaparse";
-import { bulkUpload } from "../src/bulk.ts";
-import { RecaptureClient } from "../src/client.ts";
-import { readCsv } from "../src/csv.ts";
+import { bulkUpload } from "../src/import/bulk.ts";
+import { RecaptureClient } from "../src/sdk/client.ts";
+import { readCsv } from "../src/import/csv.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
-import { validateCustomers } from "../src/validate.ts";
+import { validateCustomers } from "../src/sdk/validate.ts";
 import { createReadStream } from "node:fs";
 
 const STATES = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"];

@@ -8,7 +8,7 @@
  * every refusal is a 429 with `Rate-Limit-*` and `Retry-After` headers, never an error.
  *
  * Run: `deno task load [clients] [seconds] [requests]` (defaults 32, 10, 20000);
- * `tests/proof_load_test.ts` runs it with small bounded counts.
+ * `tests/proof/load_test.ts` runs it with small bounded counts.
  *
  * @module
  */
@@ -110,6 +110,7 @@ async function start(
     const proxy = createRecaptureProxy({
       apiKey: KEY,
       baseUrl: upstreamUrl,
+      allowLoopbackForDevelopment: true, // the upstream is on 127.0.0.1
       tokens: [{ token: TOKEN }],
       maxRetries: 0,
       env: () => undefined,

@@ -1,4 +1,4 @@
-// Code mode (issue 17) on one 20k-customer sandbox account (tests/mcp_code_tasks.ts):
+// Code mode (issue 17) on one 20k-customer sandbox account (tests/mcp/_code_tasks.ts):
 // 0. the `code` toolset's two tools in tools/list, in tokens (goal <= 700);
 // 1. tokens (o200k, gpt-tokenizer) an agent's context takes for each task: one
 //    recapture_run_script call vs paging through recapture_list_customers (limit 100, only the
@@ -16,7 +16,7 @@ import { Client, InMemoryTransport } from "../mcp/_sdk.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 import { createBridge } from "../mcp/code/_bridge.ts";
 import { runScript } from "../mcp/code/_runner.ts";
-import { seedAccount, TASKS } from "../tests/mcp_code_tasks.ts";
+import { seedAccount, TASKS } from "../tests/mcp/_code_tasks.ts";
 
 const account = await seedAccount();
 const server = createRecaptureMcpServer(account.client, {

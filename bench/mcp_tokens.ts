@@ -7,7 +7,7 @@
 // Everything runs in process: a real sandbox (Deno KV in memory), the SDK client, the MCP server
 // and a real MCP Client over InMemoryTransport.
 import { countTokens } from "gpt-tokenizer";
-import { connect, rows } from "../tests/mcp_fixture.ts";
+import { connect, rows } from "../tests/mcp/_fixture.ts";
 import type { CallToolResult } from "../mcp/_sdk.ts";
 
 // Issue 16: the default toolsets (uploads, customers) list in at most 3,000 tokens.

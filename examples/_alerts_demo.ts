@@ -9,7 +9,7 @@
 import type { Customer, RecaptureClient } from "../mod.ts";
 import { createAlertRelay, type EnrichedAlert } from "../src/edge/mod.ts";
 import { type Sandbox, SANDBOX_API_KEY, simulateMarketEvent } from "../src/sandbox/mod.ts";
-import { verifySignature } from "../src/webhooks.ts";
+import { verifySignature } from "../src/signature/mod.ts";
 
 /** Runs the alert walkthrough against `sandbox`, for `customer`. */
 export async function alertsDemo(

@@ -3,7 +3,7 @@
  * customer webhooks at `/webhooks/customers`, completion callbacks) and the alert relay
  * (`/alerts/<token>`, the URL to register with `client.webhooks.create`).
  *
- * Bindings (see `wrangler.toml`): the secrets (`wrangler secret put ...`) `RECAPTURE_API_KEY`,
+ * Bindings (see the root `wrangler.toml`): the secrets (`wrangler secret put ...`) `RECAPTURE_API_KEY`,
  * `RECAPTURE_PROXY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`, `RECAPTURE_CALLBACK_SECRET`,
  * `RECAPTURE_ALERT_TOKENS` and the alert destination(s) `RECAPTURE_ALERT_WEBHOOK_URL` +
  * `RECAPTURE_ALERT_WEBHOOK_SECRET` and/or `RECAPTURE_ALERT_SLACK_URL`; the `RECAPTURE_CALLBACKS`
@@ -11,9 +11,10 @@
  * `ALERT_IDS` that remembers alert event ids, so a push AutoGrab retries is relayed once.
  * Background relaying runs under `ctx.waitUntil`.
  *
- * Build with `deno bundle --platform=browser examples/cloudflare_worker.ts -o
- * .recapture/workerd/worker.js` (wrangler.toml runs it); the same bundle is what the workerd
- * test suites load in Miniflare.
+ * Locally: `npx wrangler dev` from the repository root (its build step bundles this file with
+ * `deno bundle --platform=browser`; see docs/edge.md); the same bundle is what the workerd test
+ * suites load in Miniflare. Unexpected errors are logged with the request id and the error's
+ * name only (messages may carry secrets).
  *
  * @module
  */
@@ -37,8 +38,18 @@ function proxyFor(env: Env): RecaptureProxy {
   return proxy ??= createRecaptureProxy({
     scheduler: cloudflareQueueScheduler({ binding: "RECAPTURE_CALLBACKS" }),
     // Without the KV binding, event ids are remembered per isolate only.
-    alerts: createAlertRelay({ guard: env.ALERT_IDS && cloudflareKvGuard(env.ALERT_IDS) }),
+    alerts: createAlertRelay({
+      guard: env.ALERT_IDS && cloudflareKvGuard(env.ALERT_IDS),
+      onError: (e) => logError(e),
+    }),
+    onError: logError,
   });
+}
+
+/** The trace of a 500: request id and error name, never the message (it may hold a secret). */
+function logError(error: unknown, requestId?: string): void {
+  const name = error instanceof Error ? error.name : "error";
+  console.error(`recapture edge: ${name}${requestId ? ` (request ${requestId})` : ""}`);
 }
 
 export default {

@@ -21,8 +21,8 @@
  */
 import { parseArgs } from "node:util";
 import { type Customer, type Region, type Upload, validateCustomers } from "../mod.ts";
-import { openClient, resolveRegion } from "../src/sandbox/embedded.ts";
-import { classify, EXIT, UsageError } from "../src/_cli_io.ts";
+import { openClient, resolveRegion } from "../src/config/mod.ts";
+import { classify, EXIT, UsageError } from "../src/cli/_io.ts";
 import { generateCustomers } from "./_customers.ts";
 import { alertsDemo } from "./_alerts_demo.ts";
 

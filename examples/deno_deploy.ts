@@ -1,7 +1,7 @@
 /**
  * The edge adapter on Deno Deploy, or locally with `deno task proxy`: the proxy
  * (`/v2/recapture/*`, signed customer webhooks at `/webhooks/customers`, completion callbacks)
- * and the alert relay (`/alerts/<token>`, the URL to register with `client.webhooks.create`).
+ * and the alert relay (`/alerts?token=<token>`, the URL to register with `client.webhooks.create`).
  *
  * With `RECAPTURE_API_KEY` set it fronts the real API; without it, it fronts an embedded sandbox
  * (`.recapture/sandbox.kv`) and fills in development credentials, printed at start-up.
@@ -16,10 +16,10 @@
  * instance refuses a replay and relays a retried push once.
  *
  * ```sh
- * deno task proxy                      # http://127.0.0.1:8787, sandbox mode
- * curl -H "Authorization: Bearer dev-proxy-token" http://127.0.0.1:8787/v2/recapture/customers
+ * deno task proxy                      # http://127.0.0.1:8790, sandbox mode
+ * curl -H "Authorization: Bearer dev-proxy-token" http://127.0.0.1:8790/v2/recapture/customers
  * deno run --allow-net --allow-env examples/receiver.ts   # prints relayed alerts
- * curl -X POST -d '{"id":"evt_1","event":"ping"}' http://127.0.0.1:8787/alerts/dev-alert-token
+ * curl -X POST -d '{"id":"evt_1","event":"ping"}' "http://127.0.0.1:8790/alerts?token=dev-alert-token"
  * ```
  *
  * @module
@@ -40,7 +40,8 @@ const DEV_DEFAULTS: Record<string, string> = {
   RECAPTURE_PROXY_READONLY_TOKENS: "dev-readonly-token",
   RECAPTURE_WEBHOOK_SECRETS: "whsec_dev_inbound",
   RECAPTURE_CALLBACK_SECRET: "whsec_dev_callback",
-  RECAPTURE_CALLBACK_ALLOW_HOSTS: "127.0.0.1,localhost",
+  // Development only: callbacks and alert destinations on http://127.0.0.1 / localhost.
+  RECAPTURE_DEV_ALLOW_LOOPBACK: "1",
   // Alerts go to examples/receiver.ts.
   RECAPTURE_ALERT_TOKENS: "dev-alert-token",
   RECAPTURE_ALERT_WEBHOOK_URL: "http://127.0.0.1:8788/hooks/alerts",
@@ -87,13 +88,31 @@ if (!Deno.env.get("DENO_DEPLOYMENT_ID")) {
   }
 }
 
+/** Resolves a callback's or destination's host before each delivery (private answers refused). */
+const resolveHost = async (host: string): Promise<string[]> => {
+  const answers = await Promise.allSettled([
+    Deno.resolveDns(host, "A"),
+    Deno.resolveDns(host, "AAAA"),
+  ]);
+  return answers.flatMap((a) => a.status === "fulfilled" ? a.value : []);
+};
+
+/** Logs the request id and the error's name only: messages may carry secrets. */
+const onError = (e: unknown, requestId?: string): void =>
+  console.error(
+    `recapture edge: ${e instanceof Error ? e.name : "error"}${
+      requestId ? ` (request ${requestId})` : ""
+    }`,
+  );
+
 const alerts = createAlertRelay({
   env,
   apiKey: sandboxKey, // sandbox mode; otherwise RECAPTURE_API_KEY from the env
   apiFetch: upstreamFetch,
   guard: denoKvReplayGuard(kv, { prefix: "recapture_alert_ids" }),
   queue,
-  onError: (e) => console.error("recapture alerts:", e instanceof Error ? e.name : "error"),
+  resolveHost,
+  onError,
 });
 
 const app = createRecaptureProxy({
@@ -102,6 +121,8 @@ const app = createRecaptureProxy({
   fetch: upstreamFetch,
   scheduler: denoKvScheduler(queue),
   replayGuard: denoKvReplayGuard(kv),
+  resolveHost,
+  onError,
   alerts,
 });
 

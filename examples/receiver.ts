@@ -16,7 +16,7 @@
  */
 import { Hono } from "hono";
 import type { EnrichedAlert } from "../src/edge/mod.ts";
-import { type UploadCompletedEvent, verifyWebhook } from "../src/webhooks.ts";
+import { type UploadCompletedEvent, verifyWebhook } from "../src/signature/mod.ts";
 
 type Bindings = { RECAPTURE_CALLBACK_SECRET?: string; RECAPTURE_ALERT_WEBHOOK_SECRET?: string };
 

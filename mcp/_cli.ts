@@ -7,8 +7,8 @@ import { parseArgs } from "node:util";
 import type { Region } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
-import { resolveRegion } from "../src/sandbox/embedded.ts";
-import { randomHex } from "../src/_hex.ts";
+import { resolveRegion } from "../src/config/mod.ts";
+import { randomHex } from "../src/_internal/hex.ts";
 import { selectTools } from "./_registry.ts";
 
 /** What the flags say, for either transport. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { toHex } from "../src/_hex.ts";
+import { toHex } from "../src/_internal/hex.ts";
 
 /**
  * Why a confirmation token was refused: issued by a server with another secret, altered (or not

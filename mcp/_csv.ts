@@ -1,10 +1,10 @@
 /**
- * CSV text from a tool call → customer rows, through the SDK's CSV reader (`src/csv.ts`), with
+ * CSV text from a tool call → customer rows, through the SDK's CSV reader (`src/import/csv.ts`), with
  * each row's physical line kept so problems can be pointed at.
  *
  * @module
  */
-import { CsvError, readCsv } from "../src/csv.ts";
+import { CsvError, readCsv } from "../src/import/csv.ts";
 import type { RowIssue } from "../mod.ts";
 import { ToolFailure } from "./_errors.ts";
 

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
 import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
-import { randomHex } from "../src/_hex.ts";
+import { randomHex } from "../src/_internal/hex.ts";
 import { createOAuthGuard } from "./_oauth.ts";
 import type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 

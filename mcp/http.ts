@@ -19,8 +19,8 @@
  * ```
  * @module
  */
-import { randomHex } from "../src/_hex.ts";
-import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
+import { randomHex } from "../src/_internal/hex.ts";
+import { openClient, sandboxPath } from "../src/config/mod.ts";
 import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";

@@ -15,7 +15,7 @@
 import process from "node:process";
 import { Transform } from "node:stream";
 import type { Readable, TransformCallback } from "node:stream";
-import { openClient, sandboxPath } from "../src/sandbox/embedded.ts";
+import { openClient, sandboxPath } from "../src/config/mod.ts";
 import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { StdioServerTransport } from "./_sdk_stdio.ts";

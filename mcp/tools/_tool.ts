@@ -7,10 +7,9 @@
 import * as z from "zod";
 import type { Customer, RecaptureClient, Region, Upload } from "../../mod.ts";
 import { IncorrectRegionError, isUploadDone, REGIONS } from "../../mod.ts";
-import { CustomerSchema } from "../../src/schemas.ts";
+import { CustomerSchema } from "../../src/sdk/schemas.ts";
 import { explainError, ToolFailure } from "../_errors.ts";
 import type { Resource } from "../_errors.ts";
-import type { GateVerdict } from "../_gate.ts";
 import { maskRecord } from "../_mask.ts";
 import type { MaskSettings, Scrubber } from "../_mask.ts";
 import type { RequestHandlerExtra, ServerNotification, ServerRequest, Tool } from "../_sdk.ts";
@@ -61,7 +60,11 @@ export interface ToolContext {
    * (code mode: each destructive client call of a script). Never token mode: a script cannot
    * carry a token back.
    */
-  confirm(plan: EffectPlan, tool: string, args: Record<string, unknown>): Promise<GateVerdict>;
+  confirm(
+    plan: EffectPlan,
+    tool: string,
+    args: Record<string, unknown>,
+  ): Promise<{ go: true } | { go: false; text: string }>; // the gate's verdict (`_gate.ts`)
 }
 
 /** The request extras the SDK hands a tool handler. */

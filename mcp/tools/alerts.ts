@@ -24,7 +24,7 @@ import {
   type ToolContext,
 } from "./_tool.ts";
 import { maskRecord } from "../_mask.ts";
-import { maskEndpoint } from "../../src/_mask_endpoint.ts";
+import { maskEndpoint } from "../../src/_internal/mask_endpoint.ts";
 
 const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
 const webhookId = z.string().min(1).max(200).describe("Webhook id.");

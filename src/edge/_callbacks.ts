@@ -4,11 +4,17 @@
  *
  * @module
  */
-import { isUploadDone } from "../client.ts";
-import { RecaptureApiError } from "../errors.ts";
-import type { Region, Upload } from "../schemas.ts";
-import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../webhooks.ts";
+import { isUploadDone } from "../sdk/client.ts";
+import { RecaptureApiError } from "../sdk/errors.ts";
+import type { Region, Upload } from "../sdk/schemas.ts";
+import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../signature/mod.ts";
 import type { EdgeEnv } from "./_config.ts";
+import {
+  type HostResolver,
+  type OutboundPolicy,
+  resolvedUrlProblem,
+  UNRESOLVED,
+} from "./_outbound.ts";
 import { type CallbackJob, type CallbackScheduler, JOB_KIND } from "./_scheduler.ts";
 
 /** Timing of callbacks. */
@@ -57,30 +63,14 @@ export interface CallbackDeps {
   fetch: (request: Request) => Promise<Response>;
   /** Timing. */
   settings: CallbackSettings;
+  /** The outbound URL policy, applied again before each delivery. */
+  outbound: OutboundPolicy;
+  /** Resolves the callback's host before each delivery (Deno), refusing private answers. */
+  resolveHost?: HostResolver;
   /** Told about every step. */
   onOutcome?: (outcome: CallbackOutcome) => void;
   /** Clock. */
   now: () => Date;
-}
-
-/** Checks a callback URL: https, or http to an allowlisted host. Returns a reason, or null. */
-export function callbackUrlProblem(
-  value: unknown,
-  allowHosts: readonly string[],
-): string | null {
-  if (typeof value !== "string" || value === "") return "must be a URL string";
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "is not a valid URL";
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") return "must be an http(s) URL";
-  if (url.username || url.password) return "must not carry credentials";
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (allowHosts.includes(host) || allowHosts.includes(url.host)) return null;
-  if (url.protocol !== "https:") return "must use https (or an allowlisted host)";
-  return null;
 }
 
 /** A new callback job for a just-created upload: the first poll. */
@@ -167,28 +157,42 @@ async function deliver(job: CallbackJob, deps: CallbackDeps): Promise<void> {
     deps.onOutcome?.({ type: "gave_up", uploadId: job.upload_id, reason: "no_callback_secret" });
     return;
   }
+  // Checked again at each delivery: the policy may have tightened since the job was queued,
+  // and on Deno the name is resolved now (a private answer is refused, not retried).
+  const refused = await resolvedUrlProblem(job.callback_url, deps.outbound, deps.resolveHost);
+  const unresolved = refused === UNRESOLVED;
+  if (refused && !unresolved) {
+    deps.onOutcome?.({
+      type: "gave_up",
+      uploadId: job.upload_id,
+      reason: `destination_refused: callback_url ${refused}`,
+    });
+    return;
+  }
   const body = JSON.stringify(event);
   let status: number | null = null;
-  try {
-    const response = await deps.fetch(
-      new Request(job.callback_url, {
-        method: "POST",
-        redirect: "manual",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "recapture-edge/0.1",
-          "recapture-event-id": event.id,
-          "recapture-delivery-attempt": String(job.attempt + 1),
-          [SIGNATURE_HEADER]: await signPayload(body, deps.secret),
-        },
-        body,
-        signal: AbortSignal.timeout(s.deliveryTimeoutMs ?? 10_000),
-      }),
-    );
-    status = response.status;
-    await response.body?.cancel().catch(() => {});
-  } catch {
-    status = null;
+  if (!unresolved) {
+    try {
+      const response = await deps.fetch(
+        new Request(job.callback_url, {
+          method: "POST",
+          redirect: "manual",
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "recapture-edge/0.1",
+            "recapture-event-id": event.id,
+            "recapture-delivery-attempt": String(job.attempt + 1),
+            [SIGNATURE_HEADER]: await signPayload(body, deps.secret),
+          },
+          body,
+          signal: AbortSignal.timeout(s.deliveryTimeoutMs ?? 10_000),
+        }),
+      );
+      status = response.status;
+      await response.body?.cancel().catch(() => {});
+    } catch {
+      status = null;
+    }
   }
   const attempt = job.attempt + 1;
   if (status !== null && status >= 200 && status < 300) {

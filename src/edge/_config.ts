@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Region } from "../schemas.ts";
+import type { Region } from "../sdk/schemas.ts";
 
 /** Platform env: Workers bindings, or `Deno.env.toObject()` on Deno. */
 export type EdgeEnv = Record<string, unknown>;
@@ -26,7 +26,8 @@ export const ENV = {
   readOnlyTokens: "RECAPTURE_PROXY_READONLY_TOKENS",
   webhookSecrets: "RECAPTURE_WEBHOOK_SECRETS",
   callbackSecret: "RECAPTURE_CALLBACK_SECRET",
-  callbackHosts: "RECAPTURE_CALLBACK_ALLOW_HOSTS",
+  outboundHosts: "RECAPTURE_OUTBOUND_ALLOW_HOSTS",
+  devLoopback: "RECAPTURE_DEV_ALLOW_LOOPBACK",
 } as const;
 
 /** Reads one env value by name. */
@@ -41,6 +42,11 @@ export function envString(get: EnvGetter, name: string): string | undefined {
 /** Splits a comma-separated env value into trimmed, non-empty entries. */
 export function envList(get: EnvGetter, name: string): string[] {
   return (envString(get, name) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** Whether an env flag is on (`1`, `true`, `yes`, `on`). */
+export function envFlag(get: EnvGetter, name: string): boolean {
+  return /^(1|true|yes|on)$/i.test(envString(get, name) ?? "");
 }
 
 const REGIONS = new Set(["au", "nz", "uk", "my"]);

@@ -4,16 +4,15 @@
  *
  * @module
  */
-import { AbortError, ConnectionError, TimeoutError } from "../errors.ts";
-import type { RowIssue } from "../schemas.ts";
-import { readBodyLimited } from "../webhooks.ts";
+import { AbortError, ConnectionError, TimeoutError } from "../sdk/errors.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
 import { authenticate } from "./_auth.ts";
 import { asRegion } from "./_config.ts";
 import {
-  bodyTooLarge,
   describeIssues,
   errorResponse,
   missingApiKey,
+  readBody,
   requestIdFrom,
   uploadIdOf,
 } from "./_http.ts";
@@ -117,13 +116,15 @@ export function upstreamFailure(requestId: string, e: unknown): Response {
 }
 
 /**
- * `/v2/recapture/*`: authenticate the caller, forward through the SDK transport with the
- * upstream key, hand the answer back. Context-free, so the hot path can skip the router.
+ * A forwarded route: authenticate the caller, forward `path` (the canonical path, see
+ * `_path.ts`: never re-read from the URL) through the SDK transport with the upstream key, hand
+ * the answer back.
  */
 export async function handleForward(
   rt: ProxyRuntime,
   request: Request,
   platformEnv: unknown,
+  path: string,
 ): Promise<Response> {
   const requestId = requestIdFrom(request.headers);
   const cfg = rt.resolve(platformEnv);
@@ -144,21 +145,19 @@ export async function handleForward(
   }
   const client = rt.clientFor(cfg);
   if (!client) {
-    return missingApiKey(requestId);
+    return missingApiKey(requestId, cfg.baseUrlProblem);
   }
   let body: Uint8Array<ArrayBuffer> | string | undefined;
   if (!READ_METHODS.has(method)) {
-    const bytes = await readBodyLimited(request, rt.maxBody);
-    if (bytes === null) {
-      return bodyTooLarge(requestId, rt.maxBody);
-    }
+    const bytes = await readBody(request, requestId, rt.maxBody, rt.bodyTimeoutMs);
+    if (bytes instanceof Response) return bytes;
     body = bytes.byteLength > 0 ? bytes : undefined;
   }
   const url = new URL(request.url);
 
   // A callback_url in an upload body is ours: take it out before forwarding.
   let callbackUrl: string | undefined;
-  if (method === "POST" && url.pathname === "/v2/recapture/upload" && body) {
+  if (method === "POST" && path === "/v2/recapture/upload" && body) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder().decode(body as Uint8Array));
@@ -182,7 +181,7 @@ export async function handleForward(
 
   let upstream: Response;
   try {
-    upstream = await client.requestRaw(method, url.pathname, {
+    upstream = await client.requestRaw(method, path, {
       query: url.search === "" ? undefined : url.searchParams,
       body,
       headers: forwardRequestHeaders(request.headers, requestId),

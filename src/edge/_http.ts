@@ -3,7 +3,39 @@
  *
  * @module
  */
-import type { RowIssue } from "../schemas.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
+import { readBodyLimited } from "../signature/mod.ts";
+
+/** The default time allowed to receive a whole request body (ms). */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a request body, streamed, up to `limit` bytes and within `timeoutMs`; answers the bytes,
+ * or the error response (413 too large, 408 too slow) with the request id.
+ */
+export async function readBody(
+  request: Request,
+  requestId: string,
+  limit: number,
+  timeoutMs: number,
+): Promise<Uint8Array<ArrayBuffer> | Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const bytes = await readBodyLimited(request, limit, { signal: controller.signal });
+    return bytes ?? bodyTooLarge(requestId, limit);
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+    return errorResponse(
+      requestId,
+      408,
+      "body_timeout",
+      `The request body did not arrive within ${timeoutMs} ms`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -37,13 +69,15 @@ export function errorResponse(
   });
 }
 
-/** 500: the proxy has no upstream API key. */
-export function missingApiKey(requestId: string): Response {
+/** 500: the proxy has no upstream API key, or its base URL breaks the outbound policy. */
+export function missingApiKey(requestId: string, baseUrlProblem?: string): Response {
   return errorResponse(
     requestId,
     500,
     "proxy_misconfigured",
-    "The proxy is missing the upstream API key (RECAPTURE_API_KEY)",
+    baseUrlProblem
+      ? `The proxy's upstream base URL (RECAPTURE_BASE_URL) ${baseUrlProblem}`
+      : "The proxy is missing the upstream API key (RECAPTURE_API_KEY)",
   );
 }
 

@@ -4,25 +4,25 @@
  *
  * @module
  */
-import type { RowIssue } from "../schemas.ts";
-import { validateCustomers } from "../validate.ts";
+import type { RowIssue } from "../sdk/schemas.ts";
+import { validateCustomers } from "../sdk/validate.ts";
 import {
-  readBodyLimited,
   SIGNATURE_HEADER,
   verifySignatureDetailed,
   WebhookVerificationError,
-} from "../webhooks.ts";
+} from "../signature/mod.ts";
 import { asRegion } from "./_config.ts";
 import {
   apiMessage,
-  bodyTooLarge,
   describeIssues,
   errorResponse,
   missingApiKey,
+  readBody,
   requestIdFrom,
   uploadIdOf,
 } from "./_http.ts";
-import { sha256Hex } from "../_hex.ts";
+import type { ReplayGuard } from "./_replay.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
 import { forwardResponse, upstreamFailure } from "./_forward.ts";
 
@@ -94,10 +94,27 @@ export function parseIngestBody(
   return { ok: true, request: obj as unknown as IngestRequest };
 }
 
+/** What a retry of a delivery gets back: the first upload. */
+interface IngestResult {
+  upload_id: string;
+  upload: unknown;
+  callback_event_id: string | null;
+  /** Set while a callback is still to be scheduled (the first try failed after the upload). */
+  pending_callback?: { url: string; region: string };
+}
+
+/** How long a delivery's result is kept for retries (ms). */
+const RESULT_TTL_MS = 24 * 3600_000;
+
+/** An `Idempotency-Key` header: printable ASCII, at most 255 characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
 /**
- * `POST /webhooks/customers`: verify the signature on the raw bytes, refuse replays, then turn
- * the body into an upload. A delivery that does not end in 202 is released from the replay
- * guard, so the sender's retry is accepted.
+ * `POST /webhooks/customers`: bounded read, signature check on the raw bytes (refused before
+ * more than one HMAC per secret), then every check on the body, and only then the upload. Each
+ * signed delivery has an idempotency key (its `Idempotency-Key` header, else its signed timestamp
+ * and body hash, both bound to the body): the first upload it created is stored, and a retry,
+ * after any failure, gets that upload back instead of creating another.
  */
 export async function handleIngest(
   rt: ProxyRuntime,
@@ -107,6 +124,7 @@ export async function handleIngest(
   const requestId = requestIdFrom(request.headers);
   const cfg = rt.resolve(platformEnv);
   if (cfg.webhookSecrets.length === 0) {
+    await request.body?.cancel().catch(() => {});
     return errorResponse(
       requestId,
       500,
@@ -114,10 +132,8 @@ export async function handleIngest(
       "The proxy is missing webhook secrets (RECAPTURE_WEBHOOK_SECRETS)",
     );
   }
-  const bytes = await readBodyLimited(request, rt.maxBody);
-  if (bytes === null) {
-    return bodyTooLarge(requestId, rt.maxBody);
-  }
+  const bytes = await readBody(request, requestId, rt.maxBody, rt.bodyTimeoutMs);
+  if (bytes instanceof Response) return bytes;
   let timestamp: number;
   try {
     ({ timestamp } = await verifySignatureDetailed(
@@ -130,28 +146,107 @@ export async function handleIngest(
     if (!(e instanceof WebhookVerificationError)) throw e;
     return errorResponse(requestId, 401, e.code, e.message, { reason: e.reason });
   }
-  // The delivery is its timestamp and body, whichever of its signatures matched: during a
-  // rotation it carries one per secret, and a replay with them reordered is the same delivery.
-  const delivery = `${timestamp}.${await sha256Hex(bytes)}`;
-  if (rt.guard && !(await rt.guard.claim(delivery, rt.tolerance * 2000))) {
+  const bodyHash = await sha256Hex(bytes);
+  const given = request.headers.get("idempotency-key");
+  if (given !== null && !IDEMPOTENCY_KEY.test(given)) {
+    return errorResponse(
+      requestId,
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-255 printable ASCII characters",
+    );
+  }
+  // During a rotation a delivery carries one signature per secret, and a replay with them
+  // reordered is the same delivery: the key is its timestamp (or its id) and body.
+  const delivery = given === null
+    ? `${timestamp}.${bodyHash}`
+    : `idem.${await sha256Hex(given)}.${bodyHash}`;
+  const guard = rt.guard;
+  const first = await recallResult(guard, delivery);
+  if (first) return answerFirst(rt, cfg, guard, delivery, first, requestId);
+  if (guard && !(await guard.claim(delivery, RESULT_TTL_MS))) {
+    const done = await recallResult(guard, delivery);
+    if (done) return answerFirst(rt, cfg, guard, delivery, done, requestId);
     return errorResponse(
       requestId,
       409,
       "duplicate_delivery",
-      "This delivery was already accepted",
+      guard.recall
+        ? "This delivery is being processed; retry in a moment"
+        : "This delivery was already accepted",
     );
   }
-  const answer = await ingest(rt, cfg, bytes, requestId);
-  if (answer.status >= 300) await rt.guard?.release(delivery);
-  return answer;
+  let outcome: IngestResult | Response;
+  try {
+    outcome = await ingest(rt, cfg, bytes, requestId);
+  } catch (e) {
+    await guard?.release(delivery);
+    throw e;
+  }
+  if (outcome instanceof Response) {
+    // Nothing was created: the sender's retry may try again.
+    await guard?.release(delivery);
+    return outcome;
+  }
+  await guard?.remember?.(delivery, JSON.stringify(outcome), RESULT_TTL_MS);
+  return answerFirst(rt, cfg, guard, delivery, outcome, requestId, false);
 }
 
+async function recallResult(
+  guard: ReplayGuard | undefined,
+  delivery: string,
+): Promise<IngestResult | null> {
+  const text = await guard?.recall?.(delivery);
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as IngestResult;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Answers with a delivery's upload: 202 the first time, 200 with `duplicate: true` for a retry.
+ * A callback the first try could not schedule is scheduled now, once.
+ */
+async function answerFirst(
+  rt: ProxyRuntime,
+  cfg: Resolved,
+  guard: ReplayGuard | undefined,
+  delivery: string,
+  result: IngestResult,
+  requestId: string,
+  duplicate = true,
+): Promise<Response> {
+  const pending = result.pending_callback;
+  if (pending) {
+    const region = asRegion(pending.region) ?? cfg.region;
+    result = {
+      upload_id: result.upload_id,
+      upload: result.upload,
+      callback_event_id: await rt.scheduleCallback(cfg, result.upload_id, region, pending.url),
+    };
+    await guard?.remember?.(delivery, JSON.stringify(result), RESULT_TTL_MS);
+  }
+  return Response.json(
+    {
+      success: true,
+      upload_id: result.upload_id,
+      upload: result.upload,
+      callback_event_id: result.callback_event_id,
+      duplicate,
+    },
+    { status: duplicate ? 200 : 202, headers: { "x-request-id": requestId } },
+  );
+}
+
+/** Every check, then the upload: answers its result, or the refusal (nothing created). */
 async function ingest(
   rt: ProxyRuntime,
   cfg: Resolved,
   bytes: Uint8Array,
   requestId: string,
-): Promise<Response> {
+): Promise<IngestResult | Response> {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
@@ -185,7 +280,7 @@ async function ingest(
 
   const client = rt.clientFor(cfg);
   if (!client) {
-    return missingApiKey(requestId);
+    return missingApiKey(requestId, cfg.baseUrlProblem);
   }
   const uploadBody = {
     name: req.name ?? `webhook ingest ${rt.now().toISOString()}`,
@@ -205,13 +300,15 @@ async function ingest(
   } catch (e) {
     return upstreamFailure(requestId, e);
   }
+  // Whatever the status, the key never leaves in an answer.
+  const redact = (text: string) => cfg.apiKey ? text.replaceAll(cfg.apiKey, "[redacted]") : text;
+  const text = redact(await upstream.text());
   if (!upstream.ok) {
     // The sender cannot fix the proxy's key or the API's outage: those are gateway errors.
     // Other answers (400, 429 with its headers) pass through as the API gave them.
     const s = upstream.status;
     if (s === 401 || s === 403 || s >= 500) {
-      const raw = await upstream.text().then(apiMessage).catch(() => undefined);
-      const message = raw && cfg.apiKey ? raw.replaceAll(cfg.apiKey, "[redacted]") : raw;
+      const message = apiMessage(text);
       return errorResponse(
         requestId,
         502,
@@ -219,9 +316,8 @@ async function ingest(
         `The API answered ${s}${message ? `: ${message}` : ""}`,
       );
     }
-    return forwardResponse(upstream, requestId);
+    return forwardResponse(new Response(text, upstream), requestId);
   }
-  const text = await upstream.text();
   const uploadId = uploadIdOf(text);
   if (!uploadId) {
     return errorResponse(
@@ -231,12 +327,11 @@ async function ingest(
       "The API's answer had no upload id",
     );
   }
-  const eventId = req.callback_url
-    ? await rt.scheduleCallback(cfg, uploadId, region, req.callback_url)
-    : null;
   const upload = (JSON.parse(text) as { upload?: unknown }).upload ?? null;
-  return Response.json(
-    { success: true, upload_id: uploadId, upload, callback_event_id: eventId },
-    { status: 202, headers: { "x-request-id": requestId } },
-  );
+  return {
+    upload_id: uploadId,
+    upload,
+    callback_event_id: null,
+    ...(req.callback_url ? { pending_callback: { url: req.callback_url, region } } : {}),
+  };
 }

@@ -5,14 +5,23 @@
  *
  * @module
  */
-import { sha256Hex } from "../_hex.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 
-/** Keys longer than this are kept as their SHA-256 (a Deno KV key holds at most 2 KB). */
-const MAX_PLAIN_KEY = 256;
+/**
+ * Keys longer than this many UTF-8 bytes are kept as their SHA-256: a Deno KV key holds at most
+ * 2 KB and a Workers KV key 512 bytes (prefix included).
+ */
+const MAX_PLAIN_KEY_BYTES = 200;
 
-/** `key`, or its hash when it is long (an event id is whatever the sender chose). */
-async function storedKey(key: string): Promise<string> {
-  return key.length <= MAX_PLAIN_KEY ? key : `sha256:${await sha256Hex(key)}`;
+/**
+ * `key`, or `sha256:<hex>` of it when it is long in UTF-8 bytes (an event id is whatever the
+ * sender chose). Every guard stores keys through it.
+ */
+export async function storedKey(key: string): Promise<string> {
+  return key.length * 3 <= MAX_PLAIN_KEY_BYTES ||
+      new TextEncoder().encode(key).length <= MAX_PLAIN_KEY_BYTES
+    ? key
+    : `sha256:${await sha256Hex(key)}`;
 }
 
 /** Remembers deliveries already accepted. */
@@ -21,6 +30,13 @@ export interface ReplayGuard {
   claim(key: string, ttlMs: number): Promise<boolean>;
   /** Forgets a claim (the delivery failed, so the sender's retry must be accepted). */
   release(key: string): Promise<void>;
+  /**
+   * Stores the result of a claimed delivery (a short JSON text), so a retry gets it back
+   * instead of acting again. Guards without it answer retries 409.
+   */
+  remember?(key: string, result: string, ttlMs: number): Promise<void>;
+  /** The stored result of a delivery, or null. */
+  recall?(key: string): Promise<string | null>;
 }
 
 /**
@@ -36,6 +52,7 @@ export interface ReplayGuard {
  */
 export function memoryReplayGuard(options: { maxEntries?: number } = {}): ReplayGuard {
   const seen = new Map<string, number>();
+  const results = new Map<string, string>();
   const max = options.maxEntries ?? 100_000;
   return {
     async claim(claimed: string, ttlMs: number): Promise<boolean> {
@@ -45,7 +62,10 @@ export function memoryReplayGuard(options: { maxEntries?: number } = {}): Replay
       if (expires !== undefined && expires > now) return false;
       if (seen.size >= max) {
         for (const [k, e] of seen) {
-          if (e <= now || seen.size >= max) seen.delete(k);
+          if (e <= now || seen.size >= max) {
+            seen.delete(k);
+            results.delete(k);
+          }
           if (seen.size < max * 0.9) break;
         }
       }
@@ -53,7 +73,19 @@ export function memoryReplayGuard(options: { maxEntries?: number } = {}): Replay
       return true;
     },
     async release(key: string): Promise<void> {
-      seen.delete(await storedKey(key));
+      const k = await storedKey(key);
+      seen.delete(k);
+      results.delete(k);
+    },
+    async remember(key: string, result: string, ttlMs: number): Promise<void> {
+      const k = await storedKey(key);
+      seen.set(k, Date.now() + ttlMs);
+      results.set(k, result);
+    },
+    async recall(key: string): Promise<string | null> {
+      const k = await storedKey(key);
+      const expires = seen.get(k);
+      return expires !== undefined && expires > Date.now() ? results.get(k) ?? null : null;
     },
   };
 }
@@ -64,6 +96,14 @@ export interface KvAtomicStore {
   atomic(): KvAtomicOperation;
   /** Deletes a key. */
   delete(key: readonly (string | number)[]): Promise<void>;
+  /** Reads a key. */
+  get(key: readonly (string | number)[]): Promise<{ value: unknown }>;
+  /** Writes a key. */
+  set(
+    key: readonly (string | number)[],
+    value: unknown,
+    options?: { expireIn?: number },
+  ): Promise<unknown>;
 }
 
 /** The part of `Deno.AtomicOperation` used here. */
@@ -102,6 +142,13 @@ export function denoKvReplayGuard(
     },
     async release(key: string): Promise<void> {
       await kv.delete([prefix, await storedKey(key)]);
+    },
+    async remember(key: string, result: string, ttlMs: number): Promise<void> {
+      await kv.set([prefix, await storedKey(key)], result, { expireIn: ttlMs });
+    },
+    async recall(key: string): Promise<string | null> {
+      const { value } = await kv.get([prefix, await storedKey(key)]);
+      return typeof value === "string" ? value : null;
     },
   };
 }

@@ -4,17 +4,26 @@
  *
  * @module
  */
-import { RecaptureClient } from "../client.ts";
-import type { Region } from "../schemas.ts";
-import { DEFAULT_TOLERANCE_SECONDS } from "../webhooks.ts";
+import { RecaptureClient } from "../sdk/client.ts";
+import type { Region } from "../sdk/schemas.ts";
+import { DEFAULT_TOLERANCE_SECONDS } from "../signature/mod.ts";
 import {
   type CallbackOutcome,
   type CallbackSettings,
-  callbackUrlProblem,
   newCallbackJob,
   runCallbackJob,
 } from "./_callbacks.ts";
-import { asRegion, type EdgeEnv, ENV, envList, envString, type ProxyToken } from "./_config.ts";
+import {
+  asRegion,
+  type EdgeEnv,
+  ENV,
+  envFlag,
+  envList,
+  envString,
+  type ProxyToken,
+} from "./_config.ts";
+import { type HostResolver, type OutboundPolicy, outboundUrlProblem } from "./_outbound.ts";
+import { DEFAULT_BODY_TIMEOUT_MS } from "./_http.ts";
 import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
 import type { CallbackJob, CallbackScheduler } from "./_scheduler.ts";
 
@@ -40,8 +49,22 @@ export interface RecaptureProxyOptions {
   webhookSecrets?: readonly string[];
   /** Secret that signs our callbacks (default env `RECAPTURE_CALLBACK_SECRET`). */
   callbackSecret?: string;
-  /** Hosts a `callback_url` may reach over plain http (default env, else none). */
-  callbackAllowHosts?: readonly string[];
+  /**
+   * When given, the only hosts the edge calls back (`name`, or `name:port` for a port other than
+   * 443); default env `RECAPTURE_OUTBOUND_ALLOW_HOSTS` (comma-separated), else any public host.
+   */
+  outboundAllowHosts?: readonly string[];
+  /**
+   * Development only: lets callbacks and the upstream base URL use http or https to `127.0.0.1`,
+   * `[::1]` or `localhost` (written so). Default env `RECAPTURE_DEV_ALLOW_LOOPBACK=1`, else off.
+   */
+  allowLoopbackForDevelopment?: boolean;
+  /**
+   * Resolves a callback's host before each delivery, so a name pointing at a private address is
+   * refused (on Deno: `(host) => resolveDns(host)`, see `examples/deno_deploy.ts`). Default: no
+   * resolution (Workers cannot resolve; Cloudflare's egress does not reach private networks).
+   */
+  resolveHost?: HostResolver;
   /** Runs callbacks later; without one, `callback_url` is refused. */
   scheduler?: CallbackScheduler;
   /** Callback timing. */
@@ -52,6 +75,8 @@ export interface RecaptureProxyOptions {
   onCallback?: (outcome: CallbackOutcome) => void;
   /** Largest accepted request body in bytes (forwarding and webhooks). Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Time allowed to receive a whole request body, in ms (408 after). Default 10000. */
+  bodyTimeoutMs?: number;
   /** Webhook timestamp tolerance in seconds, both directions. Default 300. */
   toleranceSeconds?: number;
   /** Remembers accepted webhook deliveries. Default: in memory; `false` disables. */
@@ -63,8 +88,11 @@ export interface RecaptureProxyOptions {
    * Default 0: the proxy stays transparent and hands every answer, a 429 included, back at once.
    */
   maxRetries?: number;
-  /** Told about unexpected errors (answered as a bare 500); log them, minding secrets. */
-  onError?: (error: unknown) => void;
+  /**
+   * Told about unexpected errors (answered as a bare 500) with the request id when there is a
+   * request; log them, minding secrets (log `error.name` and the id, not the message).
+   */
+  onError?: (error: unknown, requestId?: string) => void;
   /** Clock, for tests. */
   now?: () => Date;
 }
@@ -78,7 +106,9 @@ export interface Resolved {
   tokens: ProxyToken[];
   webhookSecrets: string[];
   callbackSecret: string | undefined;
-  callbackHosts: string[];
+  outbound: OutboundPolicy;
+  /** Why the configured base URL is refused by the outbound policy, or undefined. */
+  baseUrlProblem: string | undefined;
 }
 
 /** What the handlers share. */
@@ -86,6 +116,7 @@ export interface ProxyRuntime {
   options: RecaptureProxyOptions;
   now: () => Date;
   maxBody: number;
+  bodyTimeoutMs: number;
   tolerance: number;
   guard: ReplayGuard | undefined;
   resolve(platformEnv: unknown): Resolved;
@@ -132,26 +163,35 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
       ...envList(get, ENV.tokens).map((token) => ({ token })),
       ...envList(get, ENV.readOnlyTokens).map((token) => ({ token, readOnly: true })),
     ];
+    const outbound: OutboundPolicy = {
+      allowHosts: options.outboundAllowHosts
+        ? [...options.outboundAllowHosts]
+        : envList(get, ENV.outboundHosts),
+      allowLoopback: options.allowLoopbackForDevelopment ?? envFlag(get, ENV.devLoopback),
+    };
+    const baseUrl = options.baseUrl ?? envString(get, ENV.baseUrl);
     cached = {
       env,
       apiKey: options.apiKey ?? envString(get, ENV.apiKey),
-      baseUrl: options.baseUrl ?? envString(get, ENV.baseUrl),
+      baseUrl,
       region: options.region ?? asRegion(envString(get, ENV.region)) ?? "au",
       tokens,
       webhookSecrets: options.webhookSecrets
         ? [...options.webhookSecrets]
         : envList(get, ENV.webhookSecrets),
       callbackSecret: options.callbackSecret ?? envString(get, ENV.callbackSecret),
-      callbackHosts: options.callbackAllowHosts
-        ? [...options.callbackAllowHosts]
-        : envList(get, ENV.callbackHosts),
+      outbound,
+      // With an injected transport (`fetch`) the base URL names no network destination.
+      baseUrlProblem: baseUrl === undefined || options.fetch
+        ? undefined
+        : outboundUrlProblem(baseUrl, { ...outbound, allowHosts: [] }) ?? undefined,
     };
     cachedClient = undefined;
     return cached;
   };
 
   const clientFor = (cfg: Resolved): RecaptureClient | undefined => {
-    if (!cfg.apiKey) return undefined;
+    if (!cfg.apiKey || cfg.baseUrlProblem) return undefined;
     if (cfg === cached && cachedClient) return cachedClient;
     const key = `${cfg.apiKey}\u0000${cfg.baseUrl ?? ""}\u0000${cfg.region}`;
     let client = clients.get(key);
@@ -175,6 +215,7 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
     options,
     now,
     maxBody: options.maxBodyBytes ?? 1024 * 1024,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     tolerance: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
     guard: options.replayGuard === false ? undefined : options.replayGuard ?? memoryReplayGuard(),
     resolve,
@@ -183,7 +224,7 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
       if (!options.scheduler || !cfg.callbackSecret) {
         return "callbacks are not enabled on this proxy (needs a scheduler and RECAPTURE_CALLBACK_SECRET)";
       }
-      return callbackUrlProblem(url, cfg.callbackHosts);
+      return outboundUrlProblem(url, cfg.outbound);
     },
     async scheduleCallback(cfg, uploadId, region, url) {
       const scheduler = options.scheduler;
@@ -208,6 +249,8 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
         scheduler: options.scheduler,
         env: cfg.env,
         fetch: options.callbackFetch ?? ((req) => fetch(req)),
+        outbound: cfg.outbound,
+        resolveHost: options.resolveHost,
         settings: options.callbacks ?? {},
         onOutcome: options.onCallback,
         now,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Region } from "../schemas.ts";
-import type { UploadCompletedEvent } from "../webhooks.ts";
+import type { Region } from "../sdk/schemas.ts";
+import type { UploadCompletedEvent } from "../signature/mod.ts";
 import type { EdgeEnv } from "./_config.ts";
 
 /** Marks our messages, so a shared queue can carry other work too. */

@@ -35,23 +35,30 @@
  * ```
  * @module
  */
-import { RecaptureClient } from "../client.ts";
-import { NotFoundError } from "../errors.ts";
+import { RecaptureClient } from "../sdk/client.ts";
+import { NotFoundError } from "../sdk/errors.ts";
 import {
   type AlertEvent,
   AlertEventError,
   isRecaptureAlert,
   parseAlertEvent,
   type PriceChangeEvent,
-} from "../events.ts";
-import type { Customer, Region } from "../schemas.ts";
-import { signPayload } from "../webhooks.ts";
+} from "../sdk/alert_events.ts";
+import type { Customer, Region } from "../sdk/schemas.ts";
+import { signPayload } from "../signature/mod.ts";
 import { timingSafeEqual } from "./_auth.ts";
-import { type EdgeEnv, envList, envString } from "./_config.ts";
-import { decodePathSegment, errorResponse, requestIdFrom } from "./_http.ts";
+import { type EdgeEnv, ENV, envFlag, envList, envString } from "./_config.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, errorResponse, readBody, requestIdFrom } from "./_http.ts";
+import { canonicalPath } from "./_path.ts";
+import {
+  type HostResolver,
+  type OutboundPolicy,
+  outboundUrlProblem,
+  resolvedUrlProblem,
+} from "./_outbound.ts";
 import type { KvQueue } from "./_kv_scheduler.ts";
-import { memoryReplayGuard, type ReplayGuard } from "./_replay.ts";
-import { sha256Hex } from "../_hex.ts";
+import { memoryReplayGuard, type ReplayGuard, storedKey } from "./_replay.ts";
+import { sha256Hex } from "../_internal/hex.ts";
 
 /** Marks our queue messages. */
 const RETRY_KIND = "recapture.alert_retry";
@@ -179,6 +186,17 @@ export interface AlertRelayOptions {
    * under `waitUntil`).
    */
   queue?: KvQueue;
+  /**
+   * When given, the only hosts destinations may name (`name`, or `name:port` off 443); default
+   * env `RECAPTURE_OUTBOUND_ALLOW_HOSTS`. Destinations pass the proxy's outbound URL policy.
+   */
+  outboundAllowHosts?: readonly string[];
+  /** Development only: destinations on loopback over http(s) (env `RECAPTURE_DEV_ALLOW_LOOPBACK=1`). */
+  allowLoopbackForDevelopment?: boolean;
+  /** Resolves a destination's host before each attempt (Deno), refusing private answers. */
+  resolveHost?: HostResolver;
+  /** Time allowed to receive a push's body, in ms (408 after). Default 10000. */
+  bodyTimeoutMs?: number;
   /** Told about each delivery attempt. */
   onDelivery?: (outcome: AlertDeliveryOutcome) => void;
   /** Told about unexpected errors (never holds a token or secret from us). */
@@ -230,16 +248,25 @@ export function cloudflareKvGuard(
   options: { prefix?: string } = {},
 ): ReplayGuard {
   const prefix = options.prefix ?? "recapture_alert:";
+  // Long keys are hashed (Workers KV keys hold at most 512 bytes), as on every backend.
+  const at = async (key: string) => prefix + await storedKey(key);
+  const ttl = (ttlMs: number) => Math.max(60, Math.ceil(ttlMs / 1000));
   return {
     async claim(key: string, ttlMs: number): Promise<boolean> {
-      if ((await namespace.get(prefix + key)) !== null) return false;
-      await namespace.put(prefix + key, String(Date.now()), {
-        expirationTtl: Math.max(60, Math.ceil(ttlMs / 1000)),
-      });
+      const k = await at(key);
+      if ((await namespace.get(k)) !== null) return false;
+      await namespace.put(k, "", { expirationTtl: ttl(ttlMs) });
       return true;
     },
     async release(key: string): Promise<void> {
-      await namespace.delete(prefix + key);
+      await namespace.delete(await at(key));
+    },
+    async remember(key: string, result: string, ttlMs: number): Promise<void> {
+      await namespace.put(await at(key), result, { expirationTtl: ttl(ttlMs) });
+    },
+    async recall(key: string): Promise<string | null> {
+      const value = await namespace.get(await at(key));
+      return value ? value : null;
     },
   };
 }
@@ -274,6 +301,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   const ttl = options.dedupeTtlMs ?? 7 * 24 * 3600_000;
   const backoff = [...(options.backoffMs ?? DEFAULT_BACKOFF)];
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const send = options.fetch ?? ((request: Request) => fetch(request));
   const running = new Set<Promise<void>>();
   const queue = options.queue;
@@ -288,6 +316,13 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     if (own !== undefined) return own;
     return env && typeof env === "object" ? (env as EdgeEnv)[name] : undefined;
   };
+
+  const policyOf = (get: (name: string) => unknown): OutboundPolicy => ({
+    allowHosts: options.outboundAllowHosts
+      ? [...options.outboundAllowHosts]
+      : envList(get, ENV.outboundHosts),
+    allowLoopback: options.allowLoopbackForDevelopment ?? envFlag(get, ENV.devLoopback),
+  });
 
   const destinationsOf = (get: (name: string) => unknown): AlertDestination[] => {
     if (options.destinations) return [...options.destinations];
@@ -327,7 +362,10 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     body: string,
     eventId: string,
     eventName: string,
+    policy: OutboundPolicy,
   ): Promise<number> {
+    // The policy again at each attempt; on Deno the name is resolved now, private answers refused.
+    if (await resolvedUrlProblem(destination.url, policy, options.resolveHost)) return 0;
     try {
       const headers: Record<string, string> = {
         "Content-Type": "application/json",
@@ -336,7 +374,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       if (destination.kind === "webhook") {
         // Signed at each attempt, so the timestamp is fresh for the receiver's tolerance window.
         headers["Recapture-Signature"] = await signPayload(body, destination.secret);
-        headers["Recapture-Event-Id"] = eventId;
+        headers["Recapture-Event-Id"] = headerSafe(eventId);
         headers["Recapture-Event"] = eventName;
       }
       const response = await send(
@@ -366,9 +404,10 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   async function step(
     destination: AlertDestination,
     job: { body: string; id: string; event: string; attempt: number },
+    policy: OutboundPolicy,
     schedule?: () => Promise<void>,
   ): Promise<boolean> {
-    const status = await attemptOnce(destination, job.body, job.id, job.event);
+    const status = await attemptOnce(destination, job.body, job.id, job.event, policy);
     const ok = status >= 200 && status < 300;
     const last = job.attempt > backoff.length;
     if (!ok && !last && schedule) await schedule();
@@ -387,6 +426,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     index: number,
     enriched: EnrichedAlert,
     event: AlertEvent,
+    policy: OutboundPolicy,
   ): Promise<void> {
     const body = destination.kind === "slack"
       ? JSON.stringify({ text: slackText(event, enriched.customer) })
@@ -397,7 +437,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     const durable = queue !== undefined && fitsQueue(body);
     const schedule = durable ? () => enqueueRetry(destination, index, job) : undefined;
     for (;; job.attempt++) {
-      if (!(await step(destination, job, schedule)) || durable) return;
+      if (!(await step(destination, job, policy, schedule)) || durable) return;
       await sleep(backoff[job.attempt - 1]);
     }
   }
@@ -427,12 +467,18 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
 
   /** Runs a queued retry (Deno KV queue listener). */
   async function runRetry(job: AlertRetryJob): Promise<void> {
-    const destinations = destinationsOf(envOf(undefined));
+    const get = envOf(undefined);
+    const destinations = destinationsOf(get);
     const destination = destinations[job.destination];
     // The destination list changed since (the hash is of its URL): drop the retry.
     if (!destination || (await hashOf(destination.url)) !== job.destination_hash) return;
     const next = { body: job.body, id: job.event_id, event: job.event, attempt: job.attempt };
-    await step(destination, next, () => enqueueRetry(destination, job.destination, next));
+    await step(
+      destination,
+      next,
+      policyOf(get),
+      () => enqueueRetry(destination, job.destination, next),
+    );
   }
 
   async function relay(event: AlertEvent, get: (name: string) => unknown): Promise<void> {
@@ -464,7 +510,10 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
         }
       }
     }
-    await Promise.all(destinationsOf(get).map((d, i) => deliverTo(d, i, enriched, event)));
+    const policy = policyOf(get);
+    await Promise.all(
+      destinationsOf(get).map((d, i) => deliverTo(d, i, enriched, event, policy)),
+    );
   }
 
   if (queue) {
@@ -490,38 +539,59 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   return {
     async fetch(request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> {
       const requestId = requestIdFrom(request.headers);
-      const url = new URL(request.url);
-      const match = /^\/alerts(?:\/([^/]*))?\/?$/.exec(url.pathname);
-      if (!match) {
-        return errorResponse(requestId, 404, "not_found", `No route for ${url.pathname}`);
+      const refuse = (
+        status: number,
+        code: string,
+        message: string,
+        headers?: Record<string, string>,
+      ): Response => {
+        request.body?.cancel().catch(() => {});
+        return errorResponse(requestId, status, code, message, undefined, headers);
+      };
+      // The same canonical path as the proxy's (the raw request target, plain segments only).
+      const read = canonicalPath(request.url);
+      if (!read.ok) return refuse(400, "invalid_path", `Refused request path: ${read.reason}`);
+      if (read.route.kind !== "alerts") {
+        return refuse(404, "not_found", `No route for ${read.path}`);
       }
       if (request.method !== "POST") {
-        return errorResponse(requestId, 405, "method_not_allowed", "Use POST", undefined, {
-          Allow: "POST",
-        });
+        return refuse(405, "method_not_allowed", "Use POST", { Allow: "POST" });
       }
       const get = envOf(env);
       const tokens = options.tokens ? [...options.tokens] : envList(get, ALERT_ENV.tokens);
       if (tokens.length === 0) {
-        return errorResponse(requestId, 503, "not_configured", "No alert token is configured");
+        return refuse(503, "not_configured", "No alert token is configured");
       }
-      const inPath = match[1] !== undefined && match[1] !== "";
-      // A malformed escape (`/alerts/%`) is a wrong token: it is still compared (as sent), so
-      // the time taken does not tell it apart, and it can never match.
-      const decoded = inPath ? decodePathSegment(match[1]) : url.searchParams.get("token") ?? "";
-      const presented = decoded ?? match[1];
+      // The query parameter (`/alerts?token=...`) is the recommended form: request logs print
+      // paths. A path token (`/alerts/<token>`) is still accepted.
+      const pathToken = read.path.split("/")[2];
+      const presented = pathToken ?? new URL(request.url).searchParams.get("token") ?? "";
       let matched = false;
       for (const t of tokens) matched = timingSafeEqual(presented, t) || matched; // no early exit
-      if (!matched || decoded === null) {
-        await request.body?.cancel().catch(() => {});
-        return errorResponse(requestId, 401, "unauthorized", "Unknown alert token");
+      if (!matched) return refuse(401, "unauthorized", "Unknown alert token");
+      const destinations = destinationsOf(get);
+      const policy = policyOf(get);
+      for (const d of destinations) {
+        const problem = outboundUrlProblem(d.url, policy);
+        if (problem) {
+          return refuse(
+            503,
+            "not_configured",
+            `The alert destination ${d.kind === "slack" ? "(Slack)" : "(webhook)"} URL ${problem}`,
+          );
+        }
       }
-      let text: string;
-      try {
-        text = await readText(request, MAX_BODY);
-      } catch {
-        return errorResponse(requestId, 413, "too_large", `Body over ${MAX_BODY} bytes`);
+      // The API's base URL too, unless a client or an in-process transport is given.
+      const baseUrl = options.baseUrl ?? envString(get, ALERT_ENV.baseUrl);
+      if (baseUrl && !options.client && !options.apiFetch) {
+        const problem = outboundUrlProblem(baseUrl, { ...policy, allowHosts: [] });
+        if (problem) {
+          return refuse(503, "not_configured", `RECAPTURE_BASE_URL ${problem}`);
+        }
       }
+      const bytes = await readBody(request, requestId, MAX_BODY, bodyTimeoutMs);
+      if (bytes instanceof Response) return bytes;
+      const text = new TextDecoder().decode(bytes);
       let event: AlertEvent;
       try {
         event = parseAlertEvent(text);
@@ -560,12 +630,12 @@ function asRegion(value: unknown): Region | undefined {
   return value === "au" || value === "nz" || value === "uk" || value === "my" ? value : undefined;
 }
 
-async function readText(request: Request, max: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > max) throw new RangeError("too large");
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > max) throw new RangeError("too large");
-  return new TextDecoder().decode(bytes);
+/**
+ * An event id as a header value: as is when it is 1-200 visible ASCII characters, else
+ * percent-encoded (UTF-8) and cut to 200 characters. The exact id is always in the signed body.
+ */
+function headerSafe(id: string): string {
+  return /^[\x21-\x7e]{1,200}$/.test(id) ? id : encodeURIComponent(id).slice(0, 200) || "-";
 }
 
 function escapeSlack(text: string): string {

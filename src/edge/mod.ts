@@ -11,7 +11,9 @@
  * `RECAPTURE_API_KEY`, `RECAPTURE_BASE_URL`, `RECAPTURE_REGION`, `RECAPTURE_PROXY_TOKENS`
  * (comma-separated), `RECAPTURE_PROXY_READONLY_TOKENS`, `RECAPTURE_WEBHOOK_SECRETS`
  * (comma-separated, several during a rotation), `RECAPTURE_CALLBACK_SECRET`,
- * `RECAPTURE_CALLBACK_ALLOW_HOSTS` (hosts allowed over plain http, e.g. `127.0.0.1`).
+ * `RECAPTURE_OUTBOUND_ALLOW_HOSTS` (when set, the only hosts callbacks may reach, `name` or
+ * `name:port`), `RECAPTURE_DEV_ALLOW_LOOPBACK` (`1`: development only, http(s) to `127.0.0.1`,
+ * `[::1]` or `localhost`; off by default).
  *
  * @example Deno Deploy
  * ```ts ignore
@@ -35,11 +37,12 @@ import type { EdgeEnv } from "./_config.ts";
 import { handleForward } from "./_forward.ts";
 import { errorResponse, requestIdFrom } from "./_http.ts";
 import { handleIngest } from "./_ingest.ts";
+import { canonicalPath } from "./_path.ts";
 import { createRuntime, type RecaptureProxyOptions } from "./_runtime.ts";
 import { isCallbackJob } from "./_scheduler.ts";
 import type { AlertRelay } from "./alerts.ts";
 
-export type { Region } from "../schemas.ts";
+export type { Region } from "../sdk/schemas.ts";
 export type { CallbackOutcome, CallbackSettings } from "./_callbacks.ts";
 export {
   type CloudflareMessageBatch,
@@ -58,6 +61,7 @@ export {
   type ReplayGuard,
 } from "./_replay.ts";
 export type { RecaptureProxyOptions } from "./_runtime.ts";
+export type { HostResolver } from "./_outbound.ts";
 export {
   ALERT_ENV,
   type AlertDeliveryOutcome,
@@ -85,14 +89,15 @@ export interface RecaptureProxy {
   queue: (batch: CloudflareMessageBatch, env?: unknown) => Promise<void>;
 }
 
-const FORWARD_PREFIX = "/v2/recapture/";
-
 /**
  * Creates the edge proxy.
  *
- * Routes: `GET /healthz`; `/v2/recapture/*` (bearer token, forwarded with the upstream key; a
- * `callback_url` in a `POST /v2/recapture/upload` body is taken out and honoured);
- * `POST /webhooks/customers` (signed with `Recapture-Signature`, becomes an upload, 202).
+ * Routes: `GET /healthz`; `/v2/recapture/upload[/{id}]` and `/v2/recapture/customers[/{id}]`
+ * (bearer token, forwarded with the upstream key; a `callback_url` in a
+ * `POST /v2/recapture/upload` body is taken out and honoured); `POST /webhooks/customers`
+ * (signed with `Recapture-Signature`, becomes an upload, 202); `/alerts[/{token}]` with
+ * `alerts`. Any other path, and any path with a `%`, a dot segment, an empty segment or a
+ * character outside `A-Za-z0-9._~-`, is a 400 `invalid_path` before anything else happens.
  *
  * @example
  * ```ts
@@ -112,9 +117,10 @@ export function createRecaptureProxy(
   options.scheduler?.listen?.((job) => rt.runJob(job, undefined));
 
   const internalError = (request: Request, e: unknown): Response => {
-    options.onError?.(e);
+    const requestId = requestIdFrom(request.headers);
+    options.onError?.(e, requestId);
     return errorResponse(
-      requestIdFrom(request.headers),
+      requestId,
       500,
       "internal_error",
       "Internal proxy error",
@@ -129,7 +135,6 @@ export function createRecaptureProxy(
         headers: { "x-request-id": requestIdFrom(c.req.raw.headers) },
       }),
   );
-  app.all("/v2/recapture/*", (c) => handleForward(rt, c.req.raw, c.env));
   app.post("/webhooks/customers", (c) => handleIngest(rt, c.req.raw, c.env));
   // Alert relay (alerts.ts): AutoGrab's pushes, when `alerts` is given.
   const alerts = options.alerts;
@@ -162,11 +167,21 @@ export function createRecaptureProxy(
 
   return {
     fetch: (request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> => {
-      // Hot path: forwarded API calls skip the router (same handler as the Hono route).
-      const url = request.url;
-      const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-      if (pathStart > 0 && url.startsWith(FORWARD_PREFIX, pathStart)) {
-        return handleForward(rt, request, env).catch((e) => internalError(request, e));
+      // One canonical path, from the URL as the runtime gave it (Deno keeps the request line as
+      // sent): only known routes with plain segments go further, anything else is a 400 here.
+      const read = canonicalPath(request.url);
+      if (!read.ok) {
+        request.body?.cancel().catch(() => {});
+        return Promise.resolve(errorResponse(
+          requestIdFrom(request.headers),
+          400,
+          "invalid_path",
+          `Refused request path: ${read.reason}`,
+        ));
+      }
+      if (read.route.kind === "forward") {
+        return handleForward(rt, request, env, read.route.path)
+          .catch((e) => internalError(request, e));
       }
       return Promise.resolve(
         app.fetch(request, env as EdgeEnv, executionCtx as Parameters<typeof app.fetch>[2]),

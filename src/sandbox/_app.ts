@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Auth, Caller } from "./_auth.ts";
 import { checkQuery, HttpError, intParam, MESSAGES, readJson } from "./_http.ts";
-import { randomHex } from "../_hex.ts";
+import { randomHex } from "../_internal/hex.ts";
 import { parsePatch, parseUpload } from "./_input.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
 import { type AlertRouteDeps, mountAlertRoutes } from "./_alert_routes.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 import { HttpError, MESSAGES, readBytes } from "./_http.ts";
-import { randomHex, sha256Hex } from "../_hex.ts";
+import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { type Region, REGIONS, type SandboxAccount } from "./_types.ts";
 

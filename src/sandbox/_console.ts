@@ -18,7 +18,7 @@ import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { streamSSE } from "hono/streaming";
 import { timingSafeEqual } from "../edge/_auth.ts";
-import { randomHex } from "../_hex.ts";
+import { randomHex } from "../_internal/hex.ts";
 import { keys, num } from "./_keys.ts";
 import { SANDBOX_API_KEY } from "./_auth.ts";
 import { Store } from "./_store.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { maskEndpoint } from "../_mask_endpoint.ts";
+import { maskEndpoint } from "../_internal/mask_endpoint.ts";
 
 /** A bounded list, newest first; `version` changes on every push. */
 export class Ring<T> {

@@ -11,7 +11,7 @@ import type { HtmlEscapedString } from "hono/utils/html";
 import type { CustomerRecord, UploadView } from "./_types.ts";
 import type { WebhookRecord } from "./_webhooks.ts";
 import type { PushAttempt, RequestEntry, ThroughputPoint } from "./_console_log.ts";
-import { maskEndpoint } from "../_mask_endpoint.ts";
+import { maskEndpoint } from "../_internal/mask_endpoint.ts";
 import { REGIONS } from "./_types.ts";
 
 /** Rendered HTML. */

@@ -8,12 +8,12 @@
 import { HttpError, MESSAGES, typeProblem } from "./_http.ts";
 import { dateProblem, mobileProblem, nameProblem } from "./_rows.ts";
 // Deeper rows would be accepted and then fail their chunk forever (Deno KV cannot store them).
-import { MAX_ADDITIONAL_DEPTH } from "../validate.ts";
+import { MAX_ADDITIONAL_DEPTH } from "../sdk/validate.ts";
 import {
   CustomerInputSchema,
   CustomerUpdateParamsSchema,
   UploadCreateParamsSchema,
-} from "../schemas.ts";
+} from "../sdk/schemas.ts";
 
 /** The largest `additional_fields` accepted, serialised, in bytes. */
 export const MAX_ADDITIONAL_BYTES = 8192;

@@ -13,7 +13,7 @@
  * @module
  */
 import { HttpError, typeProblem } from "./_http.ts";
-import { randomHex, sha256Hex } from "../_hex.ts";
+import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { normalRego } from "./_rows.ts";
 import { day, isExpired } from "./_store.ts";

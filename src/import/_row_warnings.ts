@@ -1,0 +1,256 @@
+// Row warnings: what is not wrong enough to refuse a row but must not pass unsaid (duplicates
+// within a file, footer rows, AU regos without a state, suspicious values), and the customer
+// fingerprint used to spot the same vehicle twice. Private to src/import/bulk.ts and the CLI.
+
+import type { CustomerInput, Region } from "../sdk/schemas.ts";
+
+/** What a warning is about. */
+export type RowWarningKind =
+  | "already_sent"
+  | "duplicate_row"
+  | "same_vehicle"
+  | "footer_row"
+  | "missing_state"
+  | "suspicious_value";
+
+/** A row the importer sent with a caveat, or skipped (`skipped: true`) and says why. */
+export interface RowWarning {
+  /** 0-based position in the input (an array's index; files name rows by `line`). */
+  index: number;
+  /** The physical line of the file (1-based), when the source gave lines. */
+  line?: number;
+  /** What the warning is about. */
+  kind: RowWarningKind;
+  /** The field concerned (`""` for the whole row). */
+  field: string;
+  /** What was seen, in full. */
+  message: string;
+  /**
+   * `true` when the row was not sent because of this (an exact duplicate, a footer row, a
+   * customer sent before).
+   */
+  skipped: boolean;
+  /** For duplicates: the earlier row it repeats (0-based) and its line. */
+  first?: { index: number; line?: number };
+}
+
+/**
+ * The fingerprint of a customer: `vin:<VIN>` when it has a VIN, else `rego:<REGO>|<STATE>`
+ * (upper-cased, whitespace removed), or `null` without either. The same vehicle gives the same
+ * fingerprint whatever the spelling of its rego.
+ *
+ * @example
+ * ```ts
+ * import { fingerprint } from "@recapture/sdk/bulk";
+ *
+ * fingerprint({ rego: "abc 123", state: "nsw" }); // "rego:ABC123|NSW"
+ * fingerprint({ rego: "ABC123", vin: "1hgcm82633a004352" }); // "vin:1HGCM82633A004352"
+ * ```
+ */
+export function fingerprint(customer: CustomerInput): string | null {
+  const vin = typeof customer.vin === "string" ? customer.vin.trim().toUpperCase() : "";
+  if (vin !== "") return `vin:${vin}`;
+  const rego = typeof customer.rego === "string"
+    ? customer.rego.replace(/\s+/g, "").toUpperCase()
+    : "";
+  if (rego === "") return null;
+  const state = typeof customer.state === "string" ? customer.state.trim().toUpperCase() : "";
+  return `rego:${rego}|${state}`;
+}
+
+/** A 53-bit hash of a string (cyrb53): the key of the seen-rows tables, kept small in memory. */
+function hash53(text: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** A value a report's footer or summary line holds (`TOTAL`, `Grand Total: 290`, `End of report`). */
+const FOOTER =
+  /^(?:(?:grand|sub)[\s-]*)?totals?\s*(?::.*)?$|^(?:record|row|customer)s?[\s-]*(?:count|total)s?\s*(?::.*)?$|^count\s*:.*$|^end\s+of\s+(?:report|file|data|list)\.?$/i;
+
+const VIN_LIKE = /^[A-HJ-NPR-Z0-9]{17}$/;
+const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
+/** A rego as the API stores it: letters and digits (spaces and dashes are dropped before). */
+const REGO_TEXT = /^[A-Z0-9-]+$/;
+
+/** The footer value of a row, if one of its text values looks like a report's footer. */
+function footerValue(customer: CustomerInput): string | null {
+  for (const value of [customer.rego, customer.vin, customer.client_name, customer.external_id]) {
+    if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
+  }
+  const extra = customer.additional_fields;
+  if (extra !== undefined && extra !== null && typeof extra === "object") {
+    for (const value of Object.values(extra)) {
+      if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
+    }
+  }
+  return null;
+}
+
+/**
+ * Warns about rows as they come, in file order: remembers each distinct row and each vehicle's
+ * first row (by 53-bit hashes, so memory stays small per row) to spot duplicates.
+ */
+export class RowChecker {
+  readonly #region: Region;
+  /** hash of the whole normalised row → index into the first-row tables */
+  readonly #rows = new Map<number, number>();
+  /** hash of the vehicle's fingerprint → index into the first-row tables */
+  readonly #vehicles = new Map<number, number>();
+  readonly #firstRow: number[] = [];
+  readonly #firstLine: (number | undefined)[] = [];
+
+  constructor(region: Region) {
+    this.#region = region;
+  }
+
+  /**
+   * A footer warning (the row is skipped) when the raw row looks like a report's footer or
+   * summary, checked before validation: a `TOTAL` in the rego column would pass as a rego.
+   */
+  footer(customer: unknown, row: number, line: number | undefined): RowWarning | null {
+    if (typeof customer !== "object" || customer === null) return null;
+    const value = footerValue(customer as CustomerInput);
+    if (value === null) return null;
+    return {
+      index: row,
+      ...(line !== undefined ? { line } : {}),
+      kind: "footer_row",
+      field: "",
+      message: `looks like a footer or summary line (${
+        JSON.stringify(value)
+      }), not a customer: skipped`,
+      skipped: true,
+    };
+  }
+
+  /** Remembers a valid row of an earlier run (resumed), so later rows that repeat it are seen. */
+  observe(customer: CustomerInput, row: number, line: number | undefined): void {
+    this.#lookup(customer, row, line);
+  }
+
+  /** The warnings for a valid (normalised) row; one with `skipped: true` means: do not send it. */
+  check(customer: CustomerInput, row: number, line: number | undefined): RowWarning[] {
+    const out: RowWarning[] = [];
+    const at = line !== undefined ? { index: row, line } : { index: row };
+    const warn = (kind: RowWarningKind, field: string, message: string) =>
+      out.push({ ...at, kind, field, message, skipped: false });
+    const seen = this.#lookup(customer, row, line);
+    if (seen !== null) {
+      const first = this.#firstLine[seen.index] !== undefined
+        ? { index: this.#firstRow[seen.index], line: this.#firstLine[seen.index] }
+        : { index: this.#firstRow[seen.index] };
+      const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
+      if (seen.exact) {
+        out.push({
+          ...at,
+          kind: "duplicate_row",
+          field: "",
+          message: `repeats ${where} exactly: skipped`,
+          skipped: true,
+          first,
+        });
+        return out;
+      }
+      out.push({
+        ...at,
+        kind: "same_vehicle",
+        field: seen.fingerprint.startsWith("vin:") ? "vin" : "rego",
+        message: `the same vehicle as ${where} (${
+          seen.fingerprint.slice(4)
+        }) with other details: sent, so it is tracked twice`,
+        skipped: false,
+        first,
+      });
+    }
+    const rego = customer.rego;
+    if (
+      this.#region === "au" && rego !== undefined && customer.state === undefined &&
+      customer.vin === undefined
+    ) {
+      warn(
+        "missing_state",
+        "state",
+        "a rego without a state: in au alerts match by rego and state, so this customer may " +
+          "never match a listing (add the state, or a vin)",
+      );
+    }
+    if (rego !== undefined) {
+      if (!REGO_TEXT.test(rego)) {
+        warn(
+          "suspicious_value",
+          "rego",
+          `${rego} holds characters other than letters and digits: the API may refuse it ` +
+            "when processing (counted in its errors)",
+        );
+      } else if (VIN_LIKE.test(rego)) {
+        warn(
+          "suspicious_value",
+          "rego",
+          `${rego} looks like a VIN, not a rego: is the column right?`,
+        );
+      }
+      if (DATE_LIKE.test(rego)) {
+        warn(
+          "suspicious_value",
+          "rego",
+          `${rego} looks like a date, not a rego: is the column right?`,
+        );
+      }
+    }
+    const mobile = customer.mobile_number;
+    if (mobile !== undefined) {
+      const digits = mobile.replace(/\D/g, "").length;
+      if (digits < 6 || digits > 15) {
+        warn(
+          "suspicious_value",
+          "mobile_number",
+          `${JSON.stringify(mobile)} has ${digits} digits where a phone number has 6 to 15: ` +
+            "the API may refuse it when processing (counted in its errors)",
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Records the row and answers the earlier row it repeats (exactly, or the same vehicle), or
+   * null when it is the first of its kind.
+   */
+  #lookup(
+    customer: CustomerInput,
+    row: number,
+    line: number | undefined,
+  ): { index: number; exact: boolean; fingerprint: string } | null {
+    const fp = fingerprint(customer);
+    if (fp === null) return null;
+    const rowKey = hash53(JSON.stringify(customer), 1);
+    const exact = this.#rows.get(rowKey);
+    if (exact !== undefined) return { index: exact, exact: true, fingerprint: fp };
+    const index = this.#firstRow.length;
+    this.#firstRow.push(row);
+    this.#firstLine.push(line);
+    this.#rows.set(rowKey, index);
+    // A row with a VIN is known by its VIN and by its rego and state: a later row that gives
+    // only the rego is the same vehicle.
+    const keys = [hash53(fp)];
+    if (fp.startsWith("vin:") && customer.rego !== undefined) {
+      keys.push(hash53(fingerprint({ rego: customer.rego, state: customer.state })!));
+    }
+    let found: number | undefined;
+    for (const key of keys) {
+      const vehicle = this.#vehicles.get(key);
+      if (vehicle === undefined) this.#vehicles.set(key, index);
+      else found ??= vehicle;
+    }
+    return found === undefined ? null : { index: found, exact: false, fingerprint: fp };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The SDK core's exports: `mod.ts` at the root re-exports this module (`@recapture/sdk`).
+ * Web standards only; imports nothing outside `src/sdk/` but `src/_internal/`.
+ *
+ * @module
+ */
+
+/** The package version. */
+export const VERSION: string = "0.1.0";
+
+export {
+  type CancelledUpload,
+  type CustomerIterateParams,
+  type CustomerListParams,
+  Customers,
+  encodePathSegment,
+  isUploadDone,
+  type RawRequestInit,
+  RecaptureClient,
+  type RecaptureClientOptions,
+  type RequestOptions,
+  type UploadCancelOutcome,
+  type UploadCreateOptions,
+  type UploadCreateResult,
+  Uploads,
+  type UploadWaitOptions,
+  type Webhook,
+  type WebhookCreateParams,
+  type WebhookList,
+  Webhooks,
+  type WithLastResponse,
+  type WithResponse,
+} from "./client.ts";
+export type { FetchLike, RecaptureLogger } from "./_transport.ts";
+export type { BackoffOptions } from "./_retry.ts";
+export {
+  AbortError,
+  AuthenticationError,
+  ConnectionError,
+  EmptyUploadError,
+  IncorrectRegionError,
+  InvalidRequestError,
+  NotFoundError,
+  NotLicensedError,
+  PermissionDeniedError,
+  QuotaExceededError,
+  type QuotaInfo,
+  RateLimitError,
+  type RateLimitErrorOptions,
+  type RateLimitInfo,
+  RecaptureApiError,
+  type RecaptureApiErrorOptions,
+  RecaptureError,
+  type RecaptureErrorOptions,
+  type ResponseMeta,
+  ServerError,
+  TimeoutError,
+  UnexpectedResponseError,
+  type UnexpectedResponseErrorOptions,
+  ValidationError,
+} from "./errors.ts";
+export {
+  AU_STATES,
+  type Customer,
+  type CustomerInput,
+  type CustomerPage,
+  type CustomerUpdateParams,
+  DATE_PATTERN,
+  isValidDate,
+  type Region,
+  REGIONS,
+  type RowIssue,
+  type Sighting,
+  type Upload,
+  type UploadCreateParams,
+  VIN_PATTERN,
+} from "./schemas.ts";
+export {
+  expiresImmediately,
+  type ExpiresImmediatelyOptions,
+  validateCustomers,
+  type ValidateCustomersOptions,
+  type ValidateCustomersResult,
+} from "./validate.ts";
+export {
+  type AlertEvent,
+  type AlertEventBase,
+  AlertEventError,
+  type AlertListing,
+  type DelistEvent,
+  isRecaptureAlert,
+  parseAlertEvent,
+  type PingEvent,
+  type PingResult,
+  type PriceChangeData,
+  type PriceChangeEvent,
+  RECAPTURE_ALERT_EVENTS,
+  type RecaptureAlertData,
+  type RecaptureAlertEvent,
+  type RecaptureAlertEventName,
+  type RecaptureNewEvent,
+  type UnknownAlertEvent,
+} from "./alert_events.ts";
+export { iteratePages, type IteratePagesOptions, type PageSlice } from "./pagination.ts";

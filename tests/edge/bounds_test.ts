@@ -1,0 +1,311 @@
+/**
+ * Bounded work and the outbound policy, on Deno, where the work can be counted: HMACs per
+ * signature flood (counted by wrapping `crypto.subtle.sign`, not timed), slow bodies (a stalled
+ * sender over raw TCP), a retry after a failure that followed the upload, and the outbound URL
+ * policy's defaults and DNS re-check.
+ */
+import { assert, assertEquals } from "@std/assert";
+import { createAlertRelay, createRecaptureProxy, denoKvScheduler } from "../../src/edge/mod.ts";
+import { isNonPublicAddress, outboundUrlProblem } from "../../src/edge/_outbound.ts";
+import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
+import {
+  signPayload,
+  verifySignature,
+  type WebhookVerificationError,
+} from "../../src/signature/mod.ts";
+import { startUpstream } from "./_helpers.ts";
+
+const VIN = "1HGCM82633A004352";
+
+/** Runs `fn` counting the HMACs computed (`crypto.subtle.sign` and `verify` calls). */
+async function countingHmacs(fn: () => Promise<unknown>): Promise<number> {
+  const subtle = crypto.subtle;
+  const sign = subtle.sign.bind(subtle);
+  const verify = subtle.verify.bind(subtle);
+  let count = 0;
+  subtle.sign = ((...args: Parameters<typeof sign>) => {
+    count++;
+    return sign(...args);
+  }) as typeof subtle.sign;
+  subtle.verify = ((...args: Parameters<typeof verify>) => {
+    count++;
+    return verify(...args);
+  }) as typeof subtle.verify;
+  try {
+    await fn();
+  } finally {
+    subtle.sign = sign;
+    subtle.verify = verify;
+  }
+  return count;
+}
+
+Deno.test("signature floods cost at most one HMAC per secret, in the verifier and in ingest", async () => {
+  const body = JSON.stringify({ vin: VIN, pad: "x".repeat(500_000) });
+  const secrets = ["whsec_a", "whsec_b"];
+  const t = Math.floor(Date.now() / 1000);
+  const fake = (n: number) =>
+    `t=${t},` + Array.from({ length: n }, (_, i) => `v1=${i.toString(16).padStart(64, "0")}`);
+  const refusedWith = async (header: string) => {
+    try {
+      await verifySignature(body, header, secrets);
+    } catch (e) {
+      return (e as WebhookVerificationError).reason;
+    }
+    return "accepted";
+  };
+  // Over the cap: refused before any MAC.
+  let reason = "";
+  assertEquals(await countingHmacs(async () => reason = await refusedWith(fake(1000))), 0);
+  assertEquals(reason, "malformed_header");
+  // At the cap (8 candidates), 2 secrets: 2 MACs, not 16.
+  assertEquals(await countingHmacs(async () => reason = await refusedWith(fake(8))), 2);
+  assertEquals(reason, "no_matching_signature");
+  // The real one last among 8: still 2.
+  const real = await signPayload(body, "whsec_b");
+  const mixed = `${fake(7)},${real.split(",")[1]}`;
+  assertEquals(await countingHmacs(async () => reason = await refusedWith(mixed)), 2);
+  assertEquals(reason, "accepted");
+
+  // The same through the ingest route.
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    webhookSecrets: secrets,
+    fetch: () => Promise.reject(new Error("no upstream call expected")),
+  });
+  for (const [n, most] of [[1000, 0], [8, 2]]) {
+    let status = 0;
+    const hmacs = await countingHmacs(async () => {
+      const res = await proxy.fetch(
+        new Request("http://p/webhooks/customers", {
+          method: "POST",
+          headers: { "recapture-signature": fake(n) },
+          body,
+        }),
+      );
+      status = res.status;
+      await res.body?.cancel();
+    });
+    assertEquals([status, hmacs], [401, most], `${n} entries`);
+  }
+});
+
+Deno.test("a stalled body gets 408 on every route, and never reaches the upstream", async () => {
+  const upstream = await startUpstream();
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    fetch: upstream.fetch,
+    tokens: [{ token: "tok_slow_0123456789" }],
+    webhookSecrets: ["whsec_slow"],
+    bodyTimeoutMs: 200,
+    alerts: createAlertRelay({ tokens: ["alert_slow"], destinations: [], bodyTimeoutMs: 200 }),
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (r) => proxy.fetch(r),
+  );
+  try {
+    for (
+      const target of ["/v2/recapture/upload", "/webhooks/customers", "/alerts?token=alert_slow"]
+    ) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+      await conn.write(
+        new TextEncoder().encode(
+          `POST ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok_slow_0123456789\r\n` +
+            `recapture-signature: t=1,v1=00\r\ncontent-length: 1000\r\n\r\n{"partial":`,
+        ),
+      );
+      // The rest never comes: the answer is the proxy's 408.
+      const buf = new Uint8Array(4096);
+      const n = await conn.read(buf);
+      conn.close();
+      const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+      assert(text.startsWith("HTTP/1.1 408"), `${target}: ${text.slice(0, 80)}`);
+      assert(text.includes('"body_timeout"'), target);
+    }
+    assertEquals(upstream.requests.length, 0);
+  } finally {
+    await server.shutdown();
+    await upstream.close();
+  }
+});
+
+Deno.test("a delivery retried after a failure that followed its upload gets that upload back", async () => {
+  const upstream = await startUpstream();
+  const kv = await Deno.openKv(":memory:");
+  const scheduler = denoKvScheduler(kv);
+  let failNext = true;
+  const errors: string[] = [];
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    fetch: upstream.fetch,
+    webhookSecrets: ["whsec_retry"],
+    callbackSecret: "whsec_cb",
+    allowLoopbackForDevelopment: true,
+    scheduler: {
+      schedule(job, options) {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error("queue unavailable"));
+        }
+        return scheduler.schedule(job, options);
+      },
+    },
+    callbacks: { pollIntervalMs: 60_000 },
+    onError: (e, id) => errors.push(`${(e as Error).name} ${id}`),
+  });
+  try {
+    const body = JSON.stringify({
+      customers: [{ vin: VIN }],
+      callback_url: "http://127.0.0.1:9/hook",
+    });
+    const send = async () =>
+      await proxy.fetch(
+        new Request("http://p/webhooks/customers", {
+          method: "POST",
+          headers: {
+            "recapture-signature": await signPayload(body, "whsec_retry"),
+            "idempotency-key": "delivery-42",
+            "x-request-id": "req-retry-1",
+          },
+          body,
+        }),
+      );
+    const first = await send();
+    assertEquals(first.status, 500); // the upload exists, the callback could not be queued
+    await first.body?.cancel();
+    assertEquals(errors, ["Error req-retry-1"]);
+    const retry = await send();
+    const answer = await retry.json();
+    assertEquals([retry.status, answer.duplicate], [200, true]);
+    assert(typeof answer.callback_event_id === "string", "the callback is queued on the retry");
+    const posts = upstream.requests.filter((r) => r.method === "POST");
+    assertEquals(posts.length, 1, "one upload for one delivery");
+    assertEquals(
+      answer.upload_id,
+      JSON.parse(
+        await (await fetch(
+          `${upstream.url}/v2/recapture/upload/${answer.upload_id}?region=au`,
+          { headers: { apikey: SANDBOX_API_KEY } },
+        )).text(),
+      ).upload.id,
+    );
+    await upstream.sandbox.idle();
+  } finally {
+    kv.close();
+    await upstream.close();
+  }
+});
+
+Deno.test("outbound policy: loopback is refused unless the named development opt-in is on", () => {
+  const off = { allowHosts: [], allowLoopback: false };
+  const on = { allowHosts: [], allowLoopback: true };
+  for (const url of ["http://127.0.0.1:8788/x", "https://localhost/x", "https://[::1]/x"]) {
+    assert(outboundUrlProblem(url, off) !== null, url);
+    assertEquals(outboundUrlProblem(url, on), null, url);
+  }
+  // Other notations of loopback stay refused even with the opt-in.
+  for (const url of ["https://127.1/", "https://2130706433/", "https://LOCALHOST/"]) {
+    assert(outboundUrlProblem(url, on) !== null, url);
+  }
+  assertEquals(outboundUrlProblem("https://hooks.example.com/recapture", off), null);
+  const listed = { allowHosts: ["hooks.example.com:8443"], allowLoopback: false };
+  assertEquals(outboundUrlProblem("https://hooks.example.com:8443/r", listed), null);
+  assert(outboundUrlProblem("https://other.example.com/r", listed) !== null);
+});
+
+Deno.test("outbound policy: the relay refuses private destinations and base URLs (503)", async () => {
+  const push = async (options: Parameters<typeof createAlertRelay>[0]) => {
+    const relay = createAlertRelay({ tokens: ["alert_pol"], ...options });
+    const res = await relay.fetch(
+      new Request("http://e/alerts?token=alert_pol", { method: "POST", body: "{}" }),
+    );
+    const body = await res.json();
+    await relay.idle();
+    return [res.status, body.code];
+  };
+  const dest = (url: string) => [{ kind: "webhook" as const, url, secret: "whsec_x" }];
+  assertEquals(await push({ destinations: dest("https://10.0.0.8/hook") }), [
+    503,
+    "not_configured",
+  ]);
+  assertEquals(
+    await push({ destinations: [], apiKey: "sec_x", baseUrl: "https://169.254.169.254" }),
+    [503, "not_configured"],
+  );
+  // A body that is no event, past the policy: the policy let it through.
+  assertEquals(await push({ destinations: dest("https://crm.example.com/hook") }), [
+    400,
+    "invalid_event",
+  ]);
+});
+
+Deno.test("outbound policy: resolved answers in private ranges are refused at delivery", async () => {
+  for (
+    const a of [
+      "10.1.2.3",
+      "169.254.169.254",
+      "100.100.1.1",
+      "::1",
+      "::ffff:10.0.0.1",
+      "fe80::1",
+      "fd12::1",
+      "64:ff9b::a9fe:a9fe",
+      "0.0.0.0",
+      "255.255.255.255",
+    ]
+  ) {
+    assert(isNonPublicAddress(a), a);
+  }
+  for (const a of ["93.184.215.14", "2606:4700::1111", "1.1.1.1"]) {
+    assert(!isNonPublicAddress(a), a);
+  }
+
+  const upstream = await startUpstream();
+  const kv = await Deno.openKv(":memory:");
+  const outcomes: string[] = [];
+  const delivered: string[] = [];
+  try {
+    const proxy = createRecaptureProxy({
+      apiKey: SANDBOX_API_KEY,
+      fetch: upstream.fetch,
+      webhookSecrets: ["whsec_dns"],
+      callbackSecret: "whsec_cb",
+      scheduler: denoKvScheduler(kv),
+      callbacks: { pollIntervalMs: 10 },
+      // The name passed the policy when queued; at delivery it resolves to the metadata address.
+      resolveHost: () => Promise.resolve(["169.254.169.254"]),
+      callbackFetch: (r) => {
+        delivered.push(r.url);
+        return Promise.resolve(new Response("ok"));
+      },
+      onCallback: (o) => outcomes.push(o.type === "gave_up" ? o.reason : o.type),
+    });
+    const body = JSON.stringify({
+      customers: [{ vin: VIN }],
+      callback_url: "https://hooks.example.com/recapture",
+    });
+    const res = await proxy.fetch(
+      new Request("http://p/webhooks/customers", {
+        method: "POST",
+        headers: { "recapture-signature": await signPayload(body, "whsec_dns") },
+        body,
+      }),
+    );
+    assertEquals(res.status, 202);
+    await res.body?.cancel();
+    await upstream.sandbox.idle();
+    const deadline = Date.now() + 10_000;
+    while (!outcomes.some((o) => o.startsWith("destination_refused")) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert(
+      outcomes.some((o) => o.includes("resolves to a non-public address")),
+      outcomes.join(", "),
+    );
+    assertEquals(delivered, []);
+  } finally {
+    kv.close();
+    await upstream.close();
+  }
+});

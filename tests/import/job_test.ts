@@ -1,0 +1,100 @@
+// A 200k-row file as one job: 40 uploads under one job id, followed with jobStatus and stopped
+// with cancelJob mid-way. Processing is held at a known point by the sandbox's beforeChunk hook
+// (no timing bet). Afterwards: stored + not stored = rows, from the manifest and the customers
+// each upload really created (listed by upload_id, no processing order assumed); a resumed run
+// from reopenCancelled sends exactly the rows not stored, and no customer is there twice.
+
+import { assert, assertEquals, assertGreater } from "@std/assert";
+import { bulkUpload, cancelJob, jobStatus, reopenCancelled } from "../../src/import/bulk.ts";
+import { RecaptureClient } from "../../src/sdk/client.ts";
+import { readCsv } from "../../src/import/csv.ts";
+import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
+
+const ROWS = 200_000;
+/** Chunks let through before the gate holds the rest (450 customers each). */
+const PASS = 60;
+
+function file(): string {
+  const lines = ["Rego,State,Customer Name"];
+  for (let i = 0; i < ROWS; i++) lines.push(`J${i.toString(36).toUpperCase()},NSW,Customer ${i}`);
+  return lines.join("\n") + "\n";
+}
+
+Deno.test("a 200k-row file is one job: status and cancel by job, resume sends exactly the rest", async () => {
+  const opened = Promise.withResolvers<void>();
+  const held = Promise.withResolvers<void>();
+  let calls = 0;
+  const sandbox = await createSandbox({
+    beforeChunk: () => {
+      if (++calls <= PASS) return;
+      held.resolve(); // processing has reached the gate
+      return opened.promise;
+    },
+  });
+  try {
+    const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const text = file();
+    const sent = await bulkUpload(client, readCsv(new Blob([text]).stream()), {
+      name: "big file",
+      batchSize: 5000,
+    });
+    const manifest = sent.manifest;
+    assertEquals(manifest.uploads.length, 40);
+    assert(manifest.job_id?.startsWith("job_"));
+    await held.promise;
+
+    const status = await jobStatus(client, manifest);
+    assertEquals(status.job_id, manifest.job_id);
+    assertEquals(status.uploads.length, 40);
+    assertEquals(status.total_uploaded_customers, ROWS);
+    assertEquals(status.done, false);
+
+    const cancel = await cancelJob(client, manifest);
+    assertEquals(cancel.result, "cancelled");
+    assertGreater(cancel.cancelled_uploads, 0);
+    opened.resolve();
+    await sandbox.idle();
+
+    // What each upload really created, listed by upload_id.
+    let stored = 0;
+    for (const entry of manifest.uploads) {
+      for await (
+        const _ of client.customers.iterate({ upload_id: entry.upload_id!, pageSize: 1000 })
+      ) stored++;
+    }
+    const after = await jobStatus(client, manifest);
+    assertEquals(after.done, true);
+    assertEquals(stored, after.total_processed_customers - after.total_errors);
+    assertEquals(stored + cancel.not_processed, ROWS); // stored + not stored = rows
+    assertGreater(stored, 0);
+    assertGreater(cancel.not_processed, 0);
+
+    // Resume: exactly the rows not stored are sent, under the same job.
+    const resume = await reopenCancelled(client, manifest);
+    assertEquals(resume.job_id, manifest.job_id);
+    const again = await bulkUpload(client, readCsv(new Blob([text]).stream()), {
+      name: "big file",
+      batchSize: 5000,
+      resume,
+    });
+    assertEquals(again.progress.rowsUploaded, cancel.not_processed);
+    assertEquals(again.progress.rowsSkipped, stored);
+    assertEquals(again.manifest.job_id, manifest.job_id);
+    await sandbox.idle();
+    const final = await jobStatus(client, again.manifest);
+    assertEquals(final.done, true);
+    // Every row once: 200k customers, 200k distinct regos.
+    const regos = new Set<string>();
+    let total = 0;
+    for await (const c of client.customers.iterate({ pageSize: 1000 })) {
+      regos.add(c.rego!);
+      total++;
+    }
+    assertEquals(total, ROWS);
+    assertEquals(regos.size, ROWS);
+  } finally {
+    opened.resolve();
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});

@@ -1,0 +1,255 @@
+// The HTTP entry point on a real 127.0.0.1 port: a real MCP Client over Streamable HTTP, plus
+// the bearer-token and Host/Origin checks seen from plain fetch.
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
+import { serveHttp } from "../../mcp/http.ts";
+import { RecaptureMcpConfigError } from "../../mcp/mod.ts";
+import { Client, StreamableHTTPClientTransport } from "../../mcp/_sdk.ts";
+import type { CallToolResult } from "../../mcp/_sdk.ts";
+
+const TOKEN = "test-bearer-token-0123456789";
+
+async function start(args: string[] = []) {
+  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_http_" });
+  const running = await serveHttp(
+    ["--port", "0", "--sandbox-path", `${dir}/sandbox.kv`, ...args],
+    { RECAPTURE_MCP_TOKEN: TOKEN },
+  );
+  return {
+    ...running,
+    async stop() {
+      await running.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+function data(result: CallToolResult): Record<string, unknown> {
+  assert(!result.isError, JSON.stringify(result.content));
+  assert(result.structuredContent);
+  return result.structuredContent;
+}
+
+const INIT = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "1" },
+  },
+};
+
+function post(url: string, headers: Record<string, string>): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...headers,
+    },
+    body: JSON.stringify(INIT),
+  });
+}
+
+Deno.test("http: a client lists tools and follows an upload with progress", async () => {
+  const server = await start(["--confirm", "token-unverified"]);
+  const client = new Client({ name: "http-test", version: "1.0.0" });
+  try {
+    assertEquals(server.mode, "sandbox");
+    assert(server.url.startsWith("http://127.0.0.1:"));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(server.url), {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      }),
+    );
+    assertStringIncludes(client.getInstructions() ?? "", "SANDBOX");
+    const { tools } = await client.listTools();
+    assertEquals(tools.length, 9);
+
+    const created = data(
+      await client.callTool({
+        name: "recapture_upload_customers",
+        arguments: {
+          name: "http",
+          customers: Array.from({ length: 20 }, (_, i) => ({ rego: `HTP${i}`, state: "QLD" })),
+        },
+      }) as CallToolResult,
+    );
+    const id = created.upload_id as string;
+    // Over HTTP the server cannot read the user's files: a path is refused, saying what to send.
+    const byPath = await client.callTool({
+      name: "recapture_upload_customers",
+      arguments: { name: "http", file: "/etc/hostname" },
+    }) as CallToolResult;
+    assertEquals(byPath.isError, true);
+    assertStringIncludes(
+      (byPath.content[0] as { text: string }).text,
+      "file_input_unavailable: this server is reached over HTTP",
+    );
+    // Stateless: no subscriptions (nowhere to send updates later), said so; reads work.
+    assertEquals(client.getServerCapabilities()?.resources?.subscribe, false);
+    await assertRejects(
+      () => client.subscribeResource({ uri: `recapture://uploads/${id}` }),
+      Error,
+      "this server is stateless HTTP: it cannot send updates later",
+    );
+    const read = await client.readResource({ uri: `recapture://uploads/${id}` });
+    assertStringIncludes((read.contents[0] as { text: string }).text, `"upload_id":"${id}"`);
+    const progress: number[] = [];
+    const waited = data(
+      await client.callTool(
+        { name: "recapture_wait_for_upload", arguments: { upload_id: id, max_wait_seconds: 10 } },
+        undefined,
+        { onprogress: (p) => progress.push(p.progress) },
+      ) as CallToolResult,
+    );
+    assertEquals(waited.done, true);
+    assertEquals(waited.total_processed_customers, 20);
+    assert(progress.length >= 1 && progress.at(-1) === 20, `progress ${progress}`);
+
+    // Token mode: the confirmation works across requests, each on a fresh server instance.
+    const page = data(
+      await client.callTool({
+        name: "recapture_list_customers",
+        arguments: { limit: 1 },
+      }) as CallToolResult,
+    );
+    const customerId = (page.customers as { id: string }[])[0].id;
+    const preview = await client.callTool({
+      name: "recapture_delete_customer",
+      arguments: { customer_id: customerId },
+    }) as CallToolResult;
+    const text = (preview.content[0] as { text: string }).text;
+    assert(text.startsWith("confirmation_required: "), text);
+    const confirmationToken = /confirmation_token "([^"]+)"/.exec(text)?.[1];
+    const deleted = data(
+      await client.callTool({
+        name: "recapture_delete_customer",
+        arguments: { customer_id: customerId, confirmation_token: confirmationToken },
+      }) as CallToolResult,
+    );
+    assertEquals(deleted.action, "deleted");
+    assert(!JSON.stringify(deleted).includes(TOKEN));
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+});
+
+/** Sends an initialize request with the given Host header over a raw TCP connection. */
+async function statusWithHost(url: string, host: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const body = JSON.stringify(INIT);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    const request = `POST /mcp HTTP/1.1\r\nHost: ${host}\r\n` +
+      `Authorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Accept: application/json, text/event-stream\r\nConnection: close\r\n` +
+      `Content-Length: ${new TextEncoder().encode(body).length}\r\n\r\n${body}`;
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(64);
+    let head = "";
+    while (!head.includes("\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      head += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return Number(head.split(" ")[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("http: bearer token, Host and Origin are checked; GET is refused", async () => {
+  const server = await start(["--allowed-origin", "https://app.example.com"]);
+  try {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const none = await post(server.url, {});
+    assertEquals(none.status, 401);
+    assertStringIncludes(none.headers.get("www-authenticate") ?? "", "Bearer");
+    await none.body?.cancel();
+    const wrong = await post(server.url, { Authorization: "Bearer not-the-token-000000" });
+    assertEquals(wrong.status, 401);
+    assert(!(await wrong.text()).includes(TOKEN));
+
+    // fetch() will not send a forged Host header, so speak HTTP/1.1 over a plain socket.
+    assertEquals(await statusWithHost(server.url, "evil.example:80"), 403);
+    assertEquals(await statusWithHost(server.url, "localhost"), 200);
+    const foreignOrigin = await post(server.url, { ...auth, Origin: "https://evil.example" });
+    assertEquals(foreignOrigin.status, 403);
+    await foreignOrigin.body?.cancel();
+
+    for (
+      const headers of [auth, { ...auth, Origin: "http://localhost:6274" }, {
+        ...auth,
+        Origin: "https://app.example.com",
+      }]
+    ) {
+      const ok = await post(server.url, headers);
+      assertEquals(ok.status, 200, JSON.stringify(headers));
+      assertStringIncludes(await ok.text(), "recapture");
+    }
+
+    const get = await fetch(server.url, { headers: { ...auth, accept: "text/event-stream" } });
+    assertEquals(get.status, 405);
+    await get.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("http: read-only flag applies to every request", async () => {
+  const server = await start(["--read-only"]);
+  const client = new Client({ name: "http-test", version: "1.0.0" });
+  try {
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(server.url), {
+        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      }),
+    );
+    const { tools } = await client.listTools();
+    assertEquals(tools.map((t) => t.name), [
+      "recapture_upload_status",
+      "recapture_wait_for_upload",
+      "recapture_list_customers",
+      "recapture_get_customer",
+      "recapture_find_customers",
+    ]);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+});
+
+Deno.test("http: without RECAPTURE_MCP_TOKEN a token is made, kept owner-only and reused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_token_" });
+  const args = ["--port", "0", "--sandbox-path", ":memory:", "--token-file", `${dir}/token`];
+  try {
+    const first = await serveHttp(args, {});
+    const token = first.token ?? "";
+    await first.close();
+    assert(token.length >= 32);
+    assertEquals((await Deno.readTextFile(`${dir}/token`)).trim(), token);
+    assertEquals((await Deno.stat(`${dir}/token`)).mode! & 0o777, 0o600);
+    const second = await serveHttp(args, {});
+    try {
+      assertEquals(second.token, token);
+      const ok = await post(second.url, { Authorization: `Bearer ${token}` });
+      assertEquals(ok.status, 200);
+      await ok.body?.cancel();
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("http: --files-dir is refused at start-up (the server cannot read the user's files)", async () => {
+  await assertRejects(
+    () => serveHttp(["--port", "0", "--files-dir", "/tmp"], { RECAPTURE_MCP_TOKEN: TOKEN }),
+    RecaptureMcpConfigError,
+    "--files-dir is for the stdio server",
+  );
+});
