@@ -162,7 +162,8 @@ function deliverAnswers(body: Uint8Array, asked: Map<string, Asked>): boolean {
  * A Hono app serving MCP at `path` over stateless Streamable HTTP. `makeServer` is called once
  * per request (stateless mode needs a fresh server and transport each time).
  *
- * @param makeServer builds the server for one request, e.g. `() => createRecaptureMcpServer(client)`
+ * @param makeServer builds the server for one request, e.g. `() => createRecaptureMcpServer(client)`;
+ * under `oauth` it gets the request's grant (the toolsets and read-only mode its token's scopes allow)
  * @param options bearer token, accepted hosts and origins
  * @returns the Hono app; serve it with `Deno.serve(app.fetch)` or pass `app.fetch` around
  *

@@ -43,6 +43,10 @@ export const DEFAULT_LIMITS: Readonly<ScriptLimits> = {
   resultChars: 50_000,
 };
 
+/** Most scripts running at once in this server process (each may hold its memory limit). */
+export const MAX_CONCURRENT_RUNS = 2;
+let running = 0;
+
 /** Why a run failed. */
 export type ScriptFailure =
   | "time_limit"
@@ -52,6 +56,7 @@ export type ScriptFailure =
   | "result_limit"
   | "script_error"
   | "forbidden_syntax"
+  | "busy"
   | "unavailable";
 
 /** What a run came to. */
@@ -194,7 +199,18 @@ export async function runScript(
         "may not appear, even in a string or comment); the SDK is already there as `client`",
     );
   }
-  const dir = await Deno.makeTempDir({ prefix: "recapture_code_" });
+  if (running >= MAX_CONCURRENT_RUNS) {
+    return fail(
+      "busy",
+      `${running} scripts are already running on this server (at most ${MAX_CONCURRENT_RUNS}); ` +
+        "call again when one has finished",
+    );
+  }
+  running++;
+  const dir = await Deno.makeTempDir({ prefix: "recapture_code_" }).catch((error) => {
+    running--;
+    throw error;
+  });
   try {
     await Deno.mkdir(`${dir}/work`);
     await Deno.mkdir(`${dir}/deno_dir`);
@@ -360,6 +376,7 @@ export async function runScript(
       why === "" ? `the script exited (code ${status.code}) without a result` : why,
     );
   } finally {
+    running--;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }

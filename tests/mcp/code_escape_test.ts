@@ -133,6 +133,18 @@ Deno.test("code mode: escapes are contained", async (t) => {
       await healthy();
     });
 
+    await t.step("a third script at once is refused while two run", async () => {
+      const loops = [run("for (;;) {}", { timeMs: 1500 }), run("for (;;) {}", { timeMs: 1500 })];
+      const third = await run("return 1;");
+      assert(!third.ok);
+      assertEquals(third.code, "busy");
+      assertMatch(third.message, /2 scripts are already running/);
+      for (const loop of await Promise.all(loops)) {
+        assertEquals(loop.ok ? "" : loop.code, "time_limit");
+      }
+      await healthy();
+    });
+
     await t.step("an ArrayBuffer memory bomb hits the OS limit", async () => {
       const out = await run(`
         const keep = [];
