@@ -70,7 +70,7 @@ export interface WorkerdOptions {
   >;
 }
 
-/** A Worker running in workerd, served on 127.0.0.1. */
+/** A Worker running in workerd (or another runtime's server), served on 127.0.0.1. */
 export interface Workerd {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   url: string;
@@ -82,11 +82,32 @@ export interface Workerd {
 
 /** Starts a bundled Worker in workerd through Miniflare. */
 export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
-  const tools = toolDir("miniflare");
-  const child = new Deno.Command("node", {
-    args: [`${ROOT}tests/workerd/harness.mjs`, tools],
+  return await startHarness("node", [`${ROOT}tests/workerd/harness.mjs`, toolDir("miniflare")], {
+    MINIFLARE_OPTIONS: JSON.stringify({ ...options, scriptPath: options.script }),
+  });
+}
+
+/**
+ * Starts a harness process that serves on 127.0.0.1, prints `READY <url>` once serving and exits
+ * when its stdin closes (`tests/workerd/harness.mjs`, `tests/runtimes/_serve.mjs`). Everything
+ * else it prints is kept in `logs`; it must be ready within 30 s.
+ *
+ * @example
+ * ```ts ignore
+ * const served = await startHarness("node", ["tests/runtimes/_serve.mjs", bundle, dir], {});
+ * await fetch(`${served.url}/v2/recapture/customers`);
+ * await served.close();
+ * ```
+ */
+export async function startHarness(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<Workerd> {
+  const child = new Deno.Command(command, {
+    args,
     cwd: ROOT,
-    env: { MINIFLARE_OPTIONS: JSON.stringify({ ...options, scriptPath: options.script }) },
+    env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -128,7 +149,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
       child.kill();
     } catch { /* already gone */ }
     await close();
-    throw new Error(`workerd harness did not start:\n${logs.join("\n")}`);
+    throw new Error(`${command} ${args[0]} did not start:\n${logs.join("\n")}`);
   }
   return { url: url.replace(/\/$/, ""), logs, close };
 }

@@ -17,7 +17,7 @@ import {
   type SmokeReport,
 } from "./_smoke.ts";
 import { bundleWorker, startWorkerd } from "../_miniflare.ts";
-import { NPM_TOOLS, toolDir } from "../_tools/mod.ts";
+import { BUN, NODE_20, NODE_22 } from "./_runtimes.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How many checks the suite has: a runtime that silently ran fewer fails. */
@@ -106,23 +106,8 @@ Deno.test("runtime matrix: Deno runs every client operation against a served san
   });
 });
 
-/** The runtimes that run the bundle through `_node_run.mjs`: executable and expected name. */
-const BUNDLE_RUNTIMES: { name: string; exec: () => string; runtime: RegExp }[] = [
-  { name: "Node 20 (system node)", exec: () => "node", runtime: /^Node\.js\/v20\./ },
-  {
-    name: "Node 22 (toolDir node22)",
-    exec: () => `${toolDir("node22")}/${NPM_TOOLS.node22.marker}`,
-    runtime: /^Node\.js\/22\b/,
-  },
-  {
-    name: "Bun (toolDir bun)",
-    exec: () => `${toolDir("bun")}/${NPM_TOOLS.bun.marker}`,
-    runtime: /^Bun\/1\.4\.4$/,
-  },
-];
-
-for (const { name, exec, runtime } of BUNDLE_RUNTIMES) {
-  Deno.test(`runtime matrix: ${name} runs the bundled SDK core (deno bundle --platform=browser)`, async () => {
+for (const { label, exec, reports } of [NODE_20, NODE_22, BUN]) {
+  Deno.test(`runtime matrix: ${label} runs the bundled SDK core (deno bundle --platform=browser)`, async () => {
     const file = await bundle();
     await withUpstream(async (up) => {
       const report = await nodeReport(exec(), [
@@ -131,7 +116,7 @@ for (const { name, exec, runtime } of BUNDLE_RUNTIMES) {
         up.url,
         up.unreachable,
       ]);
-      expectAllPassed(report, runtime);
+      expectAllPassed(report, reports);
     });
   });
 }
