@@ -25,6 +25,17 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 const bundles = new Map<string, Promise<string>>();
 
+/** How {@linkcode bundleWorker} checks a bundle. */
+export interface BundleOptions {
+  /**
+   * Bundle for `--platform=node`: the bundle may import `node:*` modules and name `Deno.*` APIs it
+   * never calls on the request path (the MCP app carries the MCP SDK's stdio transports and the
+   * file-input tools); on workerd it needs the `nodejs_compat` flag. Default false: a browser
+   * bundle, refused when it does either.
+   */
+  nodeCompat?: boolean;
+}
+
 /**
  * Bundles a Worker module as a Worker ships (`deno bundle --platform=browser`), once per process,
  * into `.recapture/workerd/<name>.js`, and checks that it uses no `Deno.*` API and imports no
@@ -33,7 +44,11 @@ const bundles = new Map<string, Promise<string>>();
  * @param entry the Worker module, relative to the repository root
  * @param name the bundle's file name, without `.js`
  */
-export function bundleWorker(entry: string, name: string): Promise<string> {
+export function bundleWorker(
+  entry: string,
+  name: string,
+  options: BundleOptions = {},
+): Promise<string> {
   let done = bundles.get(name);
   if (!done) {
     done = (async () => {
@@ -41,10 +56,22 @@ export function bundleWorker(entry: string, name: string): Promise<string> {
       const out = `${BUNDLE_DIR}/${name}.js`;
       // Written aside and renamed, so a concurrent run never loads half a file.
       const tmp = `${out}.${Deno.pid}.tmp.js`;
-      await run(Deno.execPath(), ["bundle", "--quiet", "--platform=browser", entry, "-o", tmp]);
+      const platform = options.nodeCompat ? "node" : "browser";
+      await run(Deno.execPath(), ["bundle", "--quiet", `--platform=${platform}`, entry, "-o", tmp]);
       const code = await Deno.readTextFile(tmp);
-      if (/\bDeno\.[a-z]/.test(code)) throw new Error(`${entry}: the bundle uses a Deno.* API`);
-      if (/from\s*["']node:/.test(code)) throw new Error(`${entry}: the bundle imports node:*`);
+      if (options.nodeCompat) {
+        // The bundle's `require` (for node:* built-ins) is made from import.meta.url, which a
+        // Worker's main module lacks on workerd; built-ins resolve from any base.
+        const base = "createRequire(import.meta.url)";
+        if (!code.includes(base)) throw new Error(`${entry}: no ${base} in the node bundle`);
+        await Deno.writeTextFile(
+          tmp,
+          code.replace(base, 'createRequire(import.meta.url ?? "file:///worker.js")'),
+        );
+      } else {
+        if (/\bDeno\.[a-z]/.test(code)) throw new Error(`${entry}: the bundle uses a Deno.* API`);
+        if (/from\s*["']node:/.test(code)) throw new Error(`${entry}: the bundle imports node:*`);
+      }
       await Deno.rename(tmp, out);
       return out;
     })();
@@ -57,6 +84,8 @@ export function bundleWorker(entry: string, name: string): Promise<string> {
 export interface WorkerdOptions {
   /** The bundled Worker module (see {@linkcode bundleWorker}). */
   script: string;
+  /** Compatibility flags, e.g. `["nodejs_compat"]` for a bundle made with `nodeCompat`. */
+  compatibilityFlags?: string[];
   /** Plain-text bindings (vars and secrets). */
   bindings?: Record<string, string>;
   /** Workers KV namespace bindings. */
