@@ -116,10 +116,23 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
   });
 }
 
+/** How {@linkcode startHarness} runs its child. */
+export interface HarnessOptions {
+  /** The working directory. Default: the repository root. */
+  cwd?: string;
+  /** The line that says the child serves, its first group the URL. Default `READY <url>`. */
+  ready?: RegExp;
+  /** Stop by this signal instead of closing stdin (e.g. `deno serve`: `SIGKILL`). */
+  stopSignal?: Deno.Signal;
+  /** The child gets `env` only (build it with `childEnv`), not this process's environment. */
+  clearEnv?: boolean;
+}
+
 /**
  * Starts a harness process that serves on 127.0.0.1, prints `READY <url>` once serving and exits
- * when its stdin closes (`tests/workerd/harness.mjs`, `tests/runtimes/_serve.mjs`). Everything
- * else it prints is kept in `logs`; it must be ready within 30 s.
+ * when its stdin closes (`tests/workerd/harness.mjs`, `tests/runtimes/_serve.mjs`), or any server
+ * with another ready line and stop signal (`deno serve`). Everything else it prints is kept in
+ * `logs`; it must be ready within 30 s.
  *
  * @example
  * ```ts ignore
@@ -132,11 +145,14 @@ export async function startHarness(
   command: string,
   args: string[],
   env: Record<string, string>,
+  options: HarnessOptions = {},
 ): Promise<Workerd> {
+  const readyLine = options.ready ?? /^READY (\S+)/;
   const child = new Deno.Command(command, {
     args,
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env,
+    clearEnv: options.clearEnv ?? false,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -151,7 +167,7 @@ export async function startHarness(
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        const m = /^READY (\S+)/.exec(line);
+        const m = readyLine.exec(line);
         if (m) ready.resolve(m[1]);
         else logs.push(line);
       }
@@ -170,6 +186,11 @@ export async function startHarness(
   clearTimeout(timer);
   const close = async () => {
     await child.stdin.close().catch(() => {});
+    if (options.stopSignal) {
+      try {
+        child.kill(options.stopSignal);
+      } catch { /* already gone */ }
+    }
     await exited;
     await drained;
   };
