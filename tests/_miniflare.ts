@@ -203,3 +203,29 @@ export async function startHarness(
   }
   return { url: url.replace(/\/$/, ""), logs, close };
 }
+
+/**
+ * Starts a harness, runs `fn` with it and closes it; when `fn` fails, the harness's last 30 lines
+ * of output are printed first (they say what the server saw).
+ *
+ * @example
+ * ```ts ignore
+ * await withHarness(() => startWorkerd({ script }), async (served) => {
+ *   await fetch(served.url);
+ * });
+ * ```
+ */
+export async function withHarness<T>(
+  start: () => Promise<Workerd>,
+  fn: (served: Workerd) => Promise<T>,
+): Promise<T> {
+  const served = await start();
+  try {
+    return await fn(served);
+  } catch (e) {
+    console.error(served.logs.slice(-30).join("\n"));
+    throw e;
+  } finally {
+    await served.close();
+  }
+}

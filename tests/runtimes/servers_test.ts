@@ -9,7 +9,7 @@
  * Needs the tools `deno task setup` installs (bun, node22, hono_node_server).
  */
 import { assertEquals } from "@std/assert";
-import { bundleWorker, startHarness, type Workerd } from "../_miniflare.ts";
+import { bundleWorker, startHarness, withHarness } from "../_miniflare.ts";
 import { toolDir } from "../_tools/mod.ts";
 import { startReceiver, startUpstream } from "../edge/_helpers.ts";
 import {
@@ -48,22 +48,22 @@ for (const { server, runtime, refusedByServer } of SERVERS) {
     const bundle = await bundleWorker("examples/cloudflare_worker.ts", "worker");
     const upstream = await startUpstream();
     const receiver = startReceiver();
-    let served: Workerd | undefined;
     try {
-      served = await startHarness(
-        runtime.exec(),
-        [`${ROOT}tests/runtimes/_serve.mjs`, bundle, toolDir("hono_node_server")],
-        { WORKER_BINDINGS: JSON.stringify(redTeamBindings(upstream, receiver)) },
+      await withHarness(
+        () =>
+          startHarness(
+            runtime.exec(),
+            [`${ROOT}tests/runtimes/_serve.mjs`, bundle, toolDir("hono_node_server")],
+            { WORKER_BINDINGS: JSON.stringify(redTeamBindings(upstream, receiver)) },
+          ),
+        async (served) => {
+          const rows = await runBattery(new URL(served.url).host, upstream);
+          assertEquals(rows, expectedOn(refusedByServer), `${server} on ${runtime.label}`);
+          assertOnlyRecapturePaths(upstream);
+          await assertOddIdDelivered(receiver);
+        },
       );
-      const rows = await runBattery(new URL(served.url).host, upstream);
-      assertEquals(rows, expectedOn(refusedByServer), `${server} on ${runtime.label}`);
-      assertOnlyRecapturePaths(upstream);
-      await assertOddIdDelivered(receiver);
-    } catch (e) {
-      if (served) console.error(served.logs.slice(-30).join("\n"));
-      throw e;
     } finally {
-      await served?.close();
       await receiver.close();
       await upstream.close();
     }
