@@ -1,7 +1,8 @@
 /**
  * Real workerd for the test suites, through npm `miniflare` (installed by `deno task setup`):
  * bundles a Worker the way it ships, and starts it on 127.0.0.1 with `tests/workerd/harness.mjs`.
- * Used by the edge adapter's workerd suites and the runtime matrix.
+ * `startHarness` starts any such server process (Bun, Node, `deno serve`) the same way. Used by
+ * the edge adapter's workerd suites and the runtime matrix (`tests/runtimes/`).
  *
  * Needs `node` (20+) and `npm` on PATH, as CI machines have.
  *
