@@ -1,7 +1,8 @@
 /**
  * Real workerd for the test suites, through npm `miniflare` (installed by `deno task setup`):
  * bundles a Worker the way it ships, and starts it on 127.0.0.1 with `tests/workerd/harness.mjs`.
- * Used by the edge adapter's workerd suites and the runtime matrix.
+ * `startHarness` starts any such server process (Bun, Node, `deno serve`) the same way. Used by
+ * the edge adapter's workerd suites and the runtime matrix (`tests/runtimes/`).
  *
  * Needs `node` (20+) and `npm` on PATH, as CI machines have.
  *
@@ -25,6 +26,17 @@ async function run(cmd: string, args: string[]): Promise<void> {
 
 const bundles = new Map<string, Promise<string>>();
 
+/** How {@linkcode bundleWorker} checks a bundle. */
+export interface BundleOptions {
+  /**
+   * Bundle for `--platform=node`: the bundle may import `node:*` modules and name `Deno.*` APIs it
+   * never calls on the request path (the MCP app carries the MCP SDK's stdio transports and the
+   * file-input tools); on workerd it needs the `nodejs_compat` flag. Default false: a browser
+   * bundle, refused when it does either.
+   */
+  nodeCompat?: boolean;
+}
+
 /**
  * Bundles a Worker module as a Worker ships (`deno bundle --platform=browser`), once per process,
  * into `.recapture/workerd/<name>.js`, and checks that it uses no `Deno.*` API and imports no
@@ -33,7 +45,11 @@ const bundles = new Map<string, Promise<string>>();
  * @param entry the Worker module, relative to the repository root
  * @param name the bundle's file name, without `.js`
  */
-export function bundleWorker(entry: string, name: string): Promise<string> {
+export function bundleWorker(
+  entry: string,
+  name: string,
+  options: BundleOptions = {},
+): Promise<string> {
   let done = bundles.get(name);
   if (!done) {
     done = (async () => {
@@ -41,10 +57,22 @@ export function bundleWorker(entry: string, name: string): Promise<string> {
       const out = `${BUNDLE_DIR}/${name}.js`;
       // Written aside and renamed, so a concurrent run never loads half a file.
       const tmp = `${out}.${Deno.pid}.tmp.js`;
-      await run(Deno.execPath(), ["bundle", "--quiet", "--platform=browser", entry, "-o", tmp]);
+      const platform = options.nodeCompat ? "node" : "browser";
+      await run(Deno.execPath(), ["bundle", "--quiet", `--platform=${platform}`, entry, "-o", tmp]);
       const code = await Deno.readTextFile(tmp);
-      if (/\bDeno\.[a-z]/.test(code)) throw new Error(`${entry}: the bundle uses a Deno.* API`);
-      if (/from\s*["']node:/.test(code)) throw new Error(`${entry}: the bundle imports node:*`);
+      if (options.nodeCompat) {
+        // The bundle's `require` (for node:* built-ins) is made from import.meta.url, which a
+        // Worker's main module lacks on workerd; built-ins resolve from any base.
+        const base = "createRequire(import.meta.url)";
+        if (!code.includes(base)) throw new Error(`${entry}: no ${base} in the node bundle`);
+        await Deno.writeTextFile(
+          tmp,
+          code.replace(base, 'createRequire(import.meta.url ?? "file:///worker.js")'),
+        );
+      } else {
+        if (/\bDeno\.[a-z]/.test(code)) throw new Error(`${entry}: the bundle uses a Deno.* API`);
+        if (/from\s*["']node:/.test(code)) throw new Error(`${entry}: the bundle imports node:*`);
+      }
       await Deno.rename(tmp, out);
       return out;
     })();
@@ -57,6 +85,8 @@ export function bundleWorker(entry: string, name: string): Promise<string> {
 export interface WorkerdOptions {
   /** The bundled Worker module (see {@linkcode bundleWorker}). */
   script: string;
+  /** Compatibility flags, e.g. `["nodejs_compat"]` for a bundle made with `nodeCompat`. */
+  compatibilityFlags?: string[];
   /** Plain-text bindings (vars and secrets). */
   bindings?: Record<string, string>;
   /** Workers KV namespace bindings. */
@@ -70,7 +100,7 @@ export interface WorkerdOptions {
   >;
 }
 
-/** A Worker running in workerd, served on 127.0.0.1. */
+/** A Worker running in workerd (or another runtime's server), served on 127.0.0.1. */
 export interface Workerd {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   url: string;
@@ -82,11 +112,48 @@ export interface Workerd {
 
 /** Starts a bundled Worker in workerd through Miniflare. */
 export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
-  const tools = toolDir("miniflare");
-  const child = new Deno.Command("node", {
-    args: [`${ROOT}tests/workerd/harness.mjs`, tools],
-    cwd: ROOT,
-    env: { MINIFLARE_OPTIONS: JSON.stringify({ ...options, scriptPath: options.script }) },
+  return await startHarness("node", [`${ROOT}tests/workerd/harness.mjs`, toolDir("miniflare")], {
+    MINIFLARE_OPTIONS: JSON.stringify({ ...options, scriptPath: options.script }),
+  });
+}
+
+/** How {@linkcode startHarness} runs its child. */
+export interface HarnessOptions {
+  /** The working directory. Default: the repository root. */
+  cwd?: string;
+  /** The line that says the child serves, its first group the URL. Default `READY <url>`. */
+  ready?: RegExp;
+  /** Stop by this signal instead of closing stdin (e.g. `deno serve`: `SIGKILL`). */
+  stopSignal?: Deno.Signal;
+  /** The child gets `env` only (build it with `childEnv`), not this process's environment. */
+  clearEnv?: boolean;
+}
+
+/**
+ * Starts a harness process that serves on 127.0.0.1, prints `READY <url>` once serving and exits
+ * when its stdin closes (`tests/workerd/harness.mjs`, `tests/runtimes/_serve.mjs`), or any server
+ * with another ready line and stop signal (`deno serve`). Everything else it prints is kept in
+ * `logs`; it must be ready within 30 s.
+ *
+ * @example
+ * ```ts ignore
+ * const served = await startHarness("node", ["tests/runtimes/_serve.mjs", bundle, dir], {});
+ * await fetch(`${served.url}/v2/recapture/customers`);
+ * await served.close();
+ * ```
+ */
+export async function startHarness(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: HarnessOptions = {},
+): Promise<Workerd> {
+  const readyLine = options.ready ?? /^READY (\S+)/;
+  const child = new Deno.Command(command, {
+    args,
+    cwd: options.cwd ?? ROOT,
+    env,
+    clearEnv: options.clearEnv ?? false,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -101,7 +168,7 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        const m = /^READY (\S+)/.exec(line);
+        const m = readyLine.exec(line);
         if (m) ready.resolve(m[1]);
         else logs.push(line);
       }
@@ -120,6 +187,11 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
   clearTimeout(timer);
   const close = async () => {
     await child.stdin.close().catch(() => {});
+    if (options.stopSignal) {
+      try {
+        child.kill(options.stopSignal);
+      } catch { /* already gone */ }
+    }
     await exited;
     await drained;
   };
@@ -128,7 +200,33 @@ export async function startWorkerd(options: WorkerdOptions): Promise<Workerd> {
       child.kill();
     } catch { /* already gone */ }
     await close();
-    throw new Error(`workerd harness did not start:\n${logs.join("\n")}`);
+    throw new Error(`${command} ${args[0]} did not start:\n${logs.join("\n")}`);
   }
   return { url: url.replace(/\/$/, ""), logs, close };
+}
+
+/**
+ * Starts a harness, runs `fn` with it and closes it; when `fn` fails, the harness's last 30 lines
+ * of output are printed first (they say what the server saw).
+ *
+ * @example
+ * ```ts ignore
+ * await withHarness(() => startWorkerd({ script }), async (served) => {
+ *   await fetch(served.url);
+ * });
+ * ```
+ */
+export async function withHarness<T>(
+  start: () => Promise<Workerd>,
+  fn: (served: Workerd) => Promise<T>,
+): Promise<T> {
+  const served = await start();
+  try {
+    return await fn(served);
+  } catch (e) {
+    console.error(served.logs.slice(-30).join("\n"));
+    throw e;
+  } finally {
+    await served.close();
+  }
 }

@@ -38,6 +38,19 @@ export const NPM_TOOLS: Record<string, NpmTool> = {
     packages: ["wrangler@4.164.0"],
     marker: "node_modules/wrangler/bin/wrangler.js",
   },
+  // Bun, from npm: the binary comes from `@oven/bun-linux-x64` (pinned with it), which the
+  // `bun` package's postinstall moves to node_modules/bun/bin/bun.exe (the marker: the binary).
+  // The runtime matrix runs the smoke suite on it.
+  bun: {
+    packages: ["bun@1.4.4", "@oven/bun-linux-x64@1.4.4"],
+    marker: "node_modules/bun/bin/bun.exe",
+  },
+  // Node's HTTP server for Hono apps: the edge proxy and the MCP HTTP app under Node 20 and 22
+  // (tests/runtimes/_node_serve.mjs).
+  hono_node_server: {
+    packages: ["@hono/node-server@2.1.11"],
+    marker: "node_modules/@hono/node-server/package.json",
+  },
   // The official MCP conformance suite (server side), run with node22.
   mcp_conformance: {
     packages: ["@modelcontextprotocol/conformance@0.1.16"],

@@ -1,12 +1,16 @@
 /**
  * The red-team battery: one table of hostile requests, written byte for byte onto a socket (so
  * nothing normalises the request line first), with the outcome each must get. Run against the
- * Worker example served by `Deno.serve` and by workerd (`edge_redteam_test.ts`); both must give
- * the expected outcome, hence the same one.
+ * Worker example served by `Deno.serve` and by workerd (`redteam_test.ts`), and by `Bun.serve`
+ * and Node (`tests/runtimes/servers_test.ts`); each must give the expected outcome, hence the same
+ * one.
  *
  * @module
  */
+import { assert, assertEquals } from "@std/assert";
+import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { signPayload } from "../../src/signature/mod.ts";
+import type { Receiver, Upstream } from "./_helpers.ts";
 
 /** What the battery knows about the deployment under test. */
 export interface RedTeamContext {
@@ -273,7 +277,7 @@ export const RED_TEAM_CASES: RedTeamCase[] = [
     request: (ctx) => ({
       method: "POST",
       target: `/alerts?token=${ctx.alertToken}`,
-      body: json({ id: "évt_\r\nX-Injected: 1_🚗_日本", event: "ping" }),
+      body: json({ id: ODD_ID, event: "ping" }),
     }),
     expect: { status: 202, upstream: false },
   },
@@ -430,4 +434,91 @@ function parseResponse(bytes: Uint8Array): Outcome {
     if (typeof parsed.code === "string") code = parsed.code;
   } catch { /* not JSON */ }
   return { status, code, body: text.slice(0, 300) };
+}
+
+// The battery as every server runs it (tests/edge/redteam_test.ts: Deno.serve and workerd;
+// tests/runtimes/servers_test.ts: Bun.serve and Node).
+
+const TOKEN = "tok_redteam_rw_0123456789";
+const WEBHOOK_SECRET = "whsec_redteam_inbound";
+const ALERT_TOKEN = "alert_redteam_0123456789abcdef";
+const ALERT_SECRET = "whsec_redteam_alerts";
+/** An alert id with CR/LF and non-Latin-1 characters (one case pushes it). */
+export const ODD_ID = "évt_\r\nX-Injected: 1_🚗_日本";
+
+/**
+ * The Worker example's secrets and vars for the battery: the proxy fronts `upstream` with the
+ * sandbox key, and the alert relay delivers to `receiver`.
+ */
+export function redTeamBindings(upstream: Upstream, receiver: Receiver): Record<string, string> {
+  return {
+    RECAPTURE_API_KEY: SANDBOX_API_KEY,
+    RECAPTURE_BASE_URL: upstream.url,
+    RECAPTURE_PROXY_TOKENS: TOKEN,
+    RECAPTURE_WEBHOOK_SECRETS: WEBHOOK_SECRET,
+    RECAPTURE_CALLBACK_SECRET: "whsec_redteam_callback",
+    RECAPTURE_ALERT_TOKENS: ALERT_TOKEN,
+    RECAPTURE_ALERT_WEBHOOK_URL: `${receiver.url}/alerts`,
+    RECAPTURE_ALERT_WEBHOOK_SECRET: ALERT_SECRET,
+    // The upstream and the receiver are on 127.0.0.1, written so; other loopback forms stay refused.
+    RECAPTURE_DEV_ALLOW_LOOPBACK: "1",
+  };
+}
+
+/** One case's outcome as the battery compares it. */
+export interface Row {
+  name: string;
+  status: number;
+  code?: string;
+  reached: boolean;
+}
+
+/**
+ * Runs every case against the deployment at `host` (`host:port`), one raw request each, waiting for
+ * the upstream sandbox to be idle after each; answers the outcomes (compare with {@linkcode EXPECTED}).
+ */
+export async function runBattery(host: string, upstream: Upstream): Promise<Row[]> {
+  const ctx: RedTeamContext = {
+    token: TOKEN,
+    webhookSecret: WEBHOOK_SECRET,
+    alertToken: ALERT_TOKEN,
+    host,
+  };
+  const rows: Row[] = [];
+  for (const c of RED_TEAM_CASES) {
+    const before = upstream.requests.length;
+    const got = await sendRaw(host, await c.request(ctx));
+    await upstream.sandbox.idle();
+    rows.push({
+      name: `${c.family}: ${c.name}`,
+      status: got.status,
+      ...(c.expect.code ? { code: got.code } : {}),
+      reached: upstream.requests.length > before,
+    });
+    if (got.status !== c.expect.status) console.error(`${c.family}: ${c.name} -> ${got.body}`);
+  }
+  return rows;
+}
+
+/** Every case's expected outcome, as {@linkcode runBattery} reports it. */
+export const EXPECTED: Row[] = RED_TEAM_CASES.map((c) => ({
+  name: `${c.family}: ${c.name}`,
+  status: c.expect.status,
+  ...(c.expect.code ? { code: c.expect.code } : {}),
+  reached: c.expect.upstream,
+}));
+
+/** Nothing but `/v2/recapture/` ever reached the upstream (and so nothing else with the key). */
+export function assertOnlyRecapturePaths(upstream: Upstream): void {
+  const outside = upstream.requests.filter((r) => !r.path.startsWith("/v2/recapture/"));
+  assertEquals(outside.map((r) => `${r.method} ${r.path}`), []);
+  assert(upstream.requests.length > 0, "the baseline cases reached the upstream");
+}
+
+/** The alert with the odd id arrived, its id header-safe in the header and exact in the body. */
+export async function assertOddIdDelivered(receiver: Receiver): Promise<void> {
+  const deliveries = await receiver.waitFor("/alerts", 2);
+  const odd = deliveries.find((d) => JSON.parse(d.body).id === ODD_ID);
+  assert(odd, "the alert with CR/LF and non-Latin-1 characters in its id was delivered");
+  assertEquals(odd.headers["recapture-event-id"], encodeURIComponent(ODD_ID));
 }

@@ -1,40 +1,26 @@
 /**
- * The red-team battery (`edge_redteam.ts`) against the Worker example (proxy and alert relay)
+ * The red-team battery (`redteam.ts`) against the Worker example (proxy and alert relay)
  * served two ways: by `Deno.serve` in this process, and by workerd under Miniflare. Every
  * request is written raw on a socket. Each case must get its expected outcome on both, so both
  * answer alike; an upstream recorder checks that nothing outside `/v2/recapture/` ever left with
  * the key, and that refused cases reached no upstream at all.
  *
+ * The same battery runs under `Bun.serve` and Node in `tests/runtimes/servers_test.ts`.
+ *
  * Needs `node` (20+) and miniflare (`deno task setup`).
  */
 import { assert, assertEquals } from "@std/assert";
 import worker from "../../examples/cloudflare_worker.ts";
-import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import type { Workerd } from "../_miniflare.ts";
-import { type Receiver, startExampleWorker, startReceiver, startUpstream } from "./_helpers.ts";
-import type { Upstream } from "./_helpers.ts";
-import { RED_TEAM_CASES, type RedTeamContext, sendRaw } from "./redteam.ts";
-
-const TOKEN = "tok_redteam_rw_0123456789";
-const WEBHOOK_SECRET = "whsec_redteam_inbound";
-const ALERT_TOKEN = "alert_redteam_0123456789abcdef";
-const ALERT_SECRET = "whsec_redteam_alerts";
-const ODD_ID = "évt_\r\nX-Injected: 1_🚗_日本";
-
-function bindings(upstream: Upstream, receiver: Receiver): Record<string, string> {
-  return {
-    RECAPTURE_API_KEY: SANDBOX_API_KEY,
-    RECAPTURE_BASE_URL: upstream.url,
-    RECAPTURE_PROXY_TOKENS: TOKEN,
-    RECAPTURE_WEBHOOK_SECRETS: WEBHOOK_SECRET,
-    RECAPTURE_CALLBACK_SECRET: "whsec_redteam_callback",
-    RECAPTURE_ALERT_TOKENS: ALERT_TOKEN,
-    RECAPTURE_ALERT_WEBHOOK_URL: `${receiver.url}/alerts`,
-    RECAPTURE_ALERT_WEBHOOK_SECRET: ALERT_SECRET,
-    // The upstream and the receiver are on 127.0.0.1, written so; other loopback forms stay refused.
-    RECAPTURE_DEV_ALLOW_LOOPBACK: "1",
-  };
-}
+import { startExampleWorker, startReceiver, startUpstream } from "./_helpers.ts";
+import {
+  assertOddIdDelivered,
+  assertOnlyRecapturePaths,
+  EXPECTED,
+  redTeamBindings,
+  type Row,
+  runBattery,
+} from "./redteam.ts";
 
 /** A Workers KV namespace in memory (the same guard code as on workerd). */
 function memoryKv() {
@@ -81,58 +67,6 @@ function serveOnDeno(env: Record<string, unknown>): Served {
   };
 }
 
-interface Row {
-  name: string;
-  status: number;
-  code?: string;
-  reached: boolean;
-}
-
-async function runBattery(host: string, upstream: Upstream): Promise<Row[]> {
-  const ctx: RedTeamContext = {
-    token: TOKEN,
-    webhookSecret: WEBHOOK_SECRET,
-    alertToken: ALERT_TOKEN,
-    host,
-  };
-  const rows: Row[] = [];
-  for (const c of RED_TEAM_CASES) {
-    const before = upstream.requests.length;
-    const got = await sendRaw(host, await c.request(ctx));
-    await upstream.sandbox.idle();
-    rows.push({
-      name: `${c.family}: ${c.name}`,
-      status: got.status,
-      ...(c.expect.code ? { code: got.code } : {}),
-      reached: upstream.requests.length > before,
-    });
-    if (got.status !== c.expect.status) console.error(`${c.family}: ${c.name} -> ${got.body}`);
-  }
-  return rows;
-}
-
-const EXPECTED: Row[] = RED_TEAM_CASES.map((c) => ({
-  name: `${c.family}: ${c.name}`,
-  status: c.expect.status,
-  ...(c.expect.code ? { code: c.expect.code } : {}),
-  reached: c.expect.upstream,
-}));
-
-/** Nothing but `/v2/recapture/` ever reached the upstream (and so nothing else with the key). */
-function assertOnlyRecapturePaths(upstream: Upstream): void {
-  const outside = upstream.requests.filter((r) => !r.path.startsWith("/v2/recapture/"));
-  assertEquals(outside.map((r) => `${r.method} ${r.path}`), []);
-  assert(upstream.requests.length > 0, "the baseline cases reached the upstream");
-}
-
-/** The alert with the odd id arrived, its id header-safe in the header and exact in the body. */
-async function assertOddIdDelivered(receiver: Receiver): Promise<void> {
-  const deliveries = await receiver.waitFor("/alerts", 2);
-  const odd = deliveries.find((d) => JSON.parse(d.body).id === ODD_ID);
-  assert(odd, "the alert with CR/LF and non-Latin-1 characters in its id was delivered");
-  assertEquals(odd.headers["recapture-event-id"], encodeURIComponent(ODD_ID));
-}
-
 Deno.test("red team: every case gets its outcome on Deno (raw TCP) and on workerd, alike", async () => {
   const results: Record<string, Row[]> = {};
   // Deno.serve
@@ -142,7 +76,7 @@ Deno.test("red team: every case gets its outcome on Deno (raw TCP) and on worker
     const kv = memoryKv();
     const sent: unknown[] = [];
     const env = {
-      ...bindings(upstream, receiver),
+      ...redTeamBindings(upstream, receiver),
       ALERT_IDS: kv,
       RECAPTURE_CALLBACKS: { send: (m: unknown) => Promise.resolve(void sent.push(m)) },
     };
@@ -164,7 +98,7 @@ Deno.test("red team: every case gets its outcome on Deno (raw TCP) and on worker
     const receiver = startReceiver();
     let harness: Workerd | undefined;
     try {
-      harness = await startExampleWorker(bindings(upstream, receiver));
+      harness = await startExampleWorker(redTeamBindings(upstream, receiver));
       results.workerd = await runBattery(new URL(harness.url).host, upstream);
       assertOnlyRecapturePaths(upstream);
       await assertOddIdDelivered(receiver);

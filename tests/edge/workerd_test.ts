@@ -1,11 +1,11 @@
 /**
- * The same edge cases as `edge_proxy_test.ts`, run in real workerd: the Cloudflare Worker
- * example is bundled with `deno bundle`, loaded by Miniflare (`tests/_miniflare.ts` installs it
- * into `.recapture/workerd-tools` on first run) with the queue and KV bindings of
+ * The same edge cases as `proxy_test.ts`, run in real workerd: the Cloudflare Worker
+ * example is bundled with `deno bundle`, loaded by Miniflare (installed by `deno task setup`;
+ * `tests/_miniflare.ts` starts it) with the queue and KV bindings of
  * the root `wrangler.toml`, and driven over HTTP on 127.0.0.1. The upstream is a sandbox served
  * by Deno on 127.0.0.1.
  *
- * Needs `node` (20+) and `npm` on PATH, as CI machines have.
+ * Needs `node` (20+) on PATH, as CI machines have.
  */
 import { assertEquals } from "@std/assert";
 import type { Workerd } from "../_miniflare.ts";

@@ -1,5 +1,5 @@
 // Runs the bundled smoke Worker (tests/runtimes/_worker.ts, bundled by deno bundle
-// --platform=browser) on Node: imports the bundle and calls its fetch once. Prints the JSON
+// --platform=browser) on Node or Bun: imports the bundle and calls its fetch once. Prints the JSON
 // report on stdout; exits 1 when a check failed.
 //
 //   node tests/runtimes/_node_run.mjs <bundle.js> <upstream url> <unreachable url>

@@ -1,17 +1,23 @@
 /**
  * The runtime matrix: the smoke suite (`tests/runtimes/_smoke.ts`, every client operation) runs on
- * Deno, on Node (the SDK core bundled by `deno bundle --platform=browser`, run with `node`) and
- * in workerd under Miniflare, each against a real sandbox served by Deno on 127.0.0.1. A failed
- * check on any runtime fails the test.
+ * Deno (the source), on Node 20 (system `node`), Node 22 (`toolDir("node22")`) and Bun
+ * (`toolDir("bun")`) (the SDK core bundled by `deno bundle --platform=browser`, run by
+ * `_node_run.mjs`), and in workerd under Miniflare, each against a real sandbox served by Deno on
+ * 127.0.0.1. A failed check on any runtime fails the test; each runtime must say which it is.
  *
- * Needs `node` (20+) and `npm` on PATH, as CI machines have; miniflare is installed on first run
- * into `.recapture/workerd-tools` by `tests/_miniflare.ts`, which also bundles the Worker and
- * serves it from workerd on 127.0.0.1.
+ * Needs `node` (20+) on PATH, as CI machines have, and the tools `deno task setup` installs.
  */
 import { assert, assertEquals } from "@std/assert";
 import { createSandbox } from "../../src/sandbox/mod.ts";
-import { runSmoke, SMOKE_ACCOUNTS, SMOKE_CHUNK_SIZE, type SmokeReport } from "./_smoke.ts";
+import {
+  holdLaterChunks,
+  runSmoke,
+  SMOKE_ACCOUNTS,
+  SMOKE_CHUNK_SIZE,
+  type SmokeReport,
+} from "./_smoke.ts";
 import { bundleWorker, startWorkerd } from "../_miniflare.ts";
+import { BUN, NODE_20, NODE_22 } from "./_runtimes.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** How many checks the suite has: a runtime that silently ran fewer fails. */
@@ -24,9 +30,11 @@ interface Upstream {
 }
 
 async function startUpstream(): Promise<Upstream> {
+  const hold = holdLaterChunks();
   const sandbox = await createSandbox({
     accounts: SMOKE_ACCOUNTS,
     chunkSize: SMOKE_CHUNK_SIZE,
+    beforeChunk: hold.beforeChunk,
     // Alert pushes (the webhooks check pings) are answered here, never sent anywhere.
     pushFetch: () => Promise.resolve(new Response("ok")),
   });
@@ -43,6 +51,7 @@ async function startUpstream(): Promise<Upstream> {
     unreachable: `http://127.0.0.1:${freePort}`,
     async close() {
       await server.shutdown();
+      hold.release();
       await sandbox.idle();
       await sandbox.close();
     },
@@ -52,9 +61,9 @@ async function startUpstream(): Promise<Upstream> {
 /** The smoke Worker, bundled once per run as a Worker would ship it. */
 const bundle = (): Promise<string> => bundleWorker("tests/runtimes/_worker.ts", "smoke_worker");
 
-/** Runs `node <args>` and parses the report it prints. */
-async function nodeReport(args: string[]): Promise<SmokeReport> {
-  const out = await new Deno.Command("node", {
+/** Runs `<runtime> <args>` (Node or Bun) and parses the report it prints. */
+async function nodeReport(runtime: string, args: string[]): Promise<SmokeReport> {
+  const out = await new Deno.Command(runtime, {
     args,
     cwd: ROOT,
     stdout: "piped",
@@ -63,10 +72,12 @@ async function nodeReport(args: string[]): Promise<SmokeReport> {
   const stdout = new TextDecoder().decode(out.stdout).trim();
   const stderr = new TextDecoder().decode(out.stderr).trim();
   const line = stdout.split("\n").findLast((l) => l.startsWith("{"));
-  if (!line) throw new Error(`node ${args[0]} printed no report (exit ${out.code}):\n${stderr}`);
+  if (!line) {
+    throw new Error(`${runtime} ${args[0]} printed no report (exit ${out.code}):\n${stderr}`);
+  }
   const report = JSON.parse(line) as SmokeReport;
   if (!out.success && report.failed === 0) {
-    throw new Error(`node ${args[0]} exited ${out.code}:\n${stderr}`);
+    throw new Error(`${runtime} ${args[0]} exited ${out.code}:\n${stderr}`);
   }
   return report;
 }
@@ -95,18 +106,20 @@ Deno.test("runtime matrix: Deno runs every client operation against a served san
   });
 });
 
-Deno.test("runtime matrix: Node runs the bundled SDK core (deno bundle --platform=browser)", async () => {
-  const file = await bundle();
-  await withUpstream(async (up) => {
-    const report = await nodeReport([
-      `${ROOT}tests/runtimes/_node_run.mjs`,
-      file,
-      up.url,
-      up.unreachable,
-    ]);
-    expectAllPassed(report, /^Node\.js\/v?\d+/);
+for (const { label, exec, reports } of [NODE_20, NODE_22, BUN]) {
+  Deno.test(`runtime matrix: ${label} runs the bundled SDK core (deno bundle --platform=browser)`, async () => {
+    const file = await bundle();
+    await withUpstream(async (up) => {
+      const report = await nodeReport(exec(), [
+        `${ROOT}tests/runtimes/_node_run.mjs`,
+        file,
+        up.url,
+        up.unreachable,
+      ]);
+      expectAllPassed(report, reports);
+    });
   });
-});
+}
 
 Deno.test("runtime matrix: workerd (Miniflare) runs the bundled SDK core as a Worker", async () => {
   const script = await bundle();

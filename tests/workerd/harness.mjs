@@ -26,6 +26,7 @@ const mf = new Miniflare({
   queueConsumers: options.queueConsumers,
   modules: true,
   compatibilityDate: "2026-04-01",
+  compatibilityFlags: options.compatibilityFlags,
   host: "127.0.0.1",
   port: 0,
   cf: false,
