@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { HttpError, typeProblem } from "./_http.ts";
+import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { normalRego } from "./_rows.ts";
@@ -137,13 +137,7 @@ export function parseMarketEvent(body: unknown): MarketInput {
     throw typeProblem("price", "a number ≥ 0", price);
   }
   const url = str(body, "url", 2000);
-  if (url !== null) {
-    try {
-      new URL(url);
-    } catch {
-      throw new HttpError(400, `url must be an absolute URL (got "${url.slice(0, 100)}")`);
-    }
-  }
+  if (url !== null) parseHttpUrl("url", url);
   return {
     kind,
     rego,

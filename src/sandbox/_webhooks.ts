@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HttpError, typeProblem } from "./_http.ts";
+import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex } from "../_internal/hex.ts";
 import type { Region } from "./_types.ts";
 
@@ -98,15 +98,7 @@ export function parseWebhook(
     throw new HttpError(400, `format must be "json" (got ${JSON.stringify(format)})`);
   }
   if (typeof endpoint !== "string") throw typeProblem("endpoint", "a URL string", endpoint);
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new HttpError(400, `endpoint must be an absolute URL (got "${endpoint.slice(0, 100)}")`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new HttpError(400, `endpoint must be an http(s) URL (got ${url.protocol})`);
-  }
+  parseHttpUrl("endpoint", endpoint);
   if (endpoint.length > 2000) throw new HttpError(400, "endpoint must be at most 2000 characters");
   if (!Array.isArray(events) || events.length === 0) {
     throw typeProblem("events", "a non-empty array of event names", events);
