@@ -44,9 +44,8 @@ import {
   isRecaptureAlert,
   parseAlertEvent,
 } from "../../sdk/alert_events.ts";
-import { type Region, REGIONS } from "../../sdk/schemas.ts";
 import { timingSafeEqual } from "../_auth.ts";
-import { type EdgeEnv, ENV, envFlag, envList, envString } from "../_config.ts";
+import { asRegion, type EdgeEnv, ENV, envFlag, envList, envString } from "../_config.ts";
 import {
   DEFAULT_BODY_TIMEOUT_MS,
   errorResponse,
@@ -241,7 +240,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       return enriched;
     }
     try {
-      const region = REGIONS.includes(event.region as Region) ? event.region as Region : undefined;
+      const region = asRegion(event.region);
       const customer = await client.customers.retrieve(
         event.data.customer_id,
         region ? { region } : {},
