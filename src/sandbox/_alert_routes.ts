@@ -10,13 +10,18 @@ import { checkQuery, MESSAGES, readJson } from "./_http.ts";
 import { type Market, parseMarketEvent } from "./_market.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
 import { allowOnly, apiGuard, type SandboxContext, type SandboxEnv, who } from "./_routing.ts";
-import { parseWebhook, viewOf, WEBHOOK_MESSAGES, type WebhookStore } from "./_webhooks.ts";
+import {
+  type AlertSubscriptionStore,
+  parseAlertSubscription,
+  SUBSCRIPTION_MESSAGES,
+  viewOf,
+} from "./_alert_subscriptions.ts";
 
 /** What the alert routes need. */
 export interface AlertRouteDeps {
   auth: Auth;
   limiter: RateLimiter;
-  webhooks: WebhookStore;
+  subscriptions: AlertSubscriptionStore;
   market: Market;
   now: () => Date;
   maxBodyBytes: number;
@@ -26,11 +31,11 @@ type Ctx = SandboxContext;
 
 /** Mounts the Webhooks API and the market route on `app`. */
 export function mountAlertRoutes(app: Hono<SandboxEnv>, deps: AlertRouteDeps): void {
-  const { auth, limiter, webhooks, market } = deps;
+  const { auth, limiter, subscriptions, market } = deps;
   const maxBody = Math.min(deps.maxBodyBytes, 64 * 1024);
 
   // `/v2/webhooks/*` matches `/v2/webhooks` itself too: one guard, one count per request.
-  app.use("/v2/webhooks/*", apiGuard(auth, limiter, WEBHOOK_MESSAGES.invalidRegion));
+  app.use("/v2/webhooks/*", apiGuard(auth, limiter, SUBSCRIPTION_MESSAGES.invalidRegion));
   app.use("/sandbox/market/*", apiGuard(auth, limiter, MESSAGES.invalidRegion));
 
   const onlyRegion = (c: Ctx) => checkQuery(new URL(c.req.url), ["region"]);
@@ -38,30 +43,38 @@ export function mountAlertRoutes(app: Hono<SandboxEnv>, deps: AlertRouteDeps): v
   app.post("/v2/webhooks", async (c) => {
     onlyRegion(c);
     const [account, region] = who(c);
-    const record = parseWebhook(await readJson(c.req.raw, maxBody), account, region, deps.now());
-    return c.json({ success: true, webhook: await webhooks.create(record) }, 201);
+    const record = parseAlertSubscription(
+      await readJson(c.req.raw, maxBody),
+      account,
+      region,
+      deps.now(),
+    );
+    return c.json({ success: true, webhook: await subscriptions.create(record) }, 201);
   });
   app.get("/v2/webhooks", async (c) => {
     onlyRegion(c);
-    const list = await webhooks.list(...who(c));
+    const list = await subscriptions.list(...who(c));
     return c.json({ success: true, webhooks: list.map(viewOf) });
   });
   allowOnly(app, "/v2/webhooks", "GET, POST");
 
   app.get("/v2/webhooks/:id", async (c) => {
     onlyRegion(c);
-    const entry = await webhooks.get(...who(c), c.req.param("id"));
+    const entry = await subscriptions.get(...who(c), c.req.param("id"));
     return c.json({ success: true, webhook: viewOf(entry.value) });
   });
   app.delete("/v2/webhooks/:id", async (c) => {
     onlyRegion(c);
-    return c.json({ success: true, webhook: await webhooks.delete(...who(c), c.req.param("id")) });
+    return c.json({
+      success: true,
+      webhook: await subscriptions.delete(...who(c), c.req.param("id")),
+    });
   });
   allowOnly(app, "/v2/webhooks/:id", "GET, DELETE");
 
   app.post("/v2/webhooks/:id/ping", async (c) => {
     onlyRegion(c);
-    const entry = await webhooks.get(...who(c), c.req.param("id"));
+    const entry = await subscriptions.get(...who(c), c.req.param("id"));
     return c.json({ success: true, event: await market.ping(entry.value) }, 202);
   });
   allowOnly(app, "/v2/webhooks/:id/ping", "POST");

@@ -24,7 +24,7 @@ import { keys, num } from "./_keys.ts";
 import { SANDBOX_API_KEY } from "./_auth.ts";
 import { Store } from "./_store.ts";
 import type { CustomerRecord, Region, UploadMeta, UploadView } from "./_types.ts";
-import { webhookKeys, type WebhookRecord } from "./_webhooks.ts";
+import { type AlertSubscriptionRecord, subscriptionKeys } from "./_alert_subscriptions.ts";
 import { CONSOLE_CSS, CONSOLE_JS } from "./_console_assets.ts";
 import { type PushAttempt, type RequestEntry, type Ring, Throughput } from "./_console_log.ts";
 import {
@@ -170,7 +170,7 @@ export function createConsole(deps: ConsoleDeps): Console {
 
   const live: Record<string, () => Promise<Html>> = {
     uploads: async () => uploadsTable(await uploadViews(deps.kv, store), csrf),
-    alerts: async () => alertsTables(await webhooks(deps.kv), deps.pushes.list()),
+    alerts: async () => alertsTables(await alertSubscriptions(deps.kv), deps.pushes.list()),
     requests: () => Promise.resolve(requestsTable(deps.requests.list())),
     throughput: () => Promise.resolve(throughputChart(throughput.points(), THROUGHPUT_SECONDS)),
   };
@@ -383,9 +383,11 @@ async function totalProcessed(kv: Deno.Kv, settled: Map<string, number>): Promis
 }
 
 /** Every webhook of every account. */
-async function webhooks(kv: Deno.Kv): Promise<WebhookRecord[]> {
-  const out: WebhookRecord[] = [];
-  for await (const e of kv.list<WebhookRecord>({ prefix: webhookKeys.hookPrefix() })) {
+async function alertSubscriptions(kv: Deno.Kv): Promise<AlertSubscriptionRecord[]> {
+  const out: AlertSubscriptionRecord[] = [];
+  for await (
+    const e of kv.list<AlertSubscriptionRecord>({ prefix: subscriptionKeys.hookPrefix() })
+  ) {
     out.push(e.value);
   }
   return out.sort((a, b) => a.created_at.localeCompare(b.created_at));

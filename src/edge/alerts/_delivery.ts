@@ -14,7 +14,10 @@ import type { KvQueue } from "../_kv_scheduler.ts";
 import { type HostResolver, type OutboundPolicy, resolvedUrlProblem } from "../_outbound.ts";
 import { slackText } from "./_slack.ts";
 
-/** A generic HTTPS webhook: receives the enriched event as JSON, signed. */
+/**
+ * A generic HTTPS endpoint of yours (a CRM, a queue): receives the enriched event as JSON, signed
+ * with our scheme (`Recapture-Signature`, `@recapture/sdk/webhooks`).
+ */
 export interface WebhookDestination {
   /** `webhook` */
   kind: "webhook";
