@@ -29,7 +29,11 @@ export function hostAllowlist(
   allowed: readonly string[],
 ): (host: string | undefined) => boolean {
   const names = new Set([...LOOPBACK_HOSTS, ...allowed].map((name) => name.toLowerCase()));
-  if (!WILDCARDS.includes(bound)) names.add(hostOnly(bound));
+  // An IPv6 address is bracketed in `Host` (`[::1]:8787`).
+  if (!WILDCARDS.includes(bound)) {
+    names.add(hostOnly(bound.includes(":") && !bound.startsWith("[") ? `[${bound}]` : bound));
+  }
+  names.delete(""); // a malformed name never matches a malformed `Host`
   return (host) => names.has(hostOnly(host ?? ""));
 }
 

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { type ServedSandbox, serveSandbox } from "../../src/sandbox/serve.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
+import { hostAllowlist } from "../../src/sandbox/_host_check.ts";
 
 interface Raw {
   status: number;
@@ -468,5 +469,26 @@ Deno.test("console: data from API callers is shown as text, never as markup or a
     assert(detail.includes("&lt;img src=x"), "the name is shown, escaped");
   } finally {
     await served.shutdown();
+  }
+});
+
+Deno.test("served sandbox: the Host allowlist by bound address (IPv6 too); a malformed Host is never allowed", () => {
+  const cases: [string, string, boolean][] = [
+    ["127.0.0.1", "127.0.0.1:8787", true],
+    ["127.0.0.1", "evil.example", false],
+    ["192.168.1.5", "192.168.1.5:8787", true],
+    ["::1", "[::1]:8787", true],
+    ["[::1]", "[::1]", true],
+    ["fd00::5", "[fd00::5]:8787", true],
+    ["0.0.0.0", "0.0.0.0:8787", false],
+    ["::", "[::]:8787", false],
+  ];
+  for (const bound of ["127.0.0.1", "::1", "fd00::5", "0.0.0.0", "::", "[::]", "not a host"]) {
+    for (const malformed of ["", "a b", "[", "::1", "http://x"]) {
+      cases.push([bound, malformed, false]);
+    }
+  }
+  for (const [bound, host, expected] of cases) {
+    assertEquals(hostAllowlist(bound, [])(host), expected, `bound ${bound}, Host "${host}"`);
   }
 });
