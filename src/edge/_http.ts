@@ -121,3 +121,20 @@ export function describeIssues(issues: readonly RowIssue[]): string {
     shown.join("; ")
   }${more}`;
 }
+
+/**
+ * A Hono context's `executionCtx` (Workers' `waitUntil`), or undefined where there is none (Deno:
+ * Hono's getter throws then).
+ *
+ * @example
+ * ```ts ignore
+ * app.post("/alerts", (c) => { background(work, executionCtxOf(c)); return c.body(null, 202); });
+ * ```
+ */
+export function executionCtxOf(c: { executionCtx: unknown }): unknown {
+  try {
+    return c.executionCtx;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 /**
- * Webhook ingest: a verified body (one customer, an array, or `{ customers, ... }`) becomes an
- * upload. Shape errors and bad rows answer 422 naming each row and field.
+ * Signed ingest (`POST /webhooks/customers`): a body signed with our scheme (`src/signature/`)
+ * and verified here (one customer, an array, or `{ customers, ... }`) becomes an upload. Shape errors and bad rows answer 422 naming each row and field.
  *
  * @module
  */

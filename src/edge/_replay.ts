@@ -152,3 +152,56 @@ export function denoKvReplayGuard(
     },
   };
 }
+
+/**
+ * A {@linkcode ReplayGuard} on a Cloudflare Workers KV namespace. Workers KV is eventually
+ * consistent and has no compare-and-set, so two pushes of one event landing at the same moment
+ * on two locations can both pass; use a Durable Object for strict once-only. It catches the
+ * common case: AutoGrab retrying a push seconds or minutes later.
+ *
+ * @example
+ * ```ts ignore
+ * import { cloudflareKvGuard, createAlertRelay } from "@recapture/sdk/edge";
+ * export default {
+ *   fetch: (req: Request, env: { ALERT_IDS: KVNamespaceLike }, ctx: unknown) =>
+ *     createAlertRelay({ guard: cloudflareKvGuard(env.ALERT_IDS) }).fetch(req, env, ctx),
+ * };
+ * ```
+ */
+export function cloudflareKvGuard(
+  namespace: CloudflareKvNamespace,
+  options: { prefix?: string } = {},
+): ReplayGuard {
+  const prefix = options.prefix ?? "recapture_alert:";
+  // Long keys are hashed (Workers KV keys hold at most 512 bytes), as on every backend.
+  const at = async (key: string) => prefix + await storedKey(key);
+  const ttl = (ttlMs: number) => Math.max(60, Math.ceil(ttlMs / 1000));
+  return {
+    async claim(key: string, ttlMs: number): Promise<boolean> {
+      const k = await at(key);
+      if ((await namespace.get(k)) !== null) return false;
+      await namespace.put(k, "", { expirationTtl: ttl(ttlMs) });
+      return true;
+    },
+    async release(key: string): Promise<void> {
+      await namespace.delete(await at(key));
+    },
+    async remember(key: string, result: string, ttlMs: number): Promise<void> {
+      await namespace.put(await at(key), result, { expirationTtl: ttl(ttlMs) });
+    },
+    async recall(key: string): Promise<string | null> {
+      const value = await namespace.get(await at(key));
+      return value ? value : null;
+    },
+  };
+}
+
+/** The part of a Workers KV namespace binding that {@linkcode cloudflareKvGuard} uses. */
+export interface CloudflareKvNamespace {
+  /** Reads a value (null when absent). */
+  get(key: string): Promise<string | null>;
+  /** Writes a value. */
+  put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
+  /** Deletes a value. */
+  delete(key: string): Promise<void>;
+}

@@ -45,7 +45,10 @@ export interface RecaptureProxyOptions {
   fetch?: (request: Request) => Promise<Response>;
   /** Caller tokens (default env `RECAPTURE_PROXY_TOKENS` / `..._READONLY_TOKENS`). */
   tokens?: readonly ProxyToken[];
-  /** Secrets that sign inbound webhooks (default env `RECAPTURE_WEBHOOK_SECRETS`). */
+  /**
+   * Secrets of our signature scheme that ingest POSTs (`/webhooks/customers`) are signed with
+   * (default env `RECAPTURE_WEBHOOK_SECRETS`).
+   */
   webhookSecrets?: readonly string[];
   /** Secret that signs our callbacks (default env `RECAPTURE_CALLBACK_SECRET`). */
   callbackSecret?: string;
@@ -73,13 +76,13 @@ export interface RecaptureProxyOptions {
   callbackFetch?: (request: Request) => Promise<Response>;
   /** Told about every callback step (logging, tests). */
   onCallback?: (outcome: CallbackOutcome) => void;
-  /** Largest accepted request body in bytes (forwarding and webhooks). Default 1 MiB. */
+  /** Largest accepted request body in bytes (forwarding and ingest). Default 1 MiB. */
   maxBodyBytes?: number;
   /** Time allowed to receive a whole request body, in ms (408 after). Default 10000. */
   bodyTimeoutMs?: number;
-  /** Webhook timestamp tolerance in seconds, both directions. Default 300. */
+  /** Signature timestamp tolerance of ingest POSTs, in seconds, both directions. Default 300. */
   toleranceSeconds?: number;
-  /** Remembers accepted webhook deliveries. Default: in memory; `false` disables. */
+  /** Remembers accepted ingest deliveries. Default: in memory; `false` disables. */
   replayGuard?: ReplayGuard | false;
   /** Upstream per-attempt timeout (ms). */
   timeoutMs?: number;

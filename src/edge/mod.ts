@@ -35,12 +35,12 @@ import { Hono } from "hono";
 import type { CloudflareMessageBatch } from "./_cf_scheduler.ts";
 import type { EdgeEnv } from "./_config.ts";
 import { handleForward } from "./_forward.ts";
-import { errorResponse, requestIdFrom } from "./_http.ts";
+import { errorResponse, executionCtxOf, requestIdFrom } from "./_http.ts";
 import { handleIngest } from "./_ingest.ts";
 import { canonicalPath } from "./_path.ts";
 import { createRuntime, type RecaptureProxyOptions } from "./_runtime.ts";
 import { isCallbackJob } from "./_scheduler.ts";
-import type { AlertRelay } from "./alerts.ts";
+import type { AlertRelay } from "./alerts/mod.ts";
 
 export type { Region } from "../sdk/schemas.ts";
 export type { CallbackOutcome, CallbackSettings } from "./_callbacks.ts";
@@ -54,6 +54,8 @@ export {
 export type { EdgeEnv, ProxyToken } from "./_config.ts";
 export { denoKvScheduler, type KvQueue, sharedKvQueue } from "./_kv_scheduler.ts";
 export {
+  cloudflareKvGuard,
+  type CloudflareKvNamespace,
   denoKvReplayGuard,
   type KvAtomicOperation,
   type KvAtomicStore,
@@ -68,14 +70,12 @@ export {
   type AlertDestination,
   type AlertRelay,
   type AlertRelayOptions,
-  cloudflareKvGuard,
-  type CloudflareKvNamespace,
   createAlertRelay,
   type EnrichedAlert,
   type SlackDestination,
   slackText,
   type WebhookDestination,
-} from "./alerts.ts";
+} from "./alerts/mod.ts";
 export type { CallbackJob, CallbackScheduler, ScheduleOptions } from "./_scheduler.ts";
 
 /**
@@ -136,7 +136,7 @@ export function createRecaptureProxy(
       }),
   );
   app.post("/webhooks/customers", (c) => handleIngest(rt, c.req.raw, c.env));
-  // Alert relay (alerts.ts): AutoGrab's pushes, when `alerts` is given.
+  // Alert relay (alerts/mod.ts): AutoGrab's pushes, when `alerts` is given.
   const alerts = options.alerts;
   if (alerts) app.all("/alerts/*", (c) => alerts.fetch(c.req.raw, c.env, executionCtxOf(c)));
   app.notFound((c) =>
@@ -189,13 +189,4 @@ export function createRecaptureProxy(
     },
     queue,
   };
-}
-
-/** Hono's `c.executionCtx` throws when there is none (Deno); answers undefined then. */
-function executionCtxOf(c: { executionCtx: unknown }): unknown {
-  try {
-    return c.executionCtx;
-  } catch {
-    return undefined;
-  }
 }

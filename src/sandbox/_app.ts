@@ -5,21 +5,14 @@
  * @module
  */
 import { Hono } from "hono";
-import type { Context } from "hono";
-import type { Auth, Caller } from "./_auth.ts";
+import type { Auth } from "./_auth.ts";
 import { checkQuery, HttpError, intParam, MESSAGES, readJson } from "./_http.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { parsePatch, parseUpload } from "./_input.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
 import { type AlertRouteDeps, mountAlertRoutes } from "./_alert_routes.ts";
 import type { Store } from "./_store.ts";
-import { type Region, REGIONS } from "./_types.ts";
-
-/** The Hono environment of the sandbox app. */
-export interface SandboxEnv {
-  /** Values set by the auth middleware. */
-  Variables: { caller: Caller; region: Region };
-}
+import { allowOnly, apiGuard, type SandboxContext, type SandboxEnv, who } from "./_routing.ts";
 
 /** What the routes need. */
 export interface AppDeps {
@@ -35,7 +28,7 @@ export interface AppDeps {
   activity?: { serving(): void; served(): void };
 }
 
-type Ctx = Context<SandboxEnv>;
+type Ctx = SandboxContext;
 
 /** Builds the sandbox's Hono app. */
 export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
@@ -76,38 +69,11 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
   };
   app.post("/auth-broker/request-token", token);
   app.post("/request-token", token);
-  allow(app, "/auth-broker/request-token", "POST");
-  allow(app, "/request-token", "POST");
+  allowOnly(app, "/auth-broker/request-token", "POST");
+  allowOnly(app, "/request-token", "POST");
 
-  app.use("/v2/recapture/*", async (c, next) => {
-    const caller = await auth.caller(c.req.raw.headers);
-    const headers = limiter.take(caller.limiterKey);
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    const regions = new URL(c.req.url).searchParams.getAll("region");
-    if (regions.length === 0) {
-      throw new HttpError(
-        400,
-        MESSAGES.invalidRegion,
-        {},
-        `the region query parameter is required (${REGIONS.join(", ")})`,
-      );
-    }
-    const region = regions[0] as Region;
-    if (!REGIONS.includes(region)) {
-      throw new HttpError(
-        400,
-        MESSAGES.invalidRegion,
-        {},
-        `"${regions[0]}" is not one of ${REGIONS.join(", ")}`,
-      );
-    }
-    if (!caller.regions.includes(region)) throw new HttpError(403, MESSAGES.notLicensed);
-    c.set("caller", caller);
-    c.set("region", region);
-    await next();
-  });
+  app.use("/v2/recapture/*", apiGuard(auth, limiter, MESSAGES.invalidRegion));
 
-  const who = (c: Ctx): [string, Region] => [c.get("caller").account, c.get("region")];
   const query = (c: Ctx, allowed: readonly string[]) => checkQuery(new URL(c.req.url), allowed);
 
   app.post("/v2/recapture/upload", async (c) => {
@@ -116,7 +82,7 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     const upload = await store.acceptUpload(...who(c), input);
     return c.json({ success: true, upload }, 201);
   });
-  allow(app, "/v2/recapture/upload", "POST");
+  allowOnly(app, "/v2/recapture/upload", "POST");
 
   app.get("/v2/recapture/upload/:id", async (c) => {
     query(c, ["region"]);
@@ -128,7 +94,7 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     const upload = await store.cancelUpload(...who(c), c.req.param("id"));
     return c.json({ success: true, upload });
   });
-  allow(app, "/v2/recapture/upload/:id", "GET, DELETE");
+  allowOnly(app, "/v2/recapture/upload/:id", "GET, DELETE");
 
   app.get("/v2/recapture/customers", async (c) => {
     const q = query(c, ["region", "offset", "limit", "upload_id"]);
@@ -139,7 +105,7 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     const page = await store.listCustomers(...who(c), { offset, limit, uploadId });
     return c.json({ success: true, customers: page.customers, total: page.total, offset, limit });
   });
-  allow(app, "/v2/recapture/customers", "GET");
+  allowOnly(app, "/v2/recapture/customers", "GET");
 
   app.get("/v2/recapture/customers/:id", async (c) => {
     query(c, ["region"]);
@@ -160,23 +126,9 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
     const customer = await store.deleteCustomer(...who(c), c.req.param("id"));
     return c.json({ success: true, customer });
   });
-  allow(app, "/v2/recapture/customers/:id", "GET, PATCH, DELETE");
+  allowOnly(app, "/v2/recapture/customers/:id", "GET, PATCH, DELETE");
 
   if (deps.alerts) mountAlertRoutes(app, { ...deps.alerts, auth, limiter, maxBodyBytes });
 
   return app;
-}
-
-/** Answers 405 with `Allow` for the other methods of a path. */
-function allow(app: Hono<SandboxEnv>, path: string, methods: string): void {
-  app.all(path, (c) => {
-    c.header("Allow", methods);
-    return c.json(
-      {
-        error: true,
-        message: `Method ${c.req.method} is not allowed on ${c.req.path}; use ${methods}`,
-      },
-      405,
-    );
-  });
 }

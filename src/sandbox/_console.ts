@@ -4,8 +4,9 @@
  * sandbox or the edge adapter.
  *
  * Access rules, in order, on every console request:
- * 1. the `Host` header must name loopback (`localhost`, `127.0.0.1`, `[::1]`) or a host the
- *    operator allowed, so a hostile page cannot read the console through DNS rebinding;
+ * 1. the `Host` header must name loopback or a host the operator allowed, so a hostile page
+ *    cannot read the console through DNS rebinding: `serve.ts` checks it for every request
+ *    (`_host_check.ts`), the API's included, before the console sees one;
  * 2. beyond loopback (the server bound to another address, or a client that is not loopback),
  *    the admin token is required (a cookie set by the sign-in form);
  * 3. a POST must come from the console's own origin (`Origin`, and `Sec-Fetch-Site` when sent)
@@ -23,7 +24,7 @@ import { keys, num } from "./_keys.ts";
 import { SANDBOX_API_KEY } from "./_auth.ts";
 import { Store } from "./_store.ts";
 import type { CustomerRecord, Region, UploadMeta, UploadView } from "./_types.ts";
-import { webhookKeys, type WebhookRecord } from "./_webhooks.ts";
+import { type AlertSubscriptionRecord, subscriptionKeys } from "./_alert_subscriptions.ts";
 import { CONSOLE_CSS, CONSOLE_JS } from "./_console_assets.ts";
 import { type PushAttempt, type RequestEntry, type Ring, Throughput } from "./_console_log.ts";
 import {
@@ -41,9 +42,6 @@ import {
   uploadsTable,
 } from "./_console_views.ts";
 
-/** Host names the console always accepts. */
-export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
-
 /** Whether an address or host name is loopback. */
 export function isLoopbackAddress(address: string): boolean {
   const a = address.toLowerCase().replace(/^\[|\]$/g, "");
@@ -60,8 +58,6 @@ export interface ConsoleDeps {
   pushes: Ring<PushAttempt>;
   /** The address the server is bound to. */
   hostname: string;
-  /** Host names accepted beyond loopback. */
-  allowedHosts: string[];
   /** The admin token (asked for beyond loopback). */
   adminToken: string;
   /** Decides whether an address is loopback (injected by tests; default `isLoopbackAddress`). */
@@ -94,7 +90,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  *
  * @example
  * ```ts ignore
- * const c = createConsole({ kv, fetch, requests, pushes, hostname: "127.0.0.1", allowedHosts: [], adminToken });
+ * const c = createConsole({ kv, fetch, requests, pushes, hostname: "127.0.0.1", adminToken });
  * Deno.serve((req, info) => c.fetch(req, { remoteAddr: info.remoteAddr.hostname }));
  * ```
  */
@@ -104,10 +100,6 @@ export function createConsole(deps: ConsoleDeps): Console {
   const csrf = randomHex(16);
   const closing = new AbortController();
   const streams = new Set<Promise<void>>();
-  const allowed = new Set(
-    [...LOOPBACK_HOSTS, ...deps.allowedHosts].map((host) => host.toLowerCase()),
-  );
-  if (!["0.0.0.0", "::", "[::]"].includes(deps.hostname)) allowed.add(hostOnly(deps.hostname));
   const settled = new Map<string, number>();
   const throughput = new Throughput(() => totalProcessed(deps.kv, settled), THROUGHPUT_SECONDS);
   throughput.start();
@@ -119,14 +111,6 @@ export function createConsole(deps: ConsoleDeps): Console {
     // "no-referrer" would make the browser send `Origin: null` with the console's own forms.
     c.header("Referrer-Policy", "same-origin");
     c.header("Content-Security-Policy", CSP);
-    const host = hostOnly(c.req.header("Host") ?? "");
-    if (!allowed.has(host)) {
-      return c.text(
-        "This Host is not allowed for the sandbox console; start the sandbox with " +
-          "--console-host <name> to allow it.\n",
-        403,
-      );
-    }
     if (c.req.method !== "GET" && c.req.method !== "HEAD" && c.req.method !== "POST") {
       c.header("Allow", "GET, HEAD, POST");
       return c.text(`Method ${c.req.method} is not allowed on the console\n`, 405);
@@ -186,7 +170,7 @@ export function createConsole(deps: ConsoleDeps): Console {
 
   const live: Record<string, () => Promise<Html>> = {
     uploads: async () => uploadsTable(await uploadViews(deps.kv, store), csrf),
-    alerts: async () => alertsTables(await webhooks(deps.kv), deps.pushes.list()),
+    alerts: async () => alertsTables(await alertSubscriptions(deps.kv), deps.pushes.list()),
     requests: () => Promise.resolve(requestsTable(deps.requests.list())),
     throughput: () => Promise.resolve(throughputChart(throughput.points(), THROUGHPUT_SECONDS)),
   };
@@ -347,15 +331,6 @@ function titleOf(page: string): string {
   return PAGES.find(([name]) => name === page)?.[1] ?? page;
 }
 
-/** The host name of a `Host` header value (port dropped, lower case; "" when malformed). */
-function hostOnly(host: string): string {
-  try {
-    return new URL(`http://${host}`).hostname.toLowerCase();
-  } catch {
-    return "";
-  }
-}
-
 /** A POST from the console's own pages: `Origin` is its origin, `Sec-Fetch-Site` agrees. */
 function sameOrigin(c: Ctx): boolean {
   const site = c.req.header("Sec-Fetch-Site");
@@ -408,9 +383,11 @@ async function totalProcessed(kv: Deno.Kv, settled: Map<string, number>): Promis
 }
 
 /** Every webhook of every account. */
-async function webhooks(kv: Deno.Kv): Promise<WebhookRecord[]> {
-  const out: WebhookRecord[] = [];
-  for await (const e of kv.list<WebhookRecord>({ prefix: webhookKeys.hookPrefix() })) {
+async function alertSubscriptions(kv: Deno.Kv): Promise<AlertSubscriptionRecord[]> {
+  const out: AlertSubscriptionRecord[] = [];
+  for await (
+    const e of kv.list<AlertSubscriptionRecord>({ prefix: subscriptionKeys.hookPrefix() })
+  ) {
     out.push(e.value);
   }
   return out.sort((a, b) => a.created_at.localeCompare(b.created_at));

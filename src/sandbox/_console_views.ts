@@ -9,7 +9,7 @@
 import { html } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { CustomerRecord, UploadView } from "./_types.ts";
-import type { WebhookRecord } from "./_webhooks.ts";
+import type { AlertSubscriptionRecord } from "./_alert_subscriptions.ts";
 import type { PushAttempt, RequestEntry, ThroughputPoint } from "./_console_log.ts";
 import { maskEndpoint } from "../_internal/mask_endpoint.ts";
 import { REGIONS } from "./_types.ts";
@@ -260,7 +260,10 @@ function hashId(text: string): string {
 }
 
 /** Webhooks and the pushes made (the live region of the alerts page). */
-export function alertsTables(webhooks: WebhookRecord[], attempts: readonly PushAttempt[]): Html {
+export function alertsTables(
+  webhooks: AlertSubscriptionRecord[],
+  attempts: readonly PushAttempt[],
+): Html {
   const pushes = new Map<string, PushAttempt[]>();
   for (const a of [...attempts].reverse()) {
     const key = `${a.eventId} ${a.endpoint}`;

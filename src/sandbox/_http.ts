@@ -95,6 +95,28 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
  */
 const whole = new WeakSet<Request>();
 
+/**
+ * Parses a URL field the sandbox will send requests to or put in pushes: absolute, and http(s)
+ * only (`javascript:`, `data:`, `file:`... are refused), with a 400 naming `field`.
+ *
+ * @example
+ * ```ts
+ * parseHttpUrl("url", "https://cars.example/listing/1"); // URL
+ * ```
+ */
+export function parseHttpUrl(field: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new HttpError(400, `${field} must be an absolute URL (got "${value.slice(0, 100)}")`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new HttpError(400, `${field} must be an http(s) URL (got ${url.protocol})`);
+  }
+  return url;
+}
+
 /** Marks a request as handed over in process (see {@linkcode readBytes}). */
 export function inProcess(request: Request): Request {
   whole.add(request);

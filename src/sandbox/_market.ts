@@ -12,13 +12,17 @@
  *
  * @module
  */
-import { HttpError, typeProblem } from "./_http.ts";
+import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { normalRego } from "./_rows.ts";
 import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
-import { isPlainObject, type WebhookRecord, type WebhookStore } from "./_webhooks.ts";
+import {
+  type AlertSubscriptionRecord,
+  type AlertSubscriptionStore,
+  isPlainObject,
+} from "./_alert_subscriptions.ts";
 
 /** A market event as the route takes it. */
 export interface MarketInput {
@@ -137,13 +141,7 @@ export function parseMarketEvent(body: unknown): MarketInput {
     throw typeProblem("price", "a number ≥ 0", price);
   }
   const url = str(body, "url", 2000);
-  if (url !== null) {
-    try {
-      new URL(url);
-    } catch {
-      throw new HttpError(400, `url must be an absolute URL (got "${url.slice(0, 100)}")`);
-    }
-  }
+  if (url !== null) parseHttpUrl("url", url);
   return {
     kind,
     rego,
@@ -186,7 +184,7 @@ export interface MarketResult {
 /** The market simulation and push delivery. */
 export class Market {
   readonly #kv: Deno.Kv;
-  readonly #webhooks: WebhookStore;
+  readonly #subscriptions: AlertSubscriptionStore;
   readonly #now: () => Date;
   readonly #fetch: (request: Request) => Promise<Response>;
   readonly #backoff: number[];
@@ -195,7 +193,7 @@ export class Market {
 
   constructor(
     kv: Deno.Kv,
-    webhooks: WebhookStore,
+    subscriptions: AlertSubscriptionStore,
     now: () => Date,
     options: {
       fetch?: (request: Request) => Promise<Response>;
@@ -204,7 +202,7 @@ export class Market {
     },
   ) {
     this.#kv = kv;
-    this.#webhooks = webhooks;
+    this.#subscriptions = subscriptions;
     this.#now = now;
     this.#fetch = options.fetch ?? ((request) => fetch(request));
     this.#backoff = options.backoffMs ?? PUSH_BACKOFF_MS;
@@ -235,7 +233,7 @@ export class Market {
   /** Applies a market event for the calling account: sightings, then pushes. */
   async apply(account: string, region: Region, input: MarketInput): Promise<MarketResult> {
     const name = EVENT_OF[input.kind];
-    const hooks = (await this.#webhooks.list(account, region)).filter((w) =>
+    const hooks = (await this.#subscriptions.list(account, region)).filter((w) =>
       w.events.includes(name)
     );
     const result: MarketResult = { event: name, matched: 0, alerts: [] };
@@ -262,7 +260,7 @@ export class Market {
     region: Region,
     input: MarketInput,
     name: string,
-    hooks: WebhookRecord[],
+    hooks: AlertSubscriptionRecord[],
   ): Promise<{ id: string; op: Deno.AtomicOperation } | null> {
     const c = entry.value;
     const now = this.#now().toISOString();
@@ -337,7 +335,7 @@ export class Market {
   }
 
   /** Queues a ping event for one webhook; answers the event. */
-  async ping(hook: WebhookRecord): Promise<PushedEvent> {
+  async ping(hook: AlertSubscriptionRecord): Promise<PushedEvent> {
     const event: PushedEvent = {
       id: `evt_${randomHex(12)}`,
       event: "ping",
@@ -360,7 +358,7 @@ export class Market {
     const pending = pushKeys.pending(message.e.id, message.w);
     const marker = await this.#kv.get(pending);
     if (marker.value === null) return; // delivered or given up already (a redelivery)
-    const hook = await this.#webhooks.find(message.w);
+    const hook = await this.#subscriptions.find(message.w);
     if (hook === null) {
       await this.#kv.atomic().check(marker).delete(pending).commit(); // webhook deleted
       return;

@@ -35,7 +35,7 @@ import { Processor } from "./_processor.ts";
 import { RateLimiter } from "./_rate_limit.ts";
 import { Store } from "./_store.ts";
 import { isPushMessage, Market } from "./_market.ts";
-import { WebhookStore } from "./_webhooks.ts";
+import { AlertSubscriptionStore } from "./_alert_subscriptions.ts";
 import type { SandboxOptions } from "./_types.ts";
 
 export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
@@ -142,8 +142,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   }
   const store = new Store(kv, now, chunkSize);
   const processor = new Processor(store, now, options.beforeChunk);
-  const webhooks = new WebhookStore(kv);
-  const market = new Market(kv, webhooks, now, {
+  const subscriptions = new AlertSubscriptionStore(kv);
+  const market = new Market(kv, subscriptions, now, {
     fetch: options.pushFetch,
     backoffMs: options.pushBackoffMs,
   });
@@ -157,7 +157,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     auth,
     limiter,
     maxBodyBytes,
-    alerts: { webhooks, market, now },
+    alerts: { subscriptions, market, now },
     isClosed: () => closed,
     activity: processor,
   });

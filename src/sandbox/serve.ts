@@ -11,7 +11,9 @@
  * - `--chunk-size N`;
  * - `--host ADDRESS`: the address to bind (default 127.0.0.1). Beyond loopback the console asks
  *   for an admin token, written to a file readable only by the user (its path is printed);
- * - `--console-host NAME` (repeatable): a `Host` name the console accepts besides loopback;
+ * - `--console-host NAME` (repeatable): a `Host` name accepted besides loopback and the bound
+ *   address. Every served request (API and console) with another `Host` gets 403, so a hostile
+ *   page cannot reach the sandbox through DNS rebinding;
  * - `--no-console`: serve the API only.
  *
  * The console (`/console`) is on for `deno task sandbox` and off by default for
@@ -31,6 +33,7 @@ import { parseArgs } from "node:util";
 import { sandboxPath } from "../config/mod.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "./mod.ts";
 import { type Console, createConsole, isLoopbackAddress } from "./_console.ts";
+import { hostAllowlist } from "./_host_check.ts";
 import {
   observePushes,
   type PushAttempt,
@@ -42,7 +45,7 @@ import { randomHex } from "../_internal/hex.ts";
 
 /** Options of the console served by {@linkcode serveSandbox}. */
 export interface SandboxConsoleOptions {
-  /** `Host` names accepted besides `localhost`, `127.0.0.1` and `[::1]`. */
+  /** Added to {@linkcode ServeSandboxOptions.allowedHosts} (they apply to every request). */
   allowedHosts?: string[];
   /**
    * Where the admin token is written when the console can be reached beyond loopback (default:
@@ -65,6 +68,11 @@ export interface ServeSandboxOptions {
   quiet?: boolean;
   /** The address to bind (default `127.0.0.1`). */
   hostname?: string;
+  /**
+   * `Host` names accepted besides `localhost`, `127.0.0.1`, `[::1]` and `hostname`: any other
+   * `Host` gets 403 on every path, API and console (a guard against DNS rebinding).
+   */
+  allowedHosts?: string[];
   /** Serve the console at `/console` (default false; `deno task sandbox` turns it on). */
   console?: boolean | SandboxConsoleOptions;
   /** Awaited before each chunk is processed: a test hook (see `SandboxOptions.beforeChunk`). */
@@ -104,6 +112,10 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
   }
   const hostname = options.hostname ?? "127.0.0.1";
   const consoleOptions = options.console === true ? {} : options.console || null;
+  const allowsHost = hostAllowlist(hostname, [
+    ...(options.allowedHosts ?? []),
+    ...(consoleOptions?.allowedHosts ?? []),
+  ]);
   const requests = new Ring<RequestEntry>(200);
   const pushes = new Ring<PushAttempt>(200);
   const sandbox = await createSandbox({
@@ -131,7 +143,6 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
       requests,
       pushes,
       hostname,
-      allowedHosts: consoleOptions.allowedHosts ?? [],
       adminToken,
       isLoopback,
     });
@@ -142,6 +153,13 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
     port: options.port ?? 8787,
     onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
   }, async (request, info) => {
+    if (!allowsHost(request.headers.get("Host") ?? undefined)) {
+      return Response.json({
+        error: true,
+        message: "This Host is not allowed for the sandbox; start it with --console-host <name> " +
+          "(serveSandbox: allowedHosts) to allow it",
+      }, { status: 403, headers: { "Cache-Control": "no-store" } });
+    }
     const at = new URL(request.url).pathname;
     if (console_ && (at === "/console" || at.startsWith("/console/"))) {
       return await console_.fetch(request, {
@@ -229,7 +247,8 @@ if (import.meta.main) {
     path: values.path,
     chunkSize,
     hostname: values.host,
-    console: values["no-console"] ? false : { allowedHosts: values["console-host"] ?? [] },
+    allowedHosts: values["console-host"] ?? [],
+    console: !values["no-console"],
   });
   const stop = () => {
     served.shutdown().then(() => Deno.exit(0));

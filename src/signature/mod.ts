@@ -1,8 +1,11 @@
 /**
- * Our webhook signature scheme: sign, verify, and a Hono middleware for receivers.
+ * Our signature scheme for HTTP POSTs between your systems and ours: sign, verify, and a Hono
+ * middleware for receivers. Its export key is `@recapture/sdk/webhooks`: "webhook" there means a
+ * POST signed with this scheme, not AutoGrab's alert subscriptions (`client.webhooks`, the
+ * Webhooks API) nor the alert events AutoGrab pushes (`parseAlertEvent`).
  *
- * Every webhook we send (completion callbacks) and every webhook the edge adapter accepts
- * (customer ingest) carries one header:
+ * Every signed POST we send (completion callbacks, alerts the edge relays to a generic webhook
+ * destination) and every one the edge adapter accepts (customer ingest) carries one header:
  *
  * ```
  * Recapture-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>[,v1=...]

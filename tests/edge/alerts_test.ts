@@ -43,7 +43,12 @@ Deno.test("relay: token in the path or the query; wrong or missing ones refused"
   assertEquals(await post(`/elsewhere/${TOKEN}`), 400); // not a route: invalid_path
   const get = await relay.fetch(new Request(`http://edge/alerts/${TOKEN}`));
   assertEquals(get.status, 405);
-  await get.body?.cancel();
+  assertEquals(get.headers.get("allow"), "POST");
+  assertEquals((await get.json()).code, "method_not_allowed");
+  // A route of the proxy's, asked of the relay served alone: 404 in the edge's error shape.
+  const other = await relay.fetch(new Request("http://edge/healthz"));
+  assertEquals([other.status, (await other.json()).code], [404, "not_found"]);
+  assert(other.headers.get("x-request-id"));
   await relay.idle();
   assertEquals(sent.length, 2);
   for (const r of sent) assert(r.headers.get("Recapture-Signature")?.startsWith("t="));

@@ -52,14 +52,20 @@ Deno.test("proxy callbacks and relay retries on one shared Deno KV: nothing is l
   const queue = sharedKvQueue(kv);
   const TOKEN = "tok_shared_queue_0123456789abcdef";
   const outcomes: AlertDeliveryOutcome[] = [];
-  let attempts = 0;
+  const tried = new Set<string | null>();
   const relay = createAlertRelay({
     tokens: [TOKEN],
     destinations: [{ kind: "webhook", url: "https://crm.test/h", secret: "whsec_shared" }],
     queue,
     backoffMs: [10, 10],
-    // Every first attempt fails, so each event's second attempt waits in the queue.
-    fetch: () => Promise.resolve(new Response("", { status: attempts++ < 4 ? 503 : 200 })),
+    // Every event's first attempt fails, so its second attempt waits in the queue. (Decided by
+    // the event id, not by a count of attempts: a retry may run before a later event's first try.)
+    fetch: (request) => {
+      const id = request.headers.get("recapture-event-id");
+      const first = !tried.has(id);
+      tried.add(id);
+      return Promise.resolve(new Response("", { status: first ? 503 : 200 }));
+    },
     onDelivery: (o) => outcomes.push(o),
   });
   const callbacks: CallbackOutcome[] = [];

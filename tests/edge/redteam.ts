@@ -281,6 +281,24 @@ export const RED_TEAM_CASES: RedTeamCase[] = [
     }),
     expect: { status: 202, upstream: false },
   },
+  ...["GET", "PUT", "DELETE", "PATCH", "OPTIONS"].flatMap((method): RedTeamCase[] =>
+    ["/alerts?token=", "/alerts/"].map((prefix) => ({
+      family: "alert routes",
+      name: `${method} ${prefix}<token> is not allowed (POST only)`,
+      request: (ctx) => ({ method, target: `${prefix}${ctx.alertToken}` }),
+      expect: { status: 405, code: "method_not_allowed", upstream: false },
+    }))
+  ),
+  {
+    family: "alert routes",
+    name: "a third segment after the token",
+    request: (ctx) => ({
+      method: "POST",
+      target: `/alerts/${ctx.alertToken}/extra`,
+      body: json({ id: "evt_w", event: "ping" }),
+    }),
+    expect: refused(),
+  },
   {
     family: "alert token",
     name: "a wrong token in the query",

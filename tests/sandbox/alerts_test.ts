@@ -36,6 +36,20 @@ Deno.test("market: bad events get a 400 naming the field; auth and region apply"
       [{ event: "listed", rego: "A", marketplace: "m", price: 1, colour: "red" }, /Unknown field/],
       [{ event: "listed", rego: 5, marketplace: "m", price: 1 }, /rego must be a string/],
       [{ event: "listed", rego: "A", marketplace: "m", price: 1, url: "nope" }, /url must be/],
+      // A listing URL goes out in pushes: only http(s), whatever the scheme's spelling.
+      ...[
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "vbscript:msgbox(1)",
+        "ftp://cars.example/1",
+        "mailto:a@b.example",
+      ].map((url): [unknown, RegExp] => [
+        { event: "listed", rego: "A", marketplace: "m", price: 1, url },
+        /^url must be an http\(s\) URL \(got [a-z]+:\)$/,
+      ]),
     ];
     for (const [body, pattern] of cases) {
       const r = await call(sandbox, "POST", "/sandbox/market/events?region=au", { body });

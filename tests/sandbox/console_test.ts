@@ -1,12 +1,14 @@
 /**
  * The sandbox console's access rules over raw TCP (a browser would not let a test forge `Host`,
- * `Origin` or `Sec-Fetch-Site`): the Host allowlist against DNS rebinding, cross-site form posts,
+ * `Origin` or `Sec-Fetch-Site`): the Host allowlist against DNS rebinding (on the API too),
+ * cross-site form posts,
  * the admin token beyond loopback (through an injected address check: the server still binds
  * 127.0.0.1), no secret in any page, and the console off unless asked for.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { type ServedSandbox, serveSandbox } from "../../src/sandbox/serve.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
+import { hostAllowlist } from "../../src/sandbox/_host_check.ts";
 
 interface Raw {
   status: number;
@@ -104,6 +106,55 @@ Deno.test("console: a foreign Host is refused, loopback names and operator addit
     }
   } finally {
     await served.shutdown();
+  }
+});
+
+Deno.test("served sandbox: a foreign Host is refused on the API too (DNS rebinding), console on or off", async () => {
+  for (const console of [true, false]) {
+    const served = await serveSandbox({
+      port: 0,
+      path: ":memory:",
+      quiet: true,
+      console,
+      allowedHosts: ["sandbox.lan"],
+    });
+    const port = new URL(served.url).port;
+    const key = { ApiKey: SANDBOX_API_KEY };
+    try {
+      await api(served, "POST", "/v2/recapture/upload?region=au", {
+        name: "one",
+        customers: [{ rego: "ABC123", state: "NSW", client_name: "Jo" }],
+      });
+      await served.sandbox.idle();
+      const requests: [string, string, Record<string, string>][] = [
+        ["GET", "/v2/recapture/customers?region=au", key],
+        ["GET", "/v2/webhooks?region=au", key],
+        ["POST", "/auth-broker/request-token", {}],
+        ["GET", "/no/such/path", key],
+      ];
+      for (const [method, path, headers] of requests) {
+        for (
+          const host of [`evil.example:${port}`, "127.0.0.1.evil.example", "0.0.0.0", "", "a b"]
+        ) {
+          const answer = await raw(served, method, path, { ...headers, Host: host });
+          assertEquals(answer.status, 403, `${method} ${path} with Host "${host}"`);
+          assertMatch(answer.body, /This Host is not allowed for the sandbox/);
+          assert(!answer.body.includes("ABC123"), "nothing of the data is shown");
+        }
+      }
+      for (
+        const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, "SANDBOX.LAN"]
+      ) {
+        const answer = await raw(served, "GET", "/v2/recapture/customers?region=au", {
+          ...key,
+          Host: host,
+        });
+        assertEquals(answer.status, 200, host);
+        assertMatch(answer.body, /ABC123/);
+      }
+    } finally {
+      await served.shutdown();
+    }
   }
 });
 
@@ -387,13 +438,16 @@ Deno.test("console: data from API callers is shown as text, never as markup or a
       customers: [{ rego: "EVL1", state: "NSW", client_name: evil }],
     });
     await served.sandbox.idle();
-    const simulated = await api(served, "POST", "/sandbox/market/events?region=au", {
-      event: "listed",
-      rego: "EVL1",
-      state: "NSW",
-      marketplace: evil,
-      price: 1,
+    const event = { event: "listed", rego: "EVL1", state: "NSW", marketplace: evil, price: 1 };
+    // A script URL never gets in (refused at the API); markup inside an http URL does.
+    const script = await api(served, "POST", "/sandbox/market/events?region=au", {
+      ...event,
       url: "javascript:alert(1)",
+    });
+    assertMatch(script.message, /^url must be an http\(s\) URL/);
+    const simulated = await api(served, "POST", "/sandbox/market/events?region=au", {
+      ...event,
+      url: `https://cars.example/${evil}`,
       title: evil,
     });
     assertEquals(simulated.matched, 1);
@@ -415,5 +469,26 @@ Deno.test("console: data from API callers is shown as text, never as markup or a
     assert(detail.includes("&lt;img src=x"), "the name is shown, escaped");
   } finally {
     await served.shutdown();
+  }
+});
+
+Deno.test("served sandbox: the Host allowlist by bound address (IPv6 too); a malformed Host is never allowed", () => {
+  const cases: [string, string, boolean][] = [
+    ["127.0.0.1", "127.0.0.1:8787", true],
+    ["127.0.0.1", "evil.example", false],
+    ["192.168.1.5", "192.168.1.5:8787", true],
+    ["::1", "[::1]:8787", true],
+    ["[::1]", "[::1]", true],
+    ["fd00::5", "[fd00::5]:8787", true],
+    ["0.0.0.0", "0.0.0.0:8787", false],
+    ["::", "[::]:8787", false],
+  ];
+  for (const bound of ["127.0.0.1", "::1", "fd00::5", "0.0.0.0", "::", "[::]", "not a host"]) {
+    for (const malformed of ["", "a b", "[", "::1", "http://x"]) {
+      cases.push([bound, malformed, false]);
+    }
+  }
+  for (const [bound, host, expected] of cases) {
+    assertEquals(hostAllowlist(bound, [])(host), expected, `bound ${bound}, Host "${host}"`);
   }
 });

@@ -1,26 +1,28 @@
 /**
- * The Webhooks API of the sandbox (`/v2/webhooks`): create, list, get, delete, ping, stored in
- * Deno KV. Errors as documented: `Invalid Region`, `You don't have permission to access that
+ * Alert subscriptions: the sandbox's implementation of AutoGrab's Webhooks API (`/v2/webhooks`),
+ * where a dealer registers the URL that alert events are pushed to: create, list, get, delete,
+ * ping, stored in Deno KV. (Not our signature scheme, `src/signature/`, nor the alert events'
+ * schemas, `src/sdk/alert_events.ts`.) The wire keeps AutoGrab's word: `webhook`. Errors as documented: `Invalid Region`, `You don't have permission to access that
  * webhook`, and (decided) 404 `Invalid Webhook ID`.
  *
  * @module
  */
-import { HttpError, typeProblem } from "./_http.ts";
+import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex } from "../_internal/hex.ts";
 import type { Region } from "./_types.ts";
 
 /** The event names a webhook may subscribe to (decided: the three Recapture events). */
-export const WEBHOOK_EVENTS = ["recapture_new", "recapture_price_change", "recapture_delist"];
+export const SUBSCRIPTION_EVENTS = ["recapture_new", "recapture_price_change", "recapture_delist"];
 
 /** Webhook messages, one place for each. */
-export const WEBHOOK_MESSAGES = {
+export const SUBSCRIPTION_MESSAGES = {
   invalidRegion: "Invalid Region",
   invalidId: "Invalid Webhook ID",
   permission: "You don't have permission to access that webhook",
 } as const;
 
 /** A webhook as stored (the wire object plus its account). */
-export interface WebhookRecord {
+export interface AlertSubscriptionRecord {
   id: string;
   name: string;
   region: Region;
@@ -32,16 +34,16 @@ export interface WebhookRecord {
 }
 
 /** The wire object of a webhook. */
-export type WebhookView = Omit<WebhookRecord, "account_id">;
+export type AlertSubscriptionView = Omit<AlertSubscriptionRecord, "account_id">;
 
 /**
  * Webhooks per account and region. A market event pushes to all of them in one atomic
  * operation with the customer's update (Deno KV allows 1,000 mutations; each push takes 2).
  */
-export const MAX_WEBHOOKS = 100;
+export const MAX_SUBSCRIPTIONS = 100;
 
 /** KV keys of webhooks. */
-export const webhookKeys = {
+export const subscriptionKeys = {
   hook: (id: string): Deno.KvKey => ["rc", "wh", id],
   hookPrefix: (): Deno.KvKey => ["rc", "wh"],
   byAccount: (account: string, region: Region, id: string): Deno.KvKey => [
@@ -62,18 +64,18 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** The wire view of a stored webhook. */
-export function viewOf(record: WebhookRecord): WebhookView {
+export function viewOf(record: AlertSubscriptionRecord): AlertSubscriptionView {
   const { account_id: _, ...view } = record;
   return view;
 }
 
 /** Checks a create body; answers the record to store. */
-export function parseWebhook(
+export function parseAlertSubscription(
   body: unknown,
   account: string,
   region: Region,
   now: Date,
-): WebhookRecord {
+): AlertSubscriptionRecord {
   if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
   for (const field of Object.keys(body)) {
     if (!CREATE_FIELDS.includes(field)) {
@@ -89,7 +91,7 @@ export function parseWebhook(
   if (body.region !== undefined && body.region !== region) {
     throw new HttpError(
       400,
-      WEBHOOK_MESSAGES.invalidRegion,
+      SUBSCRIPTION_MESSAGES.invalidRegion,
       {},
       `region in the body ("${String(body.region)}") differs from the query ("${region}")`,
     );
@@ -98,24 +100,16 @@ export function parseWebhook(
     throw new HttpError(400, `format must be "json" (got ${JSON.stringify(format)})`);
   }
   if (typeof endpoint !== "string") throw typeProblem("endpoint", "a URL string", endpoint);
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    throw new HttpError(400, `endpoint must be an absolute URL (got "${endpoint.slice(0, 100)}")`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new HttpError(400, `endpoint must be an http(s) URL (got ${url.protocol})`);
-  }
+  parseHttpUrl("endpoint", endpoint);
   if (endpoint.length > 2000) throw new HttpError(400, "endpoint must be at most 2000 characters");
   if (!Array.isArray(events) || events.length === 0) {
     throw typeProblem("events", "a non-empty array of event names", events);
   }
   for (const [i, e] of events.entries()) {
-    if (typeof e !== "string" || !WEBHOOK_EVENTS.includes(e)) {
+    if (typeof e !== "string" || !SUBSCRIPTION_EVENTS.includes(e)) {
       throw new HttpError(
         400,
-        `events[${i}] must be one of ${WEBHOOK_EVENTS.join(", ")} (got ${JSON.stringify(e)})`,
+        `events[${i}] must be one of ${SUBSCRIPTION_EVENTS.join(", ")} (got ${JSON.stringify(e)})`,
       );
     }
   }
@@ -131,8 +125,8 @@ export function parseWebhook(
   };
 }
 
-/** The webhooks in Deno KV. */
-export class WebhookStore {
+/** The alert subscriptions (AutoGrab's "webhooks") in Deno KV. */
+export class AlertSubscriptionStore {
   readonly #kv: Deno.Kv;
 
   constructor(kv: Deno.Kv) {
@@ -140,58 +134,66 @@ export class WebhookStore {
   }
 
   /** Stores a new webhook. */
-  async create(record: WebhookRecord): Promise<WebhookView> {
+  async create(record: AlertSubscriptionRecord): Promise<AlertSubscriptionView> {
     let held = 0;
-    const prefix = webhookKeys.accountPrefix(record.account_id, record.region);
-    for await (const _ of this.#kv.list({ prefix }, { limit: MAX_WEBHOOKS })) held++;
-    if (held >= MAX_WEBHOOKS) {
+    const prefix = subscriptionKeys.accountPrefix(record.account_id, record.region);
+    for await (const _ of this.#kv.list({ prefix }, { limit: MAX_SUBSCRIPTIONS })) held++;
+    if (held >= MAX_SUBSCRIPTIONS) {
       throw new HttpError(
         400,
-        `An account holds at most ${MAX_WEBHOOKS} webhooks per region; delete one first`,
+        `An account holds at most ${MAX_SUBSCRIPTIONS} webhooks per region; delete one first`,
       );
     }
     const result = await this.#kv.atomic()
-      .check({ key: webhookKeys.hook(record.id), versionstamp: null })
-      .set(webhookKeys.hook(record.id), record)
-      .set(webhookKeys.byAccount(record.account_id, record.region, record.id), true)
+      .check({ key: subscriptionKeys.hook(record.id), versionstamp: null })
+      .set(subscriptionKeys.hook(record.id), record)
+      .set(subscriptionKeys.byAccount(record.account_id, record.region, record.id), true)
       .commit();
     if (!result.ok) throw new HttpError(503, "Could not store the webhook; try again");
     return viewOf(record);
   }
 
   /** The webhook `id` as `account` may see it in `region`, or the API's error. */
-  async get(account: string, region: Region, id: string): Promise<Deno.KvEntry<WebhookRecord>> {
+  async get(
+    account: string,
+    region: Region,
+    id: string,
+  ): Promise<Deno.KvEntry<AlertSubscriptionRecord>> {
     const entry = /^wh_[0-9a-f]{24}$/.test(id)
-      ? await this.#kv.get<WebhookRecord>(webhookKeys.hook(id))
+      ? await this.#kv.get<AlertSubscriptionRecord>(subscriptionKeys.hook(id))
       : null;
-    if (!entry || entry.value === null) throw new HttpError(404, WEBHOOK_MESSAGES.invalidId);
-    if (entry.value.account_id !== account) throw new HttpError(403, WEBHOOK_MESSAGES.permission);
+    if (!entry || entry.value === null) throw new HttpError(404, SUBSCRIPTION_MESSAGES.invalidId);
+    if (entry.value.account_id !== account) {
+      throw new HttpError(403, SUBSCRIPTION_MESSAGES.permission);
+    }
     if (entry.value.region !== region) {
       throw new HttpError(
         400,
-        WEBHOOK_MESSAGES.invalidRegion,
+        SUBSCRIPTION_MESSAGES.invalidRegion,
         {},
         `the webhook is in region "${entry.value.region}"`,
       );
     }
-    return entry as Deno.KvEntry<WebhookRecord>;
+    return entry as Deno.KvEntry<AlertSubscriptionRecord>;
   }
 
   /** The stored record, whoever owns it, or null (used by deliveries). */
-  async find(id: string): Promise<WebhookRecord | null> {
-    return (await this.#kv.get<WebhookRecord>(webhookKeys.hook(id))).value;
+  async find(id: string): Promise<AlertSubscriptionRecord | null> {
+    return (await this.#kv.get<AlertSubscriptionRecord>(subscriptionKeys.hook(id))).value;
   }
 
   /** The account's webhooks in a region, oldest first. */
-  async list(account: string, region: Region): Promise<WebhookRecord[]> {
+  async list(account: string, region: Region): Promise<AlertSubscriptionRecord[]> {
     const ids: string[] = [];
-    for await (const e of this.#kv.list({ prefix: webhookKeys.accountPrefix(account, region) })) {
+    for await (
+      const e of this.#kv.list({ prefix: subscriptionKeys.accountPrefix(account, region) })
+    ) {
       ids.push(e.key[e.key.length - 1] as string);
     }
-    const out: WebhookRecord[] = [];
+    const out: AlertSubscriptionRecord[] = [];
     for (let i = 0; i < ids.length; i += 10) {
-      const entries = await this.#kv.getMany<WebhookRecord[]>(
-        ids.slice(i, i + 10).map((id) => webhookKeys.hook(id)),
+      const entries = await this.#kv.getMany<AlertSubscriptionRecord[]>(
+        ids.slice(i, i + 10).map((id) => subscriptionKeys.hook(id)),
       );
       for (const e of entries) if (e.value) out.push(e.value);
     }
@@ -199,12 +201,12 @@ export class WebhookStore {
   }
 
   /** Deletes a webhook permanently; answers it as it was. */
-  async delete(account: string, region: Region, id: string): Promise<WebhookView> {
+  async delete(account: string, region: Region, id: string): Promise<AlertSubscriptionView> {
     const entry = await this.get(account, region, id);
     await this.#kv.atomic()
       .check(entry)
       .delete(entry.key)
-      .delete(webhookKeys.byAccount(account, region, id))
+      .delete(subscriptionKeys.byAccount(account, region, id))
       .commit();
     return viewOf(entry.value);
   }
