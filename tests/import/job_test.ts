@@ -5,7 +5,13 @@
 // from reopenCancelled sends exactly the rows not stored, and no customer is there twice.
 
 import { assert, assertEquals, assertGreater } from "@std/assert";
-import { bulkUpload, cancelJob, jobStatus, reopenCancelled } from "../../src/import/bulk.ts";
+import {
+  bulkUpload,
+  cancelJob,
+  jobStatus,
+  reopenCancelled,
+  waitForJob,
+} from "../../src/import/bulk.ts";
 import { RecaptureClient } from "../../src/sdk/client.ts";
 import { readCsv } from "../../src/import/csv.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
@@ -92,6 +98,68 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     }
     assertEquals(total, ROWS);
     assertEquals(regos.size, ROWS);
+  } finally {
+    opened.resolve();
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("waitForJob asks again only about the uploads not done yet", async () => {
+  // Processing lets one chunk through (one whole upload of 10 rows), then holds. The first
+  // round sees that upload done and the 4 others not; the gate opens, and the next round's
+  // polls wait until the sandbox is idle: it must ask about the 4 only, and see the job done.
+  const opened = Promise.withResolvers<void>();
+  const held = Promise.withResolvers<void>();
+  let calls = 0;
+  const sandbox = await createSandbox({
+    beforeChunk: () => {
+      if (++calls <= 1) return;
+      held.resolve();
+      return opened.promise;
+    },
+  });
+  try {
+    let rounds = 0;
+    const asked: string[] = [];
+    const client = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      fetch: async (request) => {
+        if (request.method === "GET") {
+          asked.push(new URL(request.url).pathname.split("/").at(-1)!);
+          if (rounds > 0) await sandbox.idle();
+        }
+        return await sandbox.fetch(request);
+      },
+    });
+    const lines = Array.from({ length: 50 }, (_, i) => `W${i},NSW`);
+    const sent = await bulkUpload(
+      client,
+      readCsv(new Blob(["Rego,State\n" + lines.join("\n")]).stream()),
+      {
+        name: "wait",
+        batchSize: 10,
+      },
+    );
+    assertEquals(sent.manifest.uploads.length, 5);
+    await held.promise;
+    const seen: number[] = [];
+    const status = await waitForJob(client, sent.manifest, {
+      signal: AbortSignal.timeout(60_000),
+      onProgress: (s) => {
+        seen.push(s.uploads.filter((u) => u.status === "completed").length);
+        rounds++;
+        opened.resolve();
+      },
+    });
+    assert(status.done);
+    assertEquals(status.total_processed_customers, 50);
+    assertEquals(seen, [1, 5]);
+    assertEquals(asked.length, 9, asked.join(" "));
+    const once = sent.manifest.uploads.filter((u) =>
+      asked.filter((a) => a === u.upload_id).length === 1
+    );
+    assertEquals(once.length, 1);
   } finally {
     opened.resolve();
     await sandbox.idle();
