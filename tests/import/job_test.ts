@@ -20,6 +20,24 @@ const ROWS = 200_000;
 /** Chunks let through before the gate holds the rest (450 customers each). */
 const PASS = 60;
 
+/**
+ * A sandbox whose processing lets `pass` chunks through, then holds: `held` resolves when it
+ * has reached the gate, `open()` lets the rest through.
+ */
+async function gatedSandbox(pass: number) {
+  const opened = Promise.withResolvers<void>();
+  const held = Promise.withResolvers<void>();
+  let calls = 0;
+  const sandbox = await createSandbox({
+    beforeChunk: () => {
+      if (++calls <= pass) return;
+      held.resolve(); // processing has reached the gate
+      return opened.promise;
+    },
+  });
+  return { sandbox, held: held.promise, open: () => opened.resolve() };
+}
+
 function file(): string {
   const lines = ["Rego,State,Customer Name"];
   for (let i = 0; i < ROWS; i++) lines.push(`J${i.toString(36).toUpperCase()},NSW,Customer ${i}`);
@@ -27,16 +45,7 @@ function file(): string {
 }
 
 Deno.test("a 200k-row file is one job: status and cancel by job, resume sends exactly the rest", async () => {
-  const opened = Promise.withResolvers<void>();
-  const held = Promise.withResolvers<void>();
-  let calls = 0;
-  const sandbox = await createSandbox({
-    beforeChunk: () => {
-      if (++calls <= PASS) return;
-      held.resolve(); // processing has reached the gate
-      return opened.promise;
-    },
-  });
+  const { sandbox, held, open } = await gatedSandbox(PASS);
   try {
     const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
     const text = file();
@@ -47,7 +56,7 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     const manifest = sent.manifest;
     assertEquals(manifest.uploads.length, 40);
     assert(manifest.job_id?.startsWith("job_"));
-    await held.promise;
+    await held;
 
     const status = await jobStatus(client, manifest);
     assertEquals(status.job_id, manifest.job_id);
@@ -58,7 +67,7 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     const cancel = await cancelJob(client, manifest);
     assertEquals(cancel.result, "cancelled");
     assertGreater(cancel.cancelled_uploads, 0);
-    opened.resolve();
+    open();
     await sandbox.idle();
 
     // What each upload really created, listed by upload_id.
@@ -99,7 +108,7 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     assertEquals(total, ROWS);
     assertEquals(regos.size, ROWS);
   } finally {
-    opened.resolve();
+    open();
     await sandbox.idle();
     await sandbox.close();
   }
@@ -109,16 +118,7 @@ Deno.test("waitForJob asks again only about the uploads not done yet", async () 
   // Processing lets one chunk through (one whole upload of 10 rows), then holds. The first
   // round sees that upload done and the 4 others not; the gate opens, and the next round's
   // polls wait until the sandbox is idle: it must ask about the 4 only, and see the job done.
-  const opened = Promise.withResolvers<void>();
-  const held = Promise.withResolvers<void>();
-  let calls = 0;
-  const sandbox = await createSandbox({
-    beforeChunk: () => {
-      if (++calls <= 1) return;
-      held.resolve();
-      return opened.promise;
-    },
-  });
+  const { sandbox, held, open } = await gatedSandbox(1);
   try {
     let rounds = 0;
     const asked: string[] = [];
@@ -142,14 +142,14 @@ Deno.test("waitForJob asks again only about the uploads not done yet", async () 
       },
     );
     assertEquals(sent.manifest.uploads.length, 5);
-    await held.promise;
+    await held;
     const seen: number[] = [];
     const status = await waitForJob(client, sent.manifest, {
       signal: AbortSignal.timeout(60_000),
       onProgress: (s) => {
         seen.push(s.uploads.filter((u) => u.status === "completed").length);
         rounds++;
-        opened.resolve();
+        open();
       },
     });
     assert(status.done);
@@ -161,7 +161,7 @@ Deno.test("waitForJob asks again only about the uploads not done yet", async () 
     );
     assertEquals(once.length, 1);
   } finally {
-    opened.resolve();
+    open();
     await sandbox.idle();
     await sandbox.close();
   }
