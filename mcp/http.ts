@@ -18,8 +18,8 @@
  * @module
  */
 import { randomHex } from "../src/_internal/hex.ts";
-import { openClient, sandboxPath } from "../src/config/mod.ts";
-import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
+import { openClient, readEnv, sandboxPath } from "../src/config/mod.ts";
+import { MCP_ENV, parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
 import type { McpHttpApp } from "./_types.ts";
@@ -135,7 +135,7 @@ if (import.meta.main) {
       console.error(`deno task mcp:http [options]\n${USAGE}`);
       Deno.exit(0);
     }
-    const running = await serveHttp(Deno.args, Deno.env.toObject());
+    const running = await serveHttp(Deno.args, readEnv(MCP_ENV));
     const stop = () => void running.close().then(() => Deno.exit(0));
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
