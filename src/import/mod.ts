@@ -26,6 +26,3 @@
  */
 
 export * from "./csv.ts";
-// The SDK's types these readers' own types name, so that their docs are complete here.
-export type { CustomerInput } from "../sdk/schemas.ts";
-export { RecaptureError } from "../sdk/errors.ts";
