@@ -118,7 +118,7 @@ export const FLAGS = {
     type: "boolean",
     help: "Upload the whole file again despite an earlier manifest",
   },
-  wait: { type: "boolean", help: "Follow it until done" },
+  wait: { type: "boolean", help: "status: follow the upload or the file until done" },
   "upload-id": { type: "string", value: "ID", help: "Only this upload's customers" },
   limit: { type: "string", value: "N", help: "Customers per page (default 20, at most 1000)" },
   offset: { type: "string", value: "N", help: "Customers to skip" },
@@ -233,8 +233,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "status",
     argument: "<upload_id|job_id>",
     wants: "an upload id",
-    help: "Show an upload's progress, or a whole file's (its job id, or its manifest file): " +
-      "--wait follows it until done",
+    help: "Show an upload's progress, or a whole file's (its job id, or its manifest file)",
     flags: ["wait", "poll-ms"],
   },
   {
