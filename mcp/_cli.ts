@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import type { Region } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
-import { resolveRegion } from "../src/config/mod.ts";
+import { CLIENT_ENV, resolveRegion } from "../src/config/mod.ts";
 import { randomHex } from "../src/_internal/hex.ts";
 import { selectTools } from "./_registry.ts";
 
@@ -69,6 +69,14 @@ Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET
 unset = sandbox), RECAPTURE_BASE_URL, RECAPTURE_REGION, RECAPTURE_SANDBOX_PATH,
 RECAPTURE_MCP_TOKEN (HTTP bearer token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for
 confirmation tokens), RECAPTURE_MCP_TOOLSETS (like --toolsets).`;
+
+/** The environment variables the MCP servers read (through `readEnv` in src/config). */
+export const MCP_ENV = [
+  ...CLIENT_ENV,
+  "RECAPTURE_MCP_TOKEN",
+  "RECAPTURE_MCP_CONFIRM_SECRET",
+  "RECAPTURE_MCP_TOOLSETS",
+] as const;
 
 /**
  * Parses `args` and the environment. Throws {@linkcode RecaptureMcpConfigError} naming an unknown

@@ -20,8 +20,8 @@
  * @module
  */
 import { randomHex } from "../src/_internal/hex.ts";
-import { openClient, sandboxPath } from "../src/config/mod.ts";
-import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
+import { openClient, readEnv, sandboxPath } from "../src/config/mod.ts";
+import { MCP_ENV, parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
@@ -191,7 +191,7 @@ if (import.meta.main) {
       console.error(`deno task mcp:http [options]\n${USAGE}`);
       Deno.exit(0);
     }
-    const running = await serveHttp(Deno.args, Deno.env.toObject());
+    const running = await serveHttp(Deno.args, readEnv(MCP_ENV));
     const stop = () => void running.close().then(() => Deno.exit(0));
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);

@@ -15,8 +15,8 @@
 import process from "node:process";
 import { Transform } from "node:stream";
 import type { Readable, TransformCallback } from "node:stream";
-import { openClient, sandboxPath } from "../src/config/mod.ts";
-import { parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
+import { openClient, readEnv, sandboxPath } from "../src/config/mod.ts";
+import { MCP_ENV, parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import { StdioServerTransport } from "./_sdk_stdio.ts";
 
@@ -126,7 +126,7 @@ if (import.meta.main) {
       console.error(`deno task mcp [options]\n${USAGE}`);
       Deno.exit(0);
     }
-    const running = await serveStdio(Deno.args, Deno.env.toObject());
+    const running = await serveStdio(Deno.args, readEnv(MCP_ENV));
     const stop = () => void running.close();
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);

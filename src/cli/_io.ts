@@ -164,12 +164,3 @@ export function positiveInt(
   }
   return n;
 }
-
-/** An environment variable, or undefined when unset, empty or not permitted. */
-export function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,6 +1,12 @@
 // `status <job>` and `cancel <job>`: a file's uploads as one job. Private to src/cli/mod.ts.
 
-import { type BulkManifest, cancelJob, type JobStatus, jobStatus } from "../import/bulk.ts";
+import {
+  type BulkManifest,
+  cancelJob,
+  type JobStatus,
+  jobStatus,
+  waitForJob,
+} from "../import/bulk.ts";
 import type { RecaptureClient } from "../sdk/client.ts";
 import type { Region } from "../sdk/schemas.ts";
 import { num, table } from "./_format.ts";
@@ -102,18 +108,21 @@ export async function jobCommand(
     );
     return EXIT.ok;
   }
-  let s = await jobStatus(client, manifest, call);
-  while (o.wait && !s.done) {
-    if (io.tty && !o.json) {
-      io.err(
-        `\r\x1b[K${s.job_id}: processed ${num(s.total_processed_customers)} of ${
-          num(s.total_uploaded_customers)
-        } in ${num(s.uploads.length)} uploads, ${num(s.total_errors)} errors`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, o.pollMs));
-    s = await jobStatus(client, manifest, call);
-  }
+  const s = o.wait
+    ? await waitForJob(client, manifest, {
+      ...call,
+      intervalMs: o.pollMs,
+      onProgress: (s) => {
+        if (io.tty && !o.json && !s.done) {
+          io.err(
+            `\r\x1b[K${s.job_id}: processed ${num(s.total_processed_customers)} of ${
+              num(s.total_uploaded_customers)
+            } in ${num(s.uploads.length)} uploads, ${num(s.total_errors)} errors`,
+          );
+        }
+      },
+    })
+    : await jobStatus(client, manifest, call);
   if (o.wait && io.tty && !o.json) io.err("\n");
   io.out(o.json ? JSON.stringify(jobJson(s)) + "\n" : jobTable(s));
   return s.total_errors > 0 ? EXIT.badRows : EXIT.ok;

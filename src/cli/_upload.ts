@@ -361,6 +361,36 @@ function showBadRows(
   }
 }
 
+/**
+ * Where the bad rows and warnings of a run go: kept for the report (the first ones in file
+ * order), and every bad row in the command line's words to the `--bad-rows` file.
+ */
+function collector(sink: { write(b: object): void } | undefined): {
+  keeper: BadRowKeeper;
+  warned: BadRowKeeper<RowWarning>;
+  handlers: {
+    collectBadRows: false;
+    onBadRow(raw: BadRow): void;
+    onWarning(w: RowWarning): void;
+  };
+} {
+  const keeper = new BadRowKeeper();
+  const warned = new BadRowKeeper<RowWarning>();
+  return {
+    keeper,
+    warned,
+    handlers: {
+      collectBadRows: false,
+      onBadRow: (raw) => {
+        const b = inCliWords(raw);
+        keeper.add(b);
+        sink?.write(oneNumbering(b));
+      },
+      onWarning: (w) => warned.add(w),
+    },
+  };
+}
+
 async function openBadRowsFile(path: string | undefined): Promise<
   { write(b: object): void; close(): Promise<void> } | undefined
 > {
@@ -387,18 +417,11 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
   const sink = await openBadRowsFile(o.badRowsPath);
   let lastDraw = 0;
   try {
-    const keeper = new BadRowKeeper();
-    const warned = new BadRowKeeper<RowWarning>();
+    const { keeper, warned, handlers } = collector(sink);
     const report = await validateRows(source.rows, {
       region: o.region,
       allowPastExpiry: o.allowPastExpiry,
-      collectBadRows: false,
-      onBadRow: (raw) => {
-        const b = inCliWords(raw);
-        keeper.add(b);
-        sink?.write(oneNumbering(b));
-      },
-      onWarning: (w) => warned.add(w),
+      ...handlers,
       onProgress: (p) => {
         if (!io.tty || o.json || Date.now() - lastDraw < 100) return;
         lastDraw = Date.now();
@@ -630,8 +653,7 @@ export async function uploadCommand(
   };
   const ticker = live ? setInterval(() => last && draw({ ...last }, true), 500) : undefined;
   const sink = await openBadRowsFile(o.badRowsPath);
-  const keeper = new BadRowKeeper();
-  const warned = new BadRowKeeper<RowWarning>();
+  const { keeper, warned, handlers } = collector(sink);
   // A manifest records what was sent: a run that sent nothing (a binary file, a refused key)
   // leaves none behind, unless it continues one.
   const sentAny = (m: BulkManifest) => resume !== undefined || m.uploads.some((u) => u.upload_id);
@@ -666,13 +688,7 @@ export async function uploadCommand(
       waitForProcessing: o.wait,
       pollIntervalMs,
       onProgress: (p) => draw(p),
-      collectBadRows: false,
-      onBadRow: (raw) => {
-        const b = inCliWords(raw);
-        keeper.add(b);
-        sink?.write(oneNumbering(b));
-      },
-      onWarning: (w) => warned.add(w),
+      ...handlers,
       onManifest: save,
     });
     await save(result.manifest);

@@ -25,88 +25,45 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { isAbsolute, join } from "node:path";
 import type { RecaptureClient } from "../sdk/client.ts";
 import { parseDate } from "../import/dates.ts";
 import type { Customer, CustomerUpdateParams, Region, Upload } from "../sdk/schemas.ts";
-import { DEFAULT_SANDBOX_PATH, openClient, resolveRegion } from "../config/mod.ts";
-import { num, table } from "./_format.ts";
 import {
-  classify,
-  EXIT,
-  type Io,
-  POLL_MS_MAX,
-  positiveInt,
-  processIo,
+  CLIENT_ENV,
+  DEFAULT_SANDBOX_PATH,
+  openClient,
   readEnv,
-  UsageError,
-} from "./_io.ts";
+  resolveRegion,
+  SANDBOX_PATH_ENV,
+} from "../config/mod.ts";
+import { num, table } from "./_format.ts";
+import { classify, EXIT, type Io, POLL_MS_MAX, positiveInt, processIo, UsageError } from "./_io.ts";
 import { uploadCommand, validateCommand } from "./_upload.ts";
 import { isJobRef, jobCommand } from "./_jobs.ts";
 import { sha256Hex } from "../_internal/hex.ts";
-import { ALERTS_HELP, alertsMain } from "./_webhooks.ts";
+import { alertsCommand } from "./_webhooks.ts";
+import {
+  type CommandSpec,
+  helpText,
+  parseCommandLine,
+  type Values,
+  wantArguments,
+} from "./_commands.ts";
+
+export type { Io } from "./_io.ts";
 
 const VERSION = "0.1.0";
 
-const HELP = `recapture: upload and manage AutoGrab Customer Recapture lists
+/** The environment variables the command line reads. */
+export const CLI_ENV = [...CLIENT_ENV, "INIT_CWD"] as const;
+
+const HELP = helpText(
+  `recapture: upload and manage AutoGrab Customer Recapture lists
 
 Usage: deno task recapture <command> [options]
-
-Commands:
-  upload <file>                 Upload a CSV or NDJSON file in batches, with a live progress
-                                bar, until the API has processed every row
-  validate <file>               Check every row and report the bad ones; nothing is sent
-  status <upload_id|job_id>     Show an upload's progress, or a whole file's (its job id, or
-                                its manifest file): --wait follows it until done
-  cancel <upload_id|job_id>     Cancel an upload, or every upload of a file (customers already
-                                created stay); says whether anything was really cancelled
-  customers list                List customers (--upload-id ID, --limit N, --offset N, --all)
-  customers get <customer_id>   Show one customer
-  customers update <customer_id> [--name X] [--mobile X] [--sale-date D] [--expiry-date D]
-                                Change those fields ("" clears one)
-  customers delete <customer_id>
-  webhooks, simulate-listing    Alerts: see below
-  help                          This text
-
-Options:
-  --region au|nz|uk|my          Region (default: RECAPTURE_REGION, else au)
-  --json                        One JSON document on stdout, for scripts
-  --sandbox-path FILE           The local sandbox's KV file (default: RECAPTURE_SANDBOX_PATH,
-                                else .recapture/sandbox.kv)
-  -h, --help                    Help;  --version: the version
-
-Upload and validate:
-  --name NAME                   Upload name (default: the file name); uploads are "NAME (part N)"
-  --format csv|ndjson           Default from the extension (.ndjson, .jsonl), else csv
-  --delimiter , ; tab |         Default: detected
-  --encoding LABEL              e.g. windows-1252 (default utf-8; UTF-16 with a BOM is detected)
-  --date-order dmy|mdy          How to read 01/02/2024 (default dmy: 1 February)
-  --map "Header=field"          Map a column (repeatable); fields: rego state vin client_name
-                                mobile_number sale_date expiry_date monitor_start_date
-                                monitor_end_date external_id first_name last_name additional ignore
-  --strict-columns              Refuse a file with a column no rule maps (default: such columns
-                                are kept in additional_fields; the column report lists them)
-  --skip-malformed              Report a ragged line (or an NDJSON line that is not an object)
-                                as a bad row with its line, and go on (default: refuse the file)
-  --allow-past-expiry           Send rows whose expiry date is today or earlier (default: bad
-                                rows, since the API deletes such a customer at once)
-  --bad-rows FILE               Write every bad row to FILE as NDJSON
-  --batch-size N                Customers per upload (default 5000)
-  --concurrency N               Uploads in flight (default 2)
-  --rego-lookups                Look up VINs from regos (extra cost)
-  --no-wait                     Stop once everything is sent, without waiting for processing
-  --poll-ms N                   How often to poll progress, in ms (default 1000; also status --wait)
-  --manifest FILE               Where the resumable manifest goes (default <file>.recapture.json)
-  --resend                      Send rows already sent to this account and region before
-  --skip-sent                   Leave out rows already sent before (each with a warning); by
-                                default, rows sent before (the local record in
-                                .recapture/sent/) stop the upload before anything is sent
-  --check-account               Compare with the account's customers (every page: costs
-                                requests) instead of the local record
-  --resume                      Continue an interrupted upload from its manifest
-  --restart                     Upload the whole file again despite an earlier manifest
-
-Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET for OAuth
+`,
+  `Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET for OAuth
 (the real API; without them the local sandbox is used), RECAPTURE_BASE_URL, RECAPTURE_REGION,
 RECAPTURE_SANDBOX_PATH.
 
@@ -115,101 +72,29 @@ malformed (the message names the line); 4 done, but some rows were bad or failed
 5 the API refused the request (authentication, permission, not found, region, validation);
 6 the API could not be reached or failed (network, timeout, 5xx, rate limit); 130 interrupted
 (the manifest is saved: resume with --resume).
-${ALERTS_HELP}`;
+`,
+);
 
-const OPTIONS = {
-  region: { type: "string" },
-  json: { type: "boolean", default: false },
-  "sandbox-path": { type: "string" },
-  help: { type: "boolean", short: "h", default: false },
-  version: { type: "boolean", default: false },
-  name: { type: "string" },
-  format: { type: "string" },
-  delimiter: { type: "string" },
-  encoding: { type: "string" },
-  "date-order": { type: "string" },
-  map: { type: "string", multiple: true },
-  "bad-rows": { type: "string" },
-  "strict-columns": { type: "boolean", default: false },
-  "allow-past-expiry": { type: "boolean", default: false },
-  "skip-malformed": { type: "boolean", default: false },
-  resend: { type: "boolean", default: false },
-  "skip-sent": { type: "boolean", default: false },
-  "check-account": { type: "boolean", default: false },
-  "batch-size": { type: "string" },
-  concurrency: { type: "string" },
-  "rego-lookups": { type: "boolean", default: false },
-  "no-wait": { type: "boolean", default: false },
-  "poll-ms": { type: "string" },
-  manifest: { type: "string" },
-  resume: { type: "boolean", default: false },
-  restart: { type: "boolean", default: false },
-  wait: { type: "boolean", default: false },
-  "upload-id": { type: "string" },
-  limit: { type: "string" },
-  offset: { type: "string" },
-  all: { type: "boolean", default: false },
-  mobile: { type: "string" },
-  "sale-date": { type: "string" },
-  "expiry-date": { type: "string" },
-} as const;
-
-type Values = ReturnType<typeof parse>["values"];
-
-function parse(args: string[]) {
-  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+/** Options of {@linkcode main}: where it writes, what environment it sees, where it runs. */
+export interface MainOptions {
+  /** Where output goes (default: the process's stdout and stderr). */
+  io?: Io;
+  /** The environment (default: the process's, read for {@linkcode CLI_ENV}). */
+  env?: Record<string, string | undefined>;
+  /**
+   * The directory the default sandbox file (and `RECAPTURE_SANDBOX_PATH`, when relative) is
+   * found from (default: the process's). File arguments are read from `INIT_CWD` (set by
+   * `deno task`: where the command was typed), else from here.
+   */
+  cwd?: string;
 }
 
-/** Which options each command takes (beyond --region, --json, --sandbox-path, --help). */
-const ALLOWED: Record<string, string[]> = {
-  upload: [
-    "name",
-    "format",
-    "delimiter",
-    "encoding",
-    "date-order",
-    "map",
-    "bad-rows",
-    "strict-columns",
-    "allow-past-expiry",
-    "skip-malformed",
-    "batch-size",
-    "concurrency",
-    "rego-lookups",
-    "no-wait",
-    "poll-ms",
-    "manifest",
-    "resume",
-    "restart",
-    "resend",
-    "skip-sent",
-    "check-account",
-  ],
-  validate: [
-    "format",
-    "delimiter",
-    "encoding",
-    "date-order",
-    "map",
-    "bad-rows",
-    "strict-columns",
-    "allow-past-expiry",
-    "skip-malformed",
-  ],
-  status: ["wait", "poll-ms"],
-  cancel: [],
-  "customers list": ["upload-id", "limit", "offset", "all"],
-  "customers get": [],
-  "customers update": ["name", "mobile", "sale-date", "expiry-date"],
-  "customers delete": [],
-};
-const GLOBAL = new Set(["region", "json", "sandbox-path", "help", "version"]);
-
 /**
- * Runs the command line with `args`, writing to stdout and stderr, and answers the exit code
- * (it does not exit).
+ * Runs the command line with `args` and answers the exit code (it does not exit). Output,
+ * environment and working directory can be given, so that it runs in-process.
  *
  * @param args the arguments after the program name
+ * @param options where output goes, the environment, the working directory
  * @returns the exit code
  *
  * @example
@@ -219,101 +104,65 @@ const GLOBAL = new Set(["region", "json", "sandbox-path", "help", "version"]);
  * Deno.exit(await main(Deno.args));
  * ```
  */
-export async function main(args: string[]): Promise<number> {
-  const io: Io = processIo();
-  const alerts = await alertsMain(args, io); // webhooks, simulate-listing (_cli_webhooks.ts)
-  if (alerts !== null) return alerts;
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
+  const io: Io = options.io ?? processIo();
+  const env = options.env ?? readEnv(CLI_ENV);
+  const cwd = options.cwd ?? Deno.cwd();
   let json = args.includes("--json");
   try {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(args);
-    } catch (error) {
-      throw new UsageError((error as Error).message.replace(/\. To specify.*$/s, ""));
-    }
-    const { values, positionals } = parsed;
-    json = values.json;
+    const { command, values, rest, helpWanted } = parseCommandLine(args);
+    json = values.json ?? false;
     if (values.version) {
       io.out(json ? JSON.stringify({ version: VERSION }) + "\n" : `recapture ${VERSION}\n`);
       return EXIT.ok;
     }
+    if (command === undefined) {
+      io.out(HELP);
+      return helpWanted ? EXIT.ok : EXIT.usage;
+    }
     // `deno task` runs in the project's directory and tells where it was started (INIT_CWD):
     // the default sandbox file stays the project's (shared with `deno task sandbox`), while
-    // file arguments are read from where the command was typed.
-    const sandboxPath = values["sandbox-path"] ?? readEnv("RECAPTURE_SANDBOX_PATH") ??
-      `${Deno.cwd()}/${DEFAULT_SANDBOX_PATH}`;
+    // file arguments (and --sandbox-path) are read from where the command was typed.
+    const typedIn = env.INIT_CWD ?? cwd;
+    const at = (path: string, from = typedIn) =>
+      isAbsolute(path) || from === Deno.cwd() ? path : join(from, path);
+    const sandboxPath = values["sandbox-path"] !== undefined
+      ? at(values["sandbox-path"])
+      : at(env[SANDBOX_PATH_ENV] ?? DEFAULT_SANDBOX_PATH, cwd);
     // Job ids are indexed beside the sandbox file (by default the project's .recapture/jobs).
-    const sandboxDir = sandboxPath.includes("/")
-      ? sandboxPath.slice(0, sandboxPath.lastIndexOf("/"))
-      : ".";
-    const jobsDir = `${sandboxDir.startsWith("/") ? "" : `${Deno.cwd()}/`}${sandboxDir}/jobs`;
-    const initCwd = readEnv("INIT_CWD");
-    if (initCwd !== undefined && initCwd !== Deno.cwd()) Deno.chdir(initCwd);
-    const [command, ...rest] = positionals;
-    if (values.help || command === undefined || command === "help") {
-      io.out(HELP);
-      return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
-    }
-    const sub = command === "customers" ? rest.shift() : undefined;
-    const key = sub !== undefined ? `customers ${sub}` : command;
-    const allowed = ALLOWED[key];
-    if (allowed === undefined) {
-      throw new UsageError(
-        command === "customers"
-          ? `customers wants list, get, update or delete${
-            sub ? `, not ${JSON.stringify(sub)}` : ""
-          }`
-          : `unknown command ${JSON.stringify(command)}`,
-      );
-    }
-    for (const name of Object.keys(values)) {
-      const given = (values as Record<string, unknown>)[name];
-      const isDefault = given === false || given === undefined;
-      if (!isDefault && !GLOBAL.has(name) && !allowed.includes(name)) {
-        throw new UsageError(`--${name} does not apply to ${key}`);
-      }
-    }
+    const jobsDir = join(isAbsolute(sandboxPath) ? "" : Deno.cwd(), sandboxPath, "..", "jobs");
     let region: Region;
     try {
-      region = resolveRegion(values.region, { RECAPTURE_REGION: readEnv("RECAPTURE_REGION") }) ??
-        "au";
+      region = resolveRegion(values.region, env) ?? "au";
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const wants = (n: number, what: string) => {
-      if (rest.length < n) throw new UsageError(`${key} wants ${what}`);
-      if (rest.length > n) throw new UsageError(`${key}: unexpected ${JSON.stringify(rest[n])}`);
-    };
+    wantArguments(command, rest);
     if (values.name !== undefined && values.name.trim() === "") {
       throw new UsageError("--name must not be empty");
     }
+    const key = command.name;
     const fileOptions = (file: string) => ({
-      file,
+      file: at(file),
       region,
       json,
       map: values.map ?? [],
-      strictColumns: values["strict-columns"],
-      allowPastExpiry: values["allow-past-expiry"],
-      skipMalformed: values["skip-malformed"],
+      strictColumns: values["strict-columns"] ?? false,
+      allowPastExpiry: values["allow-past-expiry"] ?? false,
+      skipMalformed: values["skip-malformed"] ?? false,
       ...(values.format !== undefined ? { format: values.format } : {}),
       ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
       ...(values.encoding !== undefined ? { encoding: values.encoding } : {}),
       ...(values["date-order"] !== undefined ? { dateOrder: values["date-order"] } : {}),
-      ...(values["bad-rows"] !== undefined ? { badRowsPath: values["bad-rows"] } : {}),
+      ...(values["bad-rows"] !== undefined ? { badRowsPath: at(values["bad-rows"]) } : {}),
     });
-    if (key === "validate") {
-      wants(1, "a file: validate <file>");
-      return await validateCommand(io, fileOptions(rest[0]));
-    }
-    if (key === "upload") wants(1, "a file: upload <file>");
-    else if (key === "customers list") wants(0, "no argument");
-    else wants(1, key.startsWith("customers") ? "a customer id" : "an upload id");
+    if (key === "validate") return await validateCommand(io, fileOptions(rest[0]));
     if (key === "upload" && values.resume && values.restart) {
       throw new UsageError("--resume and --restart cannot go together");
     }
     let opened: Awaited<ReturnType<typeof openClient>>;
     try {
-      opened = await openClient({ region, path: sandboxPath });
+      opened = await openClient({ region, path: sandboxPath, env });
     } catch (error) {
       // The environment's settings are the command line's arguments here (exit 2).
       if (error instanceof TypeError || error instanceof RangeError) {
@@ -322,6 +171,7 @@ export async function main(args: string[]): Promise<number> {
       throw error;
     }
     try {
+      if (command.alerts) return await alertsCommand(io, opened, key, rest[0], values, json);
       if (key === "upload") {
         return await uploadCommand(io, opened.client, {
           ...fileOptions(rest[0]),
@@ -329,31 +179,40 @@ export async function main(args: string[]): Promise<number> {
           ...(values["batch-size"] !== undefined ? { batchSize: values["batch-size"] } : {}),
           ...(values.concurrency !== undefined ? { concurrency: values.concurrency } : {}),
           ...(values["poll-ms"] !== undefined ? { pollMs: values["poll-ms"] } : {}),
-          ...(values.manifest !== undefined ? { manifestPath: values.manifest } : {}),
-          regoLookups: values["rego-lookups"],
+          ...(values.manifest !== undefined ? { manifestPath: at(values.manifest) } : {}),
+          regoLookups: values["rego-lookups"] ?? false,
           wait: !values["no-wait"],
-          resume: values.resume,
-          restart: values.restart,
+          resume: values.resume ?? false,
+          restart: values.restart ?? false,
           mode: opened.mode,
           jobsDir,
-          sentRecord: `${jobsDir.slice(0, jobsDir.lastIndexOf("/"))}/sent/${await accountKey(
-            opened.mode,
-          )}_${region}.tsv`,
-          resend: values.resend,
-          skipSent: values["skip-sent"],
-          checkAccount: values["check-account"],
+          sentRecord: join(
+            jobsDir,
+            "..",
+            "sent",
+            `${await accountKey(opened.mode, env)}_${region}.tsv`,
+          ),
+          resend: values.resend ?? false,
+          skipSent: values["skip-sent"] ?? false,
+          checkAccount: values["check-account"] ?? false,
         });
       }
       if ((key === "status" || key === "cancel") && isJobRef(rest[0])) {
-        return await jobCommand(io, opened.client, key, rest[0], {
-          region,
-          json,
-          wait: values.wait,
-          pollMs: positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX),
-          jobsDir,
-        });
+        return await jobCommand(
+          io,
+          opened.client,
+          key,
+          rest[0].startsWith("job_") ? rest[0] : at(rest[0]),
+          {
+            region,
+            json,
+            wait: values.wait ?? false,
+            pollMs: positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX),
+            jobsDir,
+          },
+        );
       }
-      return await apiCommand(io, opened.client, key, rest[0], values, json);
+      return await apiCommand(io, opened.client, command, rest[0], values, json);
     } finally {
       await opened.close();
     }
@@ -370,12 +229,13 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** Who the account is, for the local record of what was sent: never the key itself. */
-async function accountKey(mode: "api" | "sandbox"): Promise<string> {
+async function accountKey(
+  mode: "api" | "sandbox",
+  env: Record<string, string | undefined>,
+): Promise<string> {
   if (mode === "sandbox") return "sandbox";
-  const who = readEnv("RECAPTURE_API_KEY") ?? readEnv("RECAPTURE_CLIENT_ID") ?? "";
-  return `api_${
-    (await sha256Hex(`${readEnv("RECAPTURE_BASE_URL") ?? ""}\u0000${who}`)).slice(0, 16)
-  }`;
+  const who = env.RECAPTURE_API_KEY ?? env.RECAPTURE_CLIENT_ID ?? "";
+  return `api_${(await sha256Hex(`${env.RECAPTURE_BASE_URL ?? ""}\u0000${who}`)).slice(0, 16)}`;
 }
 
 function intOption(value: string | undefined, name: string): number | undefined {
@@ -421,11 +281,12 @@ function customerRow(c: Customer): string[] {
 async function apiCommand(
   io: Io,
   client: RecaptureClient,
-  key: string,
+  command: CommandSpec,
   id: string | undefined,
   values: Values,
   json: boolean,
 ): Promise<number> {
+  const key = command.name;
   const print = (value: unknown, human: string) =>
     io.out(json ? JSON.stringify(value) + "\n" : human);
   switch (key) {

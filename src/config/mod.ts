@@ -132,24 +132,42 @@ export async function openClient(options: OpenClientOptions = {}): Promise<Opene
   return { client, mode: "sandbox", sandbox, close: () => sandbox.close() };
 }
 
-function readEnv(): Record<string, string | undefined> {
+/** The environment variables {@linkcode openClient} and {@linkcode resolveRegion} read. */
+export const CLIENT_ENV = [
+  "RECAPTURE_API_KEY",
+  "RECAPTURE_CLIENT_ID",
+  "RECAPTURE_CLIENT_SECRET",
+  "RECAPTURE_BASE_URL",
+  "RECAPTURE_REGION",
+  SANDBOX_PATH_ENV,
+] as const;
+
+/**
+ * Reads environment variables: the entry points' one reader. A variable that is unset, empty,
+ * or not readable (no `--allow-env`) is `undefined`.
+ *
+ * @param names the variables to read (default {@linkcode CLIENT_ENV})
+ * @returns each name with its value
+ *
+ * @example
+ * ```ts
+ * import { readEnv } from "./mod.ts";
+ *
+ * const env = readEnv(["RECAPTURE_REGION"]);
+ * console.log(env.RECAPTURE_REGION ?? "au");
+ * ```
+ */
+export function readEnv(
+  names: readonly string[] = CLIENT_ENV,
+): Record<string, string | undefined> {
   const read = (name: string): string | undefined => {
     try {
-      return Deno.env.get(name);
+      return Deno.env.get(name) || undefined;
     } catch {
       return undefined; // no --allow-env: treat as unset
     }
   };
-  return Object.fromEntries(
-    [
-      "RECAPTURE_API_KEY",
-      "RECAPTURE_CLIENT_ID",
-      "RECAPTURE_CLIENT_SECRET",
-      "RECAPTURE_BASE_URL",
-      "RECAPTURE_REGION",
-      SANDBOX_PATH_ENV,
-    ].map((name) => [name, read(name)]),
-  );
+  return Object.fromEntries(names.map((name) => [name, read(name)]));
 }
 
 /**

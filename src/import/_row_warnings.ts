@@ -76,10 +76,7 @@ function hash53(text: string, seed = 0): number {
 const FOOTER =
   /^(?:(?:grand|sub)[\s-]*)?totals?\s*(?::.*)?$|^(?:record|row|customer)s?[\s-]*(?:count|total)s?\s*(?::.*)?$|^count\s*:.*$|^end\s+of\s+(?:report|file|data|list)\.?$/i;
 
-const VIN_LIKE = /^[A-HJ-NPR-Z0-9]{17}$/;
 const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
-/** A rego as the API stores it: letters and digits (spaces and dashes are dropped before). */
-const REGO_TEXT = /^[A-Z0-9-]+$/;
 
 /** The footer value of a row, if one of its text values looks like a report's footer. */
 function footerValue(customer: CustomerInput): string | null {
@@ -183,40 +180,14 @@ export class RowChecker {
           "never match a listing (add the state, or a vin)",
       );
     }
-    if (rego !== undefined) {
-      if (!REGO_TEXT.test(rego)) {
-        warn(
-          "suspicious_value",
-          "rego",
-          `${rego} holds characters other than letters and digits: the API may refuse it ` +
-            "when processing (counted in its errors)",
-        );
-      } else if (VIN_LIKE.test(rego)) {
-        warn(
-          "suspicious_value",
-          "rego",
-          `${rego} looks like a VIN, not a rego: is the column right?`,
-        );
-      }
-      if (DATE_LIKE.test(rego)) {
-        warn(
-          "suspicious_value",
-          "rego",
-          `${rego} looks like a date, not a rego: is the column right?`,
-        );
-      }
-    }
-    const mobile = customer.mobile_number;
-    if (mobile !== undefined) {
-      const digits = mobile.replace(/\D/g, "").length;
-      if (digits < 6 || digits > 15) {
-        warn(
-          "suspicious_value",
-          "mobile_number",
-          `${JSON.stringify(mobile)} has ${digits} digits where a phone number has 6 to 15: ` +
-            "the API may refuse it when processing (counted in its errors)",
-        );
-      }
+    // A rego or mobile number the API refuses is a bad row already (FIELD_RULES); a date with
+    // dashes still passes the rego rule once its dashes are out.
+    if (rego !== undefined && DATE_LIKE.test(rego)) {
+      warn(
+        "suspicious_value",
+        "rego",
+        `${rego} looks like a date, not a rego: is the column right?`,
+      );
     }
     return out;
   }

@@ -25,6 +25,7 @@
 import { type CancelledUpload, isUploadDone, type RecaptureClient } from "../sdk/client.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { RecaptureError } from "../sdk/errors.ts";
+import { sleep } from "../sdk/_retry.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
 import { fingerprint, RowChecker, type RowWarning } from "./_row_warnings.ts";
@@ -940,8 +941,10 @@ class BulkRun {
   }
 
   /**
-   * Polls the two oldest open uploads and updates the counters. A failed poll throws when
-   * `strict`, else only delays the counters. Concurrent calls share one poll.
+   * Polls the open uploads, oldest first, {@linkcode POLL_CONCURRENCY} at a time, and goes on
+   * to the next ones while every upload of a round is done (so a finished job is seen in one
+   * sweep, and a busy one costs one round). A failed poll throws when `strict`, else only delays
+   * the counters. Concurrent calls share one poll.
    */
   #poll(strict: boolean): Promise<void> {
     if (this.#polling) return this.#polling;
@@ -950,25 +953,35 @@ class BulkRun {
       // would run before `#polling` is set, leaving a settled promise that blocks every later poll.
       await undefined;
       try {
-        const targets = this.#open.slice(0, 2);
         const region = this.#options.region;
-        for (const target of targets) {
-          let fresh: Upload;
+        let polled = false;
+        while (this.#open.length > 0) {
+          const targets = this.#open.slice(0, POLL_CONCURRENCY);
+          let fresh: Upload[];
           try {
-            fresh = await this.#client.uploads.retrieve(target.id, region ? { region } : {});
+            fresh = await pooled(
+              targets,
+              POLL_CONCURRENCY,
+              undefined,
+              (target) => this.#client.uploads.retrieve(target.id, region ? { region } : {}),
+            );
           } catch (error) {
             if (strict) throw error;
             return;
           }
-          const i = this.#uploads.findIndex((u) => u.id === fresh.id);
-          if (i !== -1) this.#uploads[i] = fresh;
-          const j = this.#open.findIndex((u) => u.id === fresh.id);
-          if (j !== -1) {
-            if (isUploadDone(fresh)) this.#open.splice(j, 1);
-            else this.#open[j] = fresh;
+          polled = true;
+          for (const upload of fresh) {
+            const i = this.#uploads.findIndex((u) => u.id === upload.id);
+            if (i !== -1) this.#uploads[i] = upload;
+            const j = this.#open.findIndex((u) => u.id === upload.id);
+            if (j !== -1) {
+              if (isUploadDone(upload)) this.#open.splice(j, 1);
+              else this.#open[j] = upload;
+            }
           }
+          if (!fresh.every(isUploadDone)) break;
         }
-        if (targets.length > 0) this.#emit();
+        if (polled) this.#emit();
       } finally {
         this.#polling = undefined;
       }
@@ -991,7 +1004,7 @@ class BulkRun {
     });
   }
 
-  /** Polls the open uploads (oldest first, two per tick) until stopped or, on finish, done. */
+  /** Polls the open uploads (see `#poll`) until stopped or, on finish, until all are done. */
   #startPolling(): { stop(): void; finish(): Promise<void> } {
     const o = this.#options;
     const interval = o.pollIntervalMs ?? 1000;
@@ -1026,14 +1039,12 @@ class BulkRun {
         clearTimeout(timer);
         wake?.();
         await loop;
-        // Quick first polls (small uploads finish fast), then every `interval`.
-        let delay = Math.min(interval, 50);
+        const pace = pollPacer(interval);
         while (this.#open.length > 0 && !o.signal?.aborted) {
           await tick();
           if (this.#open.length === 0) break;
-          const wait = delay;
-          delay = Math.min(interval, delay * 2);
-          await this.#pause(wait);
+          const { processed } = this.#snapshot();
+          await this.#pause(pace(processed, this.#rowsUploaded));
         }
       },
     };
@@ -1128,6 +1139,33 @@ function jobUploadIds(manifest: BulkManifest): string[] {
   return [...ids];
 }
 
+/** Status polls in flight at once while waiting for processing. */
+const POLL_CONCURRENCY = 8;
+
+/** The shortest pause between two status polls while waiting, in ms. */
+const MIN_POLL_MS = 50;
+
+/**
+ * The pause before the next status poll while waiting: quick first polls (small uploads finish
+ * fast), then about the time processing still needs at the rate seen so far, never more than
+ * `interval`, so the end of processing is seen soon after it happens.
+ */
+function pollPacer(interval: number): (processed: number, uploaded: number) => number {
+  let delay = Math.min(interval, MIN_POLL_MS);
+  let last: { at: number; processed: number } | undefined;
+  return (processed, uploaded) => {
+    const now = Date.now();
+    let eta = Infinity;
+    if (last !== undefined && processed > last.processed) {
+      eta = (uploaded - processed) * (now - last.at) / (processed - last.processed);
+    }
+    if (last === undefined || processed > last.processed) last = { at: now, processed };
+    const wait = Math.min(delay, Math.max(MIN_POLL_MS, eta));
+    delay = Math.min(interval, delay * 2);
+    return wait;
+  };
+}
+
 /** `work` over `items`, `concurrency` at a time, answers in the items' order. */
 async function pooled<T, R>(
   items: readonly T[],
@@ -1191,6 +1229,62 @@ export async function jobStatus(
     (id) => client.uploads.retrieve(id, region ? { region, signal: options.signal } : {}),
   );
   return summarize(manifest, uploads);
+}
+
+/** Options of {@linkcode waitForJob}. */
+export interface JobWaitOptions extends JobOptions {
+  /** The longest pause between two rounds of status polls, in ms (default 1000). */
+  intervalMs?: number;
+  /** Called with the job's status after each round. */
+  onProgress?: (status: JobStatus) => void;
+}
+
+/**
+ * Waits until every upload of a job is done. Each round asks only about the uploads not done
+ * yet (`concurrency` at a time); rounds come quickly at first, then about as often as the time
+ * processing still needs at the rate seen so far, at most every `intervalMs`.
+ *
+ * @param client the client
+ * @param manifest the job's manifest
+ * @param options region, concurrency, interval, progress callback, signal
+ * @returns the job's status once done
+ *
+ * @example
+ * ```ts ignore
+ * const status = await waitForJob(client, manifest, {
+ *   onProgress: (s) => console.log(s.total_processed_customers, "/", s.total_uploaded_customers),
+ * });
+ * console.log(status.done); // true
+ * ```
+ */
+export async function waitForJob(
+  client: RecaptureClient,
+  manifest: BulkManifest,
+  options: JobWaitOptions = {},
+): Promise<JobStatus> {
+  const pace = pollPacer(positive(options.intervalMs ?? 1000, "intervalMs"));
+  const region = options.region ?? manifest.region;
+  const call = region ? { region, signal: options.signal } : { signal: options.signal };
+  let status = await jobStatus(client, manifest, options);
+  options.onProgress?.(status);
+  while (!status.done) {
+    await sleep(
+      pace(status.total_processed_customers, status.total_uploaded_customers),
+      options.signal,
+    );
+    const uploads = [...status.uploads];
+    const open = uploads.flatMap((u, i) => isUploadDone(u) ? [] : [i]);
+    const fresh = await pooled(
+      open,
+      options.concurrency ?? 4,
+      options.signal,
+      (i) => client.uploads.retrieve(uploads[i].id, call),
+    );
+    open.forEach((i, k) => uploads[i] = fresh[k]);
+    status = summarize(manifest, uploads);
+    options.onProgress?.(status);
+  }
+  return status;
 }
 
 function summarize(manifest: BulkManifest, uploads: Upload[]): JobStatus {

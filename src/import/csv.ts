@@ -1,29 +1,6 @@
-/**
- * Streaming readers for long customer lists: CSV and NDJSON from a web `ReadableStream`, one
- * customer at a time, so memory stays flat whatever the file size. They run on Deno, Deno
- * Deploy, Cloudflare Workers, Node and Bun (no runtime-specific API).
- *
- * Parsing is done by [papaparse](https://www.papaparse.com/)'s core parser (5.7.1), fed chunk
- * by chunk; this module adds what exports need around it: encoding and BOM, newline and
- * delimiter detection (`,` `;` tab `|`), physical line numbers, malformed-file errors naming
- * the line, and a column mapping that knows common export headers ("Rego", "Registration",
- * "Plate", "VIN", "Customer Name", "Mobile", "Sale Date", "State", "Expiry" ...). Columns it
- * does not know go to `additional_fields`.
- *
- * @example
- * ```ts
- * import { readCsv } from "@recapture/sdk/csv";
- *
- * const file = "Rego,State,Customer Name,Mobile,Sale Date,Colour\n" +
- *   'ABC123,NSW,"Smith, Jo",0412345678,01/03/2024,Blue\n';
- * for await (const row of readCsv(new Blob([file]).stream())) {
- *   console.log(row.line, row.customer, row.issues);
- *   // 2 { rego: "ABC123", state: "NSW", client_name: "Smith, Jo", mobile_number: "0412345678",
- *   //     sale_date: "2024-03-01", additional_fields: { Colour: "Blue" } } []
- * }
- * ```
- * @module
- */
+// The CSV and NDJSON readers behind src/import/mod.ts (the `./csv` export): papaparse's core
+// parser fed chunk by chunk, plus encoding, newline and delimiter detection, line numbers and
+// the column mapping.
 
 // @ts-types="./_papaparse.d.ts"
 import Papa from "papaparse";
@@ -359,11 +336,18 @@ function isBlank(row: readonly string[]): boolean {
  * // [{ rego: "XYZ789", client_name: "Lee", additional_fields: { "Rego Expiry": "2026-01-31" } }]
  * ```
  */
-export function readCsv(
+export async function* readCsv(
   input: ReadableStream<Uint8Array> | ReadableStream<string>,
   options: CsvReadOptions = {},
 ): AsyncGenerator<SourceRow, void, undefined> {
-  return new RowIterator(csvBatches(input, options));
+  for await (const batch of csvBatches(input, options)) {
+    for (let i = 0; i < batch.length; i++) {
+      const row = batch[i];
+      // A row handed out is the consumer's to keep or drop: not held here while it awaits.
+      batch[i] = undefined as unknown as SourceRow;
+      yield row;
+    }
+  }
 }
 
 /** The most rows {@linkcode csvBatches} hands over at once. */
@@ -496,105 +480,6 @@ async function* csvBatches(
     if (build === undefined) throw fail(1, "the file is empty: no header row");
   } finally {
     await chunks.return(undefined);
-  }
-}
-
-/**
- * Hands out the rows of a batch reader one at a time, as an async generator does, but with one
- * already-settled promise per row, without the await an async generator spends on every `yield`
- * (about 15% off read + validate over a million rows). Calls are served in order, as an
- * async generator serves them; `return` and `throw` close the batch reader (running its
- * `finally`, which cancels the stream).
- */
-class RowIterator<T> implements AsyncGenerator<T, void, undefined> {
-  readonly #source: AsyncGenerator<T[], void, undefined>;
-  #batch: T[] = [];
-  #at = 0;
-  #finished = false;
-  /** Calls not yet settled; while any is, later calls wait their turn. */
-  #busy = 0;
-  #tail: Promise<unknown> = Promise.resolve();
-
-  constructor(source: AsyncGenerator<T[], void, undefined>) {
-    this.#source = source;
-  }
-
-  next(): Promise<IteratorResult<T, void>> {
-    if (this.#busy === 0 && this.#at < this.#batch.length) {
-      return Promise.resolve({ value: this.#take(), done: false });
-    }
-    return this.#inTurn(() => this.#pull());
-  }
-
-  return(value?: void | PromiseLike<void>): Promise<IteratorResult<T, void>> {
-    return this.#inTurn(async () => {
-      await this.#close();
-      return { value: await value, done: true };
-    });
-  }
-
-  throw(error: unknown): Promise<IteratorResult<T, void>> {
-    return this.#inTurn(async () => {
-      await this.#close();
-      throw error;
-    });
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
-  }
-
-  async #pull(): Promise<IteratorResult<T, void>> {
-    while (this.#at >= this.#batch.length) {
-      if (this.#finished) return { value: undefined, done: true };
-      this.#batch = [];
-      this.#at = 0;
-      let result: IteratorResult<T[], void>;
-      try {
-        result = await this.#source.next();
-      } catch (error) {
-        this.#finished = true;
-        throw error;
-      }
-      if (result.done) {
-        this.#finished = true;
-        return { value: undefined, done: true };
-      }
-      this.#batch = result.value;
-    }
-    return { value: this.#take(), done: false };
-  }
-
-  /**
-   * The next row of the batch, whose slot is cleared: a row handed out is the consumer's to
-   * keep or drop, and is not held here while the consumer awaits (e.g. a slow upload).
-   */
-  #take(): T {
-    const value = this.#batch[this.#at];
-    this.#batch[this.#at++] = undefined as T;
-    return value;
-  }
-
-  async #close(): Promise<void> {
-    this.#batch = [];
-    this.#at = 0;
-    if (this.#finished) return;
-    this.#finished = true;
-    await this.#source.return(undefined);
-  }
-
-  /** Runs `step` after every earlier call has settled. */
-  #inTurn<R>(step: () => Promise<R>): Promise<R> {
-    const run = this.#busy++ === 0 ? step() : this.#tail.then(step, step);
-    const settled = () => {
-      this.#busy--;
-    };
-    this.#tail = run.then(settled, settled);
-    return run;
   }
 }
 

@@ -15,7 +15,7 @@
 import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
-import { normalRego } from "./_rows.ts";
+import { normalRego } from "../sdk/schemas.ts";
 import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
 import {

@@ -5,18 +5,15 @@
  * @module
  */
 import { simulateRegoLookup, vehicleTitle } from "./_lookup.ts";
-import { AU_STATES, DATE_PATTERN, isValidDate, VIN_PATTERN } from "../sdk/schemas.ts";
+import {
+  AU_STATES,
+  DATE_PATTERN,
+  FIELD_RULES,
+  isValidDate,
+  normalRego,
+  VIN_PATTERN,
+} from "../sdk/schemas.ts";
 import type { CustomerRecord, Region, RowError } from "./_types.ts";
-
-const REGO = /^[A-Z0-9]{1,10}$/;
-const REGO_STRIP = /[\s-]/;
-const REGO_STRIP_ALL = /[\s-]+/g;
-const MOBILE = /^\+?[0-9 ()-]+$/;
-
-/** A rego as customers are stored and matched: no spaces or dashes, upper case. */
-export function normalRego(rego: string): string {
-  return (REGO_STRIP.test(rego) ? rego.replace(REGO_STRIP_ALL, "") : rego).toUpperCase();
-}
 
 /** The problem with a `YYYY-MM-DD` date, or null. */
 export function dateProblem(value: string): string | null {
@@ -24,22 +21,15 @@ export function dateProblem(value: string): string | null {
   return isValidDate(value) ? null : `is not a real date (got "${value}")`;
 }
 
-/** The problem with a mobile number, or null. */
+/** The problem with a mobile number (the SDK's rule), or null. */
 export function mobileProblem(value: string): string | null {
-  let digits = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-  }
-  if (!MOBILE.test(value) || digits < 6 || digits > 15) {
-    return `must be a phone number of 6 to 15 digits (got "${value}")`;
-  }
-  return null;
+  const problem = FIELD_RULES.mobile_number(value);
+  return problem === null ? null : `${problem} (got "${value}")`;
 }
 
-/** The problem with a client name, or null. */
+/** The problem with a client name (the SDK's rule), or null. */
 export function nameProblem(value: string): string | null {
-  return value.length > 200 ? `must be at most 200 characters (got ${value.length})` : null;
+  return FIELD_RULES.client_name(value);
 }
 
 function text(value: unknown): string | null {
@@ -97,8 +87,9 @@ export function processRow(
   const vinGiven = text(row.vin)?.toUpperCase() ?? null;
   const state = text(row.state)?.toUpperCase() ?? null;
   if (!rego && !vinGiven) return fail(index, "rego", "a customer needs a rego or a VIN");
-  if (rego && !REGO.test(rego)) {
-    return fail(index, "rego", `must be 1 to 10 letters and digits (got "${String(row.rego)}")`);
+  const regoProblem = rego ? FIELD_RULES.rego(rego) : null;
+  if (regoProblem !== null) {
+    return fail(index, "rego", `${regoProblem} (got "${String(row.rego)}")`);
   }
   if (vinGiven && !VIN_PATTERN.test(vinGiven)) {
     return fail(

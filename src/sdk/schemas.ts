@@ -61,6 +61,51 @@ export const AU_STATES: readonly string[] = Object.freeze([
 export const VIN_PATTERN: RegExp = /^[A-HJ-NPR-Z0-9]{17}$/;
 
 /**
+ * A rego as customers are stored and matched: without spaces or dashes, upper case.
+ *
+ * @example
+ * ```ts
+ * import { normalRego } from "./schemas.ts";
+ * console.log(normalRego("abc-12 3")); // "ABC123"
+ * ```
+ */
+export function normalRego(rego: string): string {
+  return rego.replace(/[\s-]+/g, "").toUpperCase();
+}
+
+/**
+ * The field rules a customer row must meet to be stored (the SDK's validation and the
+ * sandbox's processing both apply these; one home): each answers the problem, or `null`.
+ * - `rego`: 1 to 10 letters and digits once spaces and dashes are taken out;
+ * - `mobile_number`: digits, with spaces, `()`, `-` and a leading `+`, 6 to 15 digits;
+ * - `client_name`: at most 200 characters.
+ *
+ * @example
+ * ```ts
+ * import { FIELD_RULES } from "./schemas.ts";
+ * console.log(FIELD_RULES.rego("ABC 123"), FIELD_RULES.mobile_number("12")); // null "must be ..."
+ * ```
+ */
+export const FIELD_RULES: Readonly<{
+  rego(value: string): string | null;
+  mobile_number(value: string): string | null;
+  client_name(value: string): string | null;
+}> = Object.freeze({
+  rego: (value: string) =>
+    /^[A-Z0-9]{1,10}$/.test(normalRego(value))
+      ? null
+      : "must be 1 to 10 letters and digits (spaces and dashes aside)",
+  mobile_number: (value: string) => {
+    const digits = value.replace(/[^0-9]/g, "").length;
+    return /^\+?[0-9 ()-]+$/.test(value) && digits >= 6 && digits <= 15
+      ? null
+      : "must be a phone number of 6 to 15 digits";
+  },
+  client_name: (value: string) =>
+    value.length > 200 ? `must be at most 200 characters, got ${value.length}` : null,
+});
+
+/**
  * A calendar date `YYYY-MM-DD` (shape only; {@link isValidDate} also checks the day exists).
  *
  * @example

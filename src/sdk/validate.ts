@@ -15,6 +15,7 @@ import {
   type CustomerInput,
   type CustomerUpdateParams,
   CustomerUpdateParamsSchema,
+  FIELD_RULES,
   isValidDate,
   type Region,
   REGIONS,
@@ -191,9 +192,9 @@ function checkRow(
       issues.push({ index, field: "rego", reason: `must be a string, got ${typeName(rego)}` });
     } else {
       const r = normalRego(rego);
-      if (r.length > 16) {
-        issues.push({ index, field: "rego", reason: "must be at most 16 characters" });
-      } else out.rego = r;
+      const problem = FIELD_RULES.rego(r);
+      if (problem !== null) issues.push({ index, field: "rego", reason: problem });
+      else out.rego = r;
     }
   }
 
@@ -249,13 +250,23 @@ function checkRow(
   }
   const clientName = raw.client_name;
   if (!absent(clientName)) {
-    if (typeof clientName === "string") out.client_name = trimmed(clientName);
-    else issues.push(notString(index, "client_name", clientName));
+    if (typeof clientName !== "string") issues.push(notString(index, "client_name", clientName));
+    else {
+      const name = trimmed(clientName);
+      const problem = FIELD_RULES.client_name(name);
+      if (problem !== null) issues.push({ index, field: "client_name", reason: problem });
+      else out.client_name = name;
+    }
   }
   const mobile = raw.mobile_number;
   if (!absent(mobile)) {
-    if (typeof mobile === "string") out.mobile_number = trimmed(mobile);
-    else issues.push(notString(index, "mobile_number", mobile));
+    if (typeof mobile !== "string") issues.push(notString(index, "mobile_number", mobile));
+    else {
+      const number = trimmed(mobile);
+      const problem = FIELD_RULES.mobile_number(number);
+      if (problem !== null) issues.push({ index, field: "mobile_number", reason: problem });
+      else out.mobile_number = number;
+    }
   }
 
   const saleDate = raw.sale_date;

@@ -361,6 +361,43 @@ Deno.test("bulk: waits for processing and reports progress that only moves forwa
   assert(events.some((e) => e.phase === "processing"));
 });
 
+Deno.test("bulk: once processing is over, the wait sees every upload done in one sweep, 8 polls at a time", async () => {
+  // 40 uploads. Every status poll of the processing phase is held until the sandbox has
+  // processed everything, so the first sweep finds all 40 done: it must go on through them
+  // (8 in flight at once, each asked once) instead of asking two per interval. The interval is
+  // an hour: a second round would stop the run through the test's bounding signal.
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const asked: string[] = [];
+  let sent = false;
+  await using env = await setup((inner) => async (request) => {
+    if (request.method !== "GET" || !sent) return await inner(request);
+    asked.push(new URL(request.url).pathname);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    try {
+      await env.sandbox.idle();
+      return await inner(request);
+    } finally {
+      inFlight--;
+    }
+  });
+  const r = await bulkUpload(env.client, customers(400), {
+    name: "Sweep",
+    batchSize: 10,
+    waitForProcessing: true,
+    pollIntervalMs: 3_600_000,
+    signal: AbortSignal.timeout(60_000),
+    onProgress: (p) => {
+      if (p.phase === "processing") sent = true;
+    },
+  });
+  assertEquals(r.uploads.length, 40);
+  assert(r.uploads.every((u) => u.status === "completed"), JSON.stringify(r.uploads));
+  assertEquals(asked.length, 40, asked.join(" "));
+  assertEquals(new Set(asked).size, 40);
+  assertEquals(maxInFlight, 8);
+});
+
 Deno.test("bulk: bad options are refused before anything is sent", async () => {
   await using env = await setup();
   await assertRejects(() => bulkUpload(env.client, [], { name: "x", batchSize: 0 }), RangeError);

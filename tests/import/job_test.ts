@@ -5,7 +5,13 @@
 // from reopenCancelled sends exactly the rows not stored, and no customer is there twice.
 
 import { assert, assertEquals, assertGreater } from "@std/assert";
-import { bulkUpload, cancelJob, jobStatus, reopenCancelled } from "../../src/import/bulk.ts";
+import {
+  bulkUpload,
+  cancelJob,
+  jobStatus,
+  reopenCancelled,
+  waitForJob,
+} from "../../src/import/bulk.ts";
 import { RecaptureClient } from "../../src/sdk/client.ts";
 import { readCsv } from "../../src/import/csv.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
@@ -14,6 +20,24 @@ const ROWS = 200_000;
 /** Chunks let through before the gate holds the rest (450 customers each). */
 const PASS = 60;
 
+/**
+ * A sandbox whose processing lets `pass` chunks through, then holds: `held` resolves when it
+ * has reached the gate, `open()` lets the rest through.
+ */
+async function gatedSandbox(pass: number) {
+  const opened = Promise.withResolvers<void>();
+  const held = Promise.withResolvers<void>();
+  let calls = 0;
+  const sandbox = await createSandbox({
+    beforeChunk: () => {
+      if (++calls <= pass) return;
+      held.resolve(); // processing has reached the gate
+      return opened.promise;
+    },
+  });
+  return { sandbox, held: held.promise, open: () => opened.resolve() };
+}
+
 function file(): string {
   const lines = ["Rego,State,Customer Name"];
   for (let i = 0; i < ROWS; i++) lines.push(`J${i.toString(36).toUpperCase()},NSW,Customer ${i}`);
@@ -21,16 +45,7 @@ function file(): string {
 }
 
 Deno.test("a 200k-row file is one job: status and cancel by job, resume sends exactly the rest", async () => {
-  const opened = Promise.withResolvers<void>();
-  const held = Promise.withResolvers<void>();
-  let calls = 0;
-  const sandbox = await createSandbox({
-    beforeChunk: () => {
-      if (++calls <= PASS) return;
-      held.resolve(); // processing has reached the gate
-      return opened.promise;
-    },
-  });
+  const { sandbox, held, open } = await gatedSandbox(PASS);
   try {
     const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
     const text = file();
@@ -41,7 +56,7 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     const manifest = sent.manifest;
     assertEquals(manifest.uploads.length, 40);
     assert(manifest.job_id?.startsWith("job_"));
-    await held.promise;
+    await held;
 
     const status = await jobStatus(client, manifest);
     assertEquals(status.job_id, manifest.job_id);
@@ -52,7 +67,7 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     const cancel = await cancelJob(client, manifest);
     assertEquals(cancel.result, "cancelled");
     assertGreater(cancel.cancelled_uploads, 0);
-    opened.resolve();
+    open();
     await sandbox.idle();
 
     // What each upload really created, listed by upload_id.
@@ -93,7 +108,60 @@ Deno.test("a 200k-row file is one job: status and cancel by job, resume sends ex
     assertEquals(total, ROWS);
     assertEquals(regos.size, ROWS);
   } finally {
-    opened.resolve();
+    open();
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("waitForJob asks again only about the uploads not done yet", async () => {
+  // Processing lets one chunk through (one whole upload of 10 rows), then holds. The first
+  // round sees that upload done and the 4 others not; the gate opens, and the next round's
+  // polls wait until the sandbox is idle: it must ask about the 4 only, and see the job done.
+  const { sandbox, held, open } = await gatedSandbox(1);
+  try {
+    let rounds = 0;
+    const asked: string[] = [];
+    const client = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      fetch: async (request) => {
+        if (request.method === "GET") {
+          asked.push(new URL(request.url).pathname.split("/").at(-1)!);
+          if (rounds > 0) await sandbox.idle();
+        }
+        return await sandbox.fetch(request);
+      },
+    });
+    const lines = Array.from({ length: 50 }, (_, i) => `W${i},NSW`);
+    const sent = await bulkUpload(
+      client,
+      readCsv(new Blob(["Rego,State\n" + lines.join("\n")]).stream()),
+      {
+        name: "wait",
+        batchSize: 10,
+      },
+    );
+    assertEquals(sent.manifest.uploads.length, 5);
+    await held;
+    const seen: number[] = [];
+    const status = await waitForJob(client, sent.manifest, {
+      signal: AbortSignal.timeout(60_000),
+      onProgress: (s) => {
+        seen.push(s.uploads.filter((u) => u.status === "completed").length);
+        rounds++;
+        open();
+      },
+    });
+    assert(status.done);
+    assertEquals(status.total_processed_customers, 50);
+    assertEquals(seen, [1, 5]);
+    assertEquals(asked.length, 9, asked.join(" "));
+    const once = sent.manifest.uploads.filter((u) =>
+      asked.filter((a) => a === u.upload_id).length === 1
+    );
+    assertEquals(once.length, 1);
+  } finally {
+    open();
     await sandbox.idle();
     await sandbox.close();
   }

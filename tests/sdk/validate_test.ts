@@ -200,8 +200,8 @@ function referenceValidate(rows: unknown[], region = "au"): unknown {
     const { rego, state, vin } = raw;
     if (!absent(rego)) {
       if (typeof rego !== "string") bad("rego", `must be a string, got ${type(rego)}`);
-      else if (rego.replace(/\s+/g, "").toUpperCase().length > 16) {
-        bad("rego", "must be at most 16 characters");
+      else if (!/^[A-Z0-9]{1,10}$/.test(rego.replace(/[\s-]+/g, "").toUpperCase())) {
+        bad("rego", "must be 1 to 10 letters and digits (spaces and dashes aside)");
       } else out.rego = rego.replace(/\s+/g, "").toUpperCase();
     }
     if (!absent(state)) {
@@ -223,8 +223,15 @@ function referenceValidate(rows: unknown[], region = "au"): unknown {
     if (absent(rego) && absent(vin)) bad("rego|vin", "a customer needs a rego or a vin");
     for (const f of ["external_id", "client_name", "mobile_number"]) {
       if (absent(raw[f])) continue;
+      const x = typeof raw[f] === "string" ? (raw[f] as string).trim() : "";
+      const digits = x.replace(/[^0-9]/g, "").length;
       if (typeof raw[f] !== "string") bad(f, `must be a string, got ${type(raw[f])}`);
-      else out[f] = (raw[f] as string).trim();
+      else if (f === "client_name" && x.length > 200) {
+        bad(f, `must be at most 200 characters, got ${x.length}`);
+      } else if (
+        f === "mobile_number" && !(/^\+?[0-9 ()-]+$/.test(x) && digits >= 6 && digits <= 15)
+      ) bad(f, "must be a phone number of 6 to 15 digits");
+      else out[f] = x;
     }
     for (const f of ["sale_date", "expiry_date", "monitor_start_date", "monitor_end_date"]) {
       const x = raw[f];
