@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isUploadDone } from "../sdk/client.ts";
+import { isUploadDone } from "../sdk/uploads.ts";
 import { RecaptureApiError } from "../sdk/errors.ts";
 import type { Region, Upload } from "../sdk/schemas.ts";
 import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../signature/mod.ts";

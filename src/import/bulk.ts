@@ -22,7 +22,8 @@
  * @module
  */
 
-import { type CancelledUpload, isUploadDone, type RecaptureClient } from "../sdk/client.ts";
+import type { RecaptureClient } from "../sdk/client.ts";
+import { type CancelledUpload, isUploadDone } from "../sdk/uploads.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { RecaptureError } from "../sdk/errors.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";

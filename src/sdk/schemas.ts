@@ -30,6 +30,20 @@ export type Region = "au" | "nz" | "uk" | "my";
 export const REGIONS: readonly Region[] = Object.freeze(["au", "nz", "uk", "my"] as const);
 
 /**
+ * Whether `x` is one of {@link REGIONS}: the one region check of the package (client, config,
+ * edge, MCP).
+ *
+ * @example
+ * ```ts
+ * import { isRegion } from "@recapture/sdk";
+ * console.log(isRegion("nz"), isRegion("us")); // true false
+ * ```
+ */
+export function isRegion(x: unknown): x is Region {
+  return (REGIONS as readonly unknown[]).includes(x);
+}
+
+/**
  * Australian registration states accepted in `state` when the region is `au`.
  *
  * @example
