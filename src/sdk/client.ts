@@ -51,10 +51,7 @@ export interface RecaptureClientOptions {
   baseUrl?: string;
   /** The fetch to send through (default `globalThis.fetch`), e.g. a sandbox's `app.fetch`. */
   fetch?: (input: Request) => Promise<Response>;
-  /**
-   * Per-attempt timeout in ms, body read included (default 30000). Timers are shared, so an
-   * attempt may run up to 1% (at most 100 ms) longer, never shorter.
-   */
+  /** Per-attempt timeout in ms, body read included (default 30000). */
   timeoutMs?: number;
   /** Retries after the first attempt (default 2). */
   maxRetries?: number;

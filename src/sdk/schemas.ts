@@ -95,27 +95,15 @@ export const DATE_PATTERN: RegExp = /^(\d{4})-(\d{2})-(\d{2})$/;
  * ```
  */
 export function isValidDate(s: string): boolean {
-  // Hand-rolled (no regex, no allocation): it runs once per date of every uploaded row.
-  if (typeof s !== "string" || s.length !== 10) return false;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false; // "-"
-  const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1) return false;
+  const m = typeof s === "string" ? DATE_PATTERN.exec(s) : null;
+  if (m === null) return false;
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   return d <= (mo === 2 ? (leap ? 29 : 28) : DAYS[mo - 1]);
 }
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The number written by s[from, to) in ASCII digits, or -1. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schemas (private: exported types must not reference valibot's types).
@@ -128,7 +116,7 @@ const dateSchema = v.pipe(
 );
 
 /** @internal */
-export const RegionSchema = v.picklist(["au", "nz", "uk", "my"]);
+export const RegionSchema = v.picklist(REGIONS);
 
 /** @internal One time a tracked car was seen listed. */
 export const SightingSchema = v.looseObject({
