@@ -46,7 +46,7 @@ import {
 } from "../sdk/alert_events.ts";
 import type { Customer, Region } from "../sdk/schemas.ts";
 import { signPayload } from "../signature/mod.ts";
-import { timingSafeEqual } from "./_auth.ts";
+import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 import { type EdgeEnv, ENV, envFlag, envList, envString } from "./_config.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, errorResponse, readBody, requestIdFrom } from "./_http.ts";
 import { canonicalPath } from "./_path.ts";

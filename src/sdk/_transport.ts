@@ -19,8 +19,8 @@ import {
   provablyNotSent,
   raceSignal,
   retryDelayMs,
-  sleep,
 } from "./_retry.ts";
+import { sleep } from "../_internal/sleep.ts";
 import { TokenSchema } from "./schemas.ts";
 import type { Region } from "./schemas.ts";
 

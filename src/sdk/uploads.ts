@@ -12,7 +12,7 @@ import {
   type WithLastResponse,
 } from "./_call.ts";
 import { withMeta } from "./_response.ts";
-import { sleep } from "./_retry.ts";
+import { sleep } from "../_internal/sleep.ts";
 import type { Received } from "./_transport.ts";
 import { AbortError, TimeoutError, ValidationError } from "./errors.ts";
 import { encodePathSegment } from "./path.ts";
