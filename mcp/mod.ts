@@ -15,7 +15,7 @@
  * @module
  */
 import * as z from "zod";
-import { REGIONS } from "../mod.ts";
+import { isRegion, REGIONS } from "../mod.ts";
 import type { RecaptureClient, Region } from "../mod.ts";
 import { createConfirmationTokens } from "./_confirm.ts";
 import type { ConfirmationTokens } from "./_confirm.ts";
@@ -47,6 +47,7 @@ export type { McpHttpAppOptions } from "./_http_app.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
 import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools/_tool.ts";
+import { VERSION } from "../src/sdk/version.ts";
 
 /**
  * Options of {@linkcode createRecaptureMcpServer}. Unknown keys are rejected.
@@ -288,7 +289,7 @@ function settle(options: RecaptureMcpServerOptions): Settings {
     throw new RecaptureMcpConfigError("readOnly must be a boolean");
   }
   const region = options.region ?? "au";
-  if (!(REGIONS as readonly string[]).includes(region)) {
+  if (!isRegion(region)) {
     throw new RecaptureMcpConfigError(`unknown region: ${region} (known: ${REGIONS.join(", ")})`);
   }
   const mode = options.mode ?? "api";
@@ -450,7 +451,7 @@ export function createRecaptureMcpServer(
     readFile: (): Promise<string> => Promise.reject(new Error("no file input outside a call")),
   };
   const server = new McpServer(
-    { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
+    { name: "recapture", title: "AutoGrab Customer Recapture", version: VERSION },
     {
       instructions: instructions(s),
       capabilities: {

@@ -45,8 +45,7 @@ import { uploadCommand, validateCommand } from "./_upload.ts";
 import { isJobRef, jobCommand } from "./_jobs.ts";
 import { sha256Hex } from "../_internal/hex.ts";
 import { ALERTS_HELP, alertsMain } from "./_webhooks.ts";
-
-const VERSION = "0.1.0";
+import { VERSION } from "../sdk/version.ts";
 
 const HELP = `recapture: upload and manage AutoGrab Customer Recapture lists
 

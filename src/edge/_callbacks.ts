@@ -16,6 +16,7 @@ import {
   UNRESOLVED,
 } from "./_outbound.ts";
 import { type CallbackJob, type CallbackScheduler, JOB_KIND } from "./_scheduler.ts";
+import { userAgent } from "../sdk/version.ts";
 
 /** Timing of callbacks. */
 export interface CallbackSettings {
@@ -179,7 +180,7 @@ async function deliver(job: CallbackJob, deps: CallbackDeps): Promise<void> {
           redirect: "manual",
           headers: {
             "content-type": "application/json",
-            "user-agent": "recapture-edge/0.1",
+            "user-agent": userAgent("edge"),
             "recapture-event-id": event.id,
             "recapture-delivery-attempt": String(job.attempt + 1),
             [SIGNATURE_HEADER]: await signPayload(body, deps.secret),

@@ -44,7 +44,7 @@ import {
   parseAlertEvent,
   type PriceChangeEvent,
 } from "../sdk/alert_events.ts";
-import type { Customer, Region } from "../sdk/schemas.ts";
+import type { Customer } from "../sdk/schemas.ts";
 import { signPayload } from "../signature/mod.ts";
 import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 import { type EdgeEnv, ENV, envFlag, envList, envString } from "./_config.ts";
@@ -59,6 +59,8 @@ import {
 import type { KvQueue } from "./_kv_scheduler.ts";
 import { memoryReplayGuard, type ReplayGuard, storedKey } from "./_replay.ts";
 import { sha256Hex } from "../_internal/hex.ts";
+import { userAgent } from "../sdk/version.ts";
+import { asRegion } from "./_config.ts";
 
 /** Marks our queue messages. */
 const RETRY_KIND = "recapture.alert_retry";
@@ -369,7 +371,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     try {
       const headers: Record<string, string> = {
         "Content-Type": "application/json",
-        "User-Agent": "recapture-edge/0.1 (alerts)",
+        "User-Agent": userAgent("edge", "alerts"),
       };
       if (destination.kind === "webhook") {
         // Signed at each attempt, so the timestamp is fresh for the receiver's tolerance window.
@@ -624,10 +626,6 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       }
     },
   };
-}
-
-function asRegion(value: unknown): Region | undefined {
-  return value === "au" || value === "nz" || value === "uk" || value === "my" ? value : undefined;
 }
 
 /**

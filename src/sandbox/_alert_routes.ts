@@ -11,6 +11,7 @@ import { checkQuery, HttpError, MESSAGES, readJson } from "./_http.ts";
 import { type Market, parseMarketEvent } from "./_market.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
 import { type Region, REGIONS } from "./_types.ts";
+import { isRegion } from "../sdk/schemas.ts";
 import { parseWebhook, viewOf, WEBHOOK_MESSAGES, type WebhookStore } from "./_webhooks.ts";
 
 /** What the alert routes need. */
@@ -38,7 +39,7 @@ export function mountAlertRoutes(app: Hono<SandboxEnv>, deps: AlertRouteDeps): v
     }
     const regions = new URL(c.req.url).searchParams.getAll("region");
     const region = regions[0] as Region;
-    if (regions.length === 0 || !REGIONS.includes(region)) {
+    if (regions.length === 0 || !isRegion(region)) {
       throw new HttpError(
         400,
         invalidRegion,

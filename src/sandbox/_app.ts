@@ -14,6 +14,7 @@ import type { RateLimiter } from "./_rate_limit.ts";
 import { type AlertRouteDeps, mountAlertRoutes } from "./_alert_routes.ts";
 import type { Store } from "./_store.ts";
 import { type Region, REGIONS } from "./_types.ts";
+import { isRegion } from "../sdk/schemas.ts";
 
 /** The Hono environment of the sandbox app. */
 export interface SandboxEnv {
@@ -93,7 +94,7 @@ export function buildApp(deps: AppDeps): Hono<SandboxEnv> {
       );
     }
     const region = regions[0] as Region;
-    if (!REGIONS.includes(region)) {
+    if (!isRegion(region)) {
       throw new HttpError(
         400,
         MESSAGES.invalidRegion,

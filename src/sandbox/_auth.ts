@@ -11,6 +11,7 @@ import { HttpError, MESSAGES, readBytes } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { type Region, REGIONS, type SandboxAccount } from "./_types.ts";
+import { isRegion } from "../sdk/schemas.ts";
 import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 
 /** The development API key of the default sandbox account. */
@@ -65,7 +66,7 @@ export class Auth {
         throw new TypeError(`Duplicate sandbox account "${account.id}"`);
       }
       for (const r of account.regions ?? []) {
-        if (!REGIONS.includes(r)) {
+        if (!isRegion(r)) {
           throw new TypeError(`Account "${account.id}" has an unknown region "${r}"`);
         }
       }

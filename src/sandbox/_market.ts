@@ -19,6 +19,7 @@ import { normalRego } from "./_rows.ts";
 import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
 import { isPlainObject, type WebhookRecord, type WebhookStore } from "./_webhooks.ts";
+import { userAgent } from "../sdk/version.ts";
 
 /** A market event as the route takes it. */
 export interface MarketInput {
@@ -374,7 +375,7 @@ export class Market {
           method: "POST",
           headers: {
             "Content-Type": "application/json",
-            "User-Agent": "recapture-sandbox/0.1 (webhooks)",
+            "User-Agent": userAgent("sandbox", "webhooks"),
           },
           body: JSON.stringify(message.e),
           signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#stopping.signal]),

@@ -5,8 +5,7 @@
  * @module
  */
 
-/** The package version. */
-export const VERSION: string = "0.1.0";
+export { VERSION } from "./version.ts";
 
 export { type RawRequestInit, RecaptureClient, type RecaptureClientOptions } from "./client.ts";
 export type { RequestOptions, WithLastResponse, WithResponse } from "./_call.ts";
