@@ -6,6 +6,7 @@
  */
 
 export { VERSION } from "./version.ts";
+export { UPLOAD_BODY_LIMIT_BYTES } from "./_body_size.ts";
 
 export { type RawRequestInit, RecaptureClient, type RecaptureClientOptions } from "./client.ts";
 export type { RequestOptions, WithLastResponse, WithResponse } from "./_call.ts";

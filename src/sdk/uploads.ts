@@ -2,7 +2,7 @@
  * `client.uploads`: queue, check, cancel and wait for uploads (`/v2/recapture/upload`).
  * @module
  */
-import { checkDelay } from "./_args.ts";
+import { checkCount, checkDelay } from "./_args.ts";
 import {
   API,
   type Caller,
@@ -23,7 +23,8 @@ import {
   type UploadCreateParams,
   UploadEnvelopeSchema,
 } from "./schemas.ts";
-import { checkUploadParams, validateCustomers } from "./validate.ts";
+import { checkUploadParams, validateEach } from "./validate.ts";
+import { UPLOAD_BODY_LIMIT_BYTES, UploadBody } from "./_body_size.ts";
 
 /** Options for `uploads.create`. */
 export interface UploadCreateOptions extends RequestOptions {
@@ -36,6 +37,12 @@ export interface UploadCreateOptions extends RequestOptions {
    * since the API deletes such a customer at once).
    */
   allowPastExpiry?: boolean;
+  /**
+   * The largest body to send, in bytes (default {@link UPLOAD_BODY_LIMIT_BYTES}, 64 MiB). An
+   * upload over it is refused with a {@link ValidationError} at the row that passes it, before
+   * the rest is checked or sent.
+   */
+  maxBodyBytes?: number;
 }
 
 /** Options for `uploads.wait`. */
@@ -85,8 +92,22 @@ async function uploadCreated(
   sending: Promise<Received>,
   init: CallInit,
   rejected: RowIssue[],
+  name: unknown,
 ): Promise<WithLastResponse<UploadCreateResult>> {
-  const received = await sending;
+  let received: Received;
+  try {
+    received = await sending;
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    // The body may have reached the API before the timeout: say so, and how to find out.
+    throw new TimeoutError(
+      `${error.message}. The upload ${JSON.stringify(name)} may have been created anyway: ` +
+        "before sending it again, look at the newest customers (the last page of " +
+        "customers.list(), which lists oldest first) and retrieve their upload_id with " +
+        "uploads.retrieve() to see whether an upload of that name exists",
+      { cause: error },
+    );
+  }
   const body = parsed(UploadEnvelopeSchema, received, init);
   const result: UploadCreateResult = { ...body.upload, rejected };
   return withMeta(result, received.status, received.response);
@@ -144,30 +165,62 @@ export class Uploads {
       const { init, rejected, region } = this.#prepareCreate(params, options);
       const sending = this.#caller.send(init, { ...options, region });
       init.json = undefined;
-      return uploadCreated(sending, init, rejected);
+      return uploadCreated(sending, init, rejected, params.name);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  /** Checks an upload and builds its call (throws {@link ValidationError}). */
+  /**
+   * Checks an upload and writes its body (throws {@link ValidationError}), refusing it at the
+   * row that takes the body past `maxBodyBytes`, before the rows after it are checked or written.
+   */
   #prepareCreate(
     params: UploadCreateParams,
     options: UploadCreateOptions | undefined,
   ): { init: CallInit; rejected: RowIssue[]; region: Region } {
     const region = this.#caller.regionOf(options);
     const upload = checkUploadParams(params);
-    let customers: unknown[] = Array.isArray(params?.customers) ? params.customers : [];
+    const maxBytes = options?.maxBodyBytes === undefined
+      ? UPLOAD_BODY_LIMIT_BYTES
+      : checkCount(options.maxBodyBytes, "maxBodyBytes", 1);
+    const fields: Record<string, unknown> = {
+      name: params?.name,
+      enable_rego_lookups: params?.enable_rego_lookups ?? false,
+    };
+    // Sent as checked: trimmed (with `validate: false`, as given).
+    for (const field of ["monitor_start_date", "monitor_end_date"] as const) {
+      const value: unknown = params?.[field];
+      if (value !== undefined) fields[field] = typeof value === "string" ? value.trim() : value;
+    }
+    // Not started for an upload already refused: its fields may not even be JSON.
+    const body = upload.length === 0 || options?.validate === false
+      ? new UploadBody(fields, maxBytes)
+      : null;
+    const tooLarge = (index: number) =>
+      new ValidationError([{
+        index: -1,
+        field: "customers",
+        reason:
+          `the upload's body would pass ${maxBytes} bytes (the API's limit) at row ${index}, ` +
+          `after ${body?.rows} customers (${body?.bytes} bytes): send fewer customers per upload ` +
+          "(bulkUpload from @recapture/sdk/bulk splits them by size)",
+      }]);
     let rejected: RowIssue[] = [];
     if (options?.validate === false) {
       if (!Array.isArray(params?.customers)) {
         throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
       }
+      params.customers.forEach((row, index) => {
+        if (!body?.add(row)) throw tooLarge(index);
+      });
     } else {
-      const { valid, issues } = validateCustomers(customers, {
+      const customers: unknown[] = Array.isArray(params?.customers) ? params.customers : [];
+      const { valid, issues, stoppedAt } = validateEach(customers, {
         region,
         allowPastExpiry: options?.allowPastExpiry ?? false,
-      });
+      }, (row) => body === null || body.add(row));
+      if (stoppedAt !== null) throw tooLarge(stoppedAt);
       const fatal = upload.length > 0 || (issues.length > 0 && !options?.dropInvalid);
       if (fatal || valid.length === 0) {
         const noneLeft = !fatal && valid.length === 0
@@ -175,23 +228,12 @@ export class Uploads {
           : [];
         throw new ValidationError([...upload, ...noneLeft, ...issues]);
       }
-      customers = valid;
       rejected = issues;
     }
-    const json: Record<string, unknown> = {
-      name: params.name,
-      enable_rego_lookups: params.enable_rego_lookups ?? false,
-    };
-    // Sent as checked: trimmed (with `validate: false`, as given).
-    for (const field of ["monitor_start_date", "monitor_end_date"] as const) {
-      const value: unknown = params[field];
-      if (value !== undefined) json[field] = typeof value === "string" ? value.trim() : value;
-    }
-    json.customers = customers;
     const init: CallInit = {
       method: "POST",
       path: `${API}/upload`,
-      json,
+      json: body!.text(),
       retry: "unsent-only",
     };
     return { init, rejected, region };

@@ -91,6 +91,19 @@ export function validateCustomers(
   customers: unknown[],
   options?: ValidateCustomersOptions,
 ): ValidateCustomersResult {
+  const { valid, issues } = validateEach(customers, options, () => true);
+  return { valid, issues };
+}
+
+/**
+ * @internal {@link validateCustomers}, handing each valid row to `keep` as it is found; stops
+ * (the result then holds the rows up to that one) when `keep` answers `false`.
+ */
+export function validateEach(
+  customers: unknown[],
+  options: ValidateCustomersOptions | undefined,
+  keep: (row: CustomerInput, index: number) => boolean,
+): ValidateCustomersResult & { stoppedAt: number | null } {
   const region = options?.region ?? "au";
   if (!isRegion(region)) {
     throw new TypeError(`region must be one of ${REGIONS.join(", ")}`);
@@ -101,9 +114,11 @@ export function validateCustomers(
   const lastDeleted = options?.allowPastExpiry ? "" : earliestToday(options?.now ?? new Date());
   for (let index = 0; index < customers.length; index++) {
     const row = checkRow(customers[index], index, region, issues, lastDeleted);
-    if (row !== null) valid.push(row);
+    if (row === null) continue;
+    valid.push(row);
+    if (!keep(row, index)) return { valid, issues, stoppedAt: index };
   }
-  return { valid, issues };
+  return { valid, issues, stoppedAt: null };
 }
 
 function checkRow(
