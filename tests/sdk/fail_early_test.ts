@@ -170,3 +170,26 @@ Deno.test("upload timeout: the error says the upload may exist, names it, and sa
     await server.shutdown();
   }
 });
+
+Deno.test("bulkUpload splits by size: rows over 64 MiB at any batchSize go as uploads the API accepts", async () => {
+  const { bulkUpload } = await import("../../src/import/bulk.ts");
+  const sandbox = await createSandbox();
+  try {
+    const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    // ~8 KB per row (the sandbox's additional_fields limit is 8192): 9,000 rows is ~72 MB, one
+    // batch by count, more than one by size.
+    const blob = "x".repeat(8000);
+    const rows = function* () {
+      for (let i = 0; i < 9000; i++) {
+        yield { rego: `SZ${i}`, state: "NSW", additional_fields: { blob } };
+      }
+    };
+    const result = await bulkUpload(client, rows(), { name: "big", batchSize: 20_000 });
+    const uploads = result.manifest.uploads;
+    assertEquals(uploads.length, 2);
+    assertEquals(uploads.reduce((n, u) => n + u.customers, 0), 9000);
+  } finally {
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
