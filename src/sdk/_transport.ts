@@ -206,17 +206,11 @@ export class Transport {
       }
       const headers = this.#headers(opts.headers, opts.contentType, authHeader);
 
-      // Per-attempt timeout, body read included. A raw call hands the body to the caller, so its
-      // timer is cleared once the headers are in.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let timeoutSignal: AbortSignal;
-      if (read) {
-        timeoutSignal = AbortSignal.timeout(timeoutMs);
-      } else {
-        const controller = new AbortController();
-        timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-        timeoutSignal = controller.signal;
-      }
+      // Per-attempt timeout: body read included, except for a raw call, which hands the body to
+      // the caller (its timer is cleared once the headers are in).
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+      const timeoutSignal = controller.signal;
       const signal = userSignal === undefined
         ? timeoutSignal
         : AbortSignal.any([userSignal, timeoutSignal]);
@@ -260,7 +254,7 @@ export class Transport {
           }
         }
       } finally {
-        if (timer !== undefined) clearTimeout(timer);
+        clearTimeout(timer);
       }
 
       if (response !== null) {
