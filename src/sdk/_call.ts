@@ -6,7 +6,7 @@
  */
 import type * as v from "valibot";
 import { callLimits, checkRegion } from "./_args.ts";
-import { parseBody, type WithResponse } from "./_response.ts";
+import { parseBody, withMeta, type WithResponse } from "./_response.ts";
 import type { Received, Transport } from "./_transport.ts";
 import type { Region } from "./schemas.ts";
 
@@ -60,6 +60,20 @@ export class Caller {
   /** The region of a call: `options.region`, else the client's, checked. */
   regionOf(options: RequestOptions | undefined): Region {
     return checkRegion(options?.region ?? this.region, "region");
+  }
+
+  /**
+   * Sends one JSON call and answers `pick` of its body (checked with `schema`), carrying the
+   * response's meta as `lastResponse`.
+   */
+  async call<S extends v.GenericSchema, T extends object>(
+    init: CallInit,
+    options: RequestOptions | undefined,
+    schema: S,
+    pick: (body: v.InferOutput<S>) => T,
+  ): Promise<WithLastResponse<T>> {
+    const received = await this.send(init, options);
+    return withMeta(pick(parsed(schema, received, init)), received.status, received.response);
   }
 
   /**

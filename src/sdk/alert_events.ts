@@ -24,6 +24,7 @@
  */
 import * as v from "valibot";
 import { RecaptureError } from "./errors.ts";
+import type { Assert, Same } from "./schemas.ts";
 
 /**
  * The event names a webhook can subscribe to for Customer Recapture.
@@ -323,8 +324,6 @@ export function isRecaptureAlert(event: AlertEvent): event is RecaptureAlertEven
     (RECAPTURE_ALERT_EVENTS as readonly string[]).includes(event.event);
 }
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 /** @internal The wire schemas and the public types agree (a compile-time check). */
 export type _AlertTypesAgree = [
   Assert<Same<v.InferOutput<typeof AlertListingSchema>, AlertListing>>,

@@ -8,11 +8,9 @@ import {
   API,
   type Caller,
   type CallInit,
-  parsed,
   type RequestOptions,
   type WithLastResponse,
 } from "./_call.ts";
-import { withMeta } from "./_response.ts";
 import { ValidationError } from "./errors.ts";
 import { iteratePages } from "./pagination.ts";
 import { encodePathSegment } from "./path.ts";
@@ -108,9 +106,7 @@ export class Customers {
       query,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(CustomerPageSchema, received, init);
-    return withMeta(body, received.status, received.response);
+    return await this.#caller.call(init, options, CustomerPageSchema, (body) => body);
   }
 
   /**
@@ -155,9 +151,7 @@ export class Customers {
       path: `${API}/customers/${encodePathSegment(customerId)}`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(CustomerEnvelopeSchema, received, init);
-    return withMeta(body.customer, received.status, received.response);
+    return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);
   }
 
   /**
@@ -183,9 +177,7 @@ export class Customers {
       json: params,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(CustomerEnvelopeSchema, received, init);
-    return withMeta(body.customer, received.status, received.response);
+    return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);
   }
 
   /**
@@ -205,8 +197,6 @@ export class Customers {
       path: `${API}/customers/${encodePathSegment(customerId)}`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(CustomerEnvelopeSchema, received, init);
-    return withMeta(body.customer, received.status, received.response);
+    return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);
   }
 }

@@ -406,8 +406,10 @@ export interface RowIssue {
 // ---------------------------------------------------------------------------------------------
 // Compile-time check: every public interface equals its schema's inferred output.
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
+/** @internal `true` when A and B are the same type. */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** @internal Compiles only when T is `true`. */
+export type Assert<T extends true> = T;
 /** @internal */
 export type _SchemaTypesAgree = [
   Assert<Same<v.InferOutput<typeof SightingSchema>, Sighting>>,

@@ -254,9 +254,7 @@ export class Uploads {
       path: `${API}/upload/${encodePathSegment(uploadId)}`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(UploadEnvelopeSchema, received, init);
-    return withMeta(body.upload, received.status, received.response);
+    return await this.#caller.call(init, options, UploadEnvelopeSchema, (body) => body.upload);
   }
 
   /**

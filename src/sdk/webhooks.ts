@@ -21,6 +21,7 @@ import {
 import { ValidationError } from "./errors.ts";
 import { encodePathSegment } from "./path.ts";
 import type { RowIssue } from "./schemas.ts";
+import type { Assert, Same } from "./schemas.ts";
 
 /** A webhook configuration: where AutoGrab pushes which events. Extra fields are kept. */
 export interface Webhook {
@@ -186,9 +187,12 @@ export class Webhooks {
       },
       retry: "unsent-only",
     };
-    const received = await this.#caller.send(init, { ...options, region });
-    const body = parsed(WebhookEnvelopeSchema, received, init);
-    return withMeta(body.webhook, received.status, received.response);
+    return await this.#caller.call(
+      init,
+      { ...options, region },
+      WebhookEnvelopeSchema,
+      (body) => body.webhook,
+    );
   }
 
   /**
@@ -201,9 +205,7 @@ export class Webhooks {
    */
   async list(options?: RequestOptions): Promise<WithLastResponse<WebhookList>> {
     const init: CallInit = { method: "GET", path: WEBHOOKS, retry: "idempotent" };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(WebhookListSchema, received, init);
-    return withMeta(body, received.status, received.response);
+    return await this.#caller.call(init, options, WebhookListSchema, (body) => body);
   }
 
   /**
@@ -220,9 +222,7 @@ export class Webhooks {
       path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(WebhookEnvelopeSchema, received, init);
-    return withMeta(body.webhook, received.status, received.response);
+    return await this.#caller.call(init, options, WebhookEnvelopeSchema, (body) => body.webhook);
   }
 
   /**
@@ -239,9 +239,7 @@ export class Webhooks {
       path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(WebhookEnvelopeSchema, received, init);
-    return withMeta(body.webhook, received.status, received.response);
+    return await this.#caller.call(init, options, WebhookEnvelopeSchema, (body) => body.webhook);
   }
 
   /**
@@ -268,7 +266,5 @@ export class Webhooks {
   }
 }
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 /** @internal The wire schema and the public type agree (a compile-time check). */
 export type _WebhookTypeAgrees = Assert<Same<v.InferOutput<typeof WebhookSchema>, Webhook>>;
