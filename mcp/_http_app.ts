@@ -11,7 +11,6 @@ import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
 import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
 import { randomHex } from "../src/_internal/hex.ts";
-import { timingSafeEqual } from "../src/_internal/timing_safe_equal.ts";
 
 /**
  * Options of {@linkcode createMcpHttpApp}.
@@ -53,6 +52,20 @@ function hostnameOf(host: string): string {
   }
   const colon = host.lastIndexOf(":");
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
+  );
+}
+
+/** Compares two strings in time independent of where they differ. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([digest(a), digest(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
 }
 
 function jsonRpcError(c: Context, status: 401 | 403 | 405, message: string): Response {
@@ -185,7 +198,7 @@ export function createMcpHttpApp(
     }
     const auth = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (!match || !timingSafeEqual(match[1], options.token)) {
+    if (!match || !(await sameSecret(match[1], options.token))) {
       c.header("WWW-Authenticate", 'Bearer realm="recapture-mcp"');
       return jsonRpcError(c, 401, "Unauthorized: send Authorization: Bearer <token>");
     }
