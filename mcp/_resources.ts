@@ -8,7 +8,7 @@
  * @module
  */
 import type { Region } from "../mod.ts";
-import { isUploadDone, REGIONS } from "../mod.ts";
+import { isRegion, isUploadDone, REGIONS } from "../mod.ts";
 import { explainError, redact } from "./_errors.ts";
 import { Scrubber } from "./_mask.ts";
 import type { MaskSettings } from "./_mask.ts";
@@ -44,7 +44,7 @@ export function parseResourceUri(
 ): { kind: "upload" | "customer"; id: string; region: Region } {
   const match = /^recapture:\/\/(uploads|customers)\/([^/?#]+)(?:\?region=([a-z]+))?$/.exec(uri);
   const region = (match?.[3] ?? defaultRegion) as Region;
-  if (!match || !(REGIONS as readonly string[]).includes(region)) {
+  if (!match || !isRegion(region)) {
     throw new McpError(
       ErrorCode.InvalidParams,
       `not a recapture resource: ${uri.slice(0, 200)} (expected recapture://uploads/{id} or ` +

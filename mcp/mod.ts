@@ -15,7 +15,7 @@
  * @module
  */
 import * as z from "zod";
-import { REGIONS } from "../mod.ts";
+import { isRegion, REGIONS } from "../mod.ts";
 import type { RecaptureClient, Region } from "../mod.ts";
 import { createConfirmationTokens } from "./_confirm.ts";
 import type { ConfirmationTokens } from "./_confirm.ts";
@@ -48,6 +48,7 @@ export type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
 import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools/_tool.ts";
+import { VERSION } from "../src/sdk/version.ts";
 
 /**
  * Options of {@linkcode createRecaptureMcpServer}. Unknown keys are rejected.
@@ -298,7 +299,7 @@ function settle(options: RecaptureMcpServerOptions): Settings {
     throw new RecaptureMcpConfigError("readOnly must be a boolean");
   }
   const region = options.region ?? "au";
-  if (!(REGIONS as readonly string[]).includes(region)) {
+  if (!isRegion(region)) {
     throw new RecaptureMcpConfigError(`unknown region: ${region} (known: ${REGIONS.join(", ")})`);
   }
   const mode = options.mode ?? "api";
@@ -468,7 +469,7 @@ export function createRecaptureMcpServer(
       Promise.resolve({ go: false, text: "confirmation_unavailable: not inside a call" }),
   };
   const server = new McpServer(
-    { name: "recapture", title: "AutoGrab Customer Recapture", version: "0.1.0" },
+    { name: "recapture", title: "AutoGrab Customer Recapture", version: VERSION },
     {
       instructions: instructions(s),
       capabilities: {

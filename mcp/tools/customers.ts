@@ -5,7 +5,7 @@
  */
 import * as z from "zod";
 import type { Region } from "../../mod.ts";
-import { expiresImmediately, NotFoundError, REGIONS } from "../../mod.ts";
+import { expiresImmediately, isRegion, NotFoundError } from "../../mod.ts";
 import { explainError } from "../_errors.ts";
 import {
   confirmationToken,
@@ -71,9 +71,9 @@ function decodeCursor(cursor: string): CursorState {
     if (
       Array.isArray(value) && value.length === 3 && Number.isInteger(value[0]) && value[0] >= 0 &&
       (value[1] === null || typeof value[1] === "string") &&
-      (REGIONS as readonly unknown[]).includes(value[2])
+      isRegion(value[2])
     ) {
-      return { offset: value[0], upload_id: value[1], region: value[2] as Region };
+      return { offset: value[0], upload_id: value[1], region: value[2] };
     }
   } catch {
     // fall through

@@ -51,9 +51,9 @@ import {
   wantArguments,
 } from "./_commands.ts";
 
-export type { Io } from "./_io.ts";
+import { VERSION } from "../sdk/version.ts";
 
-const VERSION = "0.1.0";
+export type { Io } from "./_io.ts";
 
 /** The environment variables the command line reads. */
 export const CLI_ENV = [...CLIENT_ENV, "INIT_CWD"] as const;

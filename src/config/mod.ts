@@ -19,7 +19,7 @@
  * @module
  */
 import { RecaptureClient } from "../sdk/client.ts";
-import { type Region, REGIONS } from "../sdk/schemas.ts";
+import { isRegion, type Region, REGIONS } from "../sdk/schemas.ts";
 import { createSandbox, type Sandbox, SANDBOX_API_KEY } from "../sandbox/mod.ts";
 
 /** The default KV file of the embedded sandbox (shared with `deno task sandbox`). */
@@ -192,8 +192,8 @@ export function resolveRegion(
   const source = flag !== undefined ? "--region" : "RECAPTURE_REGION";
   const value = flag ?? (env.RECAPTURE_REGION?.trim().toLowerCase() || undefined);
   if (value === undefined) return undefined;
-  if (!(REGIONS as readonly string[]).includes(value)) {
+  if (!isRegion(value)) {
     throw new TypeError(`${source} must be one of ${REGIONS.join(", ")}, got "${value}"`);
   }
-  return value as Region;
+  return value;
 }

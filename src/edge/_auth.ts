@@ -3,21 +3,8 @@
  *
  * @module
  */
+import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 import type { ProxyToken } from "./_config.ts";
-
-/**
- * Compares a presented secret with an expected one without an early exit: the time taken
- * depends only on the expected value's length, never on where the two differ.
- */
-export function timingSafeEqual(presented: string, expected: string): boolean {
-  const n = expected.length;
-  const m = presented.length;
-  let diff = m ^ n;
-  for (let i = 0; i < n; i++) {
-    diff |= (m === 0 ? 0 : presented.charCodeAt(i % m)) ^ expected.charCodeAt(i);
-  }
-  return diff === 0;
-}
 
 /** The outcome of checking a request's credentials. */
 export type AuthResult =

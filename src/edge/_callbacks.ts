@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isUploadDone } from "../sdk/client.ts";
+import { isUploadDone } from "../sdk/uploads.ts";
 import { RecaptureApiError } from "../sdk/errors.ts";
 import type { Region, Upload } from "../sdk/schemas.ts";
 import { SIGNATURE_HEADER, signPayload, type UploadCompletedEvent } from "../signature/mod.ts";
@@ -16,6 +16,7 @@ import {
   UNRESOLVED,
 } from "./_outbound.ts";
 import { type CallbackJob, type CallbackScheduler, JOB_KIND } from "./_scheduler.ts";
+import { userAgent } from "../sdk/version.ts";
 
 /** Timing of callbacks. */
 export interface CallbackSettings {
@@ -179,7 +180,7 @@ async function deliver(job: CallbackJob, deps: CallbackDeps): Promise<void> {
           redirect: "manual",
           headers: {
             "content-type": "application/json",
-            "user-agent": "recapture-edge/0.1",
+            "user-agent": userAgent("edge"),
             "recapture-event-id": event.id,
             "recapture-delivery-attempt": String(job.attempt + 1),
             [SIGNATURE_HEADER]: await signPayload(body, deps.secret),

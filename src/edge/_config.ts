@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Region, REGIONS } from "../sdk/schemas.ts";
+import { isRegion, type Region } from "../sdk/schemas.ts";
 
 /** Platform env: Workers bindings, or `Deno.env.toObject()` on Deno. */
 export type EdgeEnv = Record<string, unknown>;
@@ -49,7 +49,7 @@ export function envFlag(get: EnvGetter, name: string): boolean {
   return /^(1|true|yes|on)$/i.test(envString(get, name) ?? "");
 }
 
-/** Returns the region if it is one of the SDK's `REGIONS`, otherwise undefined. */
+/** Returns the region if it is one of the four, otherwise undefined. */
 export function asRegion(value: unknown): Region | undefined {
-  return REGIONS.includes(value as Region) ? value as Region : undefined;
+  return isRegion(value) ? value : undefined;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { RowIssue } from "../sdk/schemas.ts";
-import { readBodyLimited } from "../signature/mod.ts";
+import { readBodyLimited } from "../_internal/body.ts";
 
 /** The default time allowed to receive a whole request body (ms). */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;

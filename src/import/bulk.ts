@@ -22,12 +22,14 @@
  * @module
  */
 
-import { type CancelledUpload, isUploadDone, type RecaptureClient } from "../sdk/client.ts";
+import type { RecaptureClient } from "../sdk/client.ts";
+import { type CancelledUpload, isUploadDone } from "../sdk/uploads.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { RecaptureError } from "../sdk/errors.ts";
-import { sleep } from "../sdk/_retry.ts";
+import { sleep } from "../_internal/sleep.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
+import { customerBodyBytes, UPLOAD_BODY_LIMIT_BYTES, utf8Bytes } from "../sdk/_body_size.ts";
 import { fingerprint, RowChecker, type RowWarning } from "./_row_warnings.ts";
 
 export type { RowWarning, RowWarningKind } from "./_row_warnings.ts";
@@ -542,12 +544,15 @@ interface Batch {
   last: number;
   firstLine: number | undefined;
   lastLine: number | undefined;
+  /** The size its upload's body will have, in bytes (the upload's fields counted at most). */
+  bytes: number;
 }
 
 class BulkRun {
   readonly #client: RecaptureClient;
   readonly #options: BulkUploadOptions;
   readonly #batchSize: number;
+  readonly #headBytes: number;
   readonly #concurrency: number;
   /** The most bad rows a span holds before it is closed (bounds memory on all-bad input). */
   readonly #badCap: number;
@@ -591,6 +596,14 @@ class BulkRun {
     if (typeof options.name !== "string" || options.name.trim() === "") {
       throw new TypeError("bulkUpload: options.name must be a non-empty string");
     }
+    // An upload's fields but its customers, counted with the longest part number.
+    this.#headBytes = utf8Bytes(JSON.stringify({
+      name: `${options.name} (part ${Number.MAX_SAFE_INTEGER})`,
+      enable_rego_lookups: false,
+      monitor_start_date: options.monitor_start_date,
+      monitor_end_date: options.monitor_end_date,
+      customers: [],
+    }));
     const resume = options.resume;
     if (resume !== undefined) {
       if (resume.version !== 1 || !Array.isArray(resume.uploads)) {
@@ -777,6 +790,19 @@ class BulkRun {
     let batch = this.#filling;
     for (let i = 0; i < block.length; i++) {
       const p = block[i];
+      const customer = customers[i];
+      // Split by size too: the row that would take a batch's body past the API's limit opens
+      // the next batch, so no upload is refused for its size after it was prepared.
+      const rowBytes = customer !== undefined && bad[i] === undefined && !skipped[i]
+        ? customerBodyBytes(customer)
+        : 0;
+      if (
+        batch !== undefined && batch.customers.length > 0 &&
+        batch.bytes + rowBytes > UPLOAD_BODY_LIMIT_BYTES
+      ) {
+        this.#ready.push(batch);
+        batch = undefined;
+      }
       batch ??= {
         customers: [],
         badRows: [],
@@ -787,6 +813,7 @@ class BulkRun {
         last: p.row,
         firstLine: p.line,
         lastLine: p.line,
+        bytes: this.#headBytes,
       };
       batch.last = p.row;
       batch.lastLine = p.line;
@@ -796,7 +823,6 @@ class BulkRun {
         this.#warningsSeen += rowWarnings.length;
       }
       const badRow = bad[i];
-      const customer = customers[i];
       if (customer !== undefined && this.#storedBefore(customer, p.row)) {
         batch.alreadyStored++;
         this.#rowsSkipped++;
@@ -808,6 +834,7 @@ class BulkRun {
         this.#badSeen++;
       } else {
         batch.customers.push(customers[i]!);
+        batch.bytes += rowBytes;
       }
       if (
         batch.customers.length >= this.#batchSize ||

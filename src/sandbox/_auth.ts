@@ -11,6 +11,8 @@ import { HttpError, MESSAGES, readBytes } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { type Region, REGIONS, type SandboxAccount } from "./_types.ts";
+import { isRegion } from "../sdk/schemas.ts";
+import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 
 /** The development API key of the default sandbox account. */
 export const SANDBOX_API_KEY = "sec_sandbox_development_key";
@@ -64,7 +66,7 @@ export class Auth {
         throw new TypeError(`Duplicate sandbox account "${account.id}"`);
       }
       for (const r of account.regions ?? []) {
-        if (!REGIONS.includes(r)) {
+        if (!isRegion(r)) {
           throw new TypeError(`Account "${account.id}" has an unknown region "${r}"`);
         }
       }
@@ -159,7 +161,7 @@ export class Auth {
       throw new HttpError(401, "Client credentials are required (HTTP Basic auth)");
     }
     const account = this.#byClient.get(id);
-    if (!account || !(await sameSecret(secret, account.clientSecret ?? ""))) {
+    if (!account || !timingSafeEqual(secret, account.clientSecret ?? "")) {
       throw new HttpError(401, "Invalid client credentials");
     }
     const token = `sbx_at_${randomHex(24)}`;
@@ -174,11 +176,4 @@ export class Auth {
 
 function regionsOf(account: SandboxAccount): readonly Region[] {
   return account.regions ?? REGIONS;
-}
-
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256Hex(given), sha256Hex(expected)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

@@ -18,7 +18,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { streamSSE } from "hono/streaming";
-import { timingSafeEqual } from "../edge/_auth.ts";
+import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { keys, num } from "./_keys.ts";
 import { SANDBOX_API_KEY } from "./_auth.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { readBodyLimited } from "../_internal/body.ts";
 
 /**
  * An error answered as `{ error: true, message }` with `status`, plus `detail` when given: the
@@ -143,47 +144,15 @@ export async function readBytes(request: Request, maxBytes: number): Promise<Uin
       if (bytes.length > maxBytes) throw tooLarge();
       return bytes;
     }
-    return await readStream(request, maxBytes, tooLarge);
+    const bytes = await readBodyLimited(request, maxBytes);
+    if (bytes === null) throw tooLarge();
+    return bytes;
   } catch (e) {
     if (e instanceof HttpError) throw e;
     // The body never arrived whole (the client went away, or its stream failed): nothing was
     // read, so nothing is stored. A client still there learns why; one gone hears nothing.
     throw new HttpError(400, `The request body could not be read to its end: ${errorText(e)}`);
   }
-}
-
-/** Reads a body streamed without a declared length, cut at the limit. */
-async function readStream(
-  request: Request,
-  maxBytes: number,
-  tooLarge: () => HttpError,
-): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      parts.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function errorText(e: unknown): string {

@@ -23,6 +23,7 @@ import {
   type AlertSubscriptionStore,
   isPlainObject,
 } from "./_alert_subscriptions.ts";
+import { userAgent } from "../sdk/version.ts";
 
 /** A market event as the route takes it. */
 export interface MarketInput {
@@ -372,7 +373,7 @@ export class Market {
           method: "POST",
           headers: {
             "Content-Type": "application/json",
-            "User-Agent": "recapture-sandbox/0.1 (webhooks)",
+            "User-Agent": userAgent("sandbox", "webhooks"),
           },
           body: JSON.stringify(message.e),
           signal: AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), this.#stopping.signal]),

@@ -8,7 +8,8 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { Auth, Caller } from "./_auth.ts";
 import { HttpError, MESSAGES } from "./_http.ts";
 import type { RateLimiter } from "./_rate_limit.ts";
-import { type Region, REGIONS } from "./_types.ts";
+import type { Region } from "./_types.ts";
+import { isRegion, REGIONS } from "../sdk/schemas.ts";
 
 /** The Hono environment of the sandbox app. */
 export interface SandboxEnv {
@@ -41,8 +42,8 @@ export function apiGuard(
       c.header(name, value);
     }
     const regions = new URL(c.req.url).searchParams.getAll("region");
-    const region = regions[0] as Region;
-    if (regions.length === 0 || !REGIONS.includes(region)) {
+    const region = regions[0];
+    if (region === undefined || !isRegion(region)) {
       throw new HttpError(
         400,
         invalidRegion,

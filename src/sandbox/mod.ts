@@ -37,6 +37,7 @@ import { Store } from "./_store.ts";
 import { isPushMessage, Market } from "./_market.ts";
 import { AlertSubscriptionStore } from "./_alert_subscriptions.ts";
 import type { SandboxOptions } from "./_types.ts";
+import { UPLOAD_BODY_LIMIT_BYTES } from "../sdk/_body_size.ts";
 
 export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
 export {
@@ -119,7 +120,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 450) {
     throw new RangeError(`chunkSize must be a whole number from 1 to 450 (got ${chunkSize})`);
   }
-  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? UPLOAD_BODY_LIMIT_BYTES;
   if (!(maxBodyBytes >= 1)) throw new RangeError("maxBodyBytes must be at least 1");
   const now = options.now ?? (() => new Date());
   const limiter = new RateLimiter(

@@ -4,6 +4,7 @@
  * @module
  */
 import * as v from "valibot";
+import { passes } from "./_schema_check.ts";
 import {
   AuthenticationError,
   EmptyUploadError,
@@ -22,7 +23,6 @@ import {
   ServerError,
   UnexpectedResponseError,
 } from "./errors.ts";
-import { fastSafeParse } from "./_fast_parse.ts";
 
 function num(headers: Headers, name: string): number | null {
   const raw = headers.get(name);
@@ -160,78 +160,20 @@ export function apiError(
   return new RecaptureApiError(text, opts);
 }
 
-/** What `lastResponse` is read from, until its first access. */
-interface Pending {
-  status: number;
-  /** Until the first read; dropped then, so the object no longer keeps the Response alive. */
-  response: { readonly headers: Headers } | null;
-  meta: ResponseMeta | null;
-}
-
-/** A base class whose constructor returns the object it is given. */
-class Identity {
-  constructor(target: object) {
-    return target;
-  }
-}
-
 /**
- * Keeps a {@link Pending} in a private field of any object: `new Stamp(o, p)` adds the field to
- * `o` itself (a subclass's fields go on whatever its base constructor returns). Unlike a
- * property, a private field is invisible to every reflection (keys, spread, JSON, deep
- * equality), and adding one is an ordinary shape transition, not a runtime call.
- */
-class Stamp extends Identity {
-  #pending: Pending;
-
-  private constructor(target: object, pending: Pending) {
-    super(target);
-    this.#pending = pending;
-  }
-
-  static attach(target: object, pending: Pending): void {
-    if (#pending in target) (target as Stamp).#pending = pending;
-    else new Stamp(target, pending);
-  }
-
-  static read(target: unknown): Pending | undefined {
-    return typeof target === "object" && target !== null && #pending in target
-      ? (target as Stamp).#pending
-      : undefined;
-  }
-}
-
-/** The getter of every `lastResponse`: one shared function, so objects keep one shape. */
-function lastResponse(this: unknown): ResponseMeta | undefined {
-  const pending = Stamp.read(this);
-  if (pending === undefined) return undefined;
-  if (pending.meta === null && pending.response !== null) {
-    pending.meta = readMeta(pending.status, pending.response.headers);
-    pending.response = null;
-  }
-  return pending.meta ?? undefined;
-}
-
-// A plain descriptor object: V8 reads one with the default prototype on a fast path.
-const META_DESCRIPTOR: PropertyDescriptor = {
-  get: lastResponse,
-  enumerable: false,
-  configurable: true,
-};
-
-/**
- * Attaches `lastResponse` as a non-enumerable, read-only property and returns the object. The
- * meta is read from the headers on first access: reading eight headers (and, on Deno, building
- * the Headers object) on every response costs more than the rest of the SDK's bookkeeping, and
- * so does a getter closure per object (each would get its own hidden class).
+ * Attaches `lastResponse` (the response's status, request id, rate-limit and quota headers) as
+ * a non-enumerable, read-only property and returns the object.
  */
 export function withMeta<T extends object>(
   value: T,
   status: number,
   response: { readonly headers: Headers },
 ): T & WithResponse {
-  Stamp.attach(value, { status, response, meta: null });
-  Object.defineProperty(value, "lastResponse", META_DESCRIPTOR);
+  Object.defineProperty(value, "lastResponse", {
+    value: readMeta(status, response.headers),
+    enumerable: false,
+    configurable: true,
+  });
   return value as T & WithResponse;
 }
 
@@ -257,7 +199,8 @@ export function parseBody<S extends v.GenericSchema>(
   } catch (cause) {
     throw notJson(text, context, cause);
   }
-  const result = fastSafeParse(schema, json);
+  if (passes(schema, json)) return json;
+  const result = v.safeParse(schema, json);
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = v.getDotPath(issue) ?? "";

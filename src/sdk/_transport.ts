@@ -19,8 +19,8 @@ import {
   provablyNotSent,
   raceSignal,
   retryDelayMs,
-  sleep,
 } from "./_retry.ts";
+import { sleep } from "../_internal/sleep.ts";
 import { TokenSchema } from "./schemas.ts";
 import type { Region } from "./schemas.ts";
 
@@ -100,7 +100,6 @@ const TIMEOUT = Symbol("timeout");
 export class Transport {
   readonly config: TransportConfig;
   #now: () => number;
-  #timeouts = new CoarseTimeouts();
   #plain: { auth: AuthHeader | null; headers: HeadersInit } | null = null;
 
   /** @param config resolved settings */
@@ -207,18 +206,11 @@ export class Transport {
       }
       const headers = this.#headers(opts.headers, opts.contentType, authHeader);
 
-      // Per-attempt timeout. A full read uses a shared coarse AbortSignal.timeout (cheap, never
-      // keeps the process alive; it may fire after the attempt, harmlessly). A raw call hands the
-      // body to the caller, so its own timer is cleared once the headers are in.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let timeoutSignal: AbortSignal;
-      if (read) {
-        timeoutSignal = this.#timeouts.signal(timeoutMs);
-      } else {
-        const controller = new AbortController();
-        timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-        timeoutSignal = controller.signal;
-      }
+      // Per-attempt timeout: body read included, except for a raw call, which hands the body to
+      // the caller (its timer is cleared once the headers are in).
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+      const timeoutSignal = controller.signal;
       const signal = userSignal === undefined
         ? timeoutSignal
         : AbortSignal.any([userSignal, timeoutSignal]);
@@ -262,7 +254,7 @@ export class Transport {
           }
         }
       } finally {
-        if (timer !== undefined) clearTimeout(timer);
+        clearTimeout(timer);
       }
 
       if (response !== null) {
@@ -411,55 +403,6 @@ const PLAIN_ERROR_FIELDS = new Set([
   "port",
   "hostname",
 ]);
-
-/**
- * Timeout signals shared by attempts that start close together. Creating a timer per attempt
- * costs more than a loopback request's budget, so an attempt reuses a signal created at most
- * `slack` ms before it, whose delay is `timeoutMs + slack`: an attempt never times out early,
- * and at most `slack` late (slack = 1% of the timeout, at most 100 ms).
- */
-export class CoarseTimeouts {
-  #byDelay = new Map<number, Shared>();
-  /** The last one handed out: almost every call asks for the same delay. */
-  #last: Shared | null = null;
-
-  /** How many shared signals are held (for the tests). */
-  get held(): number {
-    return this.#byDelay.size;
-  }
-
-  /** A signal that aborts no sooner than `timeoutMs` from now, and at most 1% later. */
-  signal(timeoutMs: number): AbortSignal {
-    const now = Date.now();
-    const last = this.#last;
-    if (
-      last !== null && last.timeoutMs === timeoutMs && now <= last.until && !last.signal.aborted
-    ) {
-      return last.signal;
-    }
-    const slack = Math.min(100, Math.floor(timeoutMs / 100));
-    if (slack < 1) return AbortSignal.timeout(timeoutMs);
-    let shared = this.#byDelay.get(timeoutMs);
-    if (shared === undefined || now > shared.until || shared.signal.aborted) {
-      // Only signals still within their slack can be handed out again: drop the others, or a
-      // caller passing ever-different timeouts would fill the map.
-      if (this.#byDelay.size >= 8) {
-        for (const [delay, old] of this.#byDelay) if (now > old.until) this.#byDelay.delete(delay);
-      }
-      shared = { timeoutMs, signal: AbortSignal.timeout(timeoutMs + slack), until: now + slack };
-      this.#byDelay.set(timeoutMs, shared);
-    }
-    this.#last = shared;
-    return shared.signal;
-  }
-}
-
-/** A timeout signal shared by the attempts that start before `until`. */
-interface Shared {
-  timeoutMs: number;
-  signal: AbortSignal;
-  until: number;
-}
 
 /**
  * The request headers: the caller's (if any), `accept`, `content-type`, and the auth header

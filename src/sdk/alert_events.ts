@@ -24,13 +24,7 @@
  */
 import * as v from "valibot";
 import { RecaptureError } from "./errors.ts";
-import {
-  AlertEventBaseSchema,
-  DelistSchema,
-  PingSchema,
-  PriceChangeSchema,
-  RecaptureNewSchema,
-} from "./_webhook_schemas.ts";
+import type { Assert, Same } from "./schemas.ts";
 
 /**
  * The event names a webhook can subscribe to for Customer Recapture.
@@ -198,6 +192,71 @@ export class AlertEventError extends RecaptureError {
   }
 }
 
+// Wire schemas of the events (valibot), held equal to the public types above by the
+// compile-time check at the bottom. Events are `looseObject`s: unknown extra fields are kept.
+const optStr = v.nullish(v.string());
+const optNum = v.nullish(v.number());
+
+/** @internal The listing an alert is about. */
+const AlertListingSchema = v.looseObject({
+  url: optStr,
+  marketplace: optStr,
+  price: optNum,
+  listed_at: optStr,
+  seller_type: optStr,
+});
+
+const base = {
+  id: v.pipe(v.string(), v.minLength(1)),
+  created_at: optStr,
+  region: optStr,
+};
+
+const recaptureData = {
+  customer_id: v.pipe(v.string(), v.minLength(1)),
+  rego: optStr,
+  state: optStr,
+  vin: optStr,
+  listing: AlertListingSchema,
+};
+
+/** @internal Fields every pushed event has. */
+const AlertEventBaseSchema = v.looseObject({ ...base, event: v.string() });
+
+/** @internal `recapture_new` */
+const RecaptureNewSchema = v.looseObject({
+  ...base,
+  event: v.literal("recapture_new"),
+  data: v.looseObject(recaptureData),
+});
+/** @internal `recapture_price_change` */
+const PriceChangeSchema = v.looseObject({
+  ...base,
+  event: v.literal("recapture_price_change"),
+  data: v.looseObject({ ...recaptureData, previous_price: optNum }),
+});
+/** @internal `recapture_delist` */
+const DelistSchema = v.looseObject({
+  ...base,
+  event: v.literal("recapture_delist"),
+  data: v.looseObject(recaptureData),
+});
+/** @internal `ping` */
+const PingSchema = v.looseObject({
+  ...base,
+  event: v.literal("ping"),
+  data: v.nullish(v.looseObject({ webhook_id: optStr })),
+});
+
+/**
+ * @internal `{ success }` answered by a ping (documented), with the `event` sent when the answer
+ * names it (decided: the sandbox does).
+ */
+export const PingEnvelopeSchema = v.looseObject({
+  success: v.nullish(v.boolean()),
+  event: v.nullish(PingSchema),
+});
+
 const KNOWN = {
   recapture_new: RecaptureNewSchema,
   recapture_price_change: PriceChangeSchema,
@@ -264,3 +323,13 @@ export function isRecaptureAlert(event: AlertEvent): event is RecaptureAlertEven
   return !("unknown" in event && event.unknown === true) &&
     (RECAPTURE_ALERT_EVENTS as readonly string[]).includes(event.event);
 }
+
+/** @internal The wire schemas and the public types agree (a compile-time check). */
+export type _AlertTypesAgree = [
+  Assert<Same<v.InferOutput<typeof AlertListingSchema>, AlertListing>>,
+  Assert<Same<v.InferOutput<typeof AlertEventBaseSchema>, AlertEventBase>>,
+  Assert<Same<v.InferOutput<typeof RecaptureNewSchema>, RecaptureNewEvent>>,
+  Assert<Same<v.InferOutput<typeof PriceChangeSchema>, PriceChangeEvent>>,
+  Assert<Same<v.InferOutput<typeof DelistSchema>, DelistEvent>>,
+  Assert<Same<v.InferOutput<typeof PingSchema>, PingEvent>>,
+];

@@ -5,32 +5,23 @@
  * @module
  */
 
-/** The package version. */
-export const VERSION: string = "0.1.0";
+export { VERSION } from "./version.ts";
+export { UPLOAD_BODY_LIMIT_BYTES } from "./_body_size.ts";
 
+export { type RawRequestInit, RecaptureClient, type RecaptureClientOptions } from "./client.ts";
+export type { RequestOptions, WithLastResponse, WithResponse } from "./_call.ts";
+export { encodePathSegment } from "./path.ts";
 export {
   type CancelledUpload,
-  type CustomerIterateParams,
-  type CustomerListParams,
-  Customers,
-  encodePathSegment,
   isUploadDone,
-  type RawRequestInit,
-  RecaptureClient,
-  type RecaptureClientOptions,
-  type RequestOptions,
   type UploadCancelOutcome,
   type UploadCreateOptions,
   type UploadCreateResult,
   Uploads,
   type UploadWaitOptions,
-  type Webhook,
-  type WebhookCreateParams,
-  type WebhookList,
-  Webhooks,
-  type WithLastResponse,
-  type WithResponse,
-} from "./client.ts";
+} from "./uploads.ts";
+export { type CustomerIterateParams, type CustomerListParams, Customers } from "./customers.ts";
+export { type Webhook, type WebhookCreateParams, type WebhookList, Webhooks } from "./webhooks.ts";
 export type { FetchLike, RecaptureLogger } from "./_transport.ts";
 export type { BackoffOptions } from "./_retry.ts";
 export {
@@ -66,6 +57,7 @@ export {
   type CustomerPage,
   type CustomerUpdateParams,
   DATE_PATTERN,
+  isRegion,
   isValidDate,
   type Region,
   REGIONS,

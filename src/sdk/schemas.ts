@@ -30,6 +30,20 @@ export type Region = "au" | "nz" | "uk" | "my";
 export const REGIONS: readonly Region[] = Object.freeze(["au", "nz", "uk", "my"] as const);
 
 /**
+ * Whether `x` is one of {@link REGIONS}: the one region check of the package (client, config,
+ * edge, MCP).
+ *
+ * @example
+ * ```ts
+ * import { isRegion } from "@recapture/sdk";
+ * console.log(isRegion("nz"), isRegion("us")); // true false
+ * ```
+ */
+export function isRegion(x: unknown): x is Region {
+  return (REGIONS as readonly unknown[]).includes(x);
+}
+
+/**
  * Australian registration states accepted in `state` when the region is `au`.
  *
  * @example
@@ -126,27 +140,15 @@ export const DATE_PATTERN: RegExp = /^(\d{4})-(\d{2})-(\d{2})$/;
  * ```
  */
 export function isValidDate(s: string): boolean {
-  // Hand-rolled (no regex, no allocation): it runs once per date of every uploaded row.
-  if (typeof s !== "string" || s.length !== 10) return false;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false; // "-"
-  const y = digits(s, 0, 4), mo = digits(s, 5, 7), d = digits(s, 8, 10);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1) return false;
+  const m = typeof s === "string" ? DATE_PATTERN.exec(s) : null;
+  if (m === null) return false;
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
   const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
   return d <= (mo === 2 ? (leap ? 29 : 28) : DAYS[mo - 1]);
 }
 
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The number written by s[from, to) in ASCII digits, or -1. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Schemas (private: exported types must not reference valibot's types).
@@ -159,7 +161,7 @@ const dateSchema = v.pipe(
 );
 
 /** @internal */
-export const RegionSchema = v.picklist(["au", "nz", "uk", "my"]);
+export const RegionSchema = v.picklist(REGIONS);
 
 /** @internal One time a tracked car was seen listed. */
 export const SightingSchema = v.looseObject({
@@ -449,8 +451,10 @@ export interface RowIssue {
 // ---------------------------------------------------------------------------------------------
 // Compile-time check: every public interface equals its schema's inferred output.
 
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
+/** @internal `true` when A and B are the same type. */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** @internal Compiles only when T is `true`. */
+export type Assert<T extends true> = T;
 /** @internal */
 export type _SchemaTypesAgree = [
   Assert<Same<v.InferOutput<typeof SightingSchema>, Sighting>>,

@@ -13,10 +13,13 @@
 import {
   AU_STATES,
   type CustomerInput,
+  CustomerInputSchema,
   type CustomerUpdateParams,
   CustomerUpdateParamsSchema,
   FIELD_RULES,
+  isRegion,
   isValidDate,
+  normalRego,
   type Region,
   REGIONS,
   type RowIssue,
@@ -51,32 +54,9 @@ export interface ValidateCustomersResult {
 }
 
 const AU = new Set(AU_STATES);
-const HAS_SPACE = /\s/;
-const SPACES = /\s+/g;
 
-// Per-row work is written out field by field (named property reads and writes, no keyed
-// access with a changing key) with fast paths for the common case: text of printable ASCII
-// (33-126) has nothing for `trim()`, `\s` or a case change to do beyond a-z. Anything else
-// takes the general path, so results are the same.
-
-/** Whether `key` is a customer field (a `switch` on names: cheaper than a Set per key). */
-function isKnown(key: string): boolean {
-  switch (key) {
-    case "rego":
-    case "state":
-    case "vin":
-    case "external_id":
-    case "client_name":
-    case "mobile_number":
-    case "sale_date":
-    case "expiry_date":
-    case "monitor_start_date":
-    case "monitor_end_date":
-    case "additional_fields":
-      return true;
-  }
-  return false;
-}
+/** The fields a customer row may have: the keys of the upload schema's customer. */
+const FIELDS: ReadonlySet<string> = new Set(Object.keys(CustomerInputSchema.entries));
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
@@ -88,42 +68,9 @@ function typeName(x: unknown): string {
   return x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
 }
 
-/** Printable ASCII other than space: never whitespace for `trim()` or `\s`. */
-function isSolid(code: number): boolean {
-  return code > 32 && code < 127;
-}
-
 /** `undefined`, `null` and blank strings count as absent. */
 function absent(x: unknown): boolean {
-  if (x === undefined || x === null) return true;
-  if (typeof x !== "string") return false;
-  return x.length === 0 || (!isSolid(x.charCodeAt(0)) && x.trim() === "");
-}
-
-/** `s.trim()`, without the call when both ends are printable ASCII. */
-function trimmed(s: string): string {
-  return isSolid(s.charCodeAt(0)) && isSolid(s.charCodeAt(s.length - 1)) ? s : s.trim();
-}
-
-/** A rego without whitespace, upper-cased. */
-function normalRego(rego: string): string {
-  let lower = false;
-  for (let i = 0; i < rego.length; i++) {
-    const c = rego.charCodeAt(i);
-    if (!isSolid(c)) return (HAS_SPACE.test(rego) ? rego.replace(SPACES, "") : rego).toUpperCase();
-    if (c >= 97 && c <= 122) lower = true;
-  }
-  return lower ? rego.toUpperCase() : rego;
-}
-
-/** Whether `v` (17 characters) already matches `VIN_PATTERN`, tested by character codes. */
-function isVinText(v: string): boolean {
-  for (let i = 0; i < 17; i++) {
-    const c = v.charCodeAt(i);
-    if (c >= 48 && c <= 57) continue; // 0-9
-    if (c < 65 || c > 90 || c === 73 || c === 79 || c === 81) return false; // not A-Z, or I O Q
-  }
-  return true;
+  return x === undefined || x === null || (typeof x === "string" && x.trim() === "");
 }
 
 /**
@@ -146,8 +93,21 @@ export function validateCustomers(
   customers: unknown[],
   options?: ValidateCustomersOptions,
 ): ValidateCustomersResult {
+  const { valid, issues } = validateEach(customers, options, () => true);
+  return { valid, issues };
+}
+
+/**
+ * @internal {@link validateCustomers}, handing each valid row to `keep` as it is found; stops
+ * (the result then holds the rows up to that one) when `keep` answers `false`.
+ */
+export function validateEach(
+  customers: unknown[],
+  options: ValidateCustomersOptions | undefined,
+  keep: (row: CustomerInput, index: number) => boolean,
+): ValidateCustomersResult & { stoppedAt: number | null } {
   const region = options?.region ?? "au";
-  if (!REGIONS.includes(region)) {
+  if (!isRegion(region)) {
     throw new TypeError(`region must be one of ${REGIONS.join(", ")}`);
   }
   if (!Array.isArray(customers)) throw new TypeError("customers must be an array");
@@ -156,9 +116,11 @@ export function validateCustomers(
   const lastDeleted = options?.allowPastExpiry ? "" : earliestToday(options?.now ?? new Date());
   for (let index = 0; index < customers.length; index++) {
     const row = checkRow(customers[index], index, region, issues, lastDeleted);
-    if (row !== null) valid.push(row);
+    if (row === null) continue;
+    valid.push(row);
+    if (!keep(row, index)) return { valid, issues, stoppedAt: index };
   }
-  return { valid, issues };
+  return { valid, issues, stoppedAt: null };
 }
 
 function checkRow(
@@ -176,7 +138,7 @@ function checkRow(
   const out: CustomerInput = {};
 
   for (const key in raw) {
-    if (!isKnown(key) && raw[key] !== undefined) {
+    if (!FIELDS.has(key) && raw[key] !== undefined) {
       issues.push({
         index,
         field: key,
@@ -203,7 +165,7 @@ function checkRow(
     if (typeof state !== "string") {
       issues.push({ index, field: "state", reason: `must be a string, got ${typeName(state)}` });
     } else {
-      const s = AU.has(state) ? state : state.trim().toUpperCase();
+      const s = state.trim().toUpperCase();
       if (region === "au" && !AU.has(s)) {
         issues.push({
           index,
@@ -219,8 +181,6 @@ function checkRow(
   if (!noVin) {
     if (typeof vin !== "string") {
       issues.push({ index, field: "vin", reason: `must be a string, got ${typeName(vin)}` });
-    } else if (vin.length === 17 && isVinText(vin)) {
-      out.vin = vin;
     } else {
       const v = vin.trim().toUpperCase();
       if (v.length !== 17) {
@@ -245,14 +205,14 @@ function checkRow(
 
   const externalId = raw.external_id;
   if (!absent(externalId)) {
-    if (typeof externalId === "string") out.external_id = trimmed(externalId);
+    if (typeof externalId === "string") out.external_id = externalId.trim();
     else issues.push(notString(index, "external_id", externalId));
   }
   const clientName = raw.client_name;
   if (!absent(clientName)) {
     if (typeof clientName !== "string") issues.push(notString(index, "client_name", clientName));
     else {
-      const name = trimmed(clientName);
+      const name = clientName.trim();
       const problem = FIELD_RULES.client_name(name);
       if (problem !== null) issues.push({ index, field: "client_name", reason: problem });
       else out.client_name = name;
@@ -262,7 +222,7 @@ function checkRow(
   if (!absent(mobile)) {
     if (typeof mobile !== "string") issues.push(notString(index, "mobile_number", mobile));
     else {
-      const number = trimmed(mobile);
+      const number = mobile.trim();
       const problem = FIELD_RULES.mobile_number(number);
       if (problem !== null) issues.push({ index, field: "mobile_number", reason: problem });
       else out.mobile_number = number;

@@ -36,6 +36,9 @@
  */
 import { RecaptureError } from "../sdk/errors.ts";
 import { toHex } from "../_internal/hex.ts";
+import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
+import { readBodyLimited } from "../_internal/body.ts";
+export { readBodyLimited };
 
 export { RecaptureError };
 
@@ -143,14 +146,6 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
   const out = new Uint8Array(32);
   for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
-}
-
-/** Compares two equal-length byte strings without an early exit. */
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 /**
@@ -351,7 +346,7 @@ export async function verifySignatureDetailed(
       await crypto.subtle.sign("HMAC", await hmacKey(secret), data),
     );
     candidates.forEach((c, i) => {
-      if (c !== null && bytesEqual(c, expected) && matched < 0) matched = i;
+      if (c !== null && timingSafeEqual(c, expected) && matched < 0) matched = i;
     });
   }
   if (matched >= 0) return { timestamp: parsed.timestamp, signature: parsed.signatures[matched] };
@@ -396,65 +391,6 @@ export interface VerifyWebhookOptions {
   maxBodyBytes?: number;
   /** The current time; defaults to `new Date()`. */
   now?: () => Date;
-}
-
-/**
- * Reads a request body up to `limit` bytes; resolves `null` when it is larger (checked against
- * `Content-Length` first, then while streaming, so a lying or missing length is caught too).
- * With `signal` (e.g. `AbortSignal.timeout(10_000)` against a slow sender), the read stops and
- * rejects with the signal's reason when it aborts.
- *
- * @example
- * ```ts
- * import { readBodyLimited } from "@recapture/sdk/webhooks";
- * const req = new Request("http://x/", { method: "POST", body: "x".repeat(10) });
- * console.log(await readBodyLimited(req, 5)); // null
- * ```
- */
-export async function readBodyLimited(
-  request: Request,
-  limit: number,
-  options: { signal?: AbortSignal } = {},
-): Promise<Uint8Array<ArrayBuffer> | null> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) {
-    request.body?.cancel().catch(() => {});
-    return null;
-  }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const signal = options.signal;
-  const aborted = signal &&
-    new Promise<never>((_, reject) => {
-      const stop = () => {
-        reject(signal.reason); // first, so the read that the cancel ends loses the race
-        reader.cancel().catch(() => {});
-      };
-      if (signal.aborted) stop();
-      else signal.addEventListener("abort", stop, { once: true });
-    });
-  aborted?.catch(() => {});
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } =
-      await (aborted ? Promise.race([reader.read(), aborted]) : reader.read());
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(new Uint8Array(value));
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function resolveSecrets(source: SecretSource | undefined, env: Record<string, unknown>): string[] {

@@ -12,7 +12,6 @@ import {
 import { ConnectionError, RecaptureApiError, RecaptureClient, TimeoutError } from "../../mod.ts";
 import { requestedDelayMs } from "../../src/sdk/_response.ts";
 import { provablyNotSent, resolveBackoff, retryDelayMs } from "../../src/sdk/_retry.ts";
-import { CoarseTimeouts } from "../../src/sdk/_transport.ts";
 import { customerJson } from "../_msw.ts";
 
 const FAST = { baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 5 };
@@ -173,27 +172,6 @@ Deno.test("provablyNotSent recognises refused and DNS failures only", () => {
   assert(!provablyNotSent(wrap("connection reset by peer")));
   assert(!provablyNotSent(new Error("timeout")));
   assertInstanceOf(new ConnectionError("x"), Error);
-});
-
-Deno.test("coarse timeouts: close attempts share a signal; short timeouts get their own", () => {
-  const t = new CoarseTimeouts();
-  const a = t.signal(30_000);
-  assert(a === t.signal(30_000), "shared within the slack window");
-  const b = t.signal(20_000);
-  assert(a !== b, "one signal per timeout value");
-  assert(a === t.signal(30_000) && b === t.signal(20_000), "each value keeps its shared signal");
-  assert(t.signal(50) !== t.signal(50), "no slack under 100 ms: a signal each");
-  assertEquals(a.aborted, false);
-});
-
-Deno.test("coarse timeouts: ever-different timeouts do not pile up", async () => {
-  const t = new CoarseTimeouts();
-  // 1,000 ms timeouts have 10 ms of slack: past it, a signal is never handed out again.
-  for (let i = 0; i < 50; i++) t.signal(1000 + i);
-  assertEquals(t.held, 50);
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  t.signal(5000);
-  assertEquals(t.held, 1);
 });
 
 Deno.test("redirects are not followed: the key and an upload's body go nowhere else", async () => {

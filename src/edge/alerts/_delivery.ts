@@ -5,10 +5,11 @@
  *
  * @module
  */
+import { userAgent } from "../../sdk/version.ts";
 import type { AlertEvent } from "../../sdk/alert_events.ts";
 import type { Customer } from "../../sdk/schemas.ts";
 import { signPayload } from "../../signature/mod.ts";
-import { sleep } from "../../sdk/_retry.ts";
+import { sleep } from "../../_internal/sleep.ts";
 import { sha256Hex } from "../../_internal/hex.ts";
 import type { KvQueue } from "../_kv_scheduler.ts";
 import { type HostResolver, type OutboundPolicy, resolvedUrlProblem } from "../_outbound.ts";
@@ -176,7 +177,7 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
     try {
       const headers: Record<string, string> = {
         "Content-Type": "application/json",
-        "User-Agent": "recapture-edge/0.1 (alerts)",
+        "User-Agent": userAgent("edge", "alerts"),
       };
       if (destination.kind === "webhook") {
         // Signed at each attempt, so the timestamp is fresh for the receiver's tolerance window.

@@ -44,7 +44,7 @@ import {
   isRecaptureAlert,
   parseAlertEvent,
 } from "../../sdk/alert_events.ts";
-import { timingSafeEqual } from "../_auth.ts";
+import { timingSafeEqual } from "../../_internal/timing_safe_equal.ts";
 import { asRegion, type EdgeEnv, ENV, envFlag, envList, envString } from "../_config.ts";
 import {
   DEFAULT_BODY_TIMEOUT_MS,

@@ -1,0 +1,112 @@
+/**
+ * How a resource (`client.uploads`, `.customers`, `.webhooks`) sends one JSON call: the
+ * client's default region and transport, per-call options checked, the answer parsed with a
+ * schema.
+ * @module
+ */
+import type * as v from "valibot";
+import { callLimits, checkRegion } from "./_args.ts";
+import { parseBody, withMeta, type WithResponse } from "./_response.ts";
+import type { Received, Transport } from "./_transport.ts";
+import type { Region } from "./schemas.ts";
+
+/** Per-call overrides. */
+export interface RequestOptions {
+  /** Region for this call. */
+  region?: Region;
+  /** Abort the call. */
+  signal?: AbortSignal;
+  /** Per-attempt timeout in ms for this call. */
+  timeoutMs?: number;
+  /** Retries for this call. */
+  maxRetries?: number;
+}
+
+/** A result with the meta of its response as non-enumerable `lastResponse`. */
+export type WithLastResponse<T> = T & WithResponse;
+export type { WithResponse };
+
+/** The path prefix of the Customer Recapture endpoints. */
+export const API = "/v2/recapture";
+
+/** What a resource method asks of the transport. */
+export interface CallInit {
+  method: string;
+  path: string;
+  query?: URLSearchParams;
+  /** The JSON body (already encoded, or a value to encode). */
+  json?: unknown;
+  retry: "idempotent" | "unsent-only";
+}
+
+/** The client's default region and request loop, as its resources use them. */
+export class Caller {
+  /** The client's default region. */
+  readonly region: Region;
+  /** The client's request loop. */
+  readonly transport: Transport;
+
+  /**
+   * Creates an instance.
+   *
+   * @param region the client's default region
+   * @param transport the client's request loop
+   */
+  constructor(region: Region, transport: Transport) {
+    this.region = region;
+    this.transport = transport;
+  }
+
+  /** The region of a call: `options.region`, else the client's, checked. */
+  regionOf(options: RequestOptions | undefined): Region {
+    return checkRegion(options?.region ?? this.region, "region");
+  }
+
+  /**
+   * Sends one JSON call and answers `pick` of its body (checked with `schema`), carrying the
+   * response's meta as `lastResponse`.
+   */
+  async call<S extends v.GenericSchema, T extends object>(
+    init: CallInit,
+    options: RequestOptions | undefined,
+    schema: S,
+    pick: (body: v.InferOutput<S>) => T,
+  ): Promise<WithLastResponse<T>> {
+    const received = await this.send(init, options);
+    return withMeta(pick(parsed(schema, received, init)), received.status, received.response);
+  }
+
+  /**
+   * Sends one JSON call. It hands back the transport's own promise (no async step of its own);
+   * its callers are async, so a throw here still rejects.
+   */
+  send(init: CallInit, options: RequestOptions | undefined): Promise<Received> {
+    const body = typeof init.json === "string" || init.json === undefined
+      ? init.json
+      : JSON.stringify(init.json);
+    return this.transport.request({
+      method: init.method,
+      path: init.path,
+      query: init.query,
+      body,
+      contentType: body === undefined ? undefined : "application/json",
+      region: this.regionOf(options),
+      signal: options?.signal,
+      ...callLimits(options),
+      retry: init.retry,
+    });
+  }
+}
+
+/** The body of a call's answer, validated with `schema`. */
+export function parsed<S extends v.GenericSchema>(
+  schema: S,
+  received: Received,
+  init: CallInit,
+): v.InferOutput<S> {
+  return parseBody(schema, received.text, {
+    status: received.status,
+    response: received.response,
+    what: `${init.method} ${init.path}`,
+  });
+}
