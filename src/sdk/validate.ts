@@ -19,7 +19,6 @@ import {
   FIELD_RULES,
   isRegion,
   isValidDate,
-  normalRego,
   type Region,
   REGIONS,
   type RowIssue,
@@ -153,10 +152,10 @@ function checkRow(
     if (typeof rego !== "string") {
       issues.push({ index, field: "rego", reason: `must be a string, got ${typeName(rego)}` });
     } else {
-      const r = normalRego(rego);
-      const problem = FIELD_RULES.rego(r);
+      // Judged as stored (spaces and dashes aside), sent as written less its spaces (API_FACTS).
+      const problem = FIELD_RULES.rego(rego);
       if (problem !== null) issues.push({ index, field: "rego", reason: problem });
-      else out.rego = r;
+      else out.rego = rego.replace(/\s+/g, "").toUpperCase();
     }
   }
 
