@@ -37,7 +37,9 @@ import type {
 const listInput = {
   upload_id: z.string().min(1).max(200).optional().describe("Only this upload's."),
   offset: z.number().int().min(0).max(1e9).optional().describe("Default 0."),
-  limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT).describe("Page size."),
+  limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT).describe(
+    "Page size.",
+  ),
   cursor: z.string().max(500).optional().describe("next_cursor of the last page."),
   fields: z.array(z.enum(CUSTOMER_FIELDS)).optional().describe("Only these fields (id always)."),
   region,
@@ -171,8 +173,7 @@ const listCustomers = defineTool({
 const getCustomer = defineTool({
   name: "recapture_get_customer",
   title: "Get customer",
-  description:
-    "One customer, with sightings (each time the car was seen listed for sale).",
+  description: "One customer, with sightings (each time the car was seen listed for sale).",
   access: "read",
   annotations: {
     readOnlyHint: true,

@@ -97,8 +97,7 @@ function inMcpWords<T extends { reason: string }>(issue: T): T {
 const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
-  description:
-    "Watch past customers' cars for sale listings; then recapture_wait_for_upload.",
+  description: "Watch past customers' cars for sale listings; then recapture_wait_for_upload.",
   access: "write",
   annotations: {
     readOnlyHint: false,
@@ -222,8 +221,7 @@ const uploadCustomers = defineTool({
 const uploadStatus = defineTool({
   name: "recapture_upload_status",
   title: "Upload status",
-  description:
-    "An upload's progress, checked once (recapture_wait_for_upload waits for the end).",
+  description: "An upload's progress, checked once (recapture_wait_for_upload waits for the end).",
   access: "read",
   annotations: {
     readOnlyHint: true,
@@ -254,8 +252,7 @@ const uploadStatus = defineTool({
 const waitForUpload = defineTool({
   name: "recapture_wait_for_upload",
   title: "Wait for upload",
-  description:
-    "Wait for an upload to finish, then report its counts; if timed_out, call again.",
+  description: "Wait for an upload to finish, then report its counts; if timed_out, call again.",
   access: "read",
   annotations: {
     readOnlyHint: true,
