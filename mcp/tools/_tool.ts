@@ -165,20 +165,30 @@ export interface RegisteredToolSpec {
   listing(): Tool;
 }
 
-/** Removes `additionalProperties: false` at every depth. */
-function dropClosed(node: unknown): void {
+/**
+ * Removes what says nothing at every depth: `additionalProperties: {}` and empty nested
+ * `properties` (JSON Schema allows any property by default) and, in an output schema,
+ * `additionalProperties: false` too (an output schema states what comes back; "nothing else"
+ * adds tokens and no meaning).
+ */
+function dropSilent(node: unknown, io: "input" | "output", root = true): void {
   if (Array.isArray(node)) {
-    for (const item of node) dropClosed(item);
+    for (const item of node) dropSilent(item, io, false);
   } else if (typeof node === "object" && node !== null) {
     const record = node as Record<string, unknown>;
-    if (record.additionalProperties === false) delete record.additionalProperties;
-    for (const value of Object.values(record)) dropClosed(value);
+    const isEmpty = (v: unknown) =>
+      typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+    const extra = record.additionalProperties;
+    if (isEmpty(extra) || (io === "output" && extra === false)) delete record.additionalProperties;
+    if (!root && record.type === "object" && isEmpty(record.properties)) delete record.properties;
+    for (const value of Object.values(record)) dropSilent(value, io, false);
   }
 }
 
 /**
  * A zod object as the JSON Schema `tools/list` carries, the way the SDK converts it (draft-7),
- * minus the `$schema` line the SDK adds to every schema (about 12 tokens each, twice per tool).
+ * minus the `$schema` line the SDK adds to every schema (about 12 tokens each, twice per tool)
+ * and the parts that say nothing (see `dropSilent`).
  */
 function jsonSchema(shape: z.ZodRawShape, io: "input" | "output"): Tool["inputSchema"] {
   const schema: Record<string, unknown> = z.toJSONSchema(z.object(shape), {
@@ -186,8 +196,7 @@ function jsonSchema(shape: z.ZodRawShape, io: "input" | "output"): Tool["inputSc
     io,
   });
   delete schema.$schema;
-  // An output schema states what comes back; "nothing else" adds tokens and no meaning.
-  if (io === "output") dropClosed(schema);
+  dropSilent(schema, io);
   return schema as Tool["inputSchema"];
 }
 
@@ -227,14 +236,12 @@ export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
 
 // ---------------------------------------------------------------- shared schema pieces
 
-export const region = z.enum(REGION_VALUES).optional().describe("Default: the server's.");
-export const uploadId = z.string().min(1).max(200).describe(
-  "Upload id from recapture_upload_customers.",
-);
+export const region = z.enum(REGION_VALUES).optional().describe("Default: server's.");
+export const uploadId = z.string().min(1).max(200).describe("Upload id.");
 export const customerId = z.string().min(1).max(200).describe("Customer id.");
 // No length cap in the schema (tokens are checked by one anchored, bounded pattern).
 export const confirmationToken = z.string().optional().describe(
-  "Token mode: from confirmation_required, if the user agrees.",
+  "If the user agreed: from confirmation_required.",
 );
 
 export const uploadSummary = z.object({
@@ -249,17 +256,11 @@ export const uploadSummary = z.object({
 export type UploadSummary = z.infer<typeof uploadSummary>;
 
 /**
- * A customer in results: the fields an agent acts on named (untyped, to stay terse: the API's
- * values are strings or null), the rest of `CUSTOMER_FIELDS` passing through as they come.
+ * A customer in results: its `id`, and `CUSTOMER_FIELDS` passing through as they come. The
+ * fields are named once in the list, in its `fields` enum; naming them again in each output
+ * schema cost 25 tokens a tool and told the agent nothing a result does not show.
  */
-export const customerOut = z.object({
-  id: z.string(),
-  rego: z.unknown().optional(),
-  vin: z.unknown().optional(),
-  vehicle_title: z.unknown().optional(),
-  client_name: z.unknown().optional(),
-  expiry_date: z.unknown().optional(),
-}).loose();
+export const customerOut = z.object({ id: z.string() }).loose();
 export type CustomerOut = z.infer<typeof customerOut>;
 
 export const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.string() });

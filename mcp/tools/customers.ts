@@ -38,7 +38,7 @@ const listInput = {
   upload_id: z.string().min(1).max(200).optional().describe("Only this upload's."),
   offset: z.number().int().min(0).max(1e9).optional().describe("Default 0."),
   limit: z.number().int().min(1).max(MAX_LIST_LIMIT).default(DEFAULT_LIST_LIMIT).describe(
-    `Page size, at most ${MAX_LIST_LIMIT}.`,
+    "Page size.",
   ),
   cursor: z.string().max(500).optional().describe("next_cursor of the last page."),
   fields: z.array(z.enum(CUSTOMER_FIELDS)).optional().describe("Only these fields (id always)."),
@@ -173,9 +173,7 @@ const listCustomers = defineTool({
 const getCustomer = defineTool({
   name: "recapture_get_customer",
   title: "Get customer",
-  description:
-    "Get one customer: vehicle (rego, VIN, title), contact, dates and sightings (each time " +
-    "the car was seen listed for sale).",
+  description: "One customer, with sightings (each time the car was seen listed for sale).",
   access: "read",
   annotations: {
     readOnlyHint: true,
@@ -241,9 +239,8 @@ const updateCustomer = defineTool({
   name: "recapture_update_customer",
   title: "Update customer",
   description:
-    "Change a customer's client_name, mobile_number, sale_date or expiry_date. Only the " +
-    'fields given change; "" clears one. The API deletes a customer on its expiry_date, so an ' +
-    "expiry_date of today or earlier deletes it: a person confirms that first.",
+    'Change the fields given ("" clears one). The API deletes a customer on its expiry_date, ' +
+    "so one of today or earlier deletes it: a person confirms that first.",
   access: "write",
   annotations: {
     readOnlyHint: false,

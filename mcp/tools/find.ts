@@ -53,8 +53,8 @@ function brief(c: CustomerOut): CustomerOut {
 const findCustomers = defineTool({
   name: "recapture_find_customers",
   title: "Find customers",
-  description: `Find customers by rego, VIN or name (scans up to ${MAX_SCANNED} per call; ` +
-    "continue from next_offset while one is given).",
+  description: `Find customers by rego, VIN or name, ${MAX_SCANNED} scanned per call; call ` +
+    "again with next_offset while set.",
   access: "read",
   annotations: {
     readOnlyHint: true,
@@ -64,9 +64,9 @@ const findCustomers = defineTool({
   },
   input: {
     query: z.string().min(1).max(200).describe("Rego, VIN or (part of) a name."),
-    by: z.enum(["rego", "vin", "name"]).optional().describe("Default: any of them."),
-    upload_id: z.string().min(1).max(200).optional().describe("Only this upload's customers."),
-    offset: z.number().int().min(0).max(1e9).optional().describe("next_offset of a previous call."),
+    by: z.enum(["rego", "vin", "name"]).optional().describe("Default: any."),
+    upload_id: z.string().min(1).max(200).optional().describe("Only this upload's."),
+    offset: z.number().int().min(0).max(1e9).optional().describe("Default 0."),
     region,
   },
   output: {

@@ -35,8 +35,8 @@ const uploadInput = {
       "monitor_start_date, monitor_end_date (YYYY-MM-DD), external_id, additional_fields.",
   ),
   csv: z.string().max(MAX_CSV_CHARS).optional().describe("Or CSV with a header."),
-  file: z.string().max(4096).optional().describe("Or a CSV file path (stdio)."),
-  skip_invalid: z.boolean().optional().describe("Upload valid rows, report the rest."),
+  file: z.string().max(4096).optional().describe("Or a CSV path (stdio)."),
+  skip_invalid: z.boolean().optional().describe("Skip invalid rows (reported)."),
   enable_rego_lookups: z.boolean().optional().describe(
     "Buy VIN lookups for rows without VIN; ask the user.",
   ),
@@ -97,9 +97,7 @@ function inMcpWords<T extends { reason: string }>(issue: T): T {
 const uploadCustomers = defineTool({
   name: "recapture_upload_customers",
   title: "Upload customers",
-  description:
-    "Track past customers' cars (alerts when one is listed for sale). Checks rows first; " +
-    "then recapture_wait_for_upload.",
+  description: "Watch past customers' cars for sale listings; then recapture_wait_for_upload.",
   access: "write",
   annotations: {
     readOnlyHint: false,
@@ -223,9 +221,7 @@ const uploadCustomers = defineTool({
 const uploadStatus = defineTool({
   name: "recapture_upload_status",
   title: "Upload status",
-  description:
-    "Get an upload's progress: customers uploaded, processed and failed, and percent done. " +
-    "One quick check; to block until it finishes use recapture_wait_for_upload.",
+  description: "An upload's progress, checked once (recapture_wait_for_upload waits for the end).",
   access: "read",
   annotations: {
     readOnlyHint: true,
@@ -256,9 +252,7 @@ const uploadStatus = defineTool({
 const waitForUpload = defineTool({
   name: "recapture_wait_for_upload",
   title: "Wait for upload",
-  description:
-    "Wait (up to max_wait_seconds, at most 25) for an upload to finish processing, then " +
-    "report its counts. If it is not done yet, call again.",
+  description: "Wait for an upload to finish, then report its counts; if timed_out, call again.",
   access: "read",
   annotations: {
     readOnlyHint: true,
@@ -269,7 +263,7 @@ const waitForUpload = defineTool({
   input: {
     upload_id: uploadId,
     max_wait_seconds: z.number().int().min(1).max(25).default(20).describe(
-      "How long to wait before reporting back.",
+      "Seconds.",
     ),
     region,
   },
@@ -349,8 +343,7 @@ const cancelUpload = defineTool({
   name: "recapture_cancel_upload",
   title: "Cancel upload",
   description:
-    "Stop an upload from creating more customers (ones already created stay). A person " +
-    "confirms first; the answer says whether anything was cancelled.",
+    "Stop an upload creating more customers (created ones stay). A person confirms first.",
   access: "write",
   annotations: {
     readOnlyHint: false,

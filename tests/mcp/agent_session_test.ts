@@ -12,7 +12,7 @@ import type { CallToolResult } from "../../mcp/_sdk.ts";
 
 const SESSION_GOAL = 8000;
 const RESULT_GOAL = 2500;
-const LIST_GOAL = 3000;
+const LIST_GOAL = 2500;
 
 /** A KV whose queue (the sandbox's processing) can be paused and resumed. */
 async function pausableKv(): Promise<{ kv: Deno.Kv; pause(): void; resume(): void }> {

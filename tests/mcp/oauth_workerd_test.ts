@@ -1,9 +1,10 @@
 /**
  * The remote MCP server (`examples/mcp_worker.ts`) in real workerd through Miniflare, behind
  * OAuth: the official SDK client connects through the whole flow against the local test
- * authorization server; scopes limit the tools; bad tokens are refused with the right header;
- * destructive calls are refused (no elicitation on stateless Workers); the client's token never
- * reaches the API (a sandbox on loopback stands in for it).
+ * authorization server, directly and through `mcp-remote` (Node 22); scopes limit the tools; bad
+ * tokens are refused with the right header; destructive calls are refused (no elicitation on
+ * stateless Workers); the client's token never reaches the API (a sandbox on loopback stands in
+ * for it).
  *
  * The Worker listens on a port Miniflare picks, so a loopback relay on a port known first carries
  * the canonical URL the tokens name.
@@ -13,7 +14,7 @@ import { RecaptureClient } from "../../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { startWorkerd } from "../_miniflare.ts";
 import { toolDir } from "../_tools/mod.ts";
-import { connectWithOAuth, startAuthServer } from "./_oauth_server.ts";
+import { connectThroughMcpRemote, connectWithOAuth, startAuthServer } from "./_oauth_server.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -118,6 +119,29 @@ Deno.test("remote MCP on workerd behind OAuth", async (t) => {
       );
       assertEquals((await seed.customers.retrieve(customer.id)).id, customer.id, "still there");
       await writer.close();
+    });
+
+    await t.step("mcp-remote connects through OAuth under workerd", async () => {
+      as.grantScope = "recapture:read";
+      const issued = as.tokensIssued;
+      const remote = await connectThroughMcpRemote(mcpUrl);
+      try {
+        const names = (await remote.client.listTools()).tools.map((x) => x.name);
+        assert(names.includes("recapture_list_customers"), remote.log().slice(-2000));
+        assert(!names.includes("recapture_delete_customer"), "recapture:read: no writing tool");
+        const listed = await remote.client.callTool({
+          name: "recapture_get_customer",
+          arguments: { customer_id: customer.id },
+        });
+        assertEquals(listed.isError, undefined, JSON.stringify(listed.content));
+        assertEquals(
+          (listed.structuredContent as { customer: { id: string } }).customer.id,
+          customer.id,
+        );
+        assertEquals(as.tokensIssued, issued + 1, "one sign-in through the browser stand-in");
+      } finally {
+        await remote.close();
+      }
     });
 
     await t.step("bad tokens are refused under workerd too", async () => {
