@@ -262,6 +262,19 @@ export type UploadSummary = z.infer<typeof uploadSummary>;
  */
 export const customerOut = z.object({ id: z.string() }).loose();
 export type CustomerOut = z.infer<typeof customerOut>;
+/**
+ * The customer as the reading tools (list, get) answer it: the fields an agent looks for are
+ * named, tersely (the others named once, in the list tool's `fields` enum). Tools that only act
+ * on a customer answer `customerOut`, to keep `tools/list` within its token budget.
+ */
+export const customerReadOut = z.object({
+  id: z.string(),
+  rego: z.unknown().optional(),
+  vin: z.unknown().optional(),
+  vehicle_title: z.unknown().optional(),
+  client_name: z.unknown().optional(),
+  expiry_date: z.unknown().optional(),
+}).loose();
 
 export const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.string() });
 

@@ -12,6 +12,7 @@ import {
   CUSTOMER_FIELDS,
   customerId,
   customerOut,
+  customerReadOut,
   customerView,
   DEFAULT_LIST_LIMIT,
   defineTool,
@@ -46,7 +47,7 @@ const listInput = {
 };
 
 const listOutput = {
-  customers: z.array(customerOut),
+  customers: z.array(customerReadOut),
   total: z.number().nullable(),
   offset: z.number(),
   has_more: z.boolean(),
@@ -182,7 +183,7 @@ const getCustomer = defineTool({
     openWorldHint: false,
   },
   input: { customer_id: customerId, region },
-  output: { customer: customerOut },
+  output: { customer: customerReadOut },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(
