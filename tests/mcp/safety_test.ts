@@ -724,3 +724,29 @@ Deno.test("a file upload confirms the file as it was previewed: a file changed a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("masking: find by name matches whole words, so a masked name cannot be read out letter by letter", async () => {
+  const h = await connect({ server: clockOptions({ maskPii: true }) });
+  try {
+    const created = dataOf(
+      await h.call("recapture_upload_customers", {
+        name: "planted",
+        customers: [plantedRow("PII010")],
+      }),
+    );
+    await h.call("recapture_wait_for_upload", { upload_id: created.upload_id });
+    const found = async (query: string) =>
+      (dataOf(await h.call("recapture_find_customers", { query, by: "name" })).matches as unknown[])
+        .length;
+    // Prefixes and fragments: the oracle that spells a name one letter at a time.
+    for (const fragment of ["P", "Pe", "Penel", "e", "Quint", "nelope", "arnsworth"]) {
+      assertEquals(await found(fragment), 0, fragment);
+    }
+    // Whole words of the name, any case, still find the customer.
+    for (const words of ["Penelope", "farnsworth", "QUINTESSA", PII.name]) {
+      assertEquals(await found(words), 1, words);
+    }
+  } finally {
+    await h.close();
+  }
+});
