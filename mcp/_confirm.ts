@@ -25,6 +25,8 @@ export interface TokenSubject {
   resourceId: string;
   /** The call's other arguments (canonicalised before hashing; key order does not matter). */
   args?: unknown;
+  /** What the call's effects were worked out from besides its arguments (a file's rows). */
+  input?: unknown;
 }
 
 /** Mints and checks confirmation tokens. */
@@ -65,6 +67,7 @@ async function callDigest(subject: TokenSubject): Promise<string> {
     subject.region,
     subject.resourceId,
     subject.args ?? null,
+    ...(subject.input === undefined ? [] : [subject.input]),
   ]);
   return toBase64Url((await sha256(text)).slice(0, 16));
 }

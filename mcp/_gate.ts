@@ -93,6 +93,7 @@ export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<
     region: plan.region,
     resourceId: plan.resourceId,
     args: call.args,
+    input: plan.input,
   };
   if (call.token === undefined) {
     const { token, expiresAt } = await tokens.mint(subject);

@@ -55,8 +55,9 @@ export interface McpHttpAppOptions {
 
 const LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
+/** A `Host` header's name, lower case: `name`, `name:port`, `[v6]` or `[v6]:port`; else "". */
 function hostnameOf(host: string): string {
-  // "name:port", "[v6]:port", "name"
+  if (!/^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) return "";
   if (host.startsWith("[")) {
     const end = host.indexOf("]");
     return end === -1 ? host : host.slice(0, end + 1).toLowerCase();
@@ -199,6 +200,7 @@ export function createMcpHttpApp(
     ...(options.allowedHosts ?? []).map(hostnameOf),
     ...(guard ? [new URL(guard.resource).host].map(hostnameOf) : []),
   ]);
+  hosts.delete(""); // a malformed allowed name never matches a malformed `Host`
   const origins = new Set(options.allowedOrigins ?? []);
   const path = options.path ?? "/mcp";
   const app = new Hono<{ Variables: { oauthGrant: OAuthGrant } }>();

@@ -230,10 +230,13 @@ function quoted(text: string): string {
   return `"${text.replace(/[^\x20-\x7e]|["\\]/g, " ")}"`;
 }
 
-/** Scopes of a payload: `scope` (space-separated string) or `scp` (list or string). */
+/**
+ * Scopes of a payload: `scope` (space-separated string) or `scp` (list or string). Only U+0020
+ * separates (RFC 6749 3.3): text joined by a tab, NBSP or line break is one unknown scope.
+ */
 function scopesOf(payload: jose.JWTPayload): string[] {
   const raw = payload.scope ?? payload.scp;
-  if (typeof raw === "string") return raw.split(/\s+/).filter((s) => s !== "");
+  if (typeof raw === "string") return raw.split(" ").filter((s) => s !== "");
   if (Array.isArray(raw)) return raw.filter((s): s is string => typeof s === "string");
   return [];
 }

@@ -578,11 +578,17 @@ export function createRecaptureMcpServer(
       async (args, extra) => {
         const scrub = new Scrubber(s.mask);
         scrub.collect(personalArgs(args));
+        // One read per file per call: the plan a person confirms and the run see the same bytes.
+        const reads = new Map<string, Promise<string>>();
         const ctx: ToolContext = {
           ...base,
           scrub,
           log: logger(extra, scrub),
-          readFile: (path) => readAllowedFile(path, allowedDirs(extra)),
+          readFile: (path) => {
+            const read = reads.get(path) ?? readAllowedFile(path, allowedDirs(extra));
+            reads.set(path, read);
+            return read;
+          },
           confirm: (plan, tool, bound) =>
             confirmEffects(plan, {
               tool,

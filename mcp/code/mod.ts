@@ -8,6 +8,8 @@
  */
 import * as z from "zod";
 import { maskRecord } from "../_mask.ts";
+import type { Webhook } from "../../mod.ts";
+import { webhookView } from "../tools/alerts.ts";
 import { defineTool } from "../tools/_tool.ts";
 import type { RegisteredToolSpec, ToolContext } from "../tools/_tool.ts";
 import { createBridge } from "./_bridge.ts";
@@ -17,6 +19,13 @@ import { sdkDocs, searchDocs } from "./_docs.ts";
 
 /** Personal data masked in what a script reads, when the server masks (customers). */
 function masked(ctx: ToolContext, method: string, value: unknown): unknown {
+  // Webhook endpoints hold their secret token: cut as the alert tools cut it, masking or not.
+  if (method.startsWith("webhooks.") && typeof value === "object" && value !== null) {
+    const list = value as { webhooks?: unknown };
+    return Array.isArray(list.webhooks)
+      ? { ...list, webhooks: list.webhooks.map((w) => webhookView(w as Webhook, ctx)) }
+      : webhookView(value as Webhook, ctx);
+  }
   if (!ctx.mask.enabled || !method.startsWith("customers.")) return value;
   const one = (c: unknown) =>
     typeof c === "object" && c !== null ? maskRecord(c as Record<string, unknown>, ctx.mask) : c;

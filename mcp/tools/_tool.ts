@@ -114,6 +114,11 @@ export interface EffectPlan {
   region: Region;
   resourceId: string;
   effects: Effect[];
+  /**
+   * What the effects were worked out from besides the arguments (a file's rows): a confirmation
+   * token is bound to it too, so the same arguments over changed contents need a new one.
+   */
+  input?: unknown;
 }
 
 /** The four MCP tool annotations, all required here so none is left implicit. */

@@ -30,7 +30,19 @@ const EVENT_VALUES = RECAPTURE_ALERT_EVENTS as readonly [string, ...string[]];
 const webhookId = z.string().min(1).max(200).describe("Webhook id.");
 const webhookOut = z.object({ id: z.string() }).loose();
 
-function view(w: Webhook, ctx: ToolContext): z.infer<typeof webhookOut> {
+/**
+ * A webhook as a result shows it: the endpoint's secret cut out (query values, long path
+ * segments), the rest masked like any record. The alert tools and code mode both show it so.
+ *
+ * @example
+ * ```ts ignore
+ * const shown = webhookView(await ctx.client.webhooks.retrieve(id), ctx);
+ * ```
+ */
+export function webhookView(
+  w: Webhook,
+  ctx: Pick<ToolContext, "scrub" | "mask">,
+): z.infer<typeof webhookOut> {
   const shown = { ...w, endpoint: w.endpoint ? maskEndpoint(w.endpoint) : w.endpoint };
   ctx.scrub.collect({ name: w.name });
   return maskRecord(shown, ctx.mask);
@@ -58,7 +70,7 @@ const createWebhook = defineTool({
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(ctx, { region: reg }, async () => {
-      const webhook = view(
+      const webhook = webhookView(
         await ctx.client.webhooks.create({
           name: args.name,
           endpoint: args.endpoint,
@@ -88,7 +100,7 @@ const listWebhooks = defineTool({
     const reg = regionOf(args, ctx);
     return await guarded(ctx, { region: reg }, async () => {
       const webhooks = (await ctx.client.webhooks.list({ region: reg })).webhooks.map((w) =>
-        view(w, ctx)
+        webhookView(w, ctx)
       );
       return {
         ok: true,
@@ -118,7 +130,7 @@ const deleteWebhook = defineTool({
       ctx,
       { resource: "webhook", id: args.webhook_id, region: reg },
       async () => {
-        const webhook = view(
+        const webhook = webhookView(
           await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }),
           ctx,
         );
@@ -145,7 +157,7 @@ const deleteWebhook = defineTool({
       ctx,
       { resource: "webhook", id: args.webhook_id, region: reg },
       async () => {
-        const webhook = view(
+        const webhook = webhookView(
           await ctx.client.webhooks.delete(args.webhook_id, { region: reg }),
           ctx,
         );

@@ -30,15 +30,30 @@ function plate(value: unknown): string {
   return typeof value === "string" ? value.toUpperCase().replace(/[\s-]/g, "") : "";
 }
 
-/** Whether `customer` matches: rego or VIN exactly, or a name containing the query. */
-function matcher(query: string, by: "rego" | "vin" | "name" | undefined) {
+/** The words of a name, lower case (`Quintessa-Farnsworth` is two). */
+function wordsOf(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{M}\p{N}'’]+/u).filter((w) => w !== "");
+}
+
+/**
+ * Whether `customer` matches: rego or VIN exactly, or a name containing the query. With masking
+ * on, a name matches only when every word of the query is a whole word of it: a substring search
+ * would spell out a masked name one letter at a time.
+ */
+function matcher(query: string, by: "rego" | "vin" | "name" | undefined, masked: boolean) {
   const id = plate(query);
   const name = query.trim().toLowerCase();
+  const words = wordsOf(query);
+  const nameMatches = (clientName: string): boolean => {
+    if (!masked) return clientName.toLowerCase().includes(name);
+    const whole = new Set(wordsOf(clientName));
+    return words.length > 0 && words.every((w) => whole.has(w));
+  };
   return (c: Customer): boolean =>
     ((by === undefined || by === "rego") && id !== "" && plate(c.rego) === id) ||
     ((by === undefined || by === "vin") && id !== "" && plate(c.vin) === id) ||
     ((by === undefined || by === "name") && name !== "" &&
-      typeof c.client_name === "string" && c.client_name.toLowerCase().includes(name));
+      typeof c.client_name === "string" && nameMatches(c.client_name));
 }
 
 /** The fields a match carries: enough to pick one and act on it. */
@@ -79,7 +94,7 @@ const findCustomers = defineTool({
     const reg = regionOf(args, ctx);
     const start = args.offset ?? 0;
     const progressToken = extra._meta?.progressToken;
-    const matches = matcher(args.query, args.by);
+    const matches = matcher(args.query, args.by, ctx.mask.enabled);
     return await guarded(ctx, { region: reg }, async () => {
       const found: CustomerOut[] = [];
       let position = start;

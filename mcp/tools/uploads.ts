@@ -128,6 +128,8 @@ const uploadCustomers = defineTool({
         data: {
           region: reg,
           resourceId: "",
+          // A file is read again on the confirming call: the token is bound to its rows.
+          ...(args.file !== undefined ? { input: rows } : {}),
           effects: [{
             kind: "delete",
             what: `${expiring.length} of the ${rows.length} customer(s) to upload in region ` +

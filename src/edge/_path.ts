@@ -5,7 +5,9 @@
  * `..`, and holds no `%` at all (so `%2e`, `%2f`, `%252e` and every other escape are refused).
  *
  * Deno's `Request.url` keeps the request line as sent; workerd normalises dot segments first.
- * Checking the raw text makes both answer alike: a 400 before any upstream call.
+ * Checking the raw text makes both answer alike: a 400 before any upstream call. Deno builds that
+ * URL from the Host header as sent, so a Host that is not a plain `host[:port]` is refused too
+ * (400 `invalid_host`): it would otherwise put its own bytes into the path.
  *
  * @module
  */
@@ -20,10 +22,13 @@ export type EdgeRoute =
   | { kind: "ingest" }
   | { kind: "alerts" };
 
-/** The outcome of reading a request's path. */
+/** The outcome of reading a request's path: `invalid_host` when the authority is not one. */
 export type PathResult =
   | { ok: true; path: string; route: EdgeRoute }
-  | { ok: false; reason: string };
+  | { ok: false; code: "invalid_path" | "invalid_host"; reason: string };
+
+/** What a Host header must be: a plain `host[:port]` (no `/`, `?`, `#`, `\`, `@` or space). */
+const AUTHORITY = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** The raw path of a request URL string: from the first `/` after the authority to `?` or `#`. */
 function rawPathOf(url: string): string {
@@ -39,22 +44,36 @@ function rawPathOf(url: string): string {
 }
 
 /**
- * Reads the canonical path of a request URL as the runtime gave it, or says why it is refused.
+ * Reads the canonical path of a request (its URL as the runtime gave it, and a Host header that
+ * is only a host), or says why it is refused.
  * Forwarded routes are `/v2/recapture/upload`, `/v2/recapture/upload/{id}`,
  * `/v2/recapture/customers` and `/v2/recapture/customers/{id}`; the edge's own are `/healthz`,
  * `/webhooks/customers`, `/alerts` and `/alerts/{token}`.
  */
-export function canonicalPath(url: string): PathResult {
+export function canonicalPath(request: { url: string; headers: Headers }): PathResult {
+  // On Deno the URL's authority is the Host header as sent: one holding `/`, `?` or `#` would
+  // move its own bytes into the path. Absent (HTTP/1.0) is fine: the URL then has the listener's.
+  const host = request.headers.get("host");
+  if (host !== null && !AUTHORITY.test(host)) {
+    return {
+      ok: false,
+      code: "invalid_host",
+      reason: "the Host header is not a plain host name or address with an optional port",
+    };
+  }
+  const url = request.url;
+  const refuse = (reason: string): PathResult => ({ ok: false, code: "invalid_path", reason });
   const path = rawPathOf(url);
-  if (path.length > 2048) return { ok: false, reason: "the path is longer than 2048 characters" };
-  if (path === "/") return { ok: false, reason: "no such route" };
+  if (path.length > 2048) return refuse("the path is longer than 2048 characters");
+  if (path === "/") return refuse("no such route");
   const segments = path.slice(1).split("/");
   for (const s of segments) {
-    if (s.includes("%")) return { ok: false, reason: "the path holds a percent-escape" };
-    if (s === "." || s === "..") return { ok: false, reason: "the path holds a dot segment" };
+    if (s.includes("%")) return refuse("the path holds a percent-escape");
+    if (s === "." || s === "..") return refuse("the path holds a dot segment");
     if (!SEGMENT.test(s)) {
       return {
         ok: false,
+        code: "invalid_path",
         reason: s === ""
           ? "the path holds an empty segment"
           : "a path segment holds a character outside A-Z a-z 0-9 . _ ~ -",
@@ -62,7 +81,7 @@ export function canonicalPath(url: string): PathResult {
     }
   }
   const route = routeOf(segments);
-  if (!route) return { ok: false, reason: "no such route" };
+  if (!route) return refuse("no such route");
   return { ok: true, path, route };
 }
 

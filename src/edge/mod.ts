@@ -169,14 +169,14 @@ export function createRecaptureProxy(
     fetch: (request: Request, env?: unknown, executionCtx?: unknown): Promise<Response> => {
       // One canonical path, from the URL as the runtime gave it (Deno keeps the request line as
       // sent): only known routes with plain segments go further, anything else is a 400 here.
-      const read = canonicalPath(request.url);
+      const read = canonicalPath(request);
       if (!read.ok) {
         request.body?.cancel().catch(() => {});
         return Promise.resolve(errorResponse(
           requestIdFrom(request.headers),
           400,
-          "invalid_path",
-          `Refused request path: ${read.reason}`,
+          read.code,
+          `Refused request ${read.code === "invalid_host" ? "host" : "path"}: ${read.reason}`,
         ));
       }
       if (read.route.kind === "forward") {

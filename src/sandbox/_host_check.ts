@@ -37,8 +37,13 @@ export function hostAllowlist(
   return (host) => names.has(hostOnly(host ?? ""));
 }
 
-/** The host name of a `Host` header value (port dropped, lower case; "" when malformed). */
+/**
+ * The host name of a `Host` header value (port dropped, lower case; "" when malformed). Only
+ * `host[:port]` is a Host: userinfo (`evil@localhost`), a path, query or fragment are malformed
+ * (and on Deno they would move their bytes into the request URL's path).
+ */
 function hostOnly(host: string): string {
+  if (!/^[A-Za-z0-9._~:[\]-]+$/.test(host)) return "";
   try {
     return new URL(`http://${host}`).hostname.toLowerCase();
   } catch {

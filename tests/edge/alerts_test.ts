@@ -151,6 +151,33 @@ Deno.test("slackText: name, rego, link and price; markup escaped", () => {
   assertStringIncludes(text, "<https://m.example/l/1|View listing>");
 });
 
+Deno.test("slackText: a listing url that is not http(s) is no link (no Slack mention or command)", () => {
+  const eventWith = (url: string) =>
+    parseAlertEvent({
+      id: "evt_2",
+      event: "recapture_new",
+      data: {
+        customer_id: "cus_1",
+        rego: "ABC123",
+        listing: { url, marketplace: "carsales", price: 22_000 },
+      },
+    });
+  // Slack reads `<!channel|...>`, `<!here>`, `<@U…>` and `<#C…>` as mentions and channel links.
+  for (const url of ["!channel", "!here", "!everyone", "@U024BE7LH", "#C024BE7LH", "!subteam^S1"]) {
+    const text = slackText(eventWith(url), null);
+    assert(!text.includes(`<${url}`), `${url}: ${text}`);
+    assert(!/<[!@#]/.test(text), `${url}: ${text}`);
+  }
+  for (const url of ["javascript:alert(1)", "mailto:a@b.example", "slack://open"]) {
+    assert(!slackText(eventWith(url), null).includes("View listing"), url);
+  }
+  // A pipe in an http(s) URL cannot end the link early.
+  assertStringIncludes(
+    slackText(eventWith("https://m.example/l/1?a=1|<!channel>"), null),
+    "<https://m.example/l/1?a=1%7C%3C!channel%3E|View listing>",
+  );
+});
+
 Deno.test("cloudflareKvGuard: claims once, releases", async () => {
   const store = new Map<string, string>();
   const ttls: number[] = [];

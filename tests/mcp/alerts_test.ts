@@ -131,3 +131,29 @@ Deno.test("alert tools: create, list (masked), ping, simulate, two-step delete",
     await h.close();
   }
 });
+
+Deno.test("code mode: a script reads webhook endpoints masked, as the alert tools show them", async () => {
+  const h = await connect({ server: { toolsets: ["uploads", "customers", "code"] } });
+  try {
+    const created = await h.sdk.webhooks.create({
+      name: "edge",
+      endpoint: ENDPOINT,
+      events: ["recapture_new"],
+    });
+    const scripts = [
+      "return await client.webhooks.list();",
+      `return await client.webhooks.retrieve(${JSON.stringify(created.id)});`,
+      "console.log(JSON.stringify(await client.webhooks.list())); throw new Error('stop');",
+    ];
+    for (const script of scripts) {
+      const result = await h.call("recapture_run_script", { script });
+      const everything = JSON.stringify(result);
+      for (const secret of ["tok_9f8e7d6c5b4a39281706", "topsecretvalue"]) {
+        assert(!everything.includes(secret), `${script}: ${everything}`);
+      }
+      assertStringIncludes(everything, "https://edge.example.com/alerts/tok_…?x=…", script);
+    }
+  } finally {
+    await h.close();
+  }
+});

@@ -175,6 +175,13 @@ Deno.test("http: bearer token, Host and Origin are checked; GET is refused", asy
 
     // fetch() will not send a forged Host header, so speak HTTP/1.1 over a plain socket.
     assertEquals(await statusWithHost(server.url, "evil.example:80"), 403);
+    // Not a host[:port] at all, though a local name is in it: userinfo, trailing text after an
+    // IPv6 literal, a path, query or fragment (Deno puts a Host's bytes into Request.url).
+    for (
+      const host of ["[::1]evil.example", "[::1]@evil.example", "localhost:1?x", "localhost:1#x"]
+    ) {
+      assertEquals(await statusWithHost(server.url, host), 403, host);
+    }
     assertEquals(await statusWithHost(server.url, "localhost"), 200);
     const foreignOrigin = await post(server.url, { ...auth, Origin: "https://evil.example" });
     assertEquals(foreignOrigin.status, 403);

@@ -226,6 +226,22 @@ Deno.test("MCP over OAuth (Deno)", async (t) => {
       assertEquals(res.status, 200);
     });
 
+    await t.step("scope tokens are separated by spaces only (RFC 6749 3.3)", async () => {
+      // A tab, NBSP, line feed or other Unicode space is no separator: the text around it is one
+      // (unknown) scope, which grants nothing.
+      for (const odd of ["\t", "\u00a0", "\n", "\u2003", "\u3000", "\u2028"]) {
+        const token = await env.as.sign({
+          ...good(),
+          scope: `recapture:read recapture:code${odd}recapture:write`,
+        });
+        const res = await post(env.mcpUrl, token);
+        const text = await res.text();
+        assertEquals(res.status, 200, JSON.stringify(odd));
+        assert(!text.includes("recapture_delete_customer"), `${JSON.stringify(odd)}: no write`);
+        assertEquals(env.grants.at(-1)?.readOnly, true, JSON.stringify(odd));
+      }
+    });
+
     await t.step("scp (a list) works like scope", async () => {
       const token = await env.as.sign({ ...good(), scope: undefined, scp: ["recapture:read"] });
       const res = await post(env.mcpUrl, token);

@@ -657,3 +657,96 @@ Deno.test("HTTP: the person is asked across requests; refused without elicitatio
     await sandbox.close();
   }
 });
+
+Deno.test("a file upload confirms the file as it was previewed: a file changed after the preview or during the question is not uploaded", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/customers.csv`;
+  // The regos of every upload the API receives.
+  const uploaded: string[][] = [];
+  const recording = (f: (req: Request) => Promise<Response>) => async (req: Request) => {
+    if (req.method === "POST" && new URL(req.url).pathname === "/v2/recapture/upload") {
+      const body = await req.clone().json() as { customers: { rego: string }[] };
+      uploaded.push(body.customers.map((c) => c.rego));
+    }
+    return await f(req);
+  };
+  const csvOf = (regos: string[]) =>
+    "rego,state,expiry_date\n" +
+    regos.map((r) => `${r},NSW,${DELETING_DATES.yesterday}`).join("\n") + "\n";
+  try {
+    // Token mode: the token for a one-row file does not confirm the same path holding three.
+    const token = await connect({
+      server: clockOptions({
+        confirm: "token-unverified",
+        confirmationSecret: "f".repeat(32),
+        fileInput: { dirs: [dir] },
+      }),
+      sandbox: { now: () => new Date(NOW) },
+      fetch: recording,
+    });
+    try {
+      await Deno.writeTextFile(file, csvOf(["TOC001"]));
+      const args = { name: "previewed", file };
+      const preview = await token.call("recapture_upload_customers", args);
+      assertMatch(textOf(preview), /^confirmation_required: .*1 of the 1 customer/);
+      const t = /confirmation_token "([^"]+)"/.exec(textOf(preview))?.[1] ?? "";
+      await Deno.writeTextFile(file, csvOf(["TOC002", "TOC003", "TOC004"]));
+      const swapped = await token.call("recapture_upload_customers", {
+        ...args,
+        confirmation_token: t,
+      });
+      assertMatch(textOf(swapped), /^confirmation_other_call: /);
+      assertEquals(uploaded, [], "nothing uploaded");
+    } finally {
+      await token.close();
+    }
+    // A person confirms one row; the file changes while they read the question.
+    const person = await connect({
+      server: clockOptions({ fileInput: { dirs: [dir] } }),
+      sandbox: { now: () => new Date(NOW) },
+      fetch: recording,
+      elicit: async () => {
+        await Deno.writeTextFile(file, csvOf(["TOC006", "TOC007", "TOC008"]));
+        return { action: "accept", content: { confirm: true } };
+      },
+    });
+    try {
+      await Deno.writeTextFile(file, csvOf(["TOC005"]));
+      const done = await person.call("recapture_upload_customers", { name: "asked", file });
+      assert(
+        uploaded.length === 0 || JSON.stringify(uploaded) === '[["TOC005"]]',
+        `confirmed TOC005 only, uploaded ${JSON.stringify(uploaded)}: ${textOf(done)}`,
+      );
+    } finally {
+      await person.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("masking: find by name matches whole words, so a masked name cannot be read out letter by letter", async () => {
+  const h = await connect({ server: clockOptions({ maskPii: true }) });
+  try {
+    const created = dataOf(
+      await h.call("recapture_upload_customers", {
+        name: "planted",
+        customers: [plantedRow("PII010")],
+      }),
+    );
+    await h.call("recapture_wait_for_upload", { upload_id: created.upload_id });
+    const found = async (query: string) =>
+      (dataOf(await h.call("recapture_find_customers", { query, by: "name" })).matches as unknown[])
+        .length;
+    // Prefixes and fragments: the oracle that spells a name one letter at a time.
+    for (const fragment of ["P", "Pe", "Penel", "e", "Quint", "nelope", "arnsworth"]) {
+      assertEquals(await found(fragment), 0, fragment);
+    }
+    // Whole words of the name, any case, still find the customer.
+    for (const words of ["Penelope", "farnsworth", "QUINTESSA", PII.name]) {
+      assertEquals(await found(words), 1, words);
+    }
+  } finally {
+    await h.close();
+  }
+});

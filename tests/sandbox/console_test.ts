@@ -79,7 +79,20 @@ Deno.test("console: a foreign Host is refused, loopback names and operator addit
   const port = new URL(served.url).port;
   try {
     for (
-      const host of ["evil.example", "127.0.0.1.evil.example", "localhost.evil", "0.0.0.0", ""]
+      const host of [
+        "evil.example",
+        "127.0.0.1.evil.example",
+        "localhost.evil",
+        "0.0.0.0",
+        "",
+        // Not a host at all: userinfo, and a path, query or fragment (Deno puts a Host's bytes
+        // into Request.url, so `localhost/x` would move the path).
+        "evil.example@localhost",
+        "localhost/console",
+        "localhost?x",
+        "localhost#x",
+        "localhost\\x",
+      ]
     ) {
       const answer = await raw(served, "GET", "/console/uploads", { Host: host });
       assertEquals(answer.status, 403, `Host "${host}"`);

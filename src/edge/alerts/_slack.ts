@@ -1,6 +1,6 @@
 /**
  * The Slack message the alert relay sends for an event: customer name, rego, listing link and
- * price, in Slack's `mrkdwn` (`&`, `<`, `>` escaped; the link's `<url|text>` kept intact).
+ * price, in Slack's `mrkdwn` (`&`, `<`, `>` escaped; the listing link only for an http(s) URL).
  *
  * @module
  */
@@ -13,6 +13,22 @@ import type { Customer } from "../../sdk/schemas.ts";
 
 function escapeSlack(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * A listing URL fit for a Slack link: http(s) only (Slack reads `<!channel|…>`, `<@U…>` and
+ * `<#C…>` as mentions and channel links), `<`, `>` and `|` percent-encoded; else null.
+ */
+function listingUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  return url.href.replace(/[<>|]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 function money(price: unknown): string {
@@ -49,7 +65,8 @@ export function slackText(event: AlertEvent, customer: Customer | null): string 
       (d.vin ?? customer?.vin ?? "unknown car"),
   );
   const where = escapeSlack(d.listing.marketplace ?? "a marketplace");
-  const link = d.listing.url ? ` <${d.listing.url.replace(/[<>|]/g, "")}|View listing>` : "";
+  const url = listingUrl(d.listing.url);
+  const link = url ? ` <${url}|View listing>` : "";
   switch (event.event) {
     case "recapture_new":
       return `:rotating_light: ${who}'s car ${car} is listed on ${where} for ${

@@ -274,8 +274,11 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   app.use(async (c, next) => {
     c.set("requestId", requestIdFrom(c.req.raw.headers));
     // The same canonical path as the proxy's (the raw request target, plain segments only).
-    const read = canonicalPath(c.req.url);
-    if (!read.ok) return refuse(c, 400, "invalid_path", `Refused request path: ${read.reason}`);
+    const read = canonicalPath(c.req.raw);
+    if (!read.ok) {
+      const what = read.code === "invalid_host" ? "host" : "path";
+      return refuse(c, 400, read.code, `Refused request ${what}: ${read.reason}`);
+    }
     return await next();
   });
   // The query parameter (`/alerts?token=...`) is the recommended form: request logs print
