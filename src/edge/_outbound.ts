@@ -125,6 +125,10 @@ export function isNonPublicAddress(address: string): boolean {
   if (groups.slice(0, 5).every((g) => g === 0) && (groups[5] === 0xffff || groups[5] === 0)) {
     return isNonPublicV4(v4Tail);
   }
+  // IPv4-translated ::ffff:0:a.b.c.d (RFC 2765).
+  if (groups.slice(0, 4).every((g) => g === 0) && groups[4] === 0xffff && groups[5] === 0) {
+    return isNonPublicV4(v4Tail);
+  }
   if (groups[0] === 0x64 && groups[1] === 0xff9b) return isNonPublicV4(v4Tail);
   const first = groups[0];
   if ((first & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local

@@ -248,6 +248,9 @@ Deno.test("outbound policy: resolved answers in private ranges are refused at de
       "100.100.1.1",
       "::1",
       "::ffff:10.0.0.1",
+      "::ffff:7f00:1",
+      "::ffff:0:127.0.0.1", // IPv4-translated (RFC 2765), ::ffff:0:0:0/96
+      "::ffff:0:a9fe:a9fe",
       "fe80::1",
       "fd12::1",
       "64:ff9b::a9fe:a9fe",
@@ -257,7 +260,7 @@ Deno.test("outbound policy: resolved answers in private ranges are refused at de
   ) {
     assert(isNonPublicAddress(a), a);
   }
-  for (const a of ["93.184.215.14", "2606:4700::1111", "1.1.1.1"]) {
+  for (const a of ["93.184.215.14", "2606:4700::1111", "1.1.1.1", "::ffff:0:101:101"]) {
     assert(!isNonPublicAddress(a), a);
   }
 
