@@ -64,7 +64,8 @@ export async function readAllowedFile(
   if (!path.startsWith("/")) {
     failure("invalid_file", `give an absolute path (got "${path.slice(0, 200)}").`);
   }
-  const dirs = await realDirs(await allowed());
+  const given = await allowed();
+  const dirs = await realDirs(given);
   if (dirs.length === 0) {
     failure(
       "file_not_allowed",
@@ -72,21 +73,25 @@ export async function readAllowedFile(
         "started without --files-dir. Send the rows as `csv` text instead.",
     );
   }
+  const outside = () =>
+    failure(
+      "file_not_allowed",
+      `${path.slice(0, 200)} is outside the folders open to this server (symlinks ` +
+        `resolved): ${dirs.join(", ")}.`,
+    );
+  const check = (resolved: string) => {
+    if (!dirs.some((dir) => inside(resolved, dir))) outside();
+  };
   let real: string;
   try {
     real = await Deno.realPath(path);
   } catch {
+    // Only inside the open folders does the answer say whether a file exists: elsewhere a
+    // missing file is "outside" too, so the server is no oracle for the rest of the machine.
+    const lexical = decodeURIComponent(new URL(path, "file:///").pathname);
+    if (![...dirs, ...given].some((dir) => inside(lexical, dir))) outside();
     failure("invalid_file", `no such file: ${path.slice(0, 200)}`);
   }
-  const check = (resolved: string) => {
-    if (!dirs.some((dir) => inside(resolved, dir))) {
-      failure(
-        "file_not_allowed",
-        `${path.slice(0, 200)} is outside the folders open to this server (symlinks ` +
-          `resolved): ${dirs.join(", ")}.`,
-      );
-    }
-  };
   check(real);
   // Before opening: opening a FIFO or device could block or read without end.
   if (!(await Deno.stat(real)).isFile) {

@@ -46,6 +46,9 @@ Deno.test("file input: inside the folder it uploads; every other path is refused
       [`${open}/pipe.csv`, "invalid_file"], // a FIFO: refused before it is opened
       ["/dev/zero", "file_not_allowed"],
       [`${open}/missing.csv`, "invalid_file"],
+      // Outside the open folders, a missing file and an existing one answer alike (no oracle).
+      [`${outside}/missing.csv`, "file_not_allowed"],
+      [`${open}/../${outside.split("/").pop()}/missing.csv`, "file_not_allowed"],
       ["ok.csv", "invalid_file"],
       [`${open}/big.csv`, "file_too_large"],
       [`${open}/latin1.csv`, "invalid_file"],
