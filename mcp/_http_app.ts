@@ -11,6 +11,7 @@ import { RecaptureMcpConfigError } from "./_config_error.ts";
 import { WebStandardStreamableHTTPServerTransport } from "./_sdk.ts";
 import type { McpHttpApp, RecaptureMcpServer } from "./_types.ts";
 import { randomHex } from "../src/_internal/hex.ts";
+import { readBodyLimited } from "../src/_internal/body.ts";
 import { createOAuthGuard } from "./_oauth.ts";
 import type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 
@@ -80,7 +81,10 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
   return diff === 0;
 }
 
-function jsonRpcError(c: Context, status: 401 | 403 | 405, message: string): Response {
+/** The MCP SDK transport's default request-body bound, kept where this app reads a body. */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+function jsonRpcError(c: Context, status: 401 | 403 | 405 | 413, message: string): Response {
   return c.json({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }, status);
 }
 
@@ -247,7 +251,11 @@ export function createMcpHttpApp(
     // that asked, whose request is still open. Only looked for while a question is pending.
     let request = c.req.raw;
     if (asked.size > 0 && request.body) {
-      const body = new Uint8Array(await request.arrayBuffer());
+      // Read here only while a question is pending, with the transport's own bound (4 MiB).
+      const body = await readBodyLimited(request, MAX_REQUEST_BYTES);
+      if (body === null) {
+        return jsonRpcError(c, 413, `Request body too large: at most ${MAX_REQUEST_BYTES} bytes`);
+      }
       if (deliverAnswers(body, asked)) return c.body(null, 202);
       request = new Request(request.url, { method: "POST", headers: request.headers, body });
     }

@@ -635,6 +635,29 @@ Deno.test("HTTP: the person is asked across requests; refused without elicitatio
     assertStringIncludes(questions[3], `customer ${id}`);
     assertEquals((await sdk.customers.retrieve(id)).expiry_date ?? null, null);
 
+    // While a question is pending, the app reads POST bodies itself: with the transport's bound.
+    const statuses: number[] = [];
+    const probing = await connectHttp(async () => {
+      const big = await fetch(url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: "x", result: { pad: "x".repeat(5 << 20) } }),
+      });
+      statuses.push(big.status);
+      await big.body?.cancel();
+      return { action: "decline" as const };
+    });
+    try {
+      const r = await probing.callTool({
+        name: "recapture_delete_customer",
+        arguments: { customer_id: id },
+      }) as CallToolResult;
+      assertMatch(textOf(r), /^not_confirmed: /);
+      assertEquals(statuses, [413]);
+    } finally {
+      await probing.close();
+    }
+
     // Two calls at once, each asking: each answer reaches the call that asked.
     const accepting = await connectHttp(answer("accept"));
     try {
