@@ -93,6 +93,22 @@ Deno.test("code mode: the tasks, one call each, on a 20k-customer account", asyn
       assertMatch(questions[0], new RegExp(`customer ${victim.id} is deleted`));
     });
 
+    await t.step(
+      "an upload of rows expiring at once asks the person; an accept sends them",
+      async () => {
+        const script = `try {
+          const u = await client.uploads.create({ name: "expiring", customers: [
+            { rego: "EXPCM1", state: "NSW", expiry_date: " 2020-01-01 " }] });
+          return u.total_uploaded_customers;
+        } catch (e) { return e.name; }`;
+        answer = { action: "decline" };
+        assertEquals((await run(script)).structuredContent?.result, "not_confirmed");
+        answer = { action: "accept", content: { confirm: true } };
+        assertEquals((await run(script)).structuredContent?.result, 1);
+        assertMatch(questions.at(-1) ?? "", /1 uploaded customer\(s\) expire at once/);
+      },
+    );
+
     await t.step("with --mask-pii, what a script reads is masked", async () => {
       const masking = createRecaptureMcpServer(account.client, {
         toolsets: ["code"],
