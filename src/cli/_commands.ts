@@ -261,7 +261,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     argument: "<customer_id>",
     wants: "a customer id",
     help: 'Change those fields ("" clears one)',
-    flags: ["name", "mobile", "sale-date", "expiry-date"],
+    flags: ["name", "mobile", "sale-date", "expiry-date", "allow-past-expiry"],
   },
   {
     name: "customers delete",

@@ -354,6 +354,35 @@ Deno.test("cli: customers get, update, delete; status and cancel", async () => {
   });
 });
 
+Deno.test("cli: customers update refuses a past --expiry-date (the API would delete the customer) unless --allow-past-expiry", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/few.csv`, exportCsv(2));
+    parsed(await cli(dir, "upload", "few.csv", "--json"));
+    const list = parsed(await cli(dir, "customers", "list", "--json"));
+    const [first, second] = list.customers as { id: string }[];
+    const refused = await cli(dir, "customers", "update", first.id, "--expiry-date", "01/01/2020");
+    assertEquals(refused.code, 2, refused.stderr);
+    assertStringIncludes(refused.stderr, "--expiry-date");
+    assertStringIncludes(refused.stderr, "--allow-past-expiry");
+    assertEquals(refused.stderr.includes("allowPastExpiry"), false, refused.stderr);
+    assertEquals((await cli(dir, "customers", "get", first.id)).code, 0); // still there
+    const json = parsed(
+      await cli(dir, "customers", "update", first.id, "--expiry-date", "2020-01-01", "--json"),
+    );
+    assertEquals((json.error as { exit_code: number }).exit_code, 2);
+    const sent = await cli(
+      dir,
+      "customers",
+      "update",
+      second.id,
+      "--expiry-date",
+      "2020-01-01",
+      "--allow-past-expiry",
+    );
+    assertEquals(sent.code, 0, sent.stderr);
+  });
+});
+
 Deno.test("cli: Ctrl-C saves the manifest; --resume finishes without sending a row twice", async () => {
   await withDir(async (dir) => {
     const rows = 20_000;

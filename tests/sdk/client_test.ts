@@ -408,6 +408,27 @@ Deno.test("customers.update refuses fields the API cannot change, before sending
   assertEquals(seen.length, 0);
 });
 
+Deno.test("customers.update refuses a past expiry_date (the API deletes the customer) unless allowPastExpiry", async () => {
+  const { client, seen } = mswClient([
+    http.patch(
+      `${API}/customers/:id`,
+      () => HttpResponse.json({ success: true, customer: customerJson("cus_1") }),
+    ),
+  ]);
+  const err = await assertRejects(
+    () => client.customers.update("cus_1", { expiry_date: "2020-01-01" }),
+    ValidationError,
+  );
+  assertEquals(err.issues.map((i) => i.field), ["expiry_date"]);
+  assert(err.message.includes("allowPastExpiry"), err.message);
+  // The message names the field, not an upload: this is a customer update.
+  assertEquals(err.message.includes("upload"), false, err.message);
+  assertEquals(seen.length, 0);
+  await client.customers.update("cus_1", { expiry_date: "2020-01-01" }, { allowPastExpiry: true });
+  await client.customers.update("cus_1", { expiry_date: "" }); // clearing it is fine
+  assertEquals(seen.length, 2);
+});
+
 Deno.test("uploads.wait polls until processed == uploaded, reporting progress", async () => {
   let polls = 0;
   const { client, seen } = mswClient([
