@@ -319,6 +319,10 @@ async function apiCommand(
         ? `Cancelled: ${num(notProcessed)} customers will not be created; the ${
           num(upload.total_processed_customers - upload.total_errors)
         } already created stay.\n`
+        : result === "already_cancelled"
+        ? `Already cancelled: nothing more to stop (${
+          num(notProcessed)
+        } customers were not created).\n`
         : `Already completed: nothing cancelled (every customer was processed).\n`;
       print(
         { ...upload, outcome: { result, not_processed: notProcessed } },
