@@ -334,3 +334,22 @@ Deno.test("cli: cancelling a job twice says the second changed nothing, in text 
     await served.shutdown();
   }
 });
+
+Deno.test("cli: a --map naming no column of the file is refused before anything is sent", () =>
+  withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/st.csv`, "Rego,St,Name\nABC123,NSW,Jo\n");
+    for (const command of ["validate", "upload"]) {
+      // "Stt" is a typo: no column is called so, and St would silently go to additional_fields.
+      const typo = await cli(dir, command, "st.csv", "--map", "Stt=state");
+      assertEquals(typo.code, 2, `${command}: ${typo.stderr}`);
+      assertStringIncludes(typo.stderr, '--map "Stt=state"');
+      assertStringIncludes(typo.stderr, "Rego, St, Name");
+      const asJson = json(await cli(dir, command, "st.csv", "--map", "Stt=state", "--json"));
+      assertEquals((asJson.error as { exit_code: number }).exit_code, 2);
+    }
+    const exists = await Deno.stat(`${dir}/st.csv.recapture.json`).then(() => true, () => false);
+    assertEquals(exists, false, "nothing was sent, so no manifest");
+    // Matched ignoring case, spaces and punctuation, as the docs say.
+    const ok = await cli(dir, "validate", "st.csv", "--map", "st=state", "--json");
+    assertEquals(ok.code, 0, ok.stderr);
+  }));
