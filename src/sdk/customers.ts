@@ -164,7 +164,7 @@ export class Customers {
   ): Promise<WithLastResponse<Customer>> {
     const init: CallInit = {
       method: "GET",
-      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      path: `${API}/customers/${encodePathSegment(customerId, "customerId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);
@@ -186,7 +186,7 @@ export class Customers {
     params: CustomerUpdateParams,
     options?: CustomerUpdateOptions,
   ): Promise<WithLastResponse<Customer>> {
-    const path = `${API}/customers/${encodePathSegment(customerId)}`;
+    const path = `${API}/customers/${encodePathSegment(customerId, "customerId")}`;
     const issues = checkUpdateParams(params, { allowPastExpiry: options?.allowPastExpiry });
     if (issues.length > 0) throw new ValidationError(issues);
     const init: CallInit = {
@@ -212,7 +212,7 @@ export class Customers {
   ): Promise<WithLastResponse<Customer>> {
     const init: CallInit = {
       method: "DELETE",
-      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      path: `${API}/customers/${encodePathSegment(customerId, "customerId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);

@@ -255,7 +255,7 @@ export class Uploads {
   async retrieve(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
     const init: CallInit = {
       method: "GET",
-      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      path: `${API}/upload/${encodePathSegment(uploadId, "uploadId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, UploadEnvelopeSchema, (body) => body.upload);
@@ -277,7 +277,7 @@ export class Uploads {
   async cancel(uploadId: string, options?: RequestOptions): Promise<CancelledUpload> {
     const init: CallInit = {
       method: "DELETE",
-      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      path: `${API}/upload/${encodePathSegment(uploadId, "uploadId")}`,
       retry: "idempotent",
     };
     // The API answers a second cancel with the upload unchanged, exactly as it answered the

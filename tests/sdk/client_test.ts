@@ -236,6 +236,19 @@ Deno.test("ids are refused when empty or a dot segment, never sent", async () =>
   await assertRejects(() => client.customers.retrieve(""), TypeError, "non-empty");
   await assertRejects(() => client.customers.delete(".."), TypeError, 'cannot be ".."');
   await assertRejects(() => client.uploads.cancel("."), TypeError, 'cannot be "."');
+  // Each names the argument that was wrong, in the SDK's words.
+  const calls: [string, () => Promise<unknown>][] = [
+    ["uploadId", () => client.uploads.retrieve("")],
+    ["uploadId", () => client.uploads.cancel(undefined as unknown as string)],
+    ["uploadId", () => client.uploads.wait("")],
+    ["customerId", () => client.customers.retrieve("")],
+    ["customerId", () => client.customers.update("", { client_name: "x" })],
+    ["customerId", () => client.customers.delete(null as unknown as string)],
+    ["webhookId", () => client.webhooks.retrieve("")],
+    ["webhookId", () => client.webhooks.ping("..")],
+    ["webhookId", () => client.webhooks.delete(3 as unknown as string)],
+  ];
+  for (const [name, call] of calls) await assertRejects(call, TypeError, name);
   assertEquals(seen.length, 0);
 });
 
