@@ -205,7 +205,8 @@ Deno.test("cli: wrong arguments exit 2; API refusals exit 5", async () => {
     const usage: [string[], string][] = [
       [["frobnicate"], 'unknown command "frobnicate"'],
       [["upload"], "upload wants a file"],
-      [["status"], "status wants an upload id"],
+      [["status"], "status wants an upload id, a job id or a manifest file"],
+      [["cancel"], "cancel wants an upload id, a job id or a manifest file"],
       [["customers", "fly"], 'customers wants list, get, update or delete, not "fly"'],
       [["validate", "x.csv", "--region", "us"], "--region must be one of au, nz, uk, my"],
       [["status", "u1", "--batch-size", "5"], "--batch-size does not apply to status"],
