@@ -344,7 +344,7 @@ function checkBlock(
       continue;
     }
     if (found === undefined && p.issues === undefined) {
-      const warnings = checker.check(customer!, p.row, p.line);
+      const warnings = checker.check(customer!, p.row, p.line, p.customer);
       const print = alreadySent !== undefined ? fingerprint(customer!) : null;
       const sentBefore = print !== null && !warnings.some((w) => w.skipped)
         ? alreadySent!(print)
