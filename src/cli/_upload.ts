@@ -341,7 +341,9 @@ function showWarnings(io: Io, rows: RowWarning[], total: number, limit = 10): vo
   const skipped = rows.filter((w) => w.skipped).length;
   io.err(
     `\n${num(total)} warning${total === 1 ? "" : "s"}${
-      skipped > 0 && total <= KEEP_BAD_ROWS ? ` (${num(skipped)} rows skipped, not sent)` : ""
+      skipped > 0 && total <= KEEP_BAD_ROWS
+        ? ` (${num(skipped)} row${skipped === 1 ? "" : "s"} skipped, not sent)`
+        : ""
     }:\n`,
   );
   const shown = rows.slice(0, limit).map((w) => [
