@@ -25,7 +25,7 @@
  * @module
  */
 
-import { basename, isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { RecaptureClient } from "../sdk/client.ts";
 import { parseDate } from "../import/dates.ts";
 import { expiresImmediately, PAST_EXPIRY_REASON } from "../sdk/validate.ts";
@@ -191,7 +191,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
             jobsDir,
             "..",
             "sent",
-            `${await accountKey(opened.mode, env, sandboxPath)}_${region}.tsv`,
+            `${await accountKey(opened.mode, env)}_${region}.tsv`,
           ),
           resend: values.resend ?? false,
           skipSent: values["skip-sent"] ?? false,
@@ -233,11 +233,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
 async function accountKey(
   mode: "api" | "sandbox",
   env: Record<string, string | undefined>,
-  sandboxPath: string,
 ): Promise<string> {
-  // Each sandbox file is its own account; the record sits in its folder, so its name suffices
-  // (the default .recapture/sandbox.kv keeps the record sandbox_<region>.tsv).
-  if (mode === "sandbox") return basename(sandboxPath).replace(/\.kv$/, "");
+  if (mode === "sandbox") return "sandbox";
   const who = env.RECAPTURE_API_KEY ?? env.RECAPTURE_CLIENT_ID ?? "";
   return `api_${(await sha256Hex(`${env.RECAPTURE_BASE_URL ?? ""}\u0000${who}`)).slice(0, 16)}`;
 }

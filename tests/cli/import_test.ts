@@ -353,35 +353,3 @@ Deno.test("cli: a --map naming no column of the file is refused before anything 
     const ok = await cli(dir, "validate", "st.csv", "--map", "st=state", "--json");
     assertEquals(ok.code, 0, ok.stderr);
   }));
-
-Deno.test("cli: the record of what was sent is per sandbox file, not shared by a folder's sandboxes", () =>
-  withDir(async (dir) => {
-    const rows = Array.from({ length: 3 }, (_, i) => `SBX${i},NSW,Customer ${i}`);
-    await Deno.writeTextFile(`${dir}/a.csv`, "Rego,State,Name\n" + rows.join("\n") + "\n");
-    await Deno.copyFile(`${dir}/a.csv`, `${dir}/b.csv`);
-    const first = await cliWith(
-      { RECAPTURE_SANDBOX_PATH: `${dir}/one.kv` },
-      dir,
-      "upload",
-      "a.csv",
-    );
-    assertEquals(first.code, 0, first.stderr);
-    // Another sandbox holds none of these customers: nothing to warn about.
-    const other = await cliWith(
-      { RECAPTURE_SANDBOX_PATH: `${dir}/two.kv` },
-      dir,
-      "upload",
-      "b.csv",
-    );
-    assertEquals(other.code, 0, other.stderr);
-    // The first one does: the same customers again are told before anything is sent.
-    await Deno.remove(`${dir}/b.csv.recapture.json`);
-    const again = await cliWith(
-      { RECAPTURE_SANDBOX_PATH: `${dir}/one.kv` },
-      dir,
-      "upload",
-      "b.csv",
-    );
-    assertEquals(again.code, 2, again.stderr);
-    assertStringIncludes(again.stderr, "3 rows of b.csv were already sent");
-  }));
