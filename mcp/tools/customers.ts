@@ -300,7 +300,8 @@ const updateCustomer = defineTool({
           );
         }
         const customer = customerView(
-          await ctx.client.customers.update(id, params, { region: reg }),
+          // A past expiry_date reaches here only through the confirmed deletion plan.
+          await ctx.client.customers.update(id, params, { region: reg, allowPastExpiry: true }),
           ctx,
         );
         const changed = Object.keys(params).join(", ");

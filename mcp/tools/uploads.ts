@@ -335,7 +335,7 @@ const waitForUpload = defineTool({
 // ---------------------------------------------------------------- cancel upload
 
 const cancelOutput = {
-  action: z.enum(["cancelled", "already_completed"]),
+  action: z.enum(["cancelled", "already_cancelled", "already_completed"]),
   upload: uploadSummary,
 };
 
@@ -393,13 +393,14 @@ const cancelUpload = defineTool({
         // The API's answer decides what is reported: the upload may have finished meanwhile.
         const answered = await ctx.client.uploads.cancel(args.upload_id, { region: reg });
         const summary = summarizeUpload(answered);
-        const cancelled = answered.status === "cancelled" ||
-          ((answered.status ?? null) === null && !summary.done);
+        const action = answered.outcome.result;
         return {
           ok: true,
-          data: { action: cancelled ? "cancelled" : "already_completed", upload: summary },
-          text: cancelled
+          data: { action, upload: summary },
+          text: action === "cancelled"
             ? `cancelled: ${describeUpload(summary)} No more customers will be created.`
+            : action === "already_cancelled"
+            ? `already cancelled: nothing more to stop. ${describeUpload(summary)}`
             : `already completed: nothing cancelled. ${describeUpload(summary)}`,
           links: [resourceLink("upload", summary.upload_id, reg)],
         };

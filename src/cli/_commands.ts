@@ -232,14 +232,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: "status",
     argument: "<upload_id|job_id>",
-    wants: "an upload id",
+    wants: "an upload id, a job id or a manifest file (<file>.recapture.json)",
     help: "Show an upload's progress, or a whole file's (its job id, or its manifest file)",
     flags: ["wait", "poll-ms"],
   },
   {
     name: "cancel",
     argument: "<upload_id|job_id>",
-    wants: "an upload id",
+    wants: "an upload id, a job id or a manifest file (<file>.recapture.json)",
     help: "Cancel an upload, or every upload of a file (customers already created stay); says " +
       "whether anything was really cancelled",
     flags: [],
@@ -261,7 +261,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     argument: "<customer_id>",
     wants: "a customer id",
     help: 'Change those fields ("" clears one)',
-    flags: ["name", "mobile", "sale-date", "expiry-date"],
+    flags: ["name", "mobile", "sale-date", "expiry-date", "allow-past-expiry"],
   },
   {
     name: "customers delete",

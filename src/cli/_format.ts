@@ -54,8 +54,9 @@ export function table(rows: string[][], max = 40, fixed?: readonly number[]): st
   if (!fixed) {
     for (const r of cut) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   }
-  return cut.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  "))
-    .join("\n");
+  return cut.map((r) =>
+    r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()
+  ).join("\n");
 }
 
 /** What the progress bar knows besides the bulk counters. */

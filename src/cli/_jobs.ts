@@ -19,7 +19,10 @@ export function isJobRef(ref: string): boolean {
 }
 
 /** The manifest of a job: `job_...` through the index in `jobsDir`, or a manifest path. */
-async function jobManifest(ref: string, jobsDir: string): Promise<BulkManifest> {
+async function jobManifest(
+  ref: string,
+  jobsDir: string,
+): Promise<{ manifest: BulkManifest; file: string }> {
   let path = ref;
   if (ref.startsWith("job_")) {
     if (!/^job_[0-9a-f]{1,64}$/.test(ref)) throw new UsageError(`${ref} is not a job id`);
@@ -36,7 +39,7 @@ async function jobManifest(ref: string, jobsDir: string): Promise<BulkManifest> 
   }
   const saved = await readSaved(path);
   if (saved === undefined) throw new FileError(`The manifest of ${ref} is gone: ${path}`);
-  return saved.manifest;
+  return { manifest: saved.manifest, file: saved.file.path };
 }
 
 function jobTable(s: JobStatus): string {
@@ -82,7 +85,7 @@ export async function jobCommand(
   ref: string,
   o: JobCommandOptions,
 ): Promise<number> {
-  const manifest = await jobManifest(ref, o.jobsDir);
+  const { manifest, file } = await jobManifest(ref, o.jobsDir);
   const call = { region: manifest.region ?? o.region };
   if (command === "cancel") {
     const r = await cancelJob(client, manifest, call);
@@ -91,7 +94,11 @@ export async function jobCommand(
         num(r.not_processed)
       } customers will not be created; the ${
         num(r.total_processed_customers - r.total_errors)
-      } already created stay. Resume with upload <file> --resume.\n`
+      } already created stay. Resume with: deno task recapture upload ${file} --resume\n`
+      : r.result === "already_cancelled"
+      ? `Already cancelled: nothing more to stop (${num(r.already_cancelled_uploads)} of ${
+        num(r.uploads.length)
+      } uploads were cancelled before, ${num(r.completed_uploads)} completed).\n`
       : "Already completed: nothing cancelled (every customer was processed).\n";
     io.out(
       o.json
@@ -100,6 +107,7 @@ export async function jobCommand(
           outcome: {
             result: r.result,
             cancelled_uploads: r.cancelled_uploads,
+            already_cancelled_uploads: r.already_cancelled_uploads,
             completed_uploads: r.completed_uploads,
             not_processed: r.not_processed,
           },

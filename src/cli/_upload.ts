@@ -24,7 +24,7 @@ import {
   type SourceRow,
 } from "../import/csv.ts";
 import type { CustomerInput, Region } from "../sdk/schemas.ts";
-import { TARGETS } from "../import/columns.ts";
+import { normalizeHeader, TARGETS } from "../import/columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_format.ts";
 import { cliWords, EXIT, FileError, type Io, POLL_MS_MAX, positiveInt, UsageError } from "./_io.ts";
 
@@ -222,6 +222,21 @@ async function openSource(
     ...(delimiter ? { delimiter } : {}),
     strictColumns: o.strictColumns,
     onColumns: (plan: ColumnAssignment[]) => {
+      // A --map is matched as the column table matches (case, spaces, punctuation aside); one
+      // that names no column is a typo that would leave the column unmapped without a word.
+      const headers = new Set(plan.map((c) => normalizeHeader(c.header)));
+      const unmatched = o.map.filter((pair) =>
+        !headers.has(normalizeHeader(pair.slice(0, pair.lastIndexOf("="))))
+      );
+      if (unmatched.length > 0) {
+        throw new UsageError(
+          `${
+            unmatched.map((pair) => `--map ${JSON.stringify(pair)}`).join(", ")
+          }: no column of ${o.file} is called so (its columns: ${
+            plan.map((c) => c.header).join(", ")
+          })`,
+        );
+      }
       report = columnReport(plan);
       onColumns?.(report);
     },
@@ -326,7 +341,9 @@ function showWarnings(io: Io, rows: RowWarning[], total: number, limit = 10): vo
   const skipped = rows.filter((w) => w.skipped).length;
   io.err(
     `\n${num(total)} warning${total === 1 ? "" : "s"}${
-      skipped > 0 && total <= KEEP_BAD_ROWS ? ` (${num(skipped)} rows skipped, not sent)` : ""
+      skipped > 0 && total <= KEEP_BAD_ROWS
+        ? ` (${num(skipped)} row${skipped === 1 ? "" : "s"} skipped, not sent)`
+        : ""
     }:\n`,
   );
   const shown = rows.slice(0, limit).map((w) => [

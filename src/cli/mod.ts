@@ -28,6 +28,7 @@
 import { isAbsolute, join } from "node:path";
 import type { RecaptureClient } from "../sdk/client.ts";
 import { parseDate } from "../import/dates.ts";
+import { expiresImmediately, PAST_EXPIRY_REASON } from "../sdk/validate.ts";
 import type { Customer, CustomerUpdateParams, Region, Upload } from "../sdk/schemas.ts";
 import {
   CLIENT_ENV,
@@ -318,6 +319,10 @@ async function apiCommand(
         ? `Cancelled: ${num(notProcessed)} customers will not be created; the ${
           num(upload.total_processed_customers - upload.total_errors)
         } already created stay.\n`
+        : result === "already_cancelled"
+        ? `Already cancelled: nothing more to stop (${
+          num(notProcessed)
+        } customers were not created).\n`
         : `Already completed: nothing cancelled (every customer was processed).\n`;
       print(
         { ...upload, outcome: { result, not_processed: notProcessed } },
@@ -393,7 +398,17 @@ async function apiCommand(
           "customers update wants at least one of --name, --mobile, --sale-date, --expiry-date",
         );
       }
-      const c = await client.customers.update(id!, params);
+      const allowPastExpiry = values["allow-past-expiry"] === true;
+      if (
+        !allowPastExpiry && params.expiry_date !== undefined &&
+        expiresImmediately(params.expiry_date)
+      ) {
+        throw new UsageError(
+          `--expiry-date ${params.expiry_date} ${PAST_EXPIRY_REASON}: nothing was changed ` +
+            "(--allow-past-expiry sends it anyway)",
+        );
+      }
+      const c = await client.customers.update(id!, params, { allowPastExpiry });
       print({ ...c }, describeCustomer(c));
       return EXIT.ok;
     }

@@ -134,8 +134,16 @@ export class RowChecker {
     this.#lookup(customer, row, line);
   }
 
-  /** The warnings for a valid (normalised) row; one with `skipped: true` means: do not send it. */
-  check(customer: CustomerInput, row: number, line: number | undefined): RowWarning[] {
+  /**
+   * The warnings for a valid (normalised) row, `given` being the row as read (before a rego lost
+   * its dashes); one with `skipped: true` means: do not send it.
+   */
+  check(
+    customer: CustomerInput,
+    row: number,
+    line: number | undefined,
+    given: unknown = customer,
+  ): RowWarning[] {
     const out: RowWarning[] = [];
     const at = line !== undefined ? { index: row, line } : { index: row };
     const warn = (kind: RowWarningKind, field: string, message: string) =>
@@ -181,12 +189,14 @@ export class RowChecker {
       );
     }
     // A rego or mobile number the API refuses is a bad row already (FIELD_RULES); a date with
-    // dashes still passes the rego rule once its dashes are out.
-    if (rego !== undefined && DATE_LIKE.test(rego)) {
+    // dashes still passes the rego rule once its dashes are out, so the value as given is read.
+    const raw = (given as { rego?: unknown } | null)?.rego;
+    const written = typeof raw === "string" ? raw.trim() : undefined;
+    if (rego !== undefined && written !== undefined && DATE_LIKE.test(written)) {
       warn(
         "suspicious_value",
         "rego",
-        `${rego} looks like a date, not a rego: is the column right?`,
+        `${written} looks like a date, not a rego: is the column right?`,
       );
     }
     return out;

@@ -344,7 +344,7 @@ function checkBlock(
       continue;
     }
     if (found === undefined && p.issues === undefined) {
-      const warnings = checker.check(customer!, p.row, p.line);
+      const warnings = checker.check(customer!, p.row, p.line, p.customer);
       const print = alreadySent !== undefined ? fingerprint(customer!) : null;
       const sentBefore = print !== null && !warnings.some((w) => w.skipped)
         ? alreadySent!(print)
@@ -1335,10 +1335,15 @@ function summarize(manifest: BulkManifest, uploads: Upload[]): JobStatus {
 export interface JobCancelResult extends JobStatus {
   /** The answer to each cancel, with its `outcome`. */
   uploads: CancelledUpload[];
-  /** `"cancelled"` when some upload stopped; `"already_completed"`: nothing was cancelled. */
-  result: "cancelled" | "already_completed";
+  /**
+   * `"cancelled"` when some upload stopped now; `"already_cancelled"`: nothing stopped now, an
+   * earlier cancel had stopped some; `"already_completed"`: nothing was ever cancelled.
+   */
+  result: "cancelled" | "already_cancelled" | "already_completed";
   /** Uploads stopped by this cancel. */
   cancelled_uploads: number;
+  /** Uploads an earlier cancel had stopped (this one changed nothing there). */
+  already_cancelled_uploads: number;
   /** Uploads that had processed every customer already (nothing cancelled there). */
   completed_uploads: number;
   /** Customers that will not be created, over every upload. */
@@ -1375,12 +1380,18 @@ export async function cancelJob(
     (id) => client.uploads.cancel(id, region ? { region, signal: options.signal } : {}),
   );
   const stopped = answers.filter((u) => u.outcome.result === "cancelled");
+  const before = answers.filter((u) => u.outcome.result === "already_cancelled").length;
   return {
     ...summarize(manifest, answers),
     uploads: answers,
-    result: stopped.length > 0 ? "cancelled" : "already_completed",
+    result: stopped.length > 0
+      ? "cancelled"
+      : before > 0
+      ? "already_cancelled"
+      : "already_completed",
     cancelled_uploads: stopped.length,
-    completed_uploads: answers.length - stopped.length,
+    already_cancelled_uploads: before,
+    completed_uploads: answers.length - stopped.length - before,
     not_processed: stopped.reduce((n, u) => n + u.outcome.notProcessed, 0),
   };
 }

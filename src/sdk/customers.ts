@@ -23,6 +23,22 @@ import {
 } from "./schemas.ts";
 import { checkUpdateParams } from "./validate.ts";
 
+/**
+ * Options for `customers.update`.
+ *
+ * @example
+ * ```ts ignore
+ * await client.customers.update("cus_123", { expiry_date: "2020-01-01" }, { allowPastExpiry: true });
+ * ```
+ */
+export interface CustomerUpdateOptions extends RequestOptions {
+  /**
+   * Send an `expiry_date` of today or earlier (default false: refused before sending, since the
+   * API deletes the customer on its expiry date).
+   */
+  allowPastExpiry?: boolean;
+}
+
 /** Parameters of `customers.list`. */
 export interface CustomerListParams {
   /** Skip this many customers (default 0). */
@@ -148,7 +164,7 @@ export class Customers {
   ): Promise<WithLastResponse<Customer>> {
     const init: CallInit = {
       method: "GET",
-      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      path: `${API}/customers/${encodePathSegment(customerId, "customerId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);
@@ -156,7 +172,9 @@ export class Customers {
 
   /**
    * Changes some of `client_name`, `mobile_number`, `sale_date`, `expiry_date`
-   * (`PATCH /v2/recapture/customers/{id}`); `""` sets a field to null.
+   * (`PATCH /v2/recapture/customers/{id}`); `""` sets a field to null. An `expiry_date` of today
+   * or earlier is refused with a {@link ValidationError} before sending (the API deletes the
+   * customer on that date) unless `allowPastExpiry: true`.
    *
    * @example
    * ```ts ignore
@@ -166,10 +184,10 @@ export class Customers {
   async update(
     customerId: string,
     params: CustomerUpdateParams,
-    options?: RequestOptions,
+    options?: CustomerUpdateOptions,
   ): Promise<WithLastResponse<Customer>> {
-    const path = `${API}/customers/${encodePathSegment(customerId)}`;
-    const issues = checkUpdateParams(params);
+    const path = `${API}/customers/${encodePathSegment(customerId, "customerId")}`;
+    const issues = checkUpdateParams(params, { allowPastExpiry: options?.allowPastExpiry });
     if (issues.length > 0) throw new ValidationError(issues);
     const init: CallInit = {
       method: "PATCH",
@@ -194,7 +212,7 @@ export class Customers {
   ): Promise<WithLastResponse<Customer>> {
     const init: CallInit = {
       method: "DELETE",
-      path: `${API}/customers/${encodePathSegment(customerId)}`,
+      path: `${API}/customers/${encodePathSegment(customerId, "customerId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, CustomerEnvelopeSchema, (body) => body.customer);

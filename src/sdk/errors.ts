@@ -457,7 +457,11 @@ export class ValidationError extends RecaptureError {
 
 function describeIssues(issues: RowIssue[]): string {
   const shown = issues.slice(0, 5).map((i) =>
-    `${i.index < 0 ? "upload" : `row ${i.index}`}${i.field ? ` ${i.field}` : ""}: ${i.reason}`
+    // index -1: a field of the call's own params (an upload's, a customer update's, a webhook's).
+    `${
+      [i.index < 0 ? "" : `row ${i.index}`, i.field].filter((s) => s !== "").join(" ") ||
+      "params"
+    }: ${i.reason}`
   );
   const more = issues.length > 5 ? `; and ${issues.length - 5} more` : "";
   return `${issues.length} invalid input${issues.length === 1 ? "" : "s"}: ${

@@ -20,7 +20,12 @@ export {
   Uploads,
   type UploadWaitOptions,
 } from "./uploads.ts";
-export { type CustomerIterateParams, type CustomerListParams, Customers } from "./customers.ts";
+export {
+  type CustomerIterateParams,
+  type CustomerListParams,
+  Customers,
+  type CustomerUpdateOptions,
+} from "./customers.ts";
 export { type Webhook, type WebhookCreateParams, type WebhookList, Webhooks } from "./webhooks.ts";
 export type { FetchLike, RecaptureLogger } from "./_transport.ts";
 export type { BackoffOptions } from "./_retry.ts";

@@ -5,7 +5,8 @@
 
 /**
  * Percent-encodes one path segment; refuses `""`, `.` and `..` (URL parsers treat even
- * `%2E%2E` as `..`, so such an id could climb the path).
+ * `%2E%2E` as `..`, so such an id could climb the path), naming the argument as `name` (the
+ * caller's parameter, e.g. `"customerId"`).
  *
  * @example
  * ```ts
@@ -13,15 +14,16 @@
  * console.log(encodePathSegment("a/b c")); // "a%2Fb%20c"
  * ```
  */
-export function encodePathSegment(segment: string): string {
+export function encodePathSegment(segment: string, name = "an id"): string {
   if (typeof segment !== "string" || segment === "") {
-    throw new TypeError("an id must be a non-empty string");
+    const got = typeof segment === "string" ? '""' : segment === null ? "null" : typeof segment;
+    throw new TypeError(`${name} must be a non-empty string, got ${got}`);
   }
   if (segment === "." || segment === "..") {
-    throw new TypeError(`an id cannot be "${segment}"`);
+    throw new TypeError(`${name} cannot be "${segment}"`);
   }
   if (!segment.isWellFormed()) {
-    throw new TypeError("an id must be well-formed Unicode (it has a lone surrogate)");
+    throw new TypeError(`${name} must be well-formed Unicode (it has a lone surrogate)`);
   }
   return encodeURIComponent(segment);
 }

@@ -72,10 +72,14 @@ export interface UploadCreateResult extends Upload {
 export interface UploadCancelOutcome {
   /**
    * `"cancelled"`: processing was stopped, `notProcessed` customers will not be created;
+   * `"already_cancelled"`: an earlier cancel had stopped it: this one changed nothing;
    * `"already_completed"`: every customer had been processed before: nothing was cancelled.
    */
-  result: "cancelled" | "already_completed";
-  /** Customers of the upload not processed when the API answered (0 when already completed). */
+  result: "cancelled" | "already_cancelled" | "already_completed";
+  /**
+   * Customers of the upload not processed when the API answered (0 when already completed; for
+   * an upload cancelled before, the customers that earlier cancel left uncreated).
+   */
   notProcessed: number;
 }
 
@@ -251,7 +255,7 @@ export class Uploads {
   async retrieve(uploadId: string, options?: RequestOptions): Promise<WithLastResponse<Upload>> {
     const init: CallInit = {
       method: "GET",
-      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      path: `${API}/upload/${encodePathSegment(uploadId, "uploadId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, UploadEnvelopeSchema, (body) => body.upload);
@@ -259,9 +263,10 @@ export class Uploads {
 
   /**
    * Cancels an upload (`DELETE /v2/recapture/upload/{id}`): no more customers are created. The
-   * answer is the upload as the API returns it, plus `outcome`: `"cancelled"`, or
+   * answer is the upload as the API returns it, plus `outcome`: `"cancelled"`,
+   * `"already_cancelled"` when an earlier cancel had stopped it (this one sends no DELETE), or
    * `"already_completed"` when every customer had been processed (nothing was cancelled; the
-   * customers stay).
+   * customers stay). Costs a status request before the DELETE.
    *
    * @example
    * ```ts ignore
@@ -272,18 +277,28 @@ export class Uploads {
   async cancel(uploadId: string, options?: RequestOptions): Promise<CancelledUpload> {
     const init: CallInit = {
       method: "DELETE",
-      path: `${API}/upload/${encodePathSegment(uploadId)}`,
+      path: `${API}/upload/${encodePathSegment(uploadId, "uploadId")}`,
       retry: "idempotent",
     };
+    // The API answers a second cancel with the upload unchanged, exactly as it answered the
+    // first: only asking first tells "stopped now" from "stopped before".
+    const before = await this.retrieve(uploadId, options);
+    const notProcessedOf = (u: Upload) =>
+      Math.max(0, u.total_uploaded_customers - u.total_processed_customers);
+    if (before.status === "cancelled") {
+      const outcome: UploadCancelOutcome = {
+        result: notProcessedOf(before) === 0 ? "already_completed" : "already_cancelled",
+        notProcessed: notProcessedOf(before),
+      };
+      Object.defineProperty(before, "outcome", { value: outcome, enumerable: false });
+      return before as CancelledUpload;
+    }
     const received = await this.#caller.send(init, options);
     const body = parsed(UploadEnvelopeSchema, received, init);
     const upload = withMeta(body.upload, received.status, received.response);
     // Judged by the counters (the documented fields): a status of "cancelled" is also what a
-    // second cancel answers, and what a cancel of an upload processed to the end may answer.
-    const notProcessed = Math.max(
-      0,
-      upload.total_uploaded_customers - upload.total_processed_customers,
-    );
+    // cancel of an upload processed to the end may answer.
+    const notProcessed = notProcessedOf(upload);
     const outcome: UploadCancelOutcome = {
       result: notProcessed === 0 ? "already_completed" : "cancelled",
       notProcessed,

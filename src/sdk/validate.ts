@@ -459,8 +459,22 @@ export function checkUploadParams(params: UploadCreateParams): RowIssue[] {
 
 const UPDATABLE = new Set(Object.keys(CustomerUpdateParamsSchema.entries));
 
-/** Checks a PATCH body: only the four updatable fields, strings, dates real or `""`. */
-export function checkUpdateParams(params: CustomerUpdateParams): RowIssue[] {
+/** Options of {@linkcode checkUpdateParams}. */
+export interface CheckUpdateOptions {
+  /** Accept an `expiry_date` of today or earlier (default false: the API deletes the customer). */
+  allowPastExpiry?: boolean;
+  /** The moment to judge expiry at; default now. */
+  now?: Date;
+}
+
+/**
+ * Checks a PATCH body: only the four updatable fields, strings, dates real or `""`, and no
+ * `expiry_date` that deletes the customer at once unless `allowPastExpiry`.
+ */
+export function checkUpdateParams(
+  params: CustomerUpdateParams,
+  options: CheckUpdateOptions = {},
+): RowIssue[] {
   const p = params as unknown as Record<string, unknown>;
   if (!isPlainObject(p)) {
     return [{ index: -1, field: "", reason: `params must be an object, got ${typeName(p)}` }];
@@ -482,6 +496,15 @@ export function checkUpdateParams(params: CustomerUpdateParams): RowIssue[] {
           index: -1,
           field: key,
           reason: 'must be a real date written YYYY-MM-DD, or "" to clear it',
+        });
+      } else if (
+        key === "expiry_date" && !options.allowPastExpiry &&
+        expiresImmediately(value, { now: options.now })
+      ) {
+        issues.push({
+          index: -1,
+          field: key,
+          reason: `${value} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
         });
       }
     }

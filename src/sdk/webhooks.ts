@@ -219,7 +219,7 @@ export class Webhooks {
   async retrieve(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
     const init: CallInit = {
       method: "GET",
-      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId, "webhookId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, WebhookEnvelopeSchema, (body) => body.webhook);
@@ -236,7 +236,7 @@ export class Webhooks {
   async delete(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<Webhook>> {
     const init: CallInit = {
       method: "DELETE",
-      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}`,
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId, "webhookId")}`,
       retry: "idempotent",
     };
     return await this.#caller.call(init, options, WebhookEnvelopeSchema, (body) => body.webhook);
@@ -256,7 +256,7 @@ export class Webhooks {
   async ping(webhookId: string, options?: RequestOptions): Promise<WithLastResponse<PingResult>> {
     const init: CallInit = {
       method: "POST",
-      path: `${WEBHOOKS}/${encodePathSegment(webhookId)}/ping`,
+      path: `${WEBHOOKS}/${encodePathSegment(webhookId, "webhookId")}/ping`,
       retry: "idempotent",
     };
     const received = await this.#caller.send(init, options);

@@ -205,7 +205,8 @@ Deno.test("cli: wrong arguments exit 2; API refusals exit 5", async () => {
     const usage: [string[], string][] = [
       [["frobnicate"], 'unknown command "frobnicate"'],
       [["upload"], "upload wants a file"],
-      [["status"], "status wants an upload id"],
+      [["status"], "status wants an upload id, a job id or a manifest file"],
+      [["cancel"], "cancel wants an upload id, a job id or a manifest file"],
       [["customers", "fly"], 'customers wants list, get, update or delete, not "fly"'],
       [["validate", "x.csv", "--region", "us"], "--region must be one of au, nz, uk, my"],
       [["status", "u1", "--batch-size", "5"], "--batch-size does not apply to status"],
@@ -351,6 +352,35 @@ Deno.test("cli: customers get, update, delete; status and cancel", async () => {
     assertMatch(status.stdout, /status\s+completed \(100% processed\)/);
     const cancelled = parsed(await cli(dir, "cancel", uploadId, "--json"));
     assertEquals(cancelled.id, uploadId); // cancelling a finished upload answers it unchanged
+  });
+});
+
+Deno.test("cli: customers update refuses a past --expiry-date (the API would delete the customer) unless --allow-past-expiry", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/few.csv`, exportCsv(2));
+    parsed(await cli(dir, "upload", "few.csv", "--json"));
+    const list = parsed(await cli(dir, "customers", "list", "--json"));
+    const [first, second] = list.customers as { id: string }[];
+    const refused = await cli(dir, "customers", "update", first.id, "--expiry-date", "01/01/2020");
+    assertEquals(refused.code, 2, refused.stderr);
+    assertStringIncludes(refused.stderr, "--expiry-date");
+    assertStringIncludes(refused.stderr, "--allow-past-expiry");
+    assertEquals(refused.stderr.includes("allowPastExpiry"), false, refused.stderr);
+    assertEquals((await cli(dir, "customers", "get", first.id)).code, 0); // still there
+    const json = parsed(
+      await cli(dir, "customers", "update", first.id, "--expiry-date", "2020-01-01", "--json"),
+    );
+    assertEquals((json.error as { exit_code: number }).exit_code, 2);
+    const sent = await cli(
+      dir,
+      "customers",
+      "update",
+      second.id,
+      "--expiry-date",
+      "2020-01-01",
+      "--allow-past-expiry",
+    );
+    assertEquals(sent.code, 0, sent.stderr);
   });
 });
 

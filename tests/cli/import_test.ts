@@ -220,6 +220,7 @@ Deno.test("cli: a file's uploads are one job for status and cancel; cancel says 
     assertEquals(cancel.outcome, {
       result: "already_completed",
       cancelled_uploads: 0,
+      already_cancelled_uploads: 0,
       completed_uploads: 3,
       not_processed: 0,
     });
@@ -278,4 +279,77 @@ Deno.test("cli: a file sent before is told before anything is sent; --skip-sent 
       await cli(dir, "upload", "second.csv", "--resend", "--restart", "--json"),
     );
     assertEquals(resent.uploaded, 11);
+  }));
+
+Deno.test("cli: cancelling a job twice says the second changed nothing, in text and --json", async () => {
+  const { serveSandbox } = await import("../../src/sandbox/serve.ts");
+  const { SANDBOX_API_KEY } = await import("../../src/sandbox/mod.ts");
+  const held = Promise.withResolvers<void>();
+  // No chunk is processed until the end: the cancel decides, not a race.
+  const served = await serveSandbox({
+    port: 0,
+    path: ":memory:",
+    quiet: true,
+    beforeChunk: () => held.promise,
+  });
+  const env = { RECAPTURE_API_KEY: SANDBOX_API_KEY, RECAPTURE_BASE_URL: served.url };
+  try {
+    await withDir(async (dir) => {
+      const rows = Array.from({ length: 30 }, (_, i) => `TWC${i},NSW,Customer ${i}`);
+      await Deno.writeTextFile(`${dir}/job.csv`, "Rego,State,Name\n" + rows.join("\n") + "\n");
+      const up = await cliWith(env, dir, "upload", "job.csv", "--no-wait", "--batch-size", "10");
+      assertEquals(up.code, 0, up.stderr);
+      const jobId = JSON.parse(await Deno.readTextFile(`${dir}/job.csv.recapture.json`))
+        .manifest.job_id as string;
+      const first = await cliWith(env, dir, "cancel", jobId);
+      assertEquals(first.code, 0, first.stderr);
+      assertStringIncludes(
+        first.stdout,
+        "Cancelled 3 of 3 uploads: 30 customers will not be created",
+      );
+      // The resume hint is a command line the user can run.
+      assertStringIncludes(
+        first.stdout,
+        "Resume with: deno task recapture upload job.csv --resume",
+      );
+      const again = json(await cliWith(env, dir, "cancel", jobId, "--json"));
+      assertEquals(again.outcome, {
+        result: "already_cancelled",
+        cancelled_uploads: 0,
+        already_cancelled_uploads: 3,
+        completed_uploads: 0,
+        not_processed: 0,
+      });
+      const text = await cliWith(env, dir, "cancel", jobId);
+      assertStringIncludes(text.stdout, "Already cancelled: nothing more to stop");
+      assertEquals(text.stdout.includes("will not be created"), false, text.stdout);
+      const oneId = (again.upload_ids as string[])[0];
+      const one = await cliWith(env, dir, "cancel", oneId);
+      assertStringIncludes(one.stdout, "Already cancelled: nothing more to stop");
+      const oneJson = json(await cliWith(env, dir, "cancel", oneId, "--json"));
+      assertEquals(oneJson.outcome, { result: "already_cancelled", not_processed: 10 });
+    });
+  } finally {
+    held.resolve();
+    await served.shutdown();
+  }
+});
+
+Deno.test("cli: a --map naming no column of the file is refused before anything is sent", () =>
+  withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/st.csv`, "Rego,St,Name\nABC123,NSW,Jo\n");
+    for (const command of ["validate", "upload"]) {
+      // "Stt" is a typo: no column is called so, and St would silently go to additional_fields.
+      const typo = await cli(dir, command, "st.csv", "--map", "Stt=state");
+      assertEquals(typo.code, 2, `${command}: ${typo.stderr}`);
+      assertStringIncludes(typo.stderr, '--map "Stt=state"');
+      assertStringIncludes(typo.stderr, "Rego, St, Name");
+      const asJson = json(await cli(dir, command, "st.csv", "--map", "Stt=state", "--json"));
+      assertEquals((asJson.error as { exit_code: number }).exit_code, 2);
+    }
+    const exists = await Deno.stat(`${dir}/st.csv.recapture.json`).then(() => true, () => false);
+    assertEquals(exists, false, "nothing was sent, so no manifest");
+    // Matched ignoring case, spaces and punctuation, as the docs say.
+    const ok = await cli(dir, "validate", "st.csv", "--map", "st=state", "--json");
+    assertEquals(ok.code, 0, ok.stderr);
   }));

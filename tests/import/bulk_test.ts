@@ -507,3 +507,22 @@ Deno.test("bulk: no rows are read ahead while every upload slot is busy (backpre
   ]);
   assertEquals((await storedRegos(env)).length, 3000);
 });
+
+Deno.test("a rego that looks like a date is sent with a suspicious_value warning, as written", async () => {
+  // Dashes and spaces are dropped from a rego before it is sent, so the check must see the
+  // value as the file wrote it: "12-03-2024" is sent as 12032024, a valid rego.
+  const report = await validateRows([
+    { rego: "12-03-2024", state: "VIC" },
+    { rego: "2024-03-12", state: "VIC" },
+    { rego: "ABC-123", state: "VIC" },
+  ]);
+  assertEquals(report.valid, 3);
+  assertEquals(
+    report.warnings.map((w) => [w.index, w.kind, w.field]),
+    [[0, "suspicious_value", "rego"], [1, "suspicious_value", "rego"]],
+  );
+  assertEquals(
+    report.warnings[0].message,
+    "12-03-2024 looks like a date, not a rego: is the column right?",
+  );
+});

@@ -3,7 +3,7 @@
  * clear error, and the server (this process) keeps working. Probes that do not end a run share
  * one script, so the file starts few processes.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { RecaptureClient } from "../../mod.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { createBridge } from "../../mcp/code/_bridge.ts";
@@ -261,6 +261,38 @@ Deno.test("code mode: escapes are contained", async (t) => {
     });
   } finally {
     await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("code mode: an expiry update of today or earlier runs once the gate confirms, and only then", async () => {
+  const sandbox = await createSandbox();
+  try {
+    const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const upload = await client.uploads.create({
+      name: "expiry",
+      customers: [{ rego: "EXP1", state: "NSW" }],
+    });
+    await client.uploads.wait(upload.id);
+    const id = (await client.customers.list()).customers[0].id;
+    const asked: string[] = [];
+    const bridge = (go: boolean) =>
+      createBridge(client, {
+        write: true,
+        region: "au",
+        confirm: (_plan, method) => {
+          asked.push(method);
+          return Promise.resolve(go ? { go, text: "" } : { go, text: "not_confirmed: no" });
+        },
+      });
+    const update = [id, { expiry_date: "2020-01-01" }];
+    await assertRejects(() => bridge(false)("customers.update", update));
+    assertEquals((await client.customers.list()).total, 1, "declined: the customer stays");
+    // Confirmed: the SDK's own refusal of a past expiry does not stand in the person's way.
+    await bridge(true)("customers.update", update);
+    assertEquals(asked, ["customers.update", "customers.update"]);
+    assertEquals((await client.customers.list()).total, 0, "deleted on its expiry, as confirmed");
+  } finally {
     await sandbox.close();
   }
 });

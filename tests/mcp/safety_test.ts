@@ -773,3 +773,28 @@ Deno.test("masking: find by name matches whole words, so a masked name cannot be
     await h.close();
   }
 });
+
+Deno.test("cancel of an upload cancelled before: already_cancelled, nobody asked, nothing claimed", async () => {
+  const { kv, release } = await heldSandbox();
+  const questions: string[] = [];
+  const h = await connect({
+    sandbox: { kv },
+    elicit: (params) => {
+      questions.push(params.message);
+      return Promise.resolve({ action: "accept", content: { confirm: true } });
+    },
+  });
+  try {
+    const created = dataOf(
+      await h.call("recapture_upload_customers", { name: "twice", customers: rows(3) }),
+    );
+    await h.sdk.uploads.cancel(created.upload_id as string);
+    const result = await h.call("recapture_cancel_upload", { upload_id: created.upload_id });
+    assertEquals(questions.length, 0);
+    assertEquals(dataOf(result).action, "already_cancelled");
+    assertMatch(textOf(result), /^already cancelled: nothing more to stop/);
+  } finally {
+    release();
+    await h.close();
+  }
+});

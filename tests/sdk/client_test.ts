@@ -224,7 +224,9 @@ Deno.test("uploads.retrieve, cancel: method, encoded path, region override, resu
   assertSent(seen[0], "GET", "/v2/recapture/upload/upl%2F1%20%3Fx", { region: "uk" });
   assertEquals(got, uploadJson("upl/1 ?x", { future_field: [1, 2] }));
   const cancelled = await client.uploads.cancel("upl_9");
-  assertSent(seen[1], "DELETE", "/v2/recapture/upload/upl_9", { region: "au" });
+  // A status request first (is it cancelled already?), then the DELETE.
+  assertSent(seen[1], "GET", "/v2/recapture/upload/upl_9", { region: "au" });
+  assertSent(seen[2], "DELETE", "/v2/recapture/upload/upl_9", { region: "au" });
   assertEquals(cancelled.status, "cancelled");
   assertEquals(cancelled.lastResponse.status, 200);
 });
@@ -234,6 +236,19 @@ Deno.test("ids are refused when empty or a dot segment, never sent", async () =>
   await assertRejects(() => client.customers.retrieve(""), TypeError, "non-empty");
   await assertRejects(() => client.customers.delete(".."), TypeError, 'cannot be ".."');
   await assertRejects(() => client.uploads.cancel("."), TypeError, 'cannot be "."');
+  // Each names the argument that was wrong, in the SDK's words.
+  const calls: [string, () => Promise<unknown>][] = [
+    ["uploadId", () => client.uploads.retrieve("")],
+    ["uploadId", () => client.uploads.cancel(undefined as unknown as string)],
+    ["uploadId", () => client.uploads.wait("")],
+    ["customerId", () => client.customers.retrieve("")],
+    ["customerId", () => client.customers.update("", { client_name: "x" })],
+    ["customerId", () => client.customers.delete(null as unknown as string)],
+    ["webhookId", () => client.webhooks.retrieve("")],
+    ["webhookId", () => client.webhooks.ping("..")],
+    ["webhookId", () => client.webhooks.delete(3 as unknown as string)],
+  ];
+  for (const [name, call] of calls) await assertRejects(call, TypeError, name);
   assertEquals(seen.length, 0);
 });
 
@@ -406,6 +421,27 @@ Deno.test("customers.update refuses fields the API cannot change, before sending
   );
   assertEquals(err.issues.map((i) => i.field), ["rego", "sale_date"]);
   assertEquals(seen.length, 0);
+});
+
+Deno.test("customers.update refuses a past expiry_date (the API deletes the customer) unless allowPastExpiry", async () => {
+  const { client, seen } = mswClient([
+    http.patch(
+      `${API}/customers/:id`,
+      () => HttpResponse.json({ success: true, customer: customerJson("cus_1") }),
+    ),
+  ]);
+  const err = await assertRejects(
+    () => client.customers.update("cus_1", { expiry_date: "2020-01-01" }),
+    ValidationError,
+  );
+  assertEquals(err.issues.map((i) => i.field), ["expiry_date"]);
+  assert(err.message.includes("allowPastExpiry"), err.message);
+  // The message names the field, not an upload: this is a customer update.
+  assertEquals(err.message.includes("upload"), false, err.message);
+  assertEquals(seen.length, 0);
+  await client.customers.update("cus_1", { expiry_date: "2020-01-01" }, { allowPastExpiry: true });
+  await client.customers.update("cus_1", { expiry_date: "" }); // clearing it is fine
+  assertEquals(seen.length, 2);
 });
 
 Deno.test("uploads.wait polls until processed == uploaded, reporting progress", async () => {

@@ -23,6 +23,8 @@ interface Op {
   idempotent: boolean;
   ok: () => Response;
   run: (c: RecaptureClient, o: RequestOptions) => Promise<unknown>;
+  /** A request the operation makes first, answered without faults (the fault hits `method`). */
+  first?: { method: "get"; path: string; ok: () => Response };
 }
 
 const upload = () => HttpResponse.json({ success: true, upload: uploadJson("u1") });
@@ -52,6 +54,8 @@ const OPS: Op[] = [
     idempotent: true,
     ok: upload,
     run: (c, o) => c.uploads.cancel("u1", o),
+    // cancel asks the status first: is the upload cancelled already?
+    first: { method: "get", path: "/upload/u1", ok: upload },
   },
   {
     name: "customers.list",
@@ -251,6 +255,9 @@ async function runCase(
       processed++;
       return op.ok();
     }),
+    ...(op.first
+      ? [http[op.first.method](`${BASE}/v2/recapture${op.first.path}`, op.first.ok)]
+      : []),
   ], {
     maxRetries: MAX_RETRIES,
     timeoutMs: 25,

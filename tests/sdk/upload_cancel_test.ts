@@ -57,3 +57,23 @@ Deno.test("cancel after completion: outcome already_completed, nothing cancelled
     await sandbox.close();
   }
 });
+
+Deno.test("cancel twice: the second says already_cancelled and changes nothing", async () => {
+  const hold = gate(1);
+  const sandbox = await createSandbox({ chunkSize: 2, beforeChunk: hold.hook });
+  try {
+    const client = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const customers = Array.from({ length: 6 }, (_, i) => ({ rego: `TWI${i}`, state: "NSW" }));
+    const upload = await client.uploads.create({ name: "held", customers });
+    let seen = await client.uploads.retrieve(upload.id);
+    while (seen.total_processed_customers < 2) seen = await client.uploads.retrieve(upload.id);
+    assertEquals((await client.uploads.cancel(upload.id)).outcome.result, "cancelled");
+    const again = await client.uploads.cancel(upload.id);
+    assertEquals(again.outcome, { result: "already_cancelled", notProcessed: 4 });
+    assertEquals(again.status, "cancelled");
+  } finally {
+    hold.open();
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
