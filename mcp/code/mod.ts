@@ -10,7 +10,7 @@ import * as z from "zod";
 import { maskRecord } from "../_mask.ts";
 import type { Webhook } from "../../mod.ts";
 import { webhookView } from "../tools/alerts.ts";
-import { defineTool } from "../tools/_tool.ts";
+import { defineTool, READ_ONLY } from "../tools/_tool.ts";
 import type { RegisteredToolSpec, ToolContext } from "../tools/_tool.ts";
 import { createBridge } from "./_bridge.ts";
 import { DEFAULT_LIMITS, runScript } from "./_runner.ts";
@@ -124,12 +124,7 @@ const searchDocsTool = defineTool({
     "Searches the SDK's documentation (symbols, signatures, fields, examples) to write " +
     "recapture_run_script scripts; script_call says how a script calls a method.",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: {
     query: z.string().min(1).max(200),
     limit: z.number().int().min(1).max(10).optional(),

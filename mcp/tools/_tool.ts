@@ -129,6 +129,30 @@ export interface ExplicitAnnotations {
   openWorldHint: boolean;
 }
 
+/** The annotations of a tool that only reads the account. */
+export const READ_ONLY: Readonly<ExplicitAnnotations> = Object.freeze({
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+});
+
+/** The annotations of a tool that deletes or cancels one named thing (again: no change). */
+export const DESTRUCTIVE_IDEMPOTENT: Readonly<ExplicitAnnotations> = Object.freeze({
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: true,
+  openWorldHint: false,
+});
+
+/** The annotations of a tool that creates something AutoGrab then acts on (each call anew). */
+export const WRITE_OPEN_WORLD: Readonly<ExplicitAnnotations> = Object.freeze({
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+});
+
 /** One registry entry. */
 export interface ToolSpec<I extends z.ZodRawShape, O extends z.ZodRawShape> {
   name: string;

@@ -15,13 +15,16 @@ import { simulateMarketEvent } from "../../src/sandbox/simulate.ts";
 import {
   confirmationToken,
   defineTool,
+  DESTRUCTIVE_IDEMPOTENT,
   failure,
   guarded,
   json,
+  READ_ONLY,
   region,
   regionOf,
   type RegisteredToolSpec,
   type ToolContext,
+  WRITE_OPEN_WORLD,
 } from "./_tool.ts";
 import { maskRecord } from "../_mask.ts";
 import { maskEndpoint } from "../../src/_internal/mask_endpoint.ts";
@@ -54,12 +57,7 @@ const createWebhook = defineTool({
   description: "Register a URL that receives alerts when a tracked car is listed, re-priced or " +
     "delisted. Put a long random token in the URL: it is the only authentication.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: WRITE_OPEN_WORLD,
   input: {
     name: z.string().min(1).max(200),
     endpoint: z.string().url().max(2000).describe("https URL with a secret token."),
@@ -88,12 +86,7 @@ const listWebhooks = defineTool({
   title: "List alert webhooks",
   description: "List the alert webhooks (endpoints masked).",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: { region },
   output: { webhooks: z.array(webhookOut) },
   async run(args, ctx) {
@@ -116,12 +109,7 @@ const deleteWebhook = defineTool({
   title: "Delete alert webhook",
   description: "Delete a webhook; its alerts stop. A person confirms first.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: DESTRUCTIVE_IDEMPOTENT,
   input: { webhook_id: webhookId, confirmation_token: confirmationToken, region },
   output: { action: z.enum(["deleted"]), webhook: webhookOut },
   async plan(args, ctx) {
@@ -176,12 +164,7 @@ const pingWebhook = defineTool({
   title: "Ping alert webhook",
   description: "Send a test ping event to a webhook's endpoint.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: WRITE_OPEN_WORLD,
   input: { webhook_id: webhookId, region },
   output: { event_id: z.string().nullable() },
   async run(args, ctx) {

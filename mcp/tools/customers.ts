@@ -17,12 +17,14 @@ import {
   DEFAULT_LIST_LIMIT,
   defineTool,
   describeCustomer,
+  DESTRUCTIVE_IDEMPOTENT,
   failure,
   guarded,
   json,
   MAX_LIST_LIMIT,
   MAX_LIST_RESULT_CHARS,
   noEffect,
+  READ_ONLY,
   region,
   regionOf,
   resourceLink,
@@ -98,12 +100,7 @@ const listCustomers = defineTool({
   description: "List customers a page at a time (fields keep it small). To find one: " +
     "recapture_find_customers.",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: listInput,
   output: listOutput,
   async run(args, ctx) {
@@ -176,12 +173,7 @@ const getCustomer = defineTool({
   title: "Get customer",
   description: "One customer, with sightings (each time the car was seen listed for sale).",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: { customer_id: customerId, region },
   output: { customer: customerReadOut },
   async run(args, ctx) {
@@ -243,12 +235,7 @@ const updateCustomer = defineTool({
     'Change the fields given ("" clears one). The API deletes a customer on its expiry_date, ' +
     "so one of today or earlier deletes it: a person confirms that first.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: DESTRUCTIVE_IDEMPOTENT,
   input: {
     customer_id: customerId,
     client_name: z.string().max(200).optional().describe("New name."),
@@ -344,12 +331,7 @@ const deleteCustomer = defineTool({
   description: "Delete a customer permanently; their car stops being tracked. A person " +
     "confirms first.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: DESTRUCTIVE_IDEMPOTENT,
   input: { customer_id: customerId, confirmation_token: confirmationToken, region },
   output: { action: z.enum(["deleted"]), customer: customerOut },
   async plan(args, ctx) {

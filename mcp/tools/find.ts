@@ -12,6 +12,7 @@ import {
   customerView,
   defineTool,
   guarded,
+  READ_ONLY,
   region,
   regionOf,
   resourceLink,
@@ -71,12 +72,7 @@ const findCustomers = defineTool({
   description: `Find customers by rego, VIN or name, ${MAX_SCANNED} scanned per call; call ` +
     "again with next_offset while set.",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: {
     query: z.string().min(1).max(200).describe("Rego, VIN or (part of) a name."),
     by: z.enum(["rego", "vin", "name"]).optional().describe("Default: any."),

@@ -13,18 +13,21 @@ import {
   confirmationToken,
   defineTool,
   describeUpload,
+  DESTRUCTIVE_IDEMPOTENT,
   failure,
   guarded,
   issueOut,
   MAX_CSV_CHARS,
   MAX_UPLOAD_ROWS,
   noEffect,
+  READ_ONLY,
   region,
   regionOf,
   resourceLink,
   summarizeUpload,
   uploadId,
   uploadSummary,
+  WRITE_OPEN_WORLD,
 } from "./_tool.ts";
 import type { EffectPlan, RegisteredToolSpec, ToolContext } from "./_tool.ts";
 
@@ -99,12 +102,7 @@ const uploadCustomers = defineTool({
   title: "Upload customers",
   description: "Watch past customers' cars for sale listings; then recapture_wait_for_upload.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: false,
-    idempotentHint: false,
-    openWorldHint: true,
-  },
+  annotations: WRITE_OPEN_WORLD,
   input: uploadInput,
   output: uploadOutput,
   async plan(args, ctx) {
@@ -225,12 +223,7 @@ const uploadStatus = defineTool({
   title: "Upload status",
   description: "An upload's progress, checked once (recapture_wait_for_upload waits for the end).",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: { upload_id: uploadId, region },
   output: uploadSummary.shape,
   async run(args, ctx) {
@@ -256,12 +249,7 @@ const waitForUpload = defineTool({
   title: "Wait for upload",
   description: "Wait for an upload to finish, then report its counts; if timed_out, call again.",
   access: "read",
-  annotations: {
-    readOnlyHint: true,
-    destructiveHint: false,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: READ_ONLY,
   input: {
     upload_id: uploadId,
     max_wait_seconds: z.number().int().min(1).max(25).default(20).describe(
@@ -347,12 +335,7 @@ const cancelUpload = defineTool({
   description:
     "Stop an upload creating more customers (created ones stay). A person confirms first.",
   access: "write",
-  annotations: {
-    readOnlyHint: false,
-    destructiveHint: true,
-    idempotentHint: true,
-    openWorldHint: false,
-  },
+  annotations: DESTRUCTIVE_IDEMPOTENT,
   input: { upload_id: uploadId, confirmation_token: confirmationToken, region },
   output: cancelOutput,
   async plan(args, ctx) {
