@@ -11,37 +11,11 @@ import {
 } from "@std/assert";
 
 import { BadRowKeeper } from "../../src/cli/_upload.ts";
-
-const CLI = new URL("../../src/cli/mod.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { CLI, cliEnv, CONFIG, type Run, runCli } from "./_run.ts";
 
 /** The environment of a CLI run: no API key, the sandbox on `kv`. */
-function environment(kv: string): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", RECAPTURE_SANDBOX_PATH: kv };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
-
-async function cli(dir: string, ...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, CLI, ...args],
-    cwd: dir,
-    clearEnv: true,
-    env: environment(`${dir}/sandbox.kv`),
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const environment = (kv: string) => cliEnv(kv);
+const cli = (dir: string, ...args: string[]): Promise<Run> => runCli(dir, args);
 
 function parsed(run: Run): Record<string, unknown> {
   try {

@@ -4,45 +4,13 @@
 // uploads as one job for status and cancel, and cancel saying whether anything was cancelled.
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { type Run, runCli } from "./_run.ts";
 
-const CLI = new URL("../../src/cli/mod.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const FIXTURES = new URL("../fixtures/dealer_exports/", import.meta.url).pathname;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(dir: string, ...args: string[]): Promise<Run> {
-  return await cliWith({}, dir, ...args);
-}
-
-async function cliWith(
-  extra: Record<string, string>,
-  dir: string,
-  ...args: string[]
-): Promise<Run> {
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
-    RECAPTURE_SANDBOX_PATH: `${dir}/sb.kv`,
-    ...extra,
-  };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, CLI, ...args],
-    cwd: dir,
-    clearEnv: true,
-    env,
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (dir: string, ...args: string[]): Promise<Run> => runCli(dir, args, { kv: "sb.kv" });
+const cliWith = (extra: Record<string, string>, dir: string, ...args: string[]): Promise<Run> =>
+  runCli(dir, args, { kv: "sb.kv", env: extra });
 
 function json(run: Run): Record<string, unknown> {
   try {

@@ -2,29 +2,9 @@
 // sandbox KV file in a temp directory, pushing to a receiver served on 127.0.0.1 by this test.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { parseAlertEvent } from "../../mod.ts";
+import { runCli } from "./_run.ts";
 
-const CLI = new URL("../../src/cli/mod.ts", import.meta.url).pathname;
-const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
-
-async function cli(dir: string, ...args: string[]) {
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
-    RECAPTURE_SANDBOX_PATH: `${dir}/sandbox.kv`,
-  };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", CONFIG, CLI, ...args],
-    cwd: dir,
-    clearEnv: true,
-    env,
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = (dir: string, ...args: string[]) => runCli(dir, args);
 
 Deno.test("cli: webhooks create/list/ping/delete and simulate-listing push to the endpoint", async () => {
   const dir = await Deno.makeTempDir();
