@@ -3,6 +3,7 @@
 // docs say, ids and timestamps aside, and exit with the code the docs show.
 
 import { assertEquals } from "@std/assert";
+import { cliEnv } from "./_run.ts";
 
 const CLI = new URL("../../src/cli/mod.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -39,11 +40,7 @@ Deno.test("docs/csv.md: the console session prints what it shows, ids and times 
   try {
     await Deno.mkdir(`${dir}/examples/data`, { recursive: true });
     await Deno.copyFile(EXAMPLE, `${dir}/examples/data/customers.csv`);
-    const env: Record<string, string> = { NO_COLOR: "1", RECAPTURE_SANDBOX_PATH: `${dir}/sb.kv` };
-    for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
-      const value = Deno.env.get(name);
-      if (value !== undefined) env[name] = value;
-    }
+    const env = cliEnv(`${dir}/sb.kv`);
     const ids = new Map<string, string>(); // an id the docs show → the one this run made
     let code = -1;
     for (const step of await session()) {

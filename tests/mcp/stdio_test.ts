@@ -4,6 +4,7 @@ import { Client, ListRootsRequestSchema } from "../../mcp/_sdk.ts";
 import { StdioClientTransport } from "../../mcp/_sdk_stdio.ts";
 import type { CallToolResult } from "../../mcp/_sdk.ts";
 import { mcpClient } from "./_fixture.ts";
+import { childEnv } from "../_child_env.ts";
 import type { Elicitor } from "./_fixture.ts";
 
 const decline: Elicitor = () => Promise.resolve({ action: "decline" });
@@ -12,16 +13,6 @@ const accept: Elicitor = () => Promise.resolve({ action: "accept", content: { co
 const ROOT = new URL("../../", import.meta.url);
 const CONFIG = new URL("deno.json", ROOT).pathname;
 const ENTRY = new URL("mcp/stdio.ts", ROOT).pathname;
-
-/** The environment for the child: no API key, so it must use the sandbox. */
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of ["PATH", "HOME", "DENO_DIR", "NO_COLOR"]) {
-    const value = Deno.env.get(key);
-    if (value !== undefined) env[key] = value;
-  }
-  return env;
-}
 
 function data(result: CallToolResult): Record<string, unknown> {
   assert(!result.isError, JSON.stringify(result.content));
