@@ -396,6 +396,30 @@ export async function guarded<T>(
   }
 }
 
+/**
+ * Runs `action` on one named upload, customer or webhook, in the call's region (`args.region`,
+ * else the server's), through `guarded`: an API failure becomes a failure outcome, and a
+ * wrong-region one names the region the resource is in.
+ *
+ * @example
+ * ```ts ignore
+ * return await onResource(ctx, args, "upload", args.upload_id, async (reg) => {
+ *   const upload = await ctx.client.uploads.retrieve(args.upload_id, { region: reg });
+ *   return { ok: true, data: summarizeUpload(upload), text: "" };
+ * });
+ * ```
+ */
+export function onResource<T>(
+  ctx: ToolContext,
+  args: { region?: Region },
+  resource: Resource,
+  id: string,
+  action: (region: Region) => Promise<ToolOutcome<T>>,
+): Promise<ToolOutcome<T>> {
+  const region = regionOf(args, ctx);
+  return guarded(ctx, { resource, id, region }, () => action(region));
+}
+
 /** A plan with no effect: the call needs no confirmation. */
 export function noEffect(region: Region, resourceId: string): ToolOutcome<EffectPlan> {
   return { ok: true, data: { region, resourceId, effects: [] }, text: "" };

@@ -19,6 +19,7 @@ import {
   failure,
   guarded,
   json,
+  onResource,
   READ_ONLY,
   region,
   regionOf,
@@ -113,49 +114,39 @@ const deleteWebhook = defineTool({
   input: { webhook_id: webhookId, confirmation_token: confirmationToken, region },
   output: { action: z.enum(["deleted"]), webhook: webhookOut },
   async plan(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
-      ctx,
-      { resource: "webhook", id: args.webhook_id, region: reg },
-      async () => {
-        const webhook = webhookView(
-          await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }),
-          ctx,
-        );
-        const events = Array.isArray(webhook.events) ? ` (${webhook.events.join(", ")})` : "";
-        return {
-          ok: true,
-          data: {
-            region: reg,
-            resourceId: args.webhook_id,
-            effects: [{
-              kind: "delete",
-              what: `webhook ${webhook.id} in region ${reg}, pushing to ${webhook.endpoint}, is ` +
-                `deleted; its alerts${events} stop`,
-            }],
-          },
-          text: "",
-        };
-      },
-    );
+    return await onResource(ctx, args, "webhook", args.webhook_id, async (reg) => {
+      const webhook = webhookView(
+        await ctx.client.webhooks.retrieve(args.webhook_id, { region: reg }),
+        ctx,
+      );
+      const events = Array.isArray(webhook.events) ? ` (${webhook.events.join(", ")})` : "";
+      return {
+        ok: true,
+        data: {
+          region: reg,
+          resourceId: args.webhook_id,
+          effects: [{
+            kind: "delete",
+            what: `webhook ${webhook.id} in region ${reg}, pushing to ${webhook.endpoint}, is ` +
+              `deleted; its alerts${events} stop`,
+          }],
+        },
+        text: "",
+      };
+    });
   },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
-      ctx,
-      { resource: "webhook", id: args.webhook_id, region: reg },
-      async () => {
-        const webhook = webhookView(
-          await ctx.client.webhooks.delete(args.webhook_id, { region: reg }),
-          ctx,
-        );
-        return {
-          ok: true,
-          data: { action: "deleted" as const, webhook },
-          text: `Deleted webhook ${webhook.id}.`,
-        };
-      },
-    );
+    return await onResource(ctx, args, "webhook", args.webhook_id, async (reg) => {
+      const webhook = webhookView(
+        await ctx.client.webhooks.delete(args.webhook_id, { region: reg }),
+        ctx,
+      );
+      return {
+        ok: true,
+        data: { action: "deleted" as const, webhook },
+        text: `Deleted webhook ${webhook.id}.`,
+      };
+    });
   },
 });
 
@@ -168,20 +159,15 @@ const pingWebhook = defineTool({
   input: { webhook_id: webhookId, region },
   output: { event_id: z.string().nullable() },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
-      ctx,
-      { resource: "webhook", id: args.webhook_id, region: reg },
-      async () => {
-        const { event } = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
-        const id = event?.id ?? null;
-        return {
-          ok: true,
-          data: { event_id: id },
-          text: id ? `Ping ${id} queued.` : "Ping queued.",
-        };
-      },
-    );
+    return await onResource(ctx, args, "webhook", args.webhook_id, async (reg) => {
+      const { event } = await ctx.client.webhooks.ping(args.webhook_id, { region: reg });
+      const id = event?.id ?? null;
+      return {
+        ok: true,
+        data: { event_id: id },
+        text: id ? `Ping ${id} queued.` : "Ping queued.",
+      };
+    });
   },
 });
 

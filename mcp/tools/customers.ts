@@ -24,6 +24,7 @@ import {
   MAX_LIST_LIMIT,
   MAX_LIST_RESULT_CHARS,
   noEffect,
+  onResource,
   READ_ONLY,
   region,
   regionOf,
@@ -177,23 +178,18 @@ const getCustomer = defineTool({
   input: { customer_id: customerId, region },
   output: { customer: customerReadOut },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
-      ctx,
-      { resource: "customer", id: args.customer_id, region: reg },
-      async () => {
-        const customer = customerView(
-          await ctx.client.customers.retrieve(args.customer_id, { region: reg }),
-          ctx,
-        );
-        return {
-          ok: true,
-          data: { customer },
-          text: `${describeCustomer(customer)} in region ${reg}.`,
-          links: [resourceLink("customer", customer.id, reg)],
-        };
-      },
-    );
+    return await onResource(ctx, args, "customer", args.customer_id, async (reg) => {
+      const customer = customerView(
+        await ctx.client.customers.retrieve(args.customer_id, { region: reg }),
+        ctx,
+      );
+      return {
+        ok: true,
+        data: { customer },
+        text: `${describeCustomer(customer)} in region ${reg}.`,
+        links: [resourceLink("customer", customer.id, reg)],
+      };
+    });
   },
 });
 
@@ -247,79 +243,69 @@ const updateCustomer = defineTool({
   },
   output: updateOutput,
   async plan(args, ctx) {
-    const reg = regionOf(args, ctx);
     const expiry = args.expiry_date;
     if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
-      return noEffect(reg, args.customer_id);
+      return noEffect(regionOf(args, ctx), args.customer_id);
     }
-    return await guarded(
-      ctx,
-      { resource: "customer", id: args.customer_id, region: reg },
-      () =>
-        deletionPlan(
-          ctx,
-          reg,
-          args.customer_id,
-          ` (its new expiry_date ${expiry} is today or earlier, and the API deletes a customer ` +
-            "on its expiry date)",
-        ),
-    );
+    return await onResource(ctx, args, "customer", args.customer_id, (reg) =>
+      deletionPlan(
+        ctx,
+        reg,
+        args.customer_id,
+        ` (its new expiry_date ${expiry} is today or earlier, and the API deletes a customer ` +
+          "on its expiry date)",
+      ));
   },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded<UpdateOut>(
-      ctx,
-      { resource: "customer", id: args.customer_id, region: reg },
-      async () => {
-        const { customer_id: id, region: _r, confirmation_token: _t, ...changes } = args;
-        const params = Object.fromEntries(
-          Object.entries(changes).filter(([, v]) => v !== undefined),
-        ) as {
-          client_name?: string;
-          mobile_number?: string;
-          sale_date?: string;
-          expiry_date?: string;
-        };
-        if (Object.keys(params).length === 0) {
-          failure(
-            "invalid_arguments",
-            "give at least one of client_name, mobile_number, sale_date, expiry_date.",
-          );
-        }
-        const customer = customerView(
-          // A past expiry_date reaches here only through the confirmed deletion plan.
-          await ctx.client.customers.update(id, params, { region: reg, allowPastExpiry: true }),
-          ctx,
+    return await onResource<UpdateOut>(ctx, args, "customer", args.customer_id, async (reg) => {
+      const { customer_id: id, region: _r, confirmation_token: _t, ...changes } = args;
+      const params = Object.fromEntries(
+        Object.entries(changes).filter(([, v]) => v !== undefined),
+      ) as {
+        client_name?: string;
+        mobile_number?: string;
+        sale_date?: string;
+        expiry_date?: string;
+      };
+      if (Object.keys(params).length === 0) {
+        failure(
+          "invalid_arguments",
+          "give at least one of client_name, mobile_number, sale_date, expiry_date.",
         );
-        const changed = Object.keys(params).join(", ");
-        const expiry = params.expiry_date;
-        if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
-          return {
-            ok: true,
-            data: { customer, result: "updated" as const },
-            text: `Updated ${changed} of ${describeCustomer(customer)}.`,
-            links: [resourceLink("customer", customer.id, reg)],
-          };
-        }
-        // Ask the API whether the customer still exists: report what happened, not the plan.
-        let gone = false;
-        try {
-          await ctx.client.customers.retrieve(id, { region: reg });
-        } catch (error) {
-          if (!(error instanceof NotFoundError)) throw error;
-          gone = true;
-        }
+      }
+      const customer = customerView(
+        // A past expiry_date reaches here only through the confirmed deletion plan.
+        await ctx.client.customers.update(id, params, { region: reg, allowPastExpiry: true }),
+        ctx,
+      );
+      const changed = Object.keys(params).join(", ");
+      const expiry = params.expiry_date;
+      if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
         return {
           ok: true,
-          data: { customer, result: gone ? "deleted" as const : "deleted_on_expiry" as const },
-          text: gone
-            ? `Updated ${changed}; ${describeCustomer(customer)} is now deleted (expiry_date ` +
-              `${expiry} has passed where the API counts it).`
-            : `Updated ${changed}; the API still holds ${describeCustomer(customer)} and ` +
-              `deletes it when expiry_date ${expiry} arrives in its time zone (within a day).`,
+          data: { customer, result: "updated" as const },
+          text: `Updated ${changed} of ${describeCustomer(customer)}.`,
+          links: [resourceLink("customer", customer.id, reg)],
         };
-      },
-    );
+      }
+      // Ask the API whether the customer still exists: report what happened, not the plan.
+      let gone = false;
+      try {
+        await ctx.client.customers.retrieve(id, { region: reg });
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        gone = true;
+      }
+      return {
+        ok: true,
+        data: { customer, result: gone ? "deleted" as const : "deleted_on_expiry" as const },
+        text: gone
+          ? `Updated ${changed}; ${describeCustomer(customer)} is now deleted (expiry_date ` +
+            `${expiry} has passed where the API counts it).`
+          : `Updated ${changed}; the API still holds ${describeCustomer(customer)} and ` +
+            `deletes it when expiry_date ${expiry} arrives in its time zone (within a day).`,
+      };
+    });
   },
 });
 
@@ -335,30 +321,26 @@ const deleteCustomer = defineTool({
   input: { customer_id: customerId, confirmation_token: confirmationToken, region },
   output: { action: z.enum(["deleted"]), customer: customerOut },
   async plan(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
+    return await onResource(
       ctx,
-      { resource: "customer", id: args.customer_id, region: reg },
-      () => deletionPlan(ctx, reg, args.customer_id, " permanently"),
+      args,
+      "customer",
+      args.customer_id,
+      (reg) => deletionPlan(ctx, reg, args.customer_id, " permanently"),
     );
   },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(
-      ctx,
-      { resource: "customer", id: args.customer_id, region: reg },
-      async () => {
-        const customer = customerView(
-          await ctx.client.customers.delete(args.customer_id, { region: reg }),
-          ctx,
-        );
-        return {
-          ok: true,
-          data: { action: "deleted" as const, customer },
-          text: `Deleted ${describeCustomer(customer)}.`,
-        };
-      },
-    );
+    return await onResource(ctx, args, "customer", args.customer_id, async (reg) => {
+      const customer = customerView(
+        await ctx.client.customers.delete(args.customer_id, { region: reg }),
+        ctx,
+      );
+      return {
+        ok: true,
+        data: { action: "deleted" as const, customer },
+        text: `Deleted ${describeCustomer(customer)}.`,
+      };
+    });
   },
 });
 

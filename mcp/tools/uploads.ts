@@ -20,6 +20,7 @@ import {
   MAX_CSV_CHARS,
   MAX_UPLOAD_ROWS,
   noEffect,
+  onResource,
   READ_ONLY,
   region,
   regionOf,
@@ -227,8 +228,7 @@ const uploadStatus = defineTool({
   input: { upload_id: uploadId, region },
   output: uploadSummary.shape,
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded(ctx, { resource: "upload", id: args.upload_id, region: reg }, async () => {
+    return await onResource(ctx, args, "upload", args.upload_id, async (reg) => {
       const summary = summarizeUpload(
         await ctx.client.uploads.retrieve(args.upload_id, { region: reg }),
       );
@@ -259,8 +259,7 @@ const waitForUpload = defineTool({
   },
   output: { ...uploadSummary.shape, timed_out: z.boolean() },
   async run(args, ctx, extra) {
-    const reg = regionOf(args, ctx);
-    return await guarded(ctx, { resource: "upload", id: args.upload_id, region: reg }, async () => {
+    return await onResource(ctx, args, "upload", args.upload_id, async (reg) => {
       const waitMs = Math.min(args.max_wait_seconds, ctx.maxWaitSeconds) * 1000;
       const progressToken = extra._meta?.progressToken;
       let last: Upload | undefined;
@@ -339,56 +338,46 @@ const cancelUpload = defineTool({
   input: { upload_id: uploadId, confirmation_token: confirmationToken, region },
   output: cancelOutput,
   async plan(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded<EffectPlan>(
-      ctx,
-      { resource: "upload", id: args.upload_id, region: reg },
-      async () => {
-        const summary = summarizeUpload(
-          await ctx.client.uploads.retrieve(args.upload_id, { region: reg }),
-        );
-        // A finished upload cannot be stopped: the call changes nothing, so nobody is asked.
-        if (summary.done) return noEffect(reg, args.upload_id);
-        const remaining = summary.total_uploaded_customers - summary.total_processed_customers;
-        return {
-          ok: true,
-          data: {
-            region: reg,
-            resourceId: args.upload_id,
-            effects: [{
-              kind: "cancel",
-              what: `upload ${args.upload_id} in region ${reg} is cancelled: the ${remaining} ` +
-                `customer(s) not yet processed are never created (the ` +
-                `${summary.total_processed_customers} already processed stay)`,
-            }],
-          },
-          text: "",
-        };
-      },
-    );
+    return await onResource<EffectPlan>(ctx, args, "upload", args.upload_id, async (reg) => {
+      const summary = summarizeUpload(
+        await ctx.client.uploads.retrieve(args.upload_id, { region: reg }),
+      );
+      // A finished upload cannot be stopped: the call changes nothing, so nobody is asked.
+      if (summary.done) return noEffect(reg, args.upload_id);
+      const remaining = summary.total_uploaded_customers - summary.total_processed_customers;
+      return {
+        ok: true,
+        data: {
+          region: reg,
+          resourceId: args.upload_id,
+          effects: [{
+            kind: "cancel",
+            what: `upload ${args.upload_id} in region ${reg} is cancelled: the ${remaining} ` +
+              `customer(s) not yet processed are never created (the ` +
+              `${summary.total_processed_customers} already processed stay)`,
+          }],
+        },
+        text: "",
+      };
+    });
   },
   async run(args, ctx) {
-    const reg = regionOf(args, ctx);
-    return await guarded<CancelOut>(
-      ctx,
-      { resource: "upload", id: args.upload_id, region: reg },
-      async () => {
-        // The API's answer decides what is reported: the upload may have finished meanwhile.
-        const answered = await ctx.client.uploads.cancel(args.upload_id, { region: reg });
-        const summary = summarizeUpload(answered);
-        const action = answered.outcome.result;
-        return {
-          ok: true,
-          data: { action, upload: summary },
-          text: action === "cancelled"
-            ? `cancelled: ${describeUpload(summary)} No more customers will be created.`
-            : action === "already_cancelled"
-            ? `already cancelled: nothing more to stop. ${describeUpload(summary)}`
-            : `already completed: nothing cancelled. ${describeUpload(summary)}`,
-          links: [resourceLink("upload", summary.upload_id, reg)],
-        };
-      },
-    );
+    return await onResource<CancelOut>(ctx, args, "upload", args.upload_id, async (reg) => {
+      // The API's answer decides what is reported: the upload may have finished meanwhile.
+      const answered = await ctx.client.uploads.cancel(args.upload_id, { region: reg });
+      const summary = summarizeUpload(answered);
+      const action = answered.outcome.result;
+      return {
+        ok: true,
+        data: { action, upload: summary },
+        text: action === "cancelled"
+          ? `cancelled: ${describeUpload(summary)} No more customers will be created.`
+          : action === "already_cancelled"
+          ? `already cancelled: nothing more to stop. ${describeUpload(summary)}`
+          : `already completed: nothing cancelled. ${describeUpload(summary)}`,
+        links: [resourceLink("upload", summary.upload_id, reg)],
+      };
+    });
   },
 });
 
