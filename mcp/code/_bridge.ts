@@ -50,6 +50,24 @@ function regionOf(options: unknown, fallback: string): string {
 type AnyFn = (...a: any[]) => Promise<unknown>;
 const call = (fn: AnyFn, args: unknown[]) => fn(...args);
 
+/** The arguments of a method that names one resource: its id, then the options. */
+const ById = z.tuple([Id, Options.optional()]);
+
+/**
+ * The plan of a method taking `(id, options)` whose one effect is `kind`, described by `what`.
+ */
+function effectOnId(
+  kind: "delete" | "cancel",
+  what: (id: string) => string,
+): NonNullable<Method["plan"]> {
+  return (a, region) =>
+    ({
+      region: regionOf(a[1], region),
+      resourceId: a[0] as string,
+      effects: [{ kind, what: what(a[0] as string) }],
+    }) as EffectPlan;
+}
+
 /** How many rows of an `uploads.create` call expire at once (today or earlier, UTC+14). */
 function expiringRows(args: unknown[]): number {
   const rows = (args[0] as { customers: { expiry_date?: unknown }[] }).customers;
@@ -93,20 +111,15 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     },
   },
   "uploads.retrieve": {
-    args: z.tuple([Id, Options.optional()]),
+    args: ById,
     write: false,
     run: (c, a) => call(c.uploads.retrieve.bind(c.uploads) as AnyFn, a),
   },
   "uploads.cancel": {
-    args: z.tuple([Id, Options.optional()]),
+    args: ById,
     write: true,
     run: (c, a) => call(c.uploads.cancel.bind(c.uploads) as AnyFn, a),
-    plan: (a, region) =>
-      ({
-        region: regionOf(a[1], region),
-        resourceId: a[0] as string,
-        effects: [{ kind: "cancel", what: `upload ${a[0]} is cancelled` }],
-      }) as EffectPlan,
+    plan: effectOnId("cancel", (id) => `upload ${id} is cancelled`),
   },
   "customers.list": {
     args: z.tuple([
@@ -121,7 +134,7 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     run: (c, a) => call(c.customers.list.bind(c.customers) as AnyFn, a),
   },
   "customers.retrieve": {
-    args: z.tuple([Id, Options.optional()]),
+    args: ById,
     write: false,
     run: (c, a) => call(c.customers.retrieve.bind(c.customers) as AnyFn, a),
   },
@@ -158,15 +171,10 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     },
   },
   "customers.delete": {
-    args: z.tuple([Id, Options.optional()]),
+    args: ById,
     write: true,
     run: (c, a) => call(c.customers.delete.bind(c.customers) as AnyFn, a),
-    plan: (a, region) =>
-      ({
-        region: regionOf(a[1], region),
-        resourceId: a[0] as string,
-        effects: [{ kind: "delete", what: `customer ${a[0]} is deleted` }],
-      }) as EffectPlan,
+    plan: effectOnId("delete", (id) => `customer ${id} is deleted`),
   },
   "webhooks.list": {
     args: z.tuple([Options.optional()]),
@@ -174,7 +182,7 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     run: (c, a) => call(c.webhooks.list.bind(c.webhooks) as AnyFn, a),
   },
   "webhooks.retrieve": {
-    args: z.tuple([Id, Options.optional()]),
+    args: ById,
     write: false,
     run: (c, a) => call(c.webhooks.retrieve.bind(c.webhooks) as AnyFn, a),
   },
