@@ -20,7 +20,7 @@ import {
   UnsubscribeRequestSchema,
 } from "./_sdk.ts";
 import type { McpServer } from "./_sdk.ts";
-import { customerView, summarizeUpload } from "./tools/_tool.ts";
+import { customerView, resourceUri, summarizeUpload } from "./tools/_tool.ts";
 import type { ToolContext } from "./tools/_tool.ts";
 
 /** What the resources need from the server they are served by. */
@@ -99,12 +99,19 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
   const complete = {
     id: (value: string) => completeUploadIds(deps.knownUploads, value),
   };
+  const read = async (uri: URL) => ({
+    contents: [{
+      uri: uri.href,
+      mimeType: "application/json",
+      text: await readResource(uri.href, deps),
+    }],
+  });
   server.registerResource(
     "upload",
     new ResourceTemplate("recapture://uploads/{id}", {
       list: () => ({
         resources: [...deps.knownUploads].map((id) => ({
-          uri: `recapture://uploads/${encodeURIComponent(id)}`,
+          uri: resourceUri("upload", id),
           name: `upload ${id}`,
           mimeType: "application/json",
         })),
@@ -117,13 +124,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
         "hear as it processes. Another region than the server's: add ?region=nz.",
       mimeType: "application/json",
     },
-    async (uri) => ({
-      contents: [{
-        uri: uri.href,
-        mimeType: "application/json",
-        text: await readResource(uri.href, deps),
-      }],
-    }),
+    read,
   );
   server.registerResource(
     "customer",
@@ -137,13 +138,7 @@ export function registerResources(server: McpServer, deps: ResourceDeps): void {
         "than the server's: add ?region=nz.",
       mimeType: "application/json",
     },
-    async (uri) => ({
-      contents: [{
-        uri: uri.href,
-        mimeType: "application/json",
-        text: await readResource(uri.href, deps),
-      }],
-    }),
+    read,
   );
   const watching = new Map<string, AbortController>();
   server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
