@@ -192,18 +192,32 @@ export function parseEntryArgs(
   };
 }
 
+/** How {@linkcode secretFromFile} judges and makes a secret. */
+export interface SecretFileOptions {
+  /** Random bytes of a new secret (written as hex, twice as many characters). */
+  bytes: number;
+  /** The fewest characters an existing secret may have; a shorter one is replaced. */
+  minLength: number;
+}
+
 /**
- * The confirmation secret kept in `file`: read, or made up and written there (owner-only) on
- * first use. It never appears in output.
+ * A secret kept in `file`: read, or made up and written there (owner-only) on first use, so it
+ * stays the same across restarts and is never printed. The confirmation secret and the HTTP
+ * entry's local bearer token are both kept so.
+ *
+ * @example
+ * ```ts ignore
+ * const secret = await secretFromFile(".recapture/mcp_confirm_secret", { bytes: 32, minLength: 32 });
+ * ```
  */
-export async function secretFromFile(file: string): Promise<string> {
+export async function secretFromFile(file: string, options: SecretFileOptions): Promise<string> {
   try {
     const existing = (await Deno.readTextFile(file)).trim();
-    if (existing.length >= 32) return existing;
+    if (existing.length >= options.minLength) return existing;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  const secret = randomHex(32);
+  const secret = randomHex(options.bytes);
   const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(file, secret + "\n", { mode: 0o600 });
@@ -213,7 +227,7 @@ export async function secretFromFile(file: string): Promise<string> {
 /** `config.server` with the confirmation secret read from its file when token mode needs it. */
 export async function serverOptions(config: EntryConfig): Promise<RecaptureMcpServerOptions> {
   if (config.confirmSecretFile === undefined) return config.server;
-  const secret = await secretFromFile(config.confirmSecretFile);
+  const secret = await secretFromFile(config.confirmSecretFile, { bytes: 32, minLength: 32 });
   return {
     ...config.server,
     confirmationSecret: secret,

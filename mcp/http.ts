@@ -19,33 +19,14 @@
  * ```
  * @module
  */
-import { randomHex } from "../src/_internal/hex.ts";
 import { openClient, readEnv, sandboxPath } from "../src/config/mod.ts";
-import { MCP_ENV, parseEntryArgs, serverOptions, USAGE } from "./_cli.ts";
+import { MCP_ENV, parseEntryArgs, secretFromFile, serverOptions, USAGE } from "./_cli.ts";
 import { createRecaptureMcpServer, RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { createMcpHttpApp } from "./_http_app.ts";
 import type { OAuthOptions } from "./_oauth.ts";
 import { DEFAULT_TOOLSETS } from "./_registry.ts";
 import type { McpHttpApp } from "./_types.ts";
-
-/**
- * The token used when `RECAPTURE_MCP_TOKEN` is unset: read from `file`, or made up and written
- * there (owner-only) on first use, so it is never printed and stays the same across restarts.
- */
-async function localToken(file: string): Promise<string> {
-  try {
-    const existing = (await Deno.readTextFile(file)).trim();
-    if (existing.length >= 16) return existing;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const token = randomHex(24);
-  const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/")) : ".";
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(file, token + "\n", { mode: 0o600 });
-  return token;
-}
 
 /**
  * OAuth settings from the environment, or undefined when none of its variables is set. Any one
@@ -120,7 +101,9 @@ export async function serveHttp(
         "OAuth is on (RECAPTURE_MCP_RESOURCE / _OAUTH_ISSUER / _OAUTH_JWKS_URL); unset one",
     );
   }
-  const token = oauth ? undefined : env.RECAPTURE_MCP_TOKEN || await localToken(config.tokenFile);
+  // Without RECAPTURE_MCP_TOKEN, a token kept in the token file (made on first use, reused).
+  const token = oauth ? undefined : env.RECAPTURE_MCP_TOKEN ||
+    await secretFromFile(config.tokenFile, { bytes: 24, minLength: 16 });
   const opened = await openClient({ path: config.sandboxPath, region: config.region, env });
   const perRequest = {
     ...options,
