@@ -5,16 +5,15 @@
  * @module
  */
 import { AbortError, ConnectionError, TimeoutError } from "../sdk/errors.ts";
-import type { RowIssue } from "../sdk/schemas.ts";
 import { authenticate } from "./_auth.ts";
 import { asRegion } from "./_config.ts";
 import {
-  describeIssues,
   errorResponse,
   missingApiKey,
   readBody,
   requestIdFrom,
   uploadIdOf,
+  validationFailed,
 } from "./_http.ts";
 import type { ProxyRuntime } from "./_runtime.ts";
 
@@ -168,10 +167,7 @@ export async function handleForward(
       const rec = parsed as Record<string, unknown>;
       const problem = rt.callbackProblem(cfg, rec.callback_url);
       if (problem) {
-        const issues: RowIssue[] = [{ index: -1, field: "callback_url", reason: problem }];
-        return errorResponse(requestId, 422, "validation_failed", describeIssues(issues), {
-          issues,
-        });
+        return validationFailed(requestId, [{ index: -1, field: "callback_url", reason: problem }]);
       }
       callbackUrl = rec.callback_url as string;
       delete rec.callback_url;

@@ -111,8 +111,16 @@ export function uploadIdOf(text: string): string | undefined {
   }
 }
 
+/**
+ * 422 `validation_failed` for a body the proxy refuses: the message names the bad rows and
+ * fields (`describeIssues`), and `issues` lists every one.
+ */
+export function validationFailed(requestId: string, issues: readonly RowIssue[]): Response {
+  return errorResponse(requestId, 422, "validation_failed", describeIssues(issues), { issues });
+}
+
 /** One line per issue: `row 2, vin: ...` or `upload, callback_url: ...`. */
-export function describeIssues(issues: readonly RowIssue[]): string {
+function describeIssues(issues: readonly RowIssue[]): string {
   const shown = issues.slice(0, 20).map((i) =>
     `${i.index < 0 ? "body" : `row ${i.index}`}${i.field ? `, ${i.field}` : ""}: ${i.reason}`
   );

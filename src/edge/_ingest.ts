@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { REGIONS } from "../sdk/schemas.ts";
 import type { RowIssue } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
 import {
@@ -14,12 +15,12 @@ import {
 import { asRegion } from "./_config.ts";
 import {
   apiMessage,
-  describeIssues,
   errorResponse,
   missingApiKey,
   readBody,
   requestIdFrom,
   uploadIdOf,
+  validationFailed,
 } from "./_http.ts";
 import type { ReplayGuard } from "./_replay.ts";
 import { sha256Hex } from "../_internal/hex.ts";
@@ -253,15 +254,16 @@ async function ingest(
   } catch {
     return errorResponse(requestId, 400, "invalid_json", "Body is not valid JSON");
   }
-  const invalid = (issues: RowIssue[]) =>
-    errorResponse(requestId, 422, "validation_failed", describeIssues(issues), { issues });
+  const invalid = (issues: RowIssue[]) => validationFailed(requestId, issues);
   const parsed = parseIngestBody(value);
   if (!parsed.ok) return invalid(parsed.issues);
   const req = parsed.request;
   const envelopeIssues: RowIssue[] = [];
   const region = req.region === undefined ? cfg.region : asRegion(req.region);
   if (!region) {
-    envelopeIssues.push({ index: -1, field: "region", reason: "must be au, nz, uk or my" });
+    const last = REGIONS.length - 1;
+    const regions = `${REGIONS.slice(0, last).join(", ")} or ${REGIONS[last]}`; // au, nz, uk or my
+    envelopeIssues.push({ index: -1, field: "region", reason: `must be ${regions}` });
   }
   if (req.callback_url !== undefined) {
     const problem = rt.callbackProblem(cfg, req.callback_url);

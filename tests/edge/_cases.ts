@@ -456,6 +456,7 @@ export const EDGE_CASES: EdgeCase[] = [
         "region",
         "customers",
       ]);
+      assertEquals((region.issues as { reason: string }[])[0].reason, "must be au, nz, uk or my");
       await expectError(
         await signedPost(ctx, "{not json", ctx.webhookSecrets[0]),
         400,
