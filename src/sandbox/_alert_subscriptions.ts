@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
+import { HttpError, objectBody, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex } from "../_internal/hex.ts";
 import type { Region } from "./_types.ts";
 
@@ -58,11 +58,6 @@ export const subscriptionKeys = {
 
 const CREATE_FIELDS = ["name", "region", "format", "endpoint", "events"];
 
-/** Whether a value is a JSON object (not null, not an array). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** The wire view of a stored webhook. */
 export function viewOf(record: AlertSubscriptionRecord): AlertSubscriptionView {
   const { account_id: _, ...view } = record;
@@ -71,17 +66,12 @@ export function viewOf(record: AlertSubscriptionRecord): AlertSubscriptionView {
 
 /** Checks a create body; answers the record to store. */
 export function parseAlertSubscription(
-  body: unknown,
+  input: unknown,
   account: string,
   region: Region,
   now: Date,
 ): AlertSubscriptionRecord {
-  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
-  for (const field of Object.keys(body)) {
-    if (!CREATE_FIELDS.includes(field)) {
-      throw new HttpError(400, `Unknown field "${field}"; allowed: ${CREATE_FIELDS.join(", ")}`);
-    }
-  }
+  const body = objectBody(input, CREATE_FIELDS);
   const { name, format, endpoint, events } = body;
   if (name === undefined) throw new HttpError(400, "name is required");
   if (typeof name !== "string" || name.trim() === "") {

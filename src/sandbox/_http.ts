@@ -62,6 +62,30 @@ export function typeProblem(path: string, expected: string, value: unknown): Htt
   return new HttpError(400, `${path} must be ${expected} (got ${describe(value)})`);
 }
 
+/** Whether a value is a JSON object (not null, not an array). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A request body that must be a JSON object of `allowed` fields only: answers it, or throws a 400
+ * that names the first unknown field and the allowed ones.
+ *
+ * @example
+ * ```ts ignore
+ * const body = objectBody(await readJson(request, maxBytes), ["name", "endpoint", "events"]);
+ * ```
+ */
+export function objectBody(body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
+  for (const field of Object.keys(body)) {
+    if (!allowed.includes(field)) {
+      throw new HttpError(400, `Unknown field "${field}"; allowed: ${allowed.join(", ")}`);
+    }
+  }
+  return body;
+}
+
 /**
  * Reads a JSON body: `Content-Type` must be JSON (415), at most `maxBytes` (413), valid UTF-8
  * and valid JSON (400).

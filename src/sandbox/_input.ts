@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { HttpError, MESSAGES, typeProblem } from "./_http.ts";
+import { HttpError, isPlainObject, MESSAGES, objectBody, typeProblem } from "./_http.ts";
 import { dateProblem, mobileProblem, nameProblem } from "./_rows.ts";
 // Deeper rows would be accepted and then fail their chunk forever (Deno KV cannot store them).
 import { MAX_ADDITIONAL_DEPTH } from "../sdk/validate.ts";
@@ -39,10 +39,6 @@ export interface UploadInput {
   rows: Record<string, unknown>[];
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function optionalDate(body: Record<string, unknown>, field: string): string | null {
   const value = body[field];
   if (value === undefined || value === null || value === "") return null;
@@ -53,13 +49,8 @@ function optionalDate(body: Record<string, unknown>, field: string): string | nu
 }
 
 /** Checks the body of `POST /v2/recapture/upload`. */
-export function parseUpload(body: unknown): UploadInput {
-  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
-  for (const field of Object.keys(body)) {
-    if (!UPLOAD_FIELDS.includes(field)) {
-      throw new HttpError(400, `Unknown field "${field}"; allowed: ${UPLOAD_FIELDS.join(", ")}`);
-    }
-  }
+export function parseUpload(input: unknown): UploadInput {
+  const body = objectBody(input, UPLOAD_FIELDS);
   if (body.name === undefined) throw new HttpError(400, "name is required");
   if (typeof body.name !== "string") throw typeProblem("name", "a string", body.name);
   if (body.name.length > 200) throw new HttpError(400, "name must be at most 200 characters");

@@ -12,17 +12,13 @@
  *
  * @module
  */
-import { HttpError, parseHttpUrl, typeProblem } from "./_http.ts";
+import { HttpError, objectBody, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex, sha256Hex } from "../_internal/hex.ts";
 import { keys } from "./_keys.ts";
 import { normalRego } from "../sdk/schemas.ts";
 import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
-import {
-  type AlertSubscriptionRecord,
-  type AlertSubscriptionStore,
-  isPlainObject,
-} from "./_alert_subscriptions.ts";
+import type { AlertSubscriptionRecord, AlertSubscriptionStore } from "./_alert_subscriptions.ts";
 import { userAgent } from "../sdk/version.ts";
 
 /** A market event as the route takes it. */
@@ -114,13 +110,8 @@ function str(body: Record<string, unknown>, field: string, max = 200): string | 
 }
 
 /** Checks the body of `POST /sandbox/market/events`. */
-export function parseMarketEvent(body: unknown): MarketInput {
-  if (!isPlainObject(body)) throw typeProblem("Request body", "a JSON object", body);
-  for (const field of Object.keys(body)) {
-    if (!MARKET_FIELDS.includes(field)) {
-      throw new HttpError(400, `Unknown field "${field}"; allowed: ${MARKET_FIELDS.join(", ")}`);
-    }
-  }
+export function parseMarketEvent(input: unknown): MarketInput {
+  const body = objectBody(input, MARKET_FIELDS);
   const kind = body.event;
   if (kind !== "listed" && kind !== "price_change" && kind !== "delisted") {
     throw new HttpError(
