@@ -12,19 +12,10 @@
  * ```
  * @module
  */
+import { AU_STATES, type CustomerInput } from "../mod.ts";
 
-/** A generated customer row (the API's input shape). */
-export interface GeneratedCustomer {
-  rego?: string;
-  state?: string;
-  vin?: string;
-  external_id?: string;
-  client_name?: string;
-  mobile_number?: string;
-  sale_date?: string;
-  expiry_date?: string;
-  additional_fields?: Record<string, unknown>;
-}
+/** A generated customer row: the SDK's input shape. */
+export type GeneratedCustomer = CustomerInput;
 
 const FIRST = [
   "Olivia",
@@ -70,12 +61,27 @@ const LAST = [
   "Singh",
   "Patel",
 ];
-const STATES = ["NSW", "NSW", "NSW", "VIC", "VIC", "QLD", "QLD", "SA", "WA", "TAS", "NT", "ACT"];
+/** How many times a state stands in the draw (any other: once); the SDK's list names them. */
+const STATE_WEIGHTS: Readonly<Record<string, number>> = { NSW: 3, VIC: 2, QLD: 2 };
+const STATES = AU_STATES.flatMap((state) =>
+  Array.from({ length: STATE_WEIGHTS[state] ?? 1 }, () => state)
+);
 const VIN_CHARS = [..."ABCDEFGHJKLMNPRSTUVWXYZ0123456789"];
 const LETTERS = [..."ABCDEFGHJKLMNPRSTUVWXYZ"];
 
-/** A small seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
+/**
+ * A small seeded random number generator (mulberry32): the same seed gives the same numbers in
+ * [0, 1), so generated data, and a test's failure, can be replayed.
+ *
+ * @example
+ * ```ts
+ * import { seededRandom } from "./_customers.ts";
+ *
+ * const random = seededRandom(7);
+ * console.log(random() === seededRandom(7)()); // true
+ * ```
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -94,7 +100,7 @@ export function generateCustomers(
   count: number,
   options: { badRatio?: number; seed?: number } = {},
 ): { customers: GeneratedCustomer[]; bad: Set<number> } {
-  const random = prng(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
   const customers: GeneratedCustomer[] = [];

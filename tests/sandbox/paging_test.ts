@@ -10,18 +10,8 @@ import { assert, assertEquals } from "@std/assert";
 import { call, customers, kvKeys, testSandbox } from "./_helpers.ts";
 import type { Sandbox } from "../../src/sandbox/mod.ts";
 import { PAGE_BUCKET_ROWS, PAGE_GROUP_ROWS } from "../../src/sandbox/_keys.ts";
-
-/** A seeded random number generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so a failure can be replayed.
+import { seededRandom as random } from "../../examples/_customers.ts";
 
 interface ModelCustomer {
   id: string;
