@@ -13,6 +13,7 @@
  */
 import createClient from "openapi-fetch";
 import { RecaptureClient, validateCustomers } from "../mod.ts";
+import { customerJson } from "../tests/_samples.ts";
 
 const KEY = "sec_bench_key";
 
@@ -37,40 +38,21 @@ interface Paths {
   };
 }
 
-/** The customer every server answers with. */
-const BODY = (() => {
-  return JSON.stringify({
-    success: true,
-    customer: {
-      id: "cus_1",
-      upload_id: "upl_1",
-      region: "au",
-      rego: "ABC123",
-      state: "NSW",
-      vin: "1HGCM82633A004352",
-      vin_source: "provided",
-      external_id: null,
-      vehicle_title: "2019 Toyota Corolla Ascent Sport",
-      client_name: "Jo Citizen",
-      mobile_number: "0400000000",
-      sale_date: "2024-01-31",
-      expiry_date: null,
-      monitor_start_date: null,
-      monitor_end_date: null,
-      additional_fields: { crm_id: 7 },
-      sightings: [{
-        at: "2025-01-02T00:00:00Z",
-        lead_id: "l1",
-        listing_url: "https://example.test/l1",
-        listing_title: "Corolla",
-        listing_price: 21990,
-        seller_type: "dealer",
-      }],
-      created_at: "2025-01-01T00:00:00.000Z",
-      last_updated: "2025-01-01T00:00:00.000Z",
-    },
-  });
-})();
+/** The customer every server answers with: the tests' sample, with a sighting. */
+const BODY = JSON.stringify({
+  success: true,
+  customer: customerJson("cus_1", {
+    vehicle_title: "2019 Toyota Corolla Ascent Sport",
+    sightings: [{
+      at: "2025-01-02T00:00:00Z",
+      lead_id: "l1",
+      listing_url: "https://example.test/l1",
+      listing_title: "Corolla",
+      listing_price: 21990,
+      seller_type: "dealer",
+    }],
+  }),
+});
 
 /** Per-request figures against a server answering after `delayMs`. */
 interface Figures {
