@@ -98,6 +98,18 @@ export async function connect(options: HarnessOptions = {}): Promise<Harness> {
   };
 }
 
+/** A raw JSON-RPC `initialize` request, for tests that speak to a transport without a client. */
+export const INITIALIZE_REQUEST = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: {
+    protocolVersion: "2025-06-18",
+    capabilities: {},
+    clientInfo: { name: "raw", version: "1" },
+  },
+} as const;
+
 /** The text of a result's first content block. */
 export function textOf(result: CallToolResult): string {
   const first = result.content[0];

@@ -5,6 +5,7 @@ import { serveHttp } from "../../mcp/http.ts";
 import { RecaptureMcpConfigError } from "../../mcp/mod.ts";
 import { Client, StreamableHTTPClientTransport } from "../../mcp/_sdk.ts";
 import type { CallToolResult } from "../../mcp/_sdk.ts";
+import { dataOf, INITIALIZE_REQUEST } from "./_fixture.ts";
 
 const TOKEN = "test-bearer-token-0123456789";
 
@@ -23,22 +24,16 @@ async function start(args: string[] = []) {
   };
 }
 
-function data(result: CallToolResult): Record<string, unknown> {
-  assert(!result.isError, JSON.stringify(result.content));
-  assert(result.structuredContent);
-  return result.structuredContent;
+/** A client connected to `server` over Streamable HTTP with the bearer token. */
+async function httpClient(server: { url: string }): Promise<Client> {
+  const client = new Client({ name: "http-test", version: "1.0.0" });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(server.url), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+    }),
+  );
+  return client;
 }
-
-const INIT = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: {
-    protocolVersion: "2025-06-18",
-    capabilities: {},
-    clientInfo: { name: "raw", version: "1" },
-  },
-};
 
 function post(url: string, headers: Record<string, string>): Promise<Response> {
   return fetch(url, {
@@ -48,26 +43,21 @@ function post(url: string, headers: Record<string, string>): Promise<Response> {
       accept: "application/json, text/event-stream",
       ...headers,
     },
-    body: JSON.stringify(INIT),
+    body: JSON.stringify(INITIALIZE_REQUEST),
   });
 }
 
 Deno.test("http: a client lists tools and follows an upload with progress", async () => {
   const server = await start(["--confirm", "token-unverified"]);
-  const client = new Client({ name: "http-test", version: "1.0.0" });
+  const client = await httpClient(server);
   try {
     assertEquals(server.mode, "sandbox");
     assert(server.url.startsWith("http://127.0.0.1:"));
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(server.url), {
-        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
-      }),
-    );
     assertStringIncludes(client.getInstructions() ?? "", "SANDBOX");
     const { tools } = await client.listTools();
     assertEquals(tools.length, 9);
 
-    const created = data(
+    const created = dataOf(
       await client.callTool({
         name: "recapture_upload_customers",
         arguments: {
@@ -97,7 +87,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     const read = await client.readResource({ uri: `recapture://uploads/${id}` });
     assertStringIncludes((read.contents[0] as { text: string }).text, `"upload_id":"${id}"`);
     const progress: number[] = [];
-    const waited = data(
+    const waited = dataOf(
       await client.callTool(
         { name: "recapture_wait_for_upload", arguments: { upload_id: id, max_wait_seconds: 10 } },
         undefined,
@@ -109,7 +99,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     assert(progress.length >= 1 && progress.at(-1) === 20, `progress ${progress}`);
 
     // Token mode: the confirmation works across requests, each on a fresh server instance.
-    const page = data(
+    const page = dataOf(
       await client.callTool({
         name: "recapture_list_customers",
         arguments: { limit: 1 },
@@ -123,7 +113,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     const text = (preview.content[0] as { text: string }).text;
     assert(text.startsWith("confirmation_required: "), text);
     const confirmationToken = /confirmation_token "([^"]+)"/.exec(text)?.[1];
-    const deleted = data(
+    const deleted = dataOf(
       await client.callTool({
         name: "recapture_delete_customer",
         arguments: { customer_id: customerId, confirmation_token: confirmationToken },
@@ -140,7 +130,7 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
 /** Sends an initialize request with the given Host header over a raw TCP connection. */
 async function statusWithHost(url: string, host: string): Promise<number> {
   const { hostname, port } = new URL(url);
-  const body = JSON.stringify(INIT);
+  const body = JSON.stringify(INITIALIZE_REQUEST);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   try {
     const request = `POST /mcp HTTP/1.1\r\nHost: ${host}\r\n` +
@@ -208,13 +198,8 @@ Deno.test("http: bearer token, Host and Origin are checked; GET is refused", asy
 
 Deno.test("http: read-only flag applies to every request", async () => {
   const server = await start(["--read-only"]);
-  const client = new Client({ name: "http-test", version: "1.0.0" });
+  const client = await httpClient(server);
   try {
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(server.url), {
-        requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
-      }),
-    );
     const { tools } = await client.listTools();
     assertEquals(tools.map((t) => t.name), [
       "recapture_upload_status",

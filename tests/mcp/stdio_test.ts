@@ -1,9 +1,9 @@
 // The stdio entry point as a subprocess (`deno run mcp/stdio.ts`), driven by a real MCP Client.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { Client, ListRootsRequestSchema } from "../../mcp/_sdk.ts";
+import type { Client } from "../../mcp/_sdk.ts";
 import { StdioClientTransport } from "../../mcp/_sdk_stdio.ts";
 import type { CallToolResult } from "../../mcp/_sdk.ts";
-import { mcpClient } from "./_fixture.ts";
+import { dataOf, INITIALIZE_REQUEST, mcpClient, textOf } from "./_fixture.ts";
 import { childEnv } from "../_child_env.ts";
 import type { Elicitor } from "./_fixture.ts";
 
@@ -14,10 +14,24 @@ const ROOT = new URL("../../", import.meta.url);
 const CONFIG = new URL("deno.json", ROOT).pathname;
 const ENTRY = new URL("mcp/stdio.ts", ROOT).pathname;
 
-function data(result: CallToolResult): Record<string, unknown> {
-  assert(!result.isError, JSON.stringify(result.content));
-  assert(result.structuredContent);
-  return result.structuredContent;
+/**
+ * Starts `mcp/stdio.ts` with `args` on `dir`'s sandbox file and connects a client: one that
+ * answers questions with `elicit`, or shares `roots`, when given.
+ */
+async function stdioClient(
+  dir: string,
+  args: string[],
+  options: { elicit?: Elicitor; roots?: readonly string[] } = {},
+): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: Deno.execPath(),
+    args: ["run", "-A", "--config", CONFIG, ENTRY, "--sandbox-path", `${dir}/sandbox.kv`, ...args],
+    env: childEnv(),
+    stderr: "pipe",
+  });
+  const client = mcpClient(options.elicit, options.roots);
+  await client.connect(transport);
+  return client;
 }
 
 Deno.test({
@@ -29,22 +43,15 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "-A", "--config", CONFIG, ENTRY, "--sandbox-path", `${dir}/sandbox.kv`],
-    env: childEnv(),
-    stderr: "pipe",
-  });
-  const client = new Client({ name: "stdio-test", version: "1.0.0" });
+  const client = await stdioClient(dir, []);
   try {
-    await client.connect(transport);
     const instructions = client.getInstructions() ?? "";
     assertStringIncludes(instructions, "SANDBOX");
     assertStringIncludes(instructions, `${dir}/sandbox.kv`);
     const { tools } = await client.listTools();
     assertEquals(tools.length, 9);
 
-    const created = data(
+    const created = dataOf(
       await client.callTool({
         name: "recapture_upload_customers",
         arguments: {
@@ -54,7 +61,7 @@ Deno.test({
       }) as CallToolResult,
     );
     const id = created.upload_id as string;
-    const waited = data(
+    const waited = dataOf(
       await client.callTool({
         name: "recapture_wait_for_upload",
         arguments: { upload_id: id, max_wait_seconds: 10 },
@@ -62,7 +69,7 @@ Deno.test({
     );
     assertEquals(waited.done, true);
     assertEquals(waited.total_processed_customers, 2);
-    const listed = data(
+    const listed = dataOf(
       await client.callTool({ name: "recapture_list_customers", arguments: {} }) as CallToolResult,
     );
     assertEquals(listed.total, 2);
@@ -89,29 +96,8 @@ Deno.test("stdio: unknown flags and tool names fail at start-up with exit code 2
   }
 });
 
-/** Starts `mcp/stdio.ts` on `dir`'s sandbox file and connects a client (optionally one that answers questions). */
-async function stdioClient(
-  dir: string,
-  args: string[],
-  elicit?: Elicitor,
-): Promise<Client> {
-  const transport = new StdioClientTransport({
-    command: Deno.execPath(),
-    args: ["run", "-A", "--config", CONFIG, ENTRY, "--sandbox-path", `${dir}/sandbox.kv`, ...args],
-    env: childEnv(),
-    stderr: "pipe",
-  });
-  const client = mcpClient(elicit);
-  await client.connect(transport);
-  return client;
-}
-
-function text(result: CallToolResult): string {
-  return (result.content[0] as { text: string }).text;
-}
-
 async function uploadOne(client: Client): Promise<string> {
-  const created = data(
+  const created = dataOf(
     await client.callTool({
       name: "recapture_upload_customers",
       arguments: { name: "stdio", customers: [{ rego: "STD001", state: "VIC" }] },
@@ -121,7 +107,7 @@ async function uploadOne(client: Client): Promise<string> {
     name: "recapture_wait_for_upload",
     arguments: { upload_id: created.upload_id, max_wait_seconds: 10 },
   });
-  const listed = data(
+  const listed = dataOf(
     await client.callTool({ name: "recapture_list_customers", arguments: {} }) as CallToolResult,
   );
   return (listed.customers as { id: string }[])[0].id;
@@ -140,7 +126,7 @@ Deno.test({
   try {
     let id = "";
     for (const [how, elicit] of [["no elicitation", undefined], ["decline", decline]] as const) {
-      const client = await stdioClient(dir, [], elicit);
+      const client = await stdioClient(dir, [], { elicit });
       try {
         id ||= await uploadOne(client);
         for (const date of dates) {
@@ -149,9 +135,9 @@ Deno.test({
             arguments: { customer_id: id, expiry_date: date },
           }) as CallToolResult;
           assert(r.isError, `${how} ${date}`);
-          assertStringIncludes(text(r), elicit ? "not_confirmed" : "confirmation_unavailable");
+          assertStringIncludes(textOf(r), elicit ? "not_confirmed" : "confirmation_unavailable");
         }
-        const got = data(
+        const got = dataOf(
           await client.callTool({
             name: "recapture_get_customer",
             arguments: { customer_id: id },
@@ -162,9 +148,9 @@ Deno.test({
         await client.close();
       }
     }
-    const accepting = await stdioClient(dir, [], accept);
+    const accepting = await stdioClient(dir, [], { elicit: accept });
     try {
-      const r = data(
+      const r = dataOf(
         await accepting.callTool({
           name: "recapture_update_customer",
           arguments: { customer_id: id, expiry_date: dates[1] },
@@ -197,8 +183,8 @@ Deno.test({
         arguments: { customer_id: id },
       }) as CallToolResult;
       outputs.push(JSON.stringify(preview));
-      assertStringIncludes(text(preview), "confirmation_required");
-      token = /confirmation_token "([^"]+)"/.exec(text(preview))?.[1] ?? "";
+      assertStringIncludes(textOf(preview), "confirmation_required");
+      token = /confirmation_token "([^"]+)"/.exec(textOf(preview))?.[1] ?? "";
     } finally {
       await first.close();
     }
@@ -209,7 +195,7 @@ Deno.test({
         arguments: { customer_id: id, confirmation_token: token },
       }) as CallToolResult;
       outputs.push(JSON.stringify(done));
-      assertEquals(data(done).action, "deleted");
+      assertEquals(dataOf(done).action, "deleted");
     } finally {
       await second.close();
     }
@@ -231,19 +217,11 @@ Deno.test("stdio: a JSON-RPC batch is refused with a JSON-RPC error, and the ser
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const init = {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: {
-      protocolVersion: "2025-06-18",
-      capabilities: {},
-      clientInfo: { name: "raw", version: "1" },
-    },
-  };
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(JSON.stringify([init]) + "\n"));
-  await writer.write(new TextEncoder().encode(JSON.stringify({ ...init, id: 2 }) + "\n"));
+  await writer.write(new TextEncoder().encode(JSON.stringify([INITIALIZE_REQUEST]) + "\n"));
+  await writer.write(
+    new TextEncoder().encode(JSON.stringify({ ...INITIALIZE_REQUEST, id: 2 }) + "\n"),
+  );
   await writer.close();
   const out = new TextDecoder().decode((await child.output()).stdout);
   const lines = out.trim().split("\n").map((l) => JSON.parse(l));
@@ -272,27 +250,15 @@ Deno.test({
   try {
     const client = await stdioClient(dir, ["--files-dir", exports]);
     try {
-      assertEquals(data(await upload(client, `${exports}/a.csv`)).valid_rows, 2);
-      assert(text(await upload(client, `${shared}/b.csv`)).startsWith("file_not_allowed: "));
+      assertEquals(dataOf(await upload(client, `${exports}/a.csv`)).valid_rows, 2);
+      assert(textOf(await upload(client, `${shared}/b.csv`)).startsWith("file_not_allowed: "));
     } finally {
       await client.close();
     }
     // A client that shares a root: its folder is open too, without any flag.
-    const transport = new StdioClientTransport({
-      command: Deno.execPath(),
-      args: ["run", "-A", "--config", CONFIG, ENTRY, "--sandbox-path", `${dir}/sandbox.kv`],
-      env: childEnv(),
-      stderr: "pipe",
-    });
-    const rooted = new Client({ name: "roots", version: "1.0.0" }, {
-      capabilities: { roots: {} },
-    });
-    rooted.setRequestHandler(ListRootsRequestSchema, () => ({
-      roots: [{ uri: `file://${shared}` }],
-    }));
-    await rooted.connect(transport);
+    const rooted = await stdioClient(dir, [], { roots: [`file://${shared}`] });
     try {
-      assertEquals(data(await upload(rooted, `${shared}/b.csv`)).valid_rows, 2);
+      assertEquals(dataOf(await upload(rooted, `${shared}/b.csv`)).valid_rows, 2);
     } finally {
       await rooted.close();
     }
