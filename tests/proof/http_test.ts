@@ -282,13 +282,26 @@ interface Tally {
   statuses: Map<number, number>;
 }
 
+function newTally(): Tally {
+  return { cases: 0, ok: 0, rejected: 0, statuses: new Map() };
+}
+
+/** Reads a case's response and counts it: its status, and accepted (< 400) or rejected. */
+async function counted(tally: Tally, response: Response): Promise<string> {
+  const text = await response.text();
+  tally.statuses.set(response.status, (tally.statuses.get(response.status) ?? 0) + 1);
+  if (response.status < 400) tally.ok++;
+  else tally.rejected++;
+  return text;
+}
+
 async function runProperty(
   world: World,
   target: string,
   viaProxy: boolean,
   numRuns: number,
 ): Promise<Tally> {
-  const tally: Tally = { cases: 0, ok: 0, rejected: 0, statuses: new Map() };
+  const tally = newTally();
   const kv = world.served.sandbox.kv;
   await fc.assert(
     fc.asyncProperty(caseArb, async (c) => {
@@ -302,14 +315,11 @@ async function runProperty(
       const before = await snapshot(kv);
       const where = `${request.method} ${new URL(request.url).pathname.slice(0, 120)}`;
       const response = await fetch(request, { signal: AbortSignal.timeout(20_000) });
-      const text = await response.text();
-      tally.statuses.set(response.status, (tally.statuses.get(response.status) ?? 0) + 1);
+      const text = await counted(tally, response);
       if (response.status < 400) {
-        tally.ok++;
         await world.served.sandbox.idle();
         return;
       }
-      tally.rejected++;
       if (request.method === "HEAD") {
         if (response.status >= 500) throw new Error(`${where}: ${response.status}`);
       } else {
@@ -422,7 +432,7 @@ Deno.test("proof: extreme bodies (40 MB, 200k-deep nesting, 10k rows of junk) ar
 Deno.test("proof: hostile signed and unsigned webhook deliveries to the proxy's ingest", async () => {
   const served = await serve();
   const proxy = serveProxy(served.url);
-  const tally: Tally = { cases: 0, ok: 0, rejected: 0, statuses: new Map() };
+  const tally = newTally();
   try {
     await fc.assert(
       fc.asyncProperty(
@@ -455,15 +465,12 @@ Deno.test("proof: hostile signed and unsigned webhook deliveries to the proxy's 
             body,
             signal: AbortSignal.timeout(20_000),
           });
-          const text = await response.text();
-          tally.statuses.set(response.status, (tally.statuses.get(response.status) ?? 0) + 1);
+          const text = await counted(tally, response);
           if (response.status < 400) {
             assert(signing === "good", `accepted a delivery signed "${signing}"`);
-            tally.ok++;
             await served.sandbox.idle();
             return;
           }
-          tally.rejected++;
           assertClearError(response.status, text, `ingest ${signing}`);
           assertEquals(diff(before, await snapshot(served.sandbox.kv)), [], `ingest ${signing}`);
         },
@@ -529,7 +536,7 @@ Deno.test("proof: valid uploads carrying unicode, odd keys and deep nesting are 
 
 Deno.test("proof: hostile OAuth token requests are refused cleanly and store nothing", async () => {
   const served = await serve();
-  const tally: Tally = { cases: 0, ok: 0, rejected: 0, statuses: new Map() };
+  const tally = newTally();
   const basic = (id: string, secret: string) => {
     try {
       return `Basic ${btoa(`${id}:${secret}`)}`;
@@ -574,14 +581,11 @@ Deno.test("proof: hostile OAuth token requests are refused cleanly and store not
             body,
             signal: AbortSignal.timeout(20_000),
           });
-          const text = await response.text();
-          tally.statuses.set(response.status, (tally.statuses.get(response.status) ?? 0) + 1);
+          const text = await counted(tally, response);
           if (response.status < 400) {
-            tally.ok++;
             assert(authorization === basic("proof_client", SECRETS.clientSecret));
             return;
           }
-          tally.rejected++;
           assertClearError(response.status, text, "token");
           assert(!text.includes(SECRETS.clientSecret));
           assertEquals(diff(before, await snapshot(served.sandbox.kv)), [], "token");
