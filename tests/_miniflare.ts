@@ -106,8 +106,8 @@ export interface Workerd {
   url: string;
   /** What the harness and the Worker printed (for failure reports). */
   logs: string[];
-  /** Disposes workerd and waits for the harness to exit. */
-  close(): Promise<void>;
+  /** Disposes workerd (or stops the server) and waits for the process to exit; answers how. */
+  close(): Promise<Deno.CommandStatus>;
 }
 
 /** Starts a bundled Worker in workerd through Miniflare. */
@@ -127,6 +127,8 @@ export interface HarnessOptions {
   stopSignal?: Deno.Signal;
   /** The child gets `env` only (build it with `childEnv`), not this process's environment. */
   clearEnv?: boolean;
+  /** On close, a child still running this long after the stop is killed (`SIGKILL`). */
+  killAfterMs?: number;
 }
 
 /**
@@ -185,24 +187,57 @@ export async function startHarness(
     new Promise<string>((r) => timer = setTimeout(() => r(""), 30_000)),
   ]);
   clearTimeout(timer);
+  const kill = (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch { /* already gone */ }
+  };
   const close = async () => {
     await child.stdin.close().catch(() => {});
-    if (options.stopSignal) {
-      try {
-        child.kill(options.stopSignal);
-      } catch { /* already gone */ }
-    }
-    await exited;
+    if (options.stopSignal) kill(options.stopSignal);
+    const killer = options.killAfterMs === undefined
+      ? undefined
+      : setTimeout(() => kill("SIGKILL"), options.killAfterMs);
+    const status = await exited;
+    clearTimeout(killer);
     await drained;
+    return status;
   };
   if (!url) {
-    try {
-      child.kill();
-    } catch { /* already gone */ }
+    kill("SIGTERM");
     await close();
     throw new Error(`${command} ${args[0]} did not start:\n${logs.join("\n")}`);
   }
   return { url: url.replace(/\/$/, ""), logs, close };
+}
+
+/** What `deno serve` prints once it serves; its first group is the URL. */
+const DENO_SERVE_READY = /Listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+/**
+ * Serves a module the way a user does (`deno serve -A <flags> --config deno.json` on 127.0.0.1, a
+ * free port), through {@linkcode startHarness}; stopped with `SIGKILL` unless `stopSignal` says.
+ *
+ * @example
+ * ```ts ignore
+ * const served = await startDenoServe("examples/deno_deploy.ts", childEnv(), { flags: ["--deny-run"] });
+ * await fetch(`${served.url}/v2/recapture/customers`);
+ * await served.close();
+ * ```
+ */
+export function startDenoServe(
+  entry: string,
+  env: Record<string, string>,
+  options: HarnessOptions & { flags?: string[] } = {},
+): Promise<Workerd> {
+  const { flags = [], ...harness } = options;
+  const args = ["serve", "-A", ...flags, "--config", `${ROOT}deno.json`];
+  return startHarness(
+    Deno.execPath(),
+    [...args, "--host", "127.0.0.1", "--port", "0", `${ROOT}${entry}`],
+    env,
+    { ready: DENO_SERVE_READY, stopSignal: "SIGKILL", ...harness },
+  );
 }
 
 /**

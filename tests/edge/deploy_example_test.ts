@@ -3,11 +3,11 @@
  * the proxy answers its callers and the alert relay, mounted beside it, refuses a wrong or
  * malformed token and relays a ping, signed, to the destination its env names; SIGTERM stops it.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import type { EnrichedAlert } from "../../src/edge/mod.ts";
 import { verifySignature } from "../../src/signature/mod.ts";
+import { startDenoServe } from "../_miniflare.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const ALERT_SECRET = "whsec_deploy_example_test";
 
 Deno.test("examples/deno_deploy.ts serves the proxy and the alert relay", async () => {
@@ -25,48 +25,20 @@ Deno.test("examples/deno_deploy.ts serves the proxy and the alert relay", async 
       return new Response("ok");
     },
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "serve",
-      "-A",
-      "--config",
-      `${ROOT}deno.json`,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      `${ROOT}examples/deno_deploy.ts`,
-    ],
-    cwd: dir,
-    env: {
+  const served = await startDenoServe(
+    "examples/deno_deploy.ts",
+    {
       NO_COLOR: "1",
       RECAPTURE_API_KEY: "", // sandbox mode, development values
       RECAPTURE_ALERT_WEBHOOK_URL: `http://127.0.0.1:${destination.addr.port}/crm`,
       RECAPTURE_ALERT_WEBHOOK_SECRET: ALERT_SECRET,
     },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const listening = Promise.withResolvers<string>();
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      output += chunk;
-      const m = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) listening.resolve(m[1]);
-    }
-  };
-  const drained = Promise.all([drain(child.stdout), drain(child.stderr)]);
-  child.status.then(() => listening.resolve(""));
+    { cwd: dir, stopSignal: "SIGTERM", killAfterMs: 15_000 },
+  );
+  const base = served.url;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const base = await Promise.race([
-      listening.promise,
-      new Promise<string>((ok) => timer = setTimeout(() => ok(""), 30_000)),
-    ]);
-    clearTimeout(timer);
-    assertMatch(base, /^http:/, `deno serve did not start:\n${output}`);
-    assertStringIncludes(output, "sandbox mode");
+    assertStringIncludes(served.logs.join("\n"), "sandbox mode");
 
     const customers = await fetch(`${base}/v2/recapture/customers?limit=1`, {
       headers: { authorization: "Bearer dev-proxy-token" },
@@ -103,20 +75,13 @@ Deno.test("examples/deno_deploy.ts serves the proxy and the alert relay", async 
     const alert = JSON.parse(received[0].body) as EnrichedAlert;
     assertEquals([alert.id, alert.event, alert.customer], ["evt_deploy_ping", "ping", null]);
 
-    // Ctrl-C / SIGTERM stops it (the KV queue listeners are closed), within seconds.
-    child.kill("SIGTERM");
-    const stopped = await Promise.race([
-      child.status.then((s) => s.success),
-      new Promise<string>((ok) => timer = setTimeout(() => ok("still running"), 15_000)),
-    ]);
-    assertEquals(stopped, true, output);
+    // Ctrl-C / SIGTERM stops it (the KV queue listeners are closed), within seconds (else it is
+    // killed, and the status says so).
+    const stopped = await served.close();
+    assertEquals(stopped.success, true, served.logs.join("\n"));
   } finally {
     clearTimeout(timer);
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await child.status;
-    await drained;
+    await served.close();
     await destination.shutdown();
     await Deno.remove(dir, { recursive: true });
   }

@@ -10,10 +10,9 @@ import { assert, assertEquals } from "@std/assert";
 import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { verifySignature } from "../../src/signature/mod.ts";
 import { childEnv } from "../_child_env.ts";
-import { startHarness, withHarness } from "../_miniflare.ts";
+import { startDenoServe, withHarness } from "../_miniflare.ts";
 import { startReceiver, startUpstream } from "../edge/_helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const TOKEN = "tok_deploy_rw_0123456789";
 const ALERT_TOKEN = "alert_deploy_0123456789abcdef";
 const ALERT_SECRET = "whsec_deploy_alerts";
@@ -24,22 +23,8 @@ Deno.test("Deno Deploy: the example runs with --deny-run --deny-ffi --deny-write
   const receiver = startReceiver();
   try {
     await withHarness(() =>
-      startHarness(
-        Deno.execPath(),
-        [
-          "serve",
-          "-A",
-          "--deny-run",
-          "--deny-ffi",
-          "--deny-write",
-          "--config",
-          `${ROOT}deno.json`,
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-          `${ROOT}examples/deno_deploy.ts`,
-        ],
+      startDenoServe(
+        "examples/deno_deploy.ts",
         childEnv({
           DENO_DEPLOYMENT_ID: "deploy_test",
           RECAPTURE_API_KEY: SANDBOX_API_KEY,
@@ -53,8 +38,8 @@ Deno.test("Deno Deploy: the example runs with --deny-run --deny-ffi --deny-write
           RECAPTURE_DEV_ALLOW_LOOPBACK: "1",
         }),
         {
+          flags: ["--deny-run", "--deny-ffi", "--deny-write"],
           cwd: dir,
-          ready: /Listening on (http:\/\/127\.0\.0\.1:\d+)/,
           stopSignal: "SIGKILL", // on Deploy the platform stops the process; no signal listener
           clearEnv: true,
         },
