@@ -76,6 +76,34 @@ function relayOptions(destUrl: string, outcomes: AlertDeliveryOutcome[]) {
   };
 }
 
+/** The parts a wiring is made of; `stop` closes what it started, after the relay is idle. */
+interface WiringParts extends Pick<Wiring, "alertUrl" | "edge" | "destination" | "outcomes"> {
+  sandbox: { pushesIdle(): Promise<void> };
+  relay: { idle(): Promise<void> };
+  /** A client of the sandbox (directly or over HTTP) with this API key. */
+  client(apiKey: string): RecaptureClient;
+  stop(): Promise<void>;
+}
+
+function wiring(parts: WiringParts): Wiring {
+  return {
+    a: parts.client(KEY_A),
+    b: parts.client(KEY_B),
+    alertUrl: parts.alertUrl,
+    edge: parts.edge,
+    destination: parts.destination,
+    outcomes: parts.outcomes,
+    async settle() {
+      await parts.sandbox.pushesIdle();
+      await parts.relay.idle();
+    },
+    async close() {
+      await parts.relay.idle();
+      await parts.stop();
+    },
+  };
+}
+
 async function inProcess(): Promise<Wiring> {
   const destination = new Destination();
   const outcomes: AlertDeliveryOutcome[] = [];
@@ -92,24 +120,17 @@ async function inProcess(): Promise<Wiring> {
   });
   const proxy = createRecaptureProxy({ apiKey: KEY_A, alerts: relay });
   relayFetch = (r) => proxy.fetch(r);
-  const client = (apiKey: string) =>
-    new RecaptureClient({ apiKey, baseUrl: "http://sandbox", fetch: sandbox.fetch });
-  return {
-    a: client(KEY_A),
-    b: client(KEY_B),
-    alertUrl: (token) => `http://edge.test/alerts/${token}`,
-    edge: (r) => proxy.fetch(r),
+  return wiring({
+    sandbox,
+    relay,
     destination,
     outcomes,
-    async settle() {
-      await sandbox.pushesIdle();
-      await relay.idle();
-    },
-    async close() {
-      await relay.idle();
-      await sandbox.close();
-    },
-  };
+    client: (apiKey) =>
+      new RecaptureClient({ apiKey, baseUrl: "http://sandbox", fetch: sandbox.fetch }),
+    alertUrl: (token) => `http://edge.test/alerts/${token}`,
+    edge: (r) => proxy.fetch(r),
+    stop: () => sandbox.close(),
+  });
 }
 
 async function overHttp(): Promise<Wiring> {
@@ -130,26 +151,21 @@ async function overHttp(): Promise<Wiring> {
     alerts: relay,
   });
   const edge = serve((r) => proxy.fetch(r));
-  const client = (apiKey: string) => new RecaptureClient({ apiKey, baseUrl: api.url });
-  return {
-    a: client(KEY_A),
-    b: client(KEY_B),
-    alertUrl: (token) => `${edge.url}/alerts/${token}`,
-    edge: (r) => fetch(r),
+  return wiring({
+    sandbox,
+    relay,
     destination,
     outcomes,
-    async settle() {
-      await sandbox.pushesIdle();
-      await relay.idle();
-    },
-    async close() {
-      await relay.idle();
+    client: (apiKey) => new RecaptureClient({ apiKey, baseUrl: api.url }),
+    alertUrl: (token) => `${edge.url}/alerts/${token}`,
+    edge: (r) => fetch(r),
+    async stop() {
       await edge.server.shutdown();
       await api.server.shutdown();
       await sandbox.close();
       await dest.server.shutdown();
     },
-  };
+  });
 }
 
 /** Uploads the test customers; answers them by external id. */
