@@ -13,7 +13,7 @@ import { InMemoryTransport, StreamableHTTPClientTransport } from "../../mcp/_sdk
 import { maskName } from "../../mcp/_mask.ts";
 import type { CallToolResult, ElicitResult } from "../../mcp/_sdk.ts";
 import { connect, dataOf, mcpClient, rows, textOf, uploadAndWait } from "./_fixture.ts";
-import type { Elicitor, Harness } from "./_fixture.ts";
+import type { Elicitor, Harness, HarnessOptions } from "./_fixture.ts";
 
 // 12:00 UTC on 1 March: already 2 March in UTC+14 (NZ daylight time is UTC+13: 01:00 on 2 March).
 const NOW = Date.parse("2026-03-01T12:00:00Z");
@@ -29,6 +29,25 @@ const answer = (action: ElicitResult["action"], confirm = true): Elicitor => () 
 
 function clockOptions(extra: RecaptureMcpServerOptions = {}): RecaptureMcpServerOptions {
   return { now: () => NOW, ...extra };
+}
+
+/** Harness options with the server's and the sandbox's clocks both at `NOW`. */
+function atNow(options: HarnessOptions = {}): HarnessOptions {
+  return {
+    ...options,
+    server: clockOptions(options.server),
+    sandbox: { ...options.sandbox, now: () => new Date(NOW) },
+  };
+}
+
+/** A person who accepts every question (box ticked), and the questions they were asked. */
+function acceptingPerson(): { questions: string[]; elicit: Elicitor } {
+  const questions: string[] = [];
+  const elicit: Elicitor = (params) => {
+    questions.push(params.message);
+    return answer("accept")(params);
+  };
+  return { questions, elicit };
 }
 
 async function firstCustomerId(h: Harness): Promise<string> {
@@ -55,11 +74,7 @@ Deno.test("expiry of today, yesterday or NZ-today never deletes without a person
         ["accept without the box ticked", answer("accept", false)],
       ] as const
     ) {
-      const h = await connect({
-        server: clockOptions(),
-        sandbox: { now: () => new Date(NOW) },
-        elicit,
-      });
+      const h = await connect(atNow({ elicit }));
       try {
         await uploadAndWait(h, 1);
         const id = await firstCustomerId(h);
@@ -84,15 +99,8 @@ Deno.test("expiry of today, yesterday or NZ-today never deletes without a person
 });
 
 Deno.test("an accepted expiry of today deletes and says so; a later date needs no question", async () => {
-  const questions: string[] = [];
-  const h = await connect({
-    server: clockOptions(),
-    sandbox: { now: () => new Date(NOW) },
-    elicit: (params) => {
-      questions.push(params.message);
-      return Promise.resolve({ action: "accept", content: { confirm: true } });
-    },
-  });
+  const { questions, elicit } = acceptingPerson();
+  const h = await connect(atNow({ elicit }));
   try {
     await uploadAndWait(h, 2);
     const page = dataOf(await h.call("recapture_list_customers", { limit: 2 }));
@@ -154,7 +162,7 @@ Deno.test("delete: decline and cancel leave the customer; accept deletes it", as
 });
 
 Deno.test("an upload whose customers expire today or earlier needs confirmation too", async () => {
-  const h = await connect({ server: clockOptions(), sandbox: { now: () => new Date(NOW) } });
+  const h = await connect(atNow());
   try {
     const result = await h.call("recapture_upload_customers", {
       name: "expired",
@@ -188,15 +196,8 @@ Deno.test("an upload whose customers expire today or earlier needs confirmation 
     await h.close();
   }
   // Accepted by a person: the upload goes ahead.
-  const asked: string[] = [];
-  const accepted = await connect({
-    server: clockOptions(),
-    sandbox: { now: () => new Date(NOW) },
-    elicit: (params) => {
-      asked.push(params.message);
-      return Promise.resolve({ action: "accept", content: { confirm: true } });
-    },
-  });
+  const { questions: asked, elicit } = acceptingPerson();
+  const accepted = await connect(atNow({ elicit }));
   try {
     const created = dataOf(
       await accepted.call("recapture_upload_customers", {
@@ -377,14 +378,13 @@ function assertNoPii(where: string, result: CallToolResult | string): void {
 
 Deno.test("masking: no planted personal value appears in any result, question or error", async () => {
   const questions: string[] = [];
-  const h = await connect({
-    server: clockOptions({ maskPii: true }),
-    sandbox: { now: () => new Date(NOW) },
+  const h = await connect(atNow({
+    server: { maskPii: true },
     elicit: (params) => {
       questions.push(JSON.stringify(params));
       return Promise.resolve({ action: "decline" });
     },
-  });
+  }));
   try {
     const results: [string, CallToolResult][] = [];
     const call = async (name: string, args: Record<string, unknown>) => {
@@ -698,15 +698,14 @@ Deno.test("a file upload confirms the file as it was previewed: a file changed a
     regos.map((r) => `${r},NSW,${DELETING_DATES.yesterday}`).join("\n") + "\n";
   try {
     // Token mode: the token for a one-row file does not confirm the same path holding three.
-    const token = await connect({
-      server: clockOptions({
+    const token = await connect(atNow({
+      server: {
         confirm: "token-unverified",
         confirmationSecret: "f".repeat(32),
         fileInput: { dirs: [dir] },
-      }),
-      sandbox: { now: () => new Date(NOW) },
+      },
       fetch: recording,
-    });
+    }));
     try {
       await Deno.writeTextFile(file, csvOf(["TOC001"]));
       const args = { name: "previewed", file };
@@ -724,15 +723,14 @@ Deno.test("a file upload confirms the file as it was previewed: a file changed a
       await token.close();
     }
     // A person confirms one row; the file changes while they read the question.
-    const person = await connect({
-      server: clockOptions({ fileInput: { dirs: [dir] } }),
-      sandbox: { now: () => new Date(NOW) },
+    const person = await connect(atNow({
+      server: { fileInput: { dirs: [dir] } },
       fetch: recording,
       elicit: async () => {
         await Deno.writeTextFile(file, csvOf(["TOC006", "TOC007", "TOC008"]));
         return { action: "accept", content: { confirm: true } };
       },
-    });
+    }));
     try {
       await Deno.writeTextFile(file, csvOf(["TOC005"]));
       const done = await person.call("recapture_upload_customers", { name: "asked", file });
@@ -776,14 +774,8 @@ Deno.test("masking: find by name matches whole words, so a masked name cannot be
 
 Deno.test("cancel of an upload cancelled before: already_cancelled, nobody asked, nothing claimed", async () => {
   const { kv, release } = await heldSandbox();
-  const questions: string[] = [];
-  const h = await connect({
-    sandbox: { kv },
-    elicit: (params) => {
-      questions.push(params.message);
-      return Promise.resolve({ action: "accept", content: { confirm: true } });
-    },
-  });
+  const { questions, elicit } = acceptingPerson();
+  const h = await connect({ sandbox: { kv }, elicit });
   try {
     const created = dataOf(
       await h.call("recapture_upload_customers", { name: "twice", customers: rows(3) }),
