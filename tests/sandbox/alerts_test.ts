@@ -8,6 +8,8 @@ import { simulateMarketEvent } from "../../src/sandbox/mod.ts";
 import { call, testSandbox } from "./_helpers.ts";
 
 const ENDPOINT = "https://crm.example.com/alerts?token=tok_abcdef0123456789";
+/** The car `trackOne` tracks, seen listed. */
+const LISTING = { rego: "ABC123", state: "NSW", marketplace: "carsales", price: 20_000 };
 
 async function trackOne(sandbox: { fetch(r: Request): Promise<Response>; idle(): Promise<void> }) {
   const client = new RecaptureClient({
@@ -88,12 +90,7 @@ Deno.test("pushes: an endpoint failing twice gets the event on the third try", a
   });
   try {
     const client = await trackOne(sandbox);
-    const r = await simulateMarketEvent(client, {
-      rego: "ABC123",
-      state: "NSW",
-      marketplace: "carsales",
-      price: 20_000,
-    });
+    const r = await simulateMarketEvent(client, LISTING);
     assertEquals(r.alerts.length, 1);
     assertEquals(r.alerts[0].webhooks, 1);
     await sandbox.pushesIdle();
@@ -121,12 +118,7 @@ Deno.test("pushes: a delivery still owed survives a restart of the sandbox", asy
     let eventId = "";
     try {
       const client = await trackOne(first);
-      const r = await simulateMarketEvent(client, {
-        rego: "ABC123",
-        state: "NSW",
-        marketplace: "carsales",
-        price: 20_000,
-      });
+      const r = await simulateMarketEvent(client, LISTING);
       eventId = r.alerts[0].id;
       while (attempts === 0) await new Promise((ok) => setTimeout(ok, 5));
     } finally {

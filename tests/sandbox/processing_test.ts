@@ -354,39 +354,25 @@ Deno.test("access: unknown ids are 404, another account's 403, another region's 
         assertEquals([r.status, r.body.message], [status, message], `${method} ${path} as ${key}`);
       }
     };
-    await check(`/v2/recapture/upload/upl_nope?region=au`, "sec_key_a", 404, "Invalid Upload ID");
-    await check(
-      `/v2/recapture/upload/${otherLast(uid)}?region=au`,
-      "sec_key_a",
-      404,
-      "Invalid Upload ID",
-    );
-    await check(
-      `/v2/recapture/upload/${uid}?region=au`,
-      "sec_key_b",
-      403,
-      "You don't have permission to access that upload",
-    );
-    await check(`/v2/recapture/upload/${uid}?region=nz`, "sec_key_a", 400, "Incorrect Region");
-    await check(
-      `/v2/recapture/customers/cus_nope?region=au`,
-      "sec_key_a",
-      404,
-      "Invalid Customer ID",
-    );
-    await check(
-      `/v2/recapture/customers/${otherLast(cid)}?region=au`,
-      "sec_key_a",
-      404,
-      "Invalid Customer ID",
-    );
-    await check(
-      `/v2/recapture/customers/${cid}?region=au`,
-      "sec_key_b",
-      403,
-      "You don't have permission to access that customer",
-    );
-    await check(`/v2/recapture/customers/${cid}?region=nz`, "sec_key_a", 400, "Incorrect Region");
+    const resources = [{
+      path: "/v2/recapture/upload",
+      id: uid,
+      unknown: "upl_nope",
+      invalid: "Invalid Upload ID",
+      denied: "You don't have permission to access that upload",
+    }, {
+      path: "/v2/recapture/customers",
+      id: cid,
+      unknown: "cus_nope",
+      invalid: "Invalid Customer ID",
+      denied: "You don't have permission to access that customer",
+    }];
+    for (const r of resources) {
+      await check(`${r.path}/${r.unknown}?region=au`, "sec_key_a", 404, r.invalid);
+      await check(`${r.path}/${otherLast(r.id)}?region=au`, "sec_key_a", 404, r.invalid);
+      await check(`${r.path}/${r.id}?region=au`, "sec_key_b", 403, r.denied);
+      await check(`${r.path}/${r.id}?region=nz`, "sec_key_a", 400, "Incorrect Region");
+    }
     const filtered = await call(sb, "GET", `/v2/recapture/customers?region=au&upload_id=${uid}`, {
       key: "sec_key_b",
     });
