@@ -295,6 +295,20 @@ async function counted(tally: Tally, response: Response): Promise<string> {
   return text;
 }
 
+/** POSTs a case to `url` and counts the answer (see `counted`); answers its status and text. */
+async function postCounted(
+  tally: Tally,
+  url: string,
+  init: { headers: Headers; body: string },
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, {
+    method: "POST",
+    ...init,
+    signal: AbortSignal.timeout(20_000),
+  });
+  return { status: response.status, text: await counted(tally, response) };
+}
+
 async function runProperty(
   world: World,
   target: string,
@@ -459,19 +473,16 @@ Deno.test("proof: hostile signed and unsigned webhook deliveries to the proxy's 
             );
           } else if (signing === "garbage") headers.set("recapture-signature", "t=x,v1=zz");
           const before = await snapshot(served.sandbox.kv);
-          const response = await fetch(`${proxy.url}/webhooks/customers`, {
-            method: "POST",
+          const { status, text } = await postCounted(tally, `${proxy.url}/webhooks/customers`, {
             headers,
             body,
-            signal: AbortSignal.timeout(20_000),
           });
-          const text = await counted(tally, response);
-          if (response.status < 400) {
+          if (status < 400) {
             assert(signing === "good", `accepted a delivery signed "${signing}"`);
             await served.sandbox.idle();
             return;
           }
-          assertClearError(response.status, text, `ingest ${signing}`);
+          assertClearError(status, text, `ingest ${signing}`);
           assertEquals(diff(before, await snapshot(served.sandbox.kv)), [], `ingest ${signing}`);
         },
       ),
@@ -575,18 +586,16 @@ Deno.test("proof: hostile OAuth token requests are refused cleanly and store not
           tally.cases++;
           if (contentType) headers.set("Content-Type", contentType);
           const before = await snapshot(served.sandbox.kv);
-          const response = await fetch(`${served.url}/auth-broker/request-token`, {
-            method: "POST",
-            headers,
-            body,
-            signal: AbortSignal.timeout(20_000),
-          });
-          const text = await counted(tally, response);
-          if (response.status < 400) {
+          const { status, text } = await postCounted(
+            tally,
+            `${served.url}/auth-broker/request-token`,
+            { headers, body },
+          );
+          if (status < 400) {
             assert(authorization === basic("proof_client", SECRETS.clientSecret));
             return;
           }
-          assertClearError(response.status, text, "token");
+          assertClearError(status, text, "token");
           assert(!text.includes(SECRETS.clientSecret));
           assertEquals(diff(before, await snapshot(served.sandbox.kv)), [], "token");
         },
