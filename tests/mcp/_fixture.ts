@@ -86,9 +86,7 @@ export async function connect(options: HarnessOptions = {}): Promise<Harness> {
     client,
     sandbox,
     sdk,
-    async call(name, args = {}) {
-      return await client.callTool({ name, arguments: args }) as CallToolResult;
-    },
+    call: (name, args) => callTool(client, name, args),
     async close() {
       await client.close();
       await server.close();
@@ -109,6 +107,15 @@ export const INITIALIZE_REQUEST = {
     clientInfo: { name: "raw", version: "1" },
   },
 } as const;
+
+/** Calls a tool through a connected client (tool errors come back as `isError` results). */
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
+  return await client.callTool({ name, arguments: args }) as CallToolResult;
+}
 
 /** The text of a result's first content block. */
 export function textOf(result: CallToolResult): string {

@@ -5,7 +5,7 @@ import { serveHttp } from "../../mcp/http.ts";
 import { RecaptureMcpConfigError } from "../../mcp/mod.ts";
 import { Client, StreamableHTTPClientTransport } from "../../mcp/_sdk.ts";
 import type { CallToolResult } from "../../mcp/_sdk.ts";
-import { dataOf, INITIALIZE_REQUEST } from "./_fixture.ts";
+import { callTool, dataOf, INITIALIZE_REQUEST } from "./_fixture.ts";
 
 const TOKEN = "test-bearer-token-0123456789";
 
@@ -58,20 +58,17 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
     assertEquals(tools.length, 9);
 
     const created = dataOf(
-      await client.callTool({
-        name: "recapture_upload_customers",
-        arguments: {
-          name: "http",
-          customers: Array.from({ length: 20 }, (_, i) => ({ rego: `HTP${i}`, state: "QLD" })),
-        },
-      }) as CallToolResult,
+      await callTool(client, "recapture_upload_customers", {
+        name: "http",
+        customers: Array.from({ length: 20 }, (_, i) => ({ rego: `HTP${i}`, state: "QLD" })),
+      }),
     );
     const id = created.upload_id as string;
     // Over HTTP the server cannot read the user's files: a path is refused, saying what to send.
-    const byPath = await client.callTool({
-      name: "recapture_upload_customers",
-      arguments: { name: "http", file: "/etc/hostname" },
-    }) as CallToolResult;
+    const byPath = await callTool(client, "recapture_upload_customers", {
+      name: "http",
+      file: "/etc/hostname",
+    });
     assertEquals(byPath.isError, true);
     assertStringIncludes(
       (byPath.content[0] as { text: string }).text,
@@ -100,24 +97,20 @@ Deno.test("http: a client lists tools and follows an upload with progress", asyn
 
     // Token mode: the confirmation works across requests, each on a fresh server instance.
     const page = dataOf(
-      await client.callTool({
-        name: "recapture_list_customers",
-        arguments: { limit: 1 },
-      }) as CallToolResult,
+      await callTool(client, "recapture_list_customers", { limit: 1 }),
     );
     const customerId = (page.customers as { id: string }[])[0].id;
-    const preview = await client.callTool({
-      name: "recapture_delete_customer",
-      arguments: { customer_id: customerId },
-    }) as CallToolResult;
+    const preview = await callTool(client, "recapture_delete_customer", {
+      customer_id: customerId,
+    });
     const text = (preview.content[0] as { text: string }).text;
     assert(text.startsWith("confirmation_required: "), text);
     const confirmationToken = /confirmation_token "([^"]+)"/.exec(text)?.[1];
     const deleted = dataOf(
-      await client.callTool({
-        name: "recapture_delete_customer",
-        arguments: { customer_id: customerId, confirmation_token: confirmationToken },
-      }) as CallToolResult,
+      await callTool(client, "recapture_delete_customer", {
+        customer_id: customerId,
+        confirmation_token: confirmationToken,
+      }),
     );
     assertEquals(deleted.action, "deleted");
     assert(!JSON.stringify(deleted).includes(TOKEN));

@@ -2,8 +2,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { Client } from "../../mcp/_sdk.ts";
 import { StdioClientTransport } from "../../mcp/_sdk_stdio.ts";
-import type { CallToolResult } from "../../mcp/_sdk.ts";
-import { dataOf, INITIALIZE_REQUEST, mcpClient, textOf } from "./_fixture.ts";
+import { callTool, dataOf, INITIALIZE_REQUEST, mcpClient, textOf } from "./_fixture.ts";
 import { childEnv } from "../_child_env.ts";
 import type { Elicitor } from "./_fixture.ts";
 
@@ -52,25 +51,19 @@ Deno.test({
     assertEquals(tools.length, 9);
 
     const created = dataOf(
-      await client.callTool({
-        name: "recapture_upload_customers",
-        arguments: {
-          name: "stdio",
-          customers: [{ rego: "STD001", state: "VIC" }, { vin: "1HGCM82633A004352" }],
-        },
-      }) as CallToolResult,
+      await callTool(client, "recapture_upload_customers", {
+        name: "stdio",
+        customers: [{ rego: "STD001", state: "VIC" }, { vin: "1HGCM82633A004352" }],
+      }),
     );
     const id = created.upload_id as string;
     const waited = dataOf(
-      await client.callTool({
-        name: "recapture_wait_for_upload",
-        arguments: { upload_id: id, max_wait_seconds: 10 },
-      }) as CallToolResult,
+      await callTool(client, "recapture_wait_for_upload", { upload_id: id, max_wait_seconds: 10 }),
     );
     assertEquals(waited.done, true);
     assertEquals(waited.total_processed_customers, 2);
     const listed = dataOf(
-      await client.callTool({ name: "recapture_list_customers", arguments: {} }) as CallToolResult,
+      await callTool(client, "recapture_list_customers"),
     );
     assertEquals(listed.total, 2);
   } finally {
@@ -98,18 +91,16 @@ Deno.test("stdio: unknown flags and tool names fail at start-up with exit code 2
 
 async function uploadOne(client: Client): Promise<string> {
   const created = dataOf(
-    await client.callTool({
-      name: "recapture_upload_customers",
-      arguments: { name: "stdio", customers: [{ rego: "STD001", state: "VIC" }] },
-    }) as CallToolResult,
+    await callTool(client, "recapture_upload_customers", {
+      name: "stdio",
+      customers: [{ rego: "STD001", state: "VIC" }],
+    }),
   );
-  await client.callTool({
-    name: "recapture_wait_for_upload",
-    arguments: { upload_id: created.upload_id, max_wait_seconds: 10 },
+  await callTool(client, "recapture_wait_for_upload", {
+    upload_id: created.upload_id,
+    max_wait_seconds: 10,
   });
-  const listed = dataOf(
-    await client.callTool({ name: "recapture_list_customers", arguments: {} }) as CallToolResult,
-  );
+  const listed = dataOf(await callTool(client, "recapture_list_customers"));
   return (listed.customers as { id: string }[])[0].id;
 }
 
@@ -130,18 +121,15 @@ Deno.test({
       try {
         id ||= await uploadOne(client);
         for (const date of dates) {
-          const r = await client.callTool({
-            name: "recapture_update_customer",
-            arguments: { customer_id: id, expiry_date: date },
-          }) as CallToolResult;
+          const r = await callTool(client, "recapture_update_customer", {
+            customer_id: id,
+            expiry_date: date,
+          });
           assert(r.isError, `${how} ${date}`);
           assertStringIncludes(textOf(r), elicit ? "not_confirmed" : "confirmation_unavailable");
         }
         const got = dataOf(
-          await client.callTool({
-            name: "recapture_get_customer",
-            arguments: { customer_id: id },
-          }) as CallToolResult,
+          await callTool(client, "recapture_get_customer", { customer_id: id }),
         );
         assertEquals((got.customer as { expiry_date?: string | null }).expiry_date ?? null, null);
       } finally {
@@ -151,10 +139,10 @@ Deno.test({
     const accepting = await stdioClient(dir, [], { elicit: accept });
     try {
       const r = dataOf(
-        await accepting.callTool({
-          name: "recapture_update_customer",
-          arguments: { customer_id: id, expiry_date: dates[1] },
-        }) as CallToolResult,
+        await callTool(accepting, "recapture_update_customer", {
+          customer_id: id,
+          expiry_date: dates[1],
+        }),
       );
       assertEquals(r.result, "deleted");
     } finally {
@@ -178,10 +166,7 @@ Deno.test({
     let token: string;
     try {
       id = await uploadOne(first);
-      const preview = await first.callTool({
-        name: "recapture_delete_customer",
-        arguments: { customer_id: id },
-      }) as CallToolResult;
+      const preview = await callTool(first, "recapture_delete_customer", { customer_id: id });
       outputs.push(JSON.stringify(preview));
       assertStringIncludes(textOf(preview), "confirmation_required");
       token = /confirmation_token "([^"]+)"/.exec(textOf(preview))?.[1] ?? "";
@@ -190,10 +175,10 @@ Deno.test({
     }
     const second = await stdioClient(dir, ["--confirm=token-unverified"]);
     try {
-      const done = await second.callTool({
-        name: "recapture_delete_customer",
-        arguments: { customer_id: id, confirmation_token: token },
-      }) as CallToolResult;
+      const done = await callTool(second, "recapture_delete_customer", {
+        customer_id: id,
+        confirmation_token: token,
+      });
       outputs.push(JSON.stringify(done));
       assertEquals(dataOf(done).action, "deleted");
     } finally {
@@ -243,10 +228,7 @@ Deno.test({
   await Deno.writeTextFile(`${exports}/a.csv`, csv);
   await Deno.writeTextFile(`${shared}/b.csv`, csv);
   const upload = (client: Client, file: string) =>
-    client.callTool({
-      name: "recapture_upload_customers",
-      arguments: { name: "file", file, dry_run: true },
-    }) as Promise<CallToolResult>;
+    callTool(client, "recapture_upload_customers", { name: "file", file, dry_run: true });
   try {
     const client = await stdioClient(dir, ["--files-dir", exports]);
     try {
