@@ -1,9 +1,11 @@
 // @ts-nocheck -- a port of the conformance suite's own fixture server (0.1.16,
-// examples/servers/typescript/everything-server.ts: its tools, resources and prompts), kept
-// close to the original so it can be compared; test-only, never shipped. One change: the sampling
-// and elicitation tools ask through the call (`extra.sendRequest`, on the call's own stream), not
-// `mcpServer.server.request` (the session's GET stream, which the client may not have opened yet:
-// the question was then dropped and the suite waited forever, about one run in three).
+// examples/servers/typescript/everything-server.ts: its tools, resources and prompts), with the
+// original's names, descriptions, schemas and answers, so it can be compared; test-only, never
+// shipped. Two changes: the sampling and elicitation tools ask through the call
+// (`extra.sendRequest`, on the call's own stream), not `mcpServer.server.request` (the session's
+// GET stream, which the client may not have opened yet: the question was then dropped and the
+// suite waited forever, about one run in three); and what the original repeats (a text answer,
+// the three elicitation tools, the notification steps, the static resources) is written once.
 // deno-lint-ignore-file
 /**
  * The fixture tools, resources and prompts the MCP conformance suite's server scenarios call
@@ -51,6 +53,52 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
         // Ignore error if no client is connected
       });
   }
+  /** A tool or prompt answer of one text block. */
+  const textContent = (text: string) => ({ content: [{ type: "text", text }] });
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+  /** A tool without arguments that always answers `content`. */
+  const fixedTool = (name: string, description: string, content: unknown[]) =>
+    mcpServer.registerTool(name, { description }, async () => ({ content }));
+
+  /**
+   * A tool that asks the client (elicitation, through the call) with `ask(args)` and answers
+   * `<answered>: action=..., content=...`, or why it could not ask.
+   */
+  function elicitationTool(
+    name: string,
+    description: string,
+    inputSchema: Record<string, unknown>,
+    ask: (args: any) => { message: string; requestedSchema: unknown },
+    answered: string,
+  ) {
+    mcpServer.registerTool(name, { description, inputSchema }, async (args: any, extra: any) => {
+      try {
+        const result = await extra.sendRequest(
+          { method: "elicitation/create", params: ask(args) },
+          ElicitResultSchema,
+        ) as any;
+        return textContent(
+          `${answered}: action=${result.action}, content=${JSON.stringify(result.content || {})}`,
+        );
+      } catch (error: any) {
+        return textContent(`Elicitation not supported or error: ${error.message}`);
+      }
+    });
+  }
+
+  /** A resource at a fixed URI with fixed contents (`text` or `blob`). */
+  function staticResource(
+    name: string,
+    uri: string,
+    metadata: { title: string; description: string; mimeType: string },
+    contents: { text: string } | { blob: string },
+  ) {
+    mcpServer.registerResource(name, uri, metadata, async () => ({
+      contents: [{ uri, mimeType: metadata.mimeType, ...contents }],
+    }));
+  }
+
   // ===== TOOLS =====
 
   // Simple text tool
@@ -58,89 +106,47 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
     "test_simple_text",
     "Tests simple text content response",
     {},
-    async () => {
-      return {
-        content: [
-          { type: "text", text: "This is a simple text response for testing." },
-        ],
-      };
-    },
+    async () => textContent("This is a simple text response for testing."),
   );
 
   // Image content tool
-  mcpServer.registerTool(
-    "test_image_content",
-    {
-      description: "Tests image content response",
-    },
-    async () => {
-      return {
-        content: [
-          { type: "image", data: TEST_IMAGE_BASE64, mimeType: "image/png" },
-        ],
-      };
-    },
-  );
+  fixedTool("test_image_content", "Tests image content response", [
+    { type: "image", data: TEST_IMAGE_BASE64, mimeType: "image/png" },
+  ]);
 
   // Audio content tool
-  mcpServer.registerTool(
-    "test_audio_content",
-    {
-      description: "Tests audio content response",
-    },
-    async () => {
-      return {
-        content: [
-          { type: "audio", data: TEST_AUDIO_BASE64, mimeType: "audio/wav" },
-        ],
-      };
-    },
-  );
+  fixedTool("test_audio_content", "Tests audio content response", [
+    { type: "audio", data: TEST_AUDIO_BASE64, mimeType: "audio/wav" },
+  ]);
 
   // Embedded resource tool
-  mcpServer.registerTool(
-    "test_embedded_resource",
+  fixedTool("test_embedded_resource", "Tests embedded resource content response", [
     {
-      description: "Tests embedded resource content response",
+      type: "resource",
+      resource: {
+        uri: "test://embedded-resource",
+        mimeType: "text/plain",
+        text: "This is an embedded resource content.",
+      },
     },
-    async () => {
-      return {
-        content: [
-          {
-            type: "resource",
-            resource: {
-              uri: "test://embedded-resource",
-              mimeType: "text/plain",
-              text: "This is an embedded resource content.",
-            },
-          },
-        ],
-      };
-    },
-  );
+  ]);
 
   // Multiple content types tool
-  mcpServer.registerTool(
+  fixedTool(
     "test_multiple_content_types",
-    {
-      description: "Tests response with multiple content types (text, image, resource)",
-    },
-    async () => {
-      return {
-        content: [
-          { type: "text", text: "Multiple content types test:" },
-          { type: "image", data: TEST_IMAGE_BASE64, mimeType: "image/png" },
-          {
-            type: "resource",
-            resource: {
-              uri: "test://mixed-content-resource",
-              mimeType: "application/json",
-              text: JSON.stringify({ test: "data", value: 123 }),
-            },
-          },
-        ],
-      };
-    },
+    "Tests response with multiple content types (text, image, resource)",
+    [
+      { type: "text", text: "Multiple content types test:" },
+      { type: "image", data: TEST_IMAGE_BASE64, mimeType: "image/png" },
+      {
+        type: "resource",
+        resource: {
+          uri: "test://mixed-content-resource",
+          mimeType: "application/json",
+          text: JSON.stringify({ test: "data", value: 123 }),
+        },
+      },
+    ],
   );
 
   // Tool with logging - registerTool with empty inputSchema to get (args, extra) signature
@@ -151,36 +157,15 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
       inputSchema: {}, // Empty schema so callback gets (args, extra) instead of just (extra)
     },
     async (_args, { sendNotification }) => {
-      await sendNotification({
-        method: "notifications/message",
-        params: {
-          level: "info",
-          data: "Tool execution started",
-        },
-      });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-
-      await sendNotification({
-        method: "notifications/message",
-        params: {
-          level: "info",
-          data: "Tool processing data",
-        },
-      });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-
-      await sendNotification({
-        method: "notifications/message",
-        params: {
-          level: "info",
-          data: "Tool execution completed",
-        },
-      });
-      return {
-        content: [
-          { type: "text", text: "Tool with logging executed successfully" },
-        ],
-      };
+      const steps = ["Tool execution started", "Tool processing data", "Tool execution completed"];
+      for (const [i, data] of steps.entries()) {
+        if (i > 0) await pause();
+        await sendNotification({
+          method: "notifications/message",
+          params: { level: "info", data },
+        });
+      }
+      return textContent("Tool with logging executed successfully");
     },
   );
 
@@ -193,42 +178,19 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
     },
     async (_args, { sendNotification, _meta }) => {
       const progressToken = _meta?.progressToken ?? 0;
-      (() => {})("???? Progress token:", progressToken);
-      await sendNotification({
-        method: "notifications/progress",
-        params: {
-          progressToken,
-          progress: 0,
-          total: 100,
-          message: `Completed step ${0} of ${100}`,
-        },
-      });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-
-      await sendNotification({
-        method: "notifications/progress",
-        params: {
-          progressToken,
-          progress: 50,
-          total: 100,
-          message: `Completed step ${50} of ${100}`,
-        },
-      });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-
-      await sendNotification({
-        method: "notifications/progress",
-        params: {
-          progressToken,
-          progress: 100,
-          total: 100,
-          message: `Completed step ${100} of ${100}`,
-        },
-      });
-
-      return {
-        content: [{ type: "text", text: String(progressToken) }],
-      };
+      for (const progress of [0, 50, 100]) {
+        if (progress > 0) await pause();
+        await sendNotification({
+          method: "notifications/progress",
+          params: {
+            progressToken,
+            progress,
+            total: 100,
+            message: `Completed step ${progress} of ${100}`,
+          },
+        });
+      }
+      return textContent(String(progressToken));
     },
   );
 
@@ -281,255 +243,140 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
           samplingResult.message?.content?.text ||
           "No response";
 
-        return {
-          content: [
-            {
-              type: "text",
-              text: `LLM response: ${modelResponse}`,
-            },
-          ],
-        };
+        return textContent(`LLM response: ${modelResponse}`);
       } catch (error: any) {
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Sampling not supported or error: ${error.message}`,
-            },
-          ],
-        };
+        return textContent(`Sampling not supported or error: ${error.message}`);
       }
     },
   );
 
   // Elicitation tool - requests user input from client
-  mcpServer.registerTool(
+  elicitationTool(
     "test_elicitation",
-    {
-      description: "Tests server-initiated elicitation (user input request)",
-      inputSchema: {
-        message: z.string().describe("The message to show the user"),
-      },
-    },
-    async (args: { message: string }, extra: any) => {
-      try {
-        // Request user input from client
-        const result = await extra.sendRequest(
-          {
-            method: "elicitation/create",
-            params: {
-              message: args.message,
-              requestedSchema: {
-                type: "object",
-                properties: {
-                  response: {
-                    type: "string",
-                    description: "User's response",
-                  },
-                },
-                required: ["response"],
-              },
-            },
+    "Tests server-initiated elicitation (user input request)",
+    { message: z.string().describe("The message to show the user") },
+    (args: { message: string }) => ({
+      message: args.message,
+      requestedSchema: {
+        type: "object",
+        properties: {
+          response: {
+            type: "string",
+            description: "User's response",
           },
-          ElicitResultSchema,
-        );
-
-        const elicitResult = result as any;
-        return {
-          content: [
-            {
-              type: "text",
-              text: `User response: action=${elicitResult.action}, content=${
-                JSON.stringify(elicitResult.content || {})
-              }`,
-            },
-          ],
-        };
-      } catch (error: any) {
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Elicitation not supported or error: ${error.message}`,
-            },
-          ],
-        };
-      }
-    },
+        },
+        required: ["response"],
+      },
+    }),
+    "User response",
   );
 
   // SEP-1034: Elicitation with default values for all primitive types
-  mcpServer.registerTool(
+  elicitationTool(
     "test_elicitation_sep1034_defaults",
-    {
-      description: "Tests elicitation with default values per SEP-1034",
-      inputSchema: {},
-    },
-    async (_args: any, extra: any) => {
-      try {
-        // Request user input with default values for all primitive types
-        const result = await extra.sendRequest(
-          {
-            method: "elicitation/create",
-            params: {
-              message: "Please review and update the form fields with defaults",
-              requestedSchema: {
-                type: "object",
-                properties: {
-                  name: {
-                    type: "string",
-                    description: "User name",
-                    default: "John Doe",
-                  },
-                  age: {
-                    type: "integer",
-                    description: "User age",
-                    default: 30,
-                  },
-                  score: {
-                    type: "number",
-                    description: "User score",
-                    default: 95.5,
-                  },
-                  status: {
-                    type: "string",
-                    description: "User status",
-                    enum: ["active", "inactive", "pending"],
-                    default: "active",
-                  },
-                  verified: {
-                    type: "boolean",
-                    description: "Verification status",
-                    default: true,
-                  },
-                },
-                required: [],
-              },
-            },
+    "Tests elicitation with default values per SEP-1034",
+    {},
+    () => ({
+      message: "Please review and update the form fields with defaults",
+      requestedSchema: {
+        type: "object",
+        properties: {
+          name: {
+            type: "string",
+            description: "User name",
+            default: "John Doe",
           },
-          ElicitResultSchema,
-        );
-
-        const elicitResult = result as any;
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Elicitation completed: action=${elicitResult.action}, content=${
-                JSON.stringify(elicitResult.content || {})
-              }`,
-            },
-          ],
-        };
-      } catch (error: any) {
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Elicitation not supported or error: ${error.message}`,
-            },
-          ],
-        };
-      }
-    },
+          age: {
+            type: "integer",
+            description: "User age",
+            default: 30,
+          },
+          score: {
+            type: "number",
+            description: "User score",
+            default: 95.5,
+          },
+          status: {
+            type: "string",
+            description: "User status",
+            enum: ["active", "inactive", "pending"],
+            default: "active",
+          },
+          verified: {
+            type: "boolean",
+            description: "Verification status",
+            default: true,
+          },
+        },
+        required: [],
+      },
+    }),
+    "Elicitation completed",
   );
 
-  // SEP-1330: Elicitation with enum schema improvements
-  mcpServer.registerTool(
+  // SEP-1330: Elicitation with enum schema improvements (all 5 enum schema variants)
+  elicitationTool(
     "test_elicitation_sep1330_enums",
-    {
-      description: "Tests elicitation with enum schema improvements per SEP-1330",
-      inputSchema: {},
-    },
-    async (_args: any, extra: any) => {
-      try {
-        // Request user input with all 5 enum schema variants
-        const result = await extra.sendRequest(
-          {
-            method: "elicitation/create",
-            params: {
-              message: "Please select options from the enum fields",
-              requestedSchema: {
-                type: "object",
-                properties: {
-                  // Untitled single-select enum (basic)
-                  untitledSingle: {
-                    type: "string",
-                    description: "Select one option",
-                    enum: ["option1", "option2", "option3"],
-                  },
-                  // Titled single-select enum (using oneOf with const/title)
-                  titledSingle: {
-                    type: "string",
-                    description: "Select one option with titles",
-                    oneOf: [
-                      { const: "value1", title: "First Option" },
-                      { const: "value2", title: "Second Option" },
-                      { const: "value3", title: "Third Option" },
-                    ],
-                  },
-                  // Legacy titled enum (using enumNames - deprecated)
-                  legacyEnum: {
-                    type: "string",
-                    description: "Select one option (legacy)",
-                    enum: ["opt1", "opt2", "opt3"],
-                    enumNames: ["Option One", "Option Two", "Option Three"],
-                  },
-                  // Untitled multi-select enum
-                  untitledMulti: {
-                    type: "array",
-                    description: "Select multiple options",
-                    minItems: 1,
-                    maxItems: 3,
-                    items: {
-                      type: "string",
-                      enum: ["option1", "option2", "option3"],
-                    },
-                  },
-                  // Titled multi-select enum (using anyOf with const/title)
-                  titledMulti: {
-                    type: "array",
-                    description: "Select multiple options with titles",
-                    minItems: 1,
-                    maxItems: 3,
-                    items: {
-                      anyOf: [
-                        { const: "value1", title: "First Choice" },
-                        { const: "value2", title: "Second Choice" },
-                        { const: "value3", title: "Third Choice" },
-                      ],
-                    },
-                  },
-                },
-                required: [],
-              },
+    "Tests elicitation with enum schema improvements per SEP-1330",
+    {},
+    () => ({
+      message: "Please select options from the enum fields",
+      requestedSchema: {
+        type: "object",
+        properties: {
+          // Untitled single-select enum (basic)
+          untitledSingle: {
+            type: "string",
+            description: "Select one option",
+            enum: ["option1", "option2", "option3"],
+          },
+          // Titled single-select enum (using oneOf with const/title)
+          titledSingle: {
+            type: "string",
+            description: "Select one option with titles",
+            oneOf: [
+              { const: "value1", title: "First Option" },
+              { const: "value2", title: "Second Option" },
+              { const: "value3", title: "Third Option" },
+            ],
+          },
+          // Legacy titled enum (using enumNames - deprecated)
+          legacyEnum: {
+            type: "string",
+            description: "Select one option (legacy)",
+            enum: ["opt1", "opt2", "opt3"],
+            enumNames: ["Option One", "Option Two", "Option Three"],
+          },
+          // Untitled multi-select enum
+          untitledMulti: {
+            type: "array",
+            description: "Select multiple options",
+            minItems: 1,
+            maxItems: 3,
+            items: {
+              type: "string",
+              enum: ["option1", "option2", "option3"],
             },
           },
-          ElicitResultSchema,
-        );
-
-        const elicitResult = result as any;
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Elicitation completed: action=${elicitResult.action}, content=${
-                JSON.stringify(elicitResult.content || {})
-              }`,
+          // Titled multi-select enum (using anyOf with const/title)
+          titledMulti: {
+            type: "array",
+            description: "Select multiple options with titles",
+            minItems: 1,
+            maxItems: 3,
+            items: {
+              anyOf: [
+                { const: "value1", title: "First Choice" },
+                { const: "value2", title: "Second Choice" },
+                { const: "value3", title: "Third Choice" },
+              ],
             },
-          ],
-        };
-      } catch (error: any) {
-        return {
-          content: [
-            {
-              type: "text",
-              text: `Elicitation not supported or error: ${error.message}`,
-            },
-          ],
-        };
-      }
-    },
+          },
+        },
+        required: [],
+      },
+    }),
+    "Elicitation completed",
   );
 
   // SEP-1613: JSON Schema 2020-12 conformance test tool
@@ -539,48 +386,18 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
   // ===== RESOURCES =====
 
   // Static text resource
-  mcpServer.registerResource(
-    "static-text",
-    "test://static-text",
-    {
-      title: "Static Text Resource",
-      description: "A static text resource for testing",
-      mimeType: "text/plain",
-    },
-    async () => {
-      return {
-        contents: [
-          {
-            uri: "test://static-text",
-            mimeType: "text/plain",
-            text: "This is the content of the static text resource.",
-          },
-        ],
-      };
-    },
-  );
+  staticResource("static-text", "test://static-text", {
+    title: "Static Text Resource",
+    description: "A static text resource for testing",
+    mimeType: "text/plain",
+  }, { text: "This is the content of the static text resource." });
 
   // Static binary resource
-  mcpServer.registerResource(
-    "static-binary",
-    "test://static-binary",
-    {
-      title: "Static Binary Resource",
-      description: "A static binary resource (image) for testing",
-      mimeType: "image/png",
-    },
-    async () => {
-      return {
-        contents: [
-          {
-            uri: "test://static-binary",
-            mimeType: "image/png",
-            blob: TEST_IMAGE_BASE64,
-          },
-        ],
-      };
-    },
-  );
+  staticResource("static-binary", "test://static-binary", {
+    title: "Static Binary Resource",
+    description: "A static binary resource (image) for testing",
+    mimeType: "image/png",
+  }, { blob: TEST_IMAGE_BASE64 });
 
   // Resource template
   mcpServer.registerResource(
@@ -612,26 +429,11 @@ export function addConformanceFixtures(mcpServer: McpServer): void {
   );
 
   // Watched resource
-  mcpServer.registerResource(
-    "watched-resource",
-    "test://watched-resource",
-    {
-      title: "Watched Resource",
-      description: "A resource that auto-updates every 3 seconds",
-      mimeType: "text/plain",
-    },
-    async () => {
-      return {
-        contents: [
-          {
-            uri: "test://watched-resource",
-            mimeType: "text/plain",
-            text: watchedResourceContent,
-          },
-        ],
-      };
-    },
-  );
+  staticResource("watched-resource", "test://watched-resource", {
+    title: "Watched Resource",
+    description: "A resource that auto-updates every 3 seconds",
+    mimeType: "text/plain",
+  }, { text: watchedResourceContent });
 
   // Subscribe/Unsubscribe handlers (ours keep recapture:// URIs)
   const ours = {
