@@ -6,10 +6,13 @@
  */
 import { RecaptureMcpConfigError } from "./_config_error.ts";
 import type { RegisteredToolSpec } from "./tools/_tool.ts";
-import { UPLOAD_TOOLS } from "./tools/uploads.ts";
-import { CUSTOMER_TOOLS } from "./tools/customers.ts";
-import { FIND_TOOLS } from "./tools/find.ts";
-import { ALERT_TOOLS, SANDBOX_ONLY_TOOL } from "./tools/alerts.ts";
+import {
+  ALERT_TOOLS,
+  CUSTOMER_TOOLS,
+  FIND_TOOLS,
+  SANDBOX_ONLY_TOOL,
+  UPLOAD_TOOLS,
+} from "./tools/mod.ts";
 import { CODE_TOOLS } from "./code/mod.ts";
 
 /** The toolsets, in listing order. `alerts` and `code` are opt-in. */

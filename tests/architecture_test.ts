@@ -2,7 +2,9 @@
  * The layering rule of docs/architecture.md, checked on the module graph `deno info --json`
  * reports (type-only imports included): `src/sdk/` imports nothing of the project outside itself
  * and `src/_internal/`; `src/_internal/` imports nothing of the project; and no module of the
- * project takes part in an import cycle.
+ * project takes part in an import cycle. And the page's two tables held to the tree: every folder
+ * of `src/` and `mcp/` has a `mod.ts` and a row among the folders, and the imports between
+ * folders are exactly those the page lists.
  */
 import { assertEquals } from "@std/assert";
 
@@ -116,4 +118,59 @@ Deno.test("layering: no import cycles, type-only imports included", () => {
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
   assertEquals(cycles, []);
+});
+
+/** The rows of the markdown table that follows `heading` in docs/architecture.md, as cells. */
+async function tableAfter(heading: string): Promise<string[][]> {
+  const page = await Deno.readTextFile(new URL("docs/architecture.md", ROOT));
+  const start = page.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`no "${heading}" in docs/architecture.md`);
+  const lines = page.slice(start).split("\n");
+  const first = lines.findIndex((line) => line.startsWith("|"));
+  const rows: string[][] = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith("|")) break;
+    rows.push(line.split("|").slice(1, -1).map((cell) => cell.trim()));
+  }
+  return rows;
+}
+
+/** The folders named in backticks in a cell (`src/edge/`; a file's name is dropped). */
+function foldersIn(cell: string): string[] {
+  return [...cell.matchAll(/`((?:src|mcp)\/[^`]*)`/g)].map((m) => m[1].replace(/[^/]*$/, ""));
+}
+
+/** The folder of a module path (`mcp/tools/alerts.ts` → `mcp/tools/`; `mod.ts` → ``). */
+function folderOf(path: string): string {
+  return path.replace(/[^/]*$/, "");
+}
+
+Deno.test("docs/architecture.md: every folder of src/ and mcp/ has one mod.ts and a row", async () => {
+  const folders = new Set(
+    [...graph.keys()].filter((p) => /^(src|mcp)\//.test(p)).map(folderOf),
+  );
+  const withoutEntry = [...folders].filter((f) => !graph.has(`${f}mod.ts`));
+  assertEquals(withoutEntry, [], "folders without a mod.ts");
+  const rows = (await tableAfter("## The folders")).flatMap((cells) => foldersIn(cells[0]));
+  assertEquals(rows.toSorted(), [...folders].sort());
+});
+
+Deno.test("docs/architecture.md: the imports between folders are the ones it lists", async () => {
+  const core = (folder: string) => ["", "src/sdk/", "src/_internal/"].includes(folder);
+  const actual = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      const [a, b] = [folderOf(from), folderOf(to)];
+      if (a === b || core(a) || core(b)) continue;
+      if (!actual.has(a)) actual.set(a, new Set());
+      actual.get(a)!.add(b);
+    }
+  }
+  const listed = new Map<string, Set<string>>();
+  for (const [folder, imports] of await tableAfter("## The layering rule")) {
+    listed.set(foldersIn(folder)[0], new Set(foldersIn(imports)));
+  }
+  const asText = (m: Map<string, Set<string>>) =>
+    [...m].map(([a, bs]) => `${a} -> ${[...bs].sort().join(" ")}`).sort();
+  assertEquals(asText(actual), asText(listed));
 });

@@ -4,8 +4,8 @@
  *
  * `createSandbox()` answers a Hono app whose `fetch` can be handed straight to
  * `RecaptureClient`, so the whole stack runs in one process with no port. Uploads are stored
- * durably in Deno KV before the POST answers and processed through Deno KV queues, one message
- * per chunk, exactly once per chunk.
+ * durably in Deno KV before the POST answers and processed through Deno KV queues (a message
+ * carries up to eight chunks of rows), exactly once per chunk.
  *
  * Needs `--unstable-kv` (or `"unstable": ["kv"]` in `deno.json`).
  *
