@@ -363,20 +363,14 @@ async function fetchEdge(
   return { status: response.status, json: () => json };
 }
 
-Deno.test("alerts end to end, in one process", async () => {
-  const w = await inProcess();
-  try {
-    await scenario(w);
-  } finally {
-    await w.close();
-  }
-});
-
-Deno.test("alerts end to end, over HTTP on 127.0.0.1", async () => {
-  const w = await overHttp();
-  try {
-    await scenario(w);
-  } finally {
-    await w.close();
-  }
-});
+const WIRINGS = [["in one process", inProcess], ["over HTTP on 127.0.0.1", overHttp]] as const;
+for (const [how, wire] of WIRINGS) {
+  Deno.test(`alerts end to end, ${how}`, async () => {
+    const w = await wire();
+    try {
+      await scenario(w);
+    } finally {
+      await w.close();
+    }
+  });
+}

@@ -33,15 +33,24 @@ async function stdioClient(
   return client;
 }
 
-Deno.test({
-  name: "stdio: a subprocess serves the tools on the sandbox and runs an upload",
-  // StdioClientTransport.close() races the child's exit against an unref'd 2 s timer that it
-  // never clears (SDK 1.32.2); Deno reports that timer as a leak, so this one test is not
-  // sanitized. The child itself exits on its own when stdin closes (see serveStdio).
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
+/**
+ * A test of the stdio server as a subprocess, given a fresh directory for its sandbox file
+ * (removed after). Not sanitized: StdioClientTransport.close() races the child's exit against an
+ * unref'd 2 s timer that it never clears (SDK 1.32.2), which Deno reports as a leak. The child
+ * itself exits on its own when stdin closes (see serveStdio).
+ */
+function stdioTest(name: string, fn: (dir: string) => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: false, sanitizeResources: false }, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
+    try {
+      await fn(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+stdioTest("stdio: a subprocess serves the tools on the sandbox and runs an upload", async (dir) => {
   const client = await stdioClient(dir, []);
   try {
     const instructions = client.getInstructions() ?? "";
@@ -68,7 +77,6 @@ Deno.test({
     assertEquals(listed.total, 2);
   } finally {
     await client.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -104,17 +112,13 @@ async function uploadOne(client: Client): Promise<string> {
   return (listed.customers as { id: string }[])[0].id;
 }
 
-Deno.test({
-  name: "stdio: expiry of today, yesterday or the UTC+14 day is refused, declined, or accepted",
-  sanitizeOps: false, // see the first test: the SDK's stdio client leaves a timer
-  sanitizeResources: false,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
-  const now = Date.now();
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  // The real clock here: the earliest "today" anywhere is today's date in UTC+14.
-  const dates = [day(now), day(now - 86_400_000), day(now + 14 * 3_600_000)];
-  try {
+stdioTest(
+  "stdio: expiry of today, yesterday or the UTC+14 day is refused, declined, or accepted",
+  async (dir) => {
+    const now = Date.now();
+    const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    // The real clock here: the earliest "today" anywhere is today's date in UTC+14.
+    const dates = [day(now), day(now - 86_400_000), day(now + 14 * 3_600_000)];
     let id = "";
     for (const [how, elicit] of [["no elicitation", undefined], ["decline", decline]] as const) {
       const client = await stdioClient(dir, [], { elicit });
@@ -148,19 +152,13 @@ Deno.test({
     } finally {
       await accepting.close();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
-Deno.test({
-  name: "stdio: token mode survives a restart; the secret stays beside the data, never in output",
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
-  const outputs: string[] = [];
-  try {
+stdioTest(
+  "stdio: token mode survives a restart; the secret stays beside the data, never in output",
+  async (dir) => {
+    const outputs: string[] = [];
     const first = await stdioClient(dir, ["--confirm=token-unverified"]);
     let id: string;
     let token: string;
@@ -188,10 +186,8 @@ Deno.test({
     assert(secret.length >= 32);
     assertEquals((await Deno.stat(`${dir}/mcp_confirm_secret`)).mode! & 0o077, 0, "owner-only");
     for (const out of outputs) assert(!out.includes(secret), "the secret is not in output");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 Deno.test("stdio: a JSON-RPC batch is refused with a JSON-RPC error, and the server goes on", async () => {
   const child = new Deno.Command(Deno.execPath(), {
@@ -216,35 +212,33 @@ Deno.test("stdio: a JSON-RPC batch is refused with a JSON-RPC error, and the ser
   assert(lines[1].result?.serverInfo, out);
 });
 
-Deno.test({
-  name: "stdio: --files-dir opens a folder to uploads by path; the client's roots open theirs",
-  sanitizeOps: false, // see the first test: the SDK's stdio client leaves a timer
-  sanitizeResources: false,
-}, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "recapture_mcp_stdio_" });
-  const exports = await Deno.makeTempDir({ prefix: "recapture_mcp_files_" });
-  const shared = await Deno.makeTempDir({ prefix: "recapture_mcp_root_" });
-  const csv = "rego,state\nFIL001,VIC\nFIL002,NSW\n";
-  await Deno.writeTextFile(`${exports}/a.csv`, csv);
-  await Deno.writeTextFile(`${shared}/b.csv`, csv);
-  const upload = (client: Client, file: string) =>
-    callTool(client, "recapture_upload_customers", { name: "file", file, dry_run: true });
-  try {
-    const client = await stdioClient(dir, ["--files-dir", exports]);
+stdioTest(
+  "stdio: --files-dir opens a folder to uploads by path; the client's roots open theirs",
+  async (dir) => {
+    const exports = await Deno.makeTempDir({ prefix: "recapture_mcp_files_" });
+    const shared = await Deno.makeTempDir({ prefix: "recapture_mcp_root_" });
+    const csv = "rego,state\nFIL001,VIC\nFIL002,NSW\n";
+    await Deno.writeTextFile(`${exports}/a.csv`, csv);
+    await Deno.writeTextFile(`${shared}/b.csv`, csv);
+    const upload = (client: Client, file: string) =>
+      callTool(client, "recapture_upload_customers", { name: "file", file, dry_run: true });
     try {
-      assertEquals(dataOf(await upload(client, `${exports}/a.csv`)).valid_rows, 2);
-      assert(textOf(await upload(client, `${shared}/b.csv`)).startsWith("file_not_allowed: "));
+      const client = await stdioClient(dir, ["--files-dir", exports]);
+      try {
+        assertEquals(dataOf(await upload(client, `${exports}/a.csv`)).valid_rows, 2);
+        assert(textOf(await upload(client, `${shared}/b.csv`)).startsWith("file_not_allowed: "));
+      } finally {
+        await client.close();
+      }
+      // A client that shares a root: its folder is open too, without any flag.
+      const rooted = await stdioClient(dir, [], { roots: [`file://${shared}`] });
+      try {
+        assertEquals(dataOf(await upload(rooted, `${shared}/b.csv`)).valid_rows, 2);
+      } finally {
+        await rooted.close();
+      }
     } finally {
-      await client.close();
+      for (const d of [exports, shared]) await Deno.remove(d, { recursive: true });
     }
-    // A client that shares a root: its folder is open too, without any flag.
-    const rooted = await stdioClient(dir, [], { roots: [`file://${shared}`] });
-    try {
-      assertEquals(dataOf(await upload(rooted, `${shared}/b.csv`)).valid_rows, 2);
-    } finally {
-      await rooted.close();
-    }
-  } finally {
-    for (const d of [dir, exports, shared]) await Deno.remove(d, { recursive: true });
-  }
-});
+  },
+);
