@@ -159,9 +159,11 @@ const dateSchema = v.pipe(
   v.string(),
   v.check(isValidDate, "expected a date YYYY-MM-DD"),
 );
-
-/** @internal */
-export const RegionSchema = v.picklist(REGIONS);
+/** A date, or `""` (which clears the field in a PATCH). */
+const dateOrEmpty = v.pipe(
+  v.string(),
+  v.check((s) => s === "" || isValidDate(s), 'expected a date YYYY-MM-DD or ""'),
+);
 
 /** @internal One time a tracked car was seen listed. */
 export const SightingSchema = v.looseObject({
@@ -226,8 +228,6 @@ export const CustomerPageSchema = v.looseObject({
   offset: v.nullish(v.number()),
   limit: v.nullish(v.number()),
 });
-/** @internal `{ error: true, message }` */
-export const ErrorBodySchema = v.looseObject({ message: v.string() });
 /** @internal OAuth token answer. */
 export const TokenSchema = v.looseObject({
   access_token: v.pipe(v.string(), v.minLength(1)),
@@ -240,7 +240,7 @@ export const TokenSchema = v.looseObject({
 export const CustomerInputSchema = v.strictObject({
   rego: v.optional(v.pipe(v.string(), v.minLength(1))),
   state: v.optional(v.string()),
-  vin: v.optional(v.pipe(v.string(), v.regex(VIN_PATTERN))),
+  vin: v.optional(v.pipe(v.string(), v.check((vin) => VIN_PATTERN.test(vin), "expected a VIN"))),
   external_id: v.optional(v.string()),
   client_name: v.optional(v.string()),
   mobile_number: v.optional(v.string()),
@@ -251,8 +251,8 @@ export const CustomerInputSchema = v.strictObject({
   additional_fields: v.optional(v.record(v.string(), v.unknown())),
 });
 
-/** @internal The upload request body. */
-export const UploadCreateParamsSchema = v.object({
+/** @internal The upload request body (unknown fields are refused, as by the sandbox). */
+export const UploadCreateParamsSchema = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1)),
   enable_rego_lookups: v.optional(v.boolean()),
   monitor_start_date: v.optional(dateSchema),
@@ -264,8 +264,8 @@ export const UploadCreateParamsSchema = v.object({
 export const CustomerUpdateParamsSchema = v.strictObject({
   client_name: v.optional(v.string()),
   mobile_number: v.optional(v.string()),
-  sale_date: v.optional(v.union([v.literal(""), dateSchema])),
-  expiry_date: v.optional(v.union([v.literal(""), dateSchema])),
+  sale_date: v.optional(dateOrEmpty),
+  expiry_date: v.optional(dateOrEmpty),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -464,5 +464,4 @@ export type _SchemaTypesAgree = [
   Assert<Same<v.InferOutput<typeof CustomerInputSchema>, CustomerInput>>,
   Assert<Same<v.InferOutput<typeof UploadCreateParamsSchema>, UploadCreateParams>>,
   Assert<Same<v.InferOutput<typeof CustomerUpdateParamsSchema>, CustomerUpdateParams>>,
-  Assert<Same<v.InferOutput<typeof RegionSchema>, Region>>,
 ];
