@@ -159,6 +159,11 @@ const dateSchema = v.pipe(
   v.string(),
   v.check(isValidDate, "expected a date YYYY-MM-DD"),
 );
+/**
+ * `additional_fields`: any object (a loose object of no known fields: the same values and output
+ * as a record of unknown values, without a second object function in the bundle).
+ */
+const freeMap = v.looseObject({});
 /** A date, or `""` (which clears the field in a PATCH). */
 const dateOrEmpty = v.pipe(
   v.string(),
@@ -192,7 +197,7 @@ export const CustomerSchema = v.looseObject({
   expiry_date: optStr,
   monitor_start_date: optStr,
   monitor_end_date: optStr,
-  additional_fields: v.nullish(v.record(v.string(), v.unknown())),
+  additional_fields: v.nullish(freeMap),
   sightings: v.nullish(v.array(SightingSchema)),
   created_at: optStr,
   last_updated: optStr,
@@ -248,7 +253,7 @@ export const CustomerInputSchema = v.strictObject({
   expiry_date: v.optional(dateSchema),
   monitor_start_date: v.optional(dateSchema),
   monitor_end_date: v.optional(dateSchema),
-  additional_fields: v.optional(v.record(v.string(), v.unknown())),
+  additional_fields: v.optional(freeMap),
 });
 
 /** @internal The upload request body (unknown fields are refused, as by the sandbox). */
