@@ -4,14 +4,7 @@
  * @module
  */
 import * as v from "valibot";
-import {
-  type Caller,
-  type CallInit,
-  parsed,
-  type RequestOptions,
-  type WithLastResponse,
-} from "./_call.ts";
-import { withMeta } from "./_response.ts";
+import type { Caller, CallInit, RequestOptions, WithLastResponse } from "./_call.ts";
 import {
   PingEnvelopeSchema,
   type PingResult,
@@ -259,10 +252,12 @@ export class Webhooks {
       path: `${WEBHOOKS}/${encodePathSegment(webhookId, "webhookId")}/ping`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(PingEnvelopeSchema, received, init);
-    const result: PingResult = { ...body, event: body.event ?? null };
-    return withMeta(result, received.status, received.response);
+    return await this.#caller.call(
+      init,
+      options,
+      PingEnvelopeSchema,
+      (body): PingResult => ({ ...body, event: body.event ?? null }),
+    );
   }
 }
 
