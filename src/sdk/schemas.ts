@@ -153,8 +153,10 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 // ---------------------------------------------------------------------------------------------
 // Schemas (private: exported types must not reference valibot's types).
 
-const optStr = v.nullish(v.string());
-const optNum = v.nullish(v.number());
+/** @internal A string the API may leave out or send as null (every wire schema's). */
+export const optStr = v.nullish(v.string());
+/** @internal A number the API may leave out or send as null. */
+export const optNum = v.nullish(v.number());
 const dateSchema = v.pipe(
   v.string(),
   v.check(isValidDate, "expected a date YYYY-MM-DD"),

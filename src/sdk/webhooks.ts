@@ -13,7 +13,7 @@ import {
 } from "./alert_events.ts";
 import { ValidationError } from "./errors.ts";
 import { encodePathSegment } from "./path.ts";
-import type { RowIssue } from "./schemas.ts";
+import { optStr, type RowIssue } from "./schemas.ts";
 import type { Assert, Same } from "./schemas.ts";
 
 /** A webhook configuration: where AutoGrab pushes which events. Extra fields are kept. */
@@ -55,8 +55,6 @@ export interface WebhookList {
   /** Fields the SDK does not know yet (e.g. `success`). */
   [key: string]: unknown;
 }
-
-const optStr = v.nullish(v.string());
 
 /** The wire schema of {@link Webhook} (held equal to it at the bottom of this file). */
 const WebhookSchema = v.looseObject({
