@@ -108,15 +108,20 @@ async function againstServer(delayMs: number, rounds: number, perBatch: number):
   const base = `http://127.0.0.1:${server.addr.port}`;
   const client = new RecaptureClient({ apiKey: KEY, baseUrl: base });
   const peer = createClient<Paths>({ baseUrl: base, headers: { ApiKey: KEY } });
-  const url = `${base}/v2/recapture/customers/cus_1?region=au`;
+  // Each client is given the id and builds its URL, as a caller's code does (a URL made once
+  // and reused saved raw fetch ~1.6 µs a request in Deno's URL parser).
+  const id = "cus_1";
   const raw = async () => {
-    const res = await fetch(url, { headers: { ApiKey: KEY, accept: "application/json" } });
+    const res = await fetch(
+      `${base}/v2/recapture/customers/${encodeURIComponent(id)}?region=au`,
+      { headers: { ApiKey: KEY, accept: "application/json" } },
+    );
     return JSON.parse(await res.text()).customer;
   };
-  const sdk = () => client.customers.retrieve("cus_1");
+  const sdk = () => client.customers.retrieve(id);
   const openapi = async () => {
     const { data } = await peer.GET("/v2/recapture/customers/{id}", {
-      params: { path: { id: "cus_1" }, query: { region: "au" } },
+      params: { path: { id }, query: { region: "au" } },
     });
     return data?.customer;
   };
