@@ -99,7 +99,7 @@ export class Caller {
 }
 
 /** The body of a call's answer, validated with `schema`. */
-export function parsed<S extends v.GenericSchema>(
+function parsed<S extends v.GenericSchema>(
   schema: S,
   received: Received,
   init: CallInit,

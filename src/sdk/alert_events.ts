@@ -24,6 +24,7 @@
  */
 import * as v from "valibot";
 import { RecaptureError } from "./errors.ts";
+import { optNum, optStr } from "./schemas.ts";
 import type { Assert, Same } from "./schemas.ts";
 
 /**
@@ -194,8 +195,6 @@ export class AlertEventError extends RecaptureError {
 
 // Wire schemas of the events (valibot), held equal to the public types above by the
 // compile-time check at the bottom. Events are `looseObject`s: unknown extra fields are kept.
-const optStr = v.nullish(v.string());
-const optNum = v.nullish(v.number());
 
 /** @internal The listing an alert is about. */
 const AlertListingSchema = v.looseObject({

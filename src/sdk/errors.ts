@@ -115,26 +115,27 @@ export class RecaptureApiError extends RecaptureError {
   /** Monthly quota headers of the response, or null. */
   readonly quota: QuotaInfo | null;
   /**
+   * The status and code of this class's errors when the options give none; each subclass sets
+   * its own.
+   */
+  protected static readonly defaults: { status: number; code: string } = {
+    status: 0,
+    code: "api_error",
+  };
+  /**
    * Creates an instance.
    *
    * @param message the API's message
    * @param options status, code, request id, rate limit, quota, cause
    */
   constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, options?.code ?? "api_error", options);
-    this.status = options?.status ?? 0;
+    const defaults = (new.target as typeof RecaptureApiError).defaults;
+    super(message, options?.code ?? defaults.code, options);
+    this.status = options?.status ?? defaults.status;
     this.requestId = options?.requestId ?? null;
     this.rateLimit = options?.rateLimit ?? null;
     this.quota = options?.quota ?? null;
   }
-}
-
-function withDefaults(
-  options: RecaptureApiErrorOptions | undefined,
-  status: number,
-  code: string,
-): RecaptureApiErrorOptions {
-  return { ...options, status: options?.status ?? status, code: options?.code ?? code };
 }
 
 /**
@@ -147,15 +148,8 @@ function withDefaults(
  * ```
  */
 export class AuthenticationError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 401, "authentication_failed"));
-  }
+  /** HTTP 401, code `authentication_failed`. */
+  protected static override readonly defaults = { status: 401, code: "authentication_failed" };
 }
 
 /**
@@ -169,15 +163,8 @@ export class AuthenticationError extends RecaptureApiError {
  * ```
  */
 export class PermissionDeniedError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 403, "permission_denied"));
-  }
+  /** HTTP 403, code `permission_denied`. */
+  protected static override readonly defaults = { status: 403, code: "permission_denied" };
 }
 
 /**
@@ -190,15 +177,8 @@ export class PermissionDeniedError extends RecaptureApiError {
  * ```
  */
 export class NotLicensedError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 403, "not_licensed"));
-  }
+  /** HTTP 403, code `not_licensed`. */
+  protected static override readonly defaults = { status: 403, code: "not_licensed" };
 }
 
 /**
@@ -212,6 +192,8 @@ export class NotLicensedError extends RecaptureApiError {
  * ```
  */
 export class NotFoundError extends RecaptureApiError {
+  /** HTTP 404, code `not_found` unless the message names the kind of id. */
+  protected static override readonly defaults = { status: 404, code: "not_found" };
   /**
    * Creates an instance.
    *
@@ -219,14 +201,9 @@ export class NotFoundError extends RecaptureApiError {
    * @param options status, code, request id, rate limit, cause
    */
   constructor(message: string, options?: RecaptureApiErrorOptions) {
-    const code = /invalid customer id/i.test(message)
-      ? "invalid_customer_id"
-      : /invalid upload id/i.test(message)
-      ? "invalid_upload_id"
-      : /invalid webhook id/i.test(message)
-      ? "invalid_webhook_id"
-      : "not_found";
-    super(message, withDefaults(options, 404, code));
+    const id = /invalid (customer|upload|webhook) id/i.exec(message);
+    const code = id === null ? undefined : `invalid_${id[1].toLowerCase()}_id`;
+    super(message, { ...options, code: options?.code ?? code });
   }
 }
 
@@ -241,15 +218,8 @@ export class NotFoundError extends RecaptureApiError {
  * ```
  */
 export class IncorrectRegionError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 400, "incorrect_region"));
-  }
+  /** HTTP 400, code `incorrect_region`. */
+  protected static override readonly defaults = { status: 400, code: "incorrect_region" };
 }
 
 /**
@@ -262,15 +232,8 @@ export class IncorrectRegionError extends RecaptureApiError {
  * ```
  */
 export class InvalidRequestError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 400, "invalid_request"));
-  }
+  /** HTTP 400, code `invalid_request`. */
+  protected static override readonly defaults = { status: 400, code: "invalid_request" };
 }
 
 /**
@@ -283,15 +246,8 @@ export class InvalidRequestError extends RecaptureApiError {
  * ```
  */
 export class EmptyUploadError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 400, "empty_upload"));
-  }
+  /** HTTP 400, code `empty_upload`. */
+  protected static override readonly defaults = { status: 400, code: "empty_upload" };
 }
 
 /** Options for {@link RateLimitError}. */
@@ -313,6 +269,8 @@ export interface RateLimitErrorOptions extends RecaptureApiErrorOptions {
 export class RateLimitError extends RecaptureApiError {
   /** How long the API asked to wait, in ms (from `Retry-After` or `Rate-Limit-Reset`), or null. */
   readonly retryAfterMs: number | null;
+  /** HTTP 429, code `rate_limited`. */
+  protected static override readonly defaults = { status: 429, code: "rate_limited" };
   /**
    * Creates an instance.
    *
@@ -320,7 +278,7 @@ export class RateLimitError extends RecaptureApiError {
    * @param options status, request id, rate limit, retry delay, cause
    */
   constructor(message: string, options?: RateLimitErrorOptions) {
-    super(message, withDefaults(options, 429, "rate_limited"));
+    super(message, options);
     this.retryAfterMs = options?.retryAfterMs ?? null;
   }
 }
@@ -335,15 +293,8 @@ export class RateLimitError extends RecaptureApiError {
  * ```
  */
 export class QuotaExceededError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, quota, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 429, "quota_exceeded"));
-  }
+  /** HTTP 429, code `quota_exceeded`. */
+  protected static override readonly defaults = { status: 429, code: "quota_exceeded" };
 }
 
 /**
@@ -356,15 +307,8 @@ export class QuotaExceededError extends RecaptureApiError {
  * ```
  */
 export class ServerError extends RecaptureApiError {
-  /**
-   * Creates an instance.
-   *
-   * @param message the API's message
-   * @param options status, request id, rate limit, cause
-   */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
-    super(message, withDefaults(options, 500, "server_error"));
-  }
+  /** HTTP 500, code `server_error`. */
+  protected static override readonly defaults = { status: 500, code: "server_error" };
 }
 
 /**

@@ -29,32 +29,8 @@ export {
 export { type Webhook, type WebhookCreateParams, type WebhookList, Webhooks } from "./webhooks.ts";
 export type { FetchLike, RecaptureLogger } from "./_transport.ts";
 export type { BackoffOptions } from "./_retry.ts";
-export {
-  AbortError,
-  AuthenticationError,
-  ConnectionError,
-  EmptyUploadError,
-  IncorrectRegionError,
-  InvalidRequestError,
-  NotFoundError,
-  NotLicensedError,
-  PermissionDeniedError,
-  QuotaExceededError,
-  type QuotaInfo,
-  RateLimitError,
-  type RateLimitErrorOptions,
-  type RateLimitInfo,
-  RecaptureApiError,
-  type RecaptureApiErrorOptions,
-  RecaptureError,
-  type RecaptureErrorOptions,
-  type ResponseMeta,
-  ServerError,
-  TimeoutError,
-  UnexpectedResponseError,
-  type UnexpectedResponseErrorOptions,
-  ValidationError,
-} from "./errors.ts";
+// Every error class and its option and meta types: errors.ts holds the one list.
+export * from "./errors.ts";
 export {
   AU_STATES,
   type Customer,

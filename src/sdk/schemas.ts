@@ -153,15 +153,24 @@ const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 // ---------------------------------------------------------------------------------------------
 // Schemas (private: exported types must not reference valibot's types).
 
-const optStr = v.nullish(v.string());
-const optNum = v.nullish(v.number());
+/** @internal A string the API may leave out or send as null (every wire schema's). */
+export const optStr = v.nullish(v.string());
+/** @internal A number the API may leave out or send as null. */
+export const optNum = v.nullish(v.number());
 const dateSchema = v.pipe(
   v.string(),
   v.check(isValidDate, "expected a date YYYY-MM-DD"),
 );
-
-/** @internal */
-export const RegionSchema = v.picklist(REGIONS);
+/**
+ * `additional_fields`: any object (a loose object of no known fields: the same values and output
+ * as a record of unknown values, without a second object function in the bundle).
+ */
+const freeMap = v.looseObject({});
+/** A date, or `""` (which clears the field in a PATCH). */
+const dateOrEmpty = v.pipe(
+  v.string(),
+  v.check((s) => s === "" || isValidDate(s), 'expected a date YYYY-MM-DD or ""'),
+);
 
 /** @internal One time a tracked car was seen listed. */
 export const SightingSchema = v.looseObject({
@@ -190,7 +199,7 @@ export const CustomerSchema = v.looseObject({
   expiry_date: optStr,
   monitor_start_date: optStr,
   monitor_end_date: optStr,
-  additional_fields: v.nullish(v.record(v.string(), v.unknown())),
+  additional_fields: v.nullish(freeMap),
   sightings: v.nullish(v.array(SightingSchema)),
   created_at: optStr,
   last_updated: optStr,
@@ -226,8 +235,6 @@ export const CustomerPageSchema = v.looseObject({
   offset: v.nullish(v.number()),
   limit: v.nullish(v.number()),
 });
-/** @internal `{ error: true, message }` */
-export const ErrorBodySchema = v.looseObject({ message: v.string() });
 /** @internal OAuth token answer. */
 export const TokenSchema = v.looseObject({
   access_token: v.pipe(v.string(), v.minLength(1)),
@@ -240,7 +247,7 @@ export const TokenSchema = v.looseObject({
 export const CustomerInputSchema = v.strictObject({
   rego: v.optional(v.pipe(v.string(), v.minLength(1))),
   state: v.optional(v.string()),
-  vin: v.optional(v.pipe(v.string(), v.regex(VIN_PATTERN))),
+  vin: v.optional(v.pipe(v.string(), v.check((vin) => VIN_PATTERN.test(vin), "expected a VIN"))),
   external_id: v.optional(v.string()),
   client_name: v.optional(v.string()),
   mobile_number: v.optional(v.string()),
@@ -248,11 +255,11 @@ export const CustomerInputSchema = v.strictObject({
   expiry_date: v.optional(dateSchema),
   monitor_start_date: v.optional(dateSchema),
   monitor_end_date: v.optional(dateSchema),
-  additional_fields: v.optional(v.record(v.string(), v.unknown())),
+  additional_fields: v.optional(freeMap),
 });
 
-/** @internal The upload request body. */
-export const UploadCreateParamsSchema = v.object({
+/** @internal The upload request body (unknown fields are refused, as by the sandbox). */
+export const UploadCreateParamsSchema = v.strictObject({
   name: v.pipe(v.string(), v.minLength(1)),
   enable_rego_lookups: v.optional(v.boolean()),
   monitor_start_date: v.optional(dateSchema),
@@ -264,8 +271,8 @@ export const UploadCreateParamsSchema = v.object({
 export const CustomerUpdateParamsSchema = v.strictObject({
   client_name: v.optional(v.string()),
   mobile_number: v.optional(v.string()),
-  sale_date: v.optional(v.union([v.literal(""), dateSchema])),
-  expiry_date: v.optional(v.union([v.literal(""), dateSchema])),
+  sale_date: v.optional(dateOrEmpty),
+  expiry_date: v.optional(dateOrEmpty),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -464,5 +471,4 @@ export type _SchemaTypesAgree = [
   Assert<Same<v.InferOutput<typeof CustomerInputSchema>, CustomerInput>>,
   Assert<Same<v.InferOutput<typeof UploadCreateParamsSchema>, UploadCreateParams>>,
   Assert<Same<v.InferOutput<typeof CustomerUpdateParamsSchema>, CustomerUpdateParams>>,
-  Assert<Same<v.InferOutput<typeof RegionSchema>, Region>>,
 ];

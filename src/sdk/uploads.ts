@@ -7,13 +7,10 @@ import {
   API,
   type Caller,
   type CallInit,
-  parsed,
   type RequestOptions,
   type WithLastResponse,
 } from "./_call.ts";
-import { withMeta } from "./_response.ts";
 import { sleep } from "../_internal/sleep.ts";
-import type { Received } from "./_transport.ts";
 import { AbortError, TimeoutError, ValidationError } from "./errors.ts";
 import { encodePathSegment } from "./path.ts";
 import {
@@ -91,30 +88,19 @@ export type CancelledUpload = WithLastResponse<Upload> & {
   /** What the cancel really did. */
   readonly outcome: UploadCancelOutcome;
 };
-/** The answer to `uploads.create`, with the rows it left out. */
-async function uploadCreated(
-  sending: Promise<Received>,
-  init: CallInit,
-  rejected: RowIssue[],
-  name: unknown,
-): Promise<WithLastResponse<UploadCreateResult>> {
-  let received: Received;
-  try {
-    received = await sending;
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error;
-    // The body may have reached the API before the timeout: say so, and how to find out.
-    throw new TimeoutError(
-      `${error.message}. The upload ${JSON.stringify(name)} may have been created anyway: ` +
-        "before sending it again, look at the newest customers (the last page of " +
-        "customers.list(), which lists oldest first) and retrieve their upload_id with " +
-        "uploads.retrieve() to see whether an upload of that name exists",
-      { cause: error },
-    );
-  }
-  const body = parsed(UploadEnvelopeSchema, received, init);
-  const result: UploadCreateResult = { ...body.upload, rejected };
-  return withMeta(result, received.status, received.response);
+/**
+ * A failure of `uploads.create`; a timeout says that the upload may exist all the same (its body
+ * may have reached the API before the timeout), and how to find out.
+ */
+function createFailure(error: unknown, name: unknown): unknown {
+  if (!(error instanceof TimeoutError)) return error;
+  return new TimeoutError(
+    `${error.message}. The upload ${JSON.stringify(name)} may have been created anyway: ` +
+      "before sending it again, look at the newest customers (the last page of " +
+      "customers.list(), which lists oldest first) and retrieve their upload_id with " +
+      "uploads.retrieve() to see whether an upload of that name exists",
+    { cause: error },
+  );
 }
 
 /**
@@ -163,13 +149,19 @@ export class Uploads {
     params: UploadCreateParams,
     options?: UploadCreateOptions,
   ): Promise<WithLastResponse<UploadCreateResult>> {
-    // Checked and written now; only the answer is awaited (in `uploadCreated`), so neither
-    // `params` nor the rows stay alive while a long list is on its way.
+    // Checked and written now; only the answer is awaited, so neither `params` nor the rows
+    // stay alive while a long list is on its way.
     try {
       const { init, rejected, region } = this.#prepareCreate(params, options);
-      const sending = this.#caller.send(init, { ...options, region });
+      const name = params.name;
+      const created = this.#caller.call(
+        init,
+        { ...options, region },
+        UploadEnvelopeSchema,
+        (body): UploadCreateResult => ({ ...body.upload, rejected }),
+      );
       init.json = undefined;
-      return uploadCreated(sending, init, rejected, params.name);
+      return created.catch((error) => Promise.reject(createFailure(error, name)));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -293,9 +285,7 @@ export class Uploads {
       Object.defineProperty(before, "outcome", { value: outcome, enumerable: false });
       return before as CancelledUpload;
     }
-    const received = await this.#caller.send(init, options);
-    const body = parsed(UploadEnvelopeSchema, received, init);
-    const upload = withMeta(body.upload, received.status, received.response);
+    const upload = await this.#caller.call(init, options, UploadEnvelopeSchema, (b) => b.upload);
     // Judged by the counters (the documented fields): a status of "cancelled" is also what a
     // cancel of an upload processed to the end may answer.
     const notProcessed = notProcessedOf(upload);

@@ -4,14 +4,7 @@
  * @module
  */
 import * as v from "valibot";
-import {
-  type Caller,
-  type CallInit,
-  parsed,
-  type RequestOptions,
-  type WithLastResponse,
-} from "./_call.ts";
-import { withMeta } from "./_response.ts";
+import type { Caller, CallInit, RequestOptions, WithLastResponse } from "./_call.ts";
 import {
   PingEnvelopeSchema,
   type PingResult,
@@ -20,7 +13,7 @@ import {
 } from "./alert_events.ts";
 import { ValidationError } from "./errors.ts";
 import { encodePathSegment } from "./path.ts";
-import type { RowIssue } from "./schemas.ts";
+import { optStr, type RowIssue } from "./schemas.ts";
 import type { Assert, Same } from "./schemas.ts";
 
 /** A webhook configuration: where AutoGrab pushes which events. Extra fields are kept. */
@@ -62,8 +55,6 @@ export interface WebhookList {
   /** Fields the SDK does not know yet (e.g. `success`). */
   [key: string]: unknown;
 }
-
-const optStr = v.nullish(v.string());
 
 /** The wire schema of {@link Webhook} (held equal to it at the bottom of this file). */
 const WebhookSchema = v.looseObject({
@@ -259,10 +250,12 @@ export class Webhooks {
       path: `${WEBHOOKS}/${encodePathSegment(webhookId, "webhookId")}/ping`,
       retry: "idempotent",
     };
-    const received = await this.#caller.send(init, options);
-    const body = parsed(PingEnvelopeSchema, received, init);
-    const result: PingResult = { ...body, event: body.event ?? null };
-    return withMeta(result, received.status, received.response);
+    return await this.#caller.call(
+      init,
+      options,
+      PingEnvelopeSchema,
+      (body): PingResult => ({ ...body, event: body.event ?? null }),
+    );
   }
 }
 
