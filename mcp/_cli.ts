@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Region } from "../mod.ts";
+import { type Region, REGIONS } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
 import { CLIENT_ENV, resolveRegion } from "../src/config/mod.ts";
@@ -44,7 +44,7 @@ export const USAGE = `Options:
   --toolsets a,b         serve these toolsets: uploads, customers (default both), alerts,
                          code (scripts; local only) (default: RECAPTURE_MCP_TOOLSETS)
   --alerts               also serve the alerts toolset (webhook tools; opt-in)
-  --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
+  ${`--region ${REGIONS.join("|")}`.padEnd(23)}default region (default: RECAPTURE_REGION, else au)
   --mask-pii             mask personal data in results (allowlist: ids, region, dates,
                          counts, state, status, vehicle title pass; the rest is masked)
   --mask-show-rego       with --mask-pii, show rego and VIN in clear

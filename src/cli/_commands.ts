@@ -3,13 +3,14 @@
 // flag applies to a command are all made from it. Private to src/cli/mod.ts.
 
 import { parseArgs } from "node:util";
+import { REGIONS } from "../sdk/mod.ts";
 import { UsageError } from "./_io.ts";
 
 /** A flag of the command line. */
 export interface FlagSpec {
   /** `"string"` takes a value; `"boolean"` is a switch. */
   type: "string" | "boolean";
-  /** The value's placeholder in the help (`FILE`, `N`, `au|nz|uk|my`). */
+  /** The value's placeholder in the help (`FILE`, `N`, the regions joined by `|`). */
   value?: string;
   /** A one-letter alias. */
   short?: string;
@@ -23,7 +24,7 @@ export interface FlagSpec {
 export const FLAGS = {
   region: {
     type: "string",
-    value: "au|nz|uk|my",
+    value: REGIONS.join("|"),
     help: "Region (default: RECAPTURE_REGION, else au)",
   },
   json: { type: "boolean", help: "One JSON document on stdout, for scripts" },
