@@ -41,7 +41,10 @@ import { UPLOAD_BODY_LIMIT_BYTES } from "../sdk/_body_size.ts";
 
 export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
 export {
+  isMarketEvent,
+  MARKET_EVENTS,
   type MarketClient,
+  type MarketEvent,
   simulateMarketEvent,
   type SimulateMarketParams,
   type SimulateMarketResult,
