@@ -15,7 +15,7 @@ import type {
 } from "../../mod.ts";
 import { expiresImmediately, REGIONS } from "../../mod.ts";
 import { CustomerUpdateParamsSchema } from "../../src/sdk/schemas.ts";
-import { MAX_UPLOAD_ROWS } from "../tools/_tool.ts";
+import { API_PAGE_MAX, MAX_UPLOAD_ROWS } from "../tools/_tool.ts";
 import type { confirmEffects, GateVerdict } from "../_gate.ts";
 import { ScriptCallError } from "./_runner.ts";
 import type { CallHandler } from "./_runner.ts";
@@ -147,7 +147,7 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     args: z.tuple([
       z.strictObject({
         offset: z.number().int().min(0).optional(),
-        limit: z.number().int().min(1).max(1000).optional(),
+        limit: z.number().int().min(1).max(API_PAGE_MAX).optional(),
         upload_id: Id.optional(),
       }).optional(),
       Options.optional(),

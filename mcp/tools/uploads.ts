@@ -5,7 +5,8 @@
  * @module
  */
 import * as z from "zod";
-import type { RowIssue, Upload } from "../../mod.ts";
+import type { RowIssue, Upload, UploadCancelOutcome } from "../../mod.ts";
+import type { Assert, Same } from "../../src/sdk/schemas.ts";
 import { expiresImmediately, TimeoutError, validateCustomers } from "../../mod.ts";
 import { readCsvRows } from "../_csv.ts";
 import { formatIssues, MAX_LISTED_ISSUES } from "../_errors.ts";
@@ -327,6 +328,10 @@ const cancelOutput = {
 };
 
 type CancelOut = z.infer<z.ZodObject<typeof cancelOutput>>;
+/** Compiles only while `action` names exactly the SDK's cancel outcomes. */
+type _CancelActionsAreTheSdks = Assert<
+  Same<CancelOut["action"], UploadCancelOutcome["result"]>
+>;
 
 const cancelUpload = defineTool({
   name: "recapture_cancel_upload",
