@@ -22,6 +22,8 @@ const REGION_VALUES = REGIONS as readonly [Region, ...Region[]];
  * holds the two together): the find tool's page, and code mode's bound on `limit`.
  */
 export const API_PAGE_MAX = 1000;
+/** The longest a wait call blocks, in seconds (the tool's bound and the server option's). */
+export const MAX_WAIT_SECONDS = 25;
 /** Most rows one upload call accepts; bigger lists belong to the CLI or SDK. */
 export const MAX_UPLOAD_ROWS = 5000;
 /** Most characters of CSV text one upload call accepts. */

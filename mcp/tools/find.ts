@@ -23,7 +23,7 @@ import type { CustomerOut, RegisteredToolSpec } from "./_tool.ts";
 /** Most customers one find call scans (50 pages of 1,000). */
 export const MAX_SCANNED = 50_000;
 /** Most matches one find call returns. */
-const MAX_MATCHES = 25;
+export const MAX_MATCHES = 25;
 
 /** Rego and VIN compare without case, spaces or dashes. */
 function plate(value: unknown): string {

@@ -20,6 +20,7 @@ import {
   issueOut,
   MAX_CSV_CHARS,
   MAX_UPLOAD_ROWS,
+  MAX_WAIT_SECONDS,
   noEffect,
   onResource,
   READ_ONLY,
@@ -253,7 +254,7 @@ const waitForUpload = defineTool({
   annotations: READ_ONLY,
   input: {
     upload_id: uploadId,
-    max_wait_seconds: z.number().int().min(1).max(25).default(20).describe(
+    max_wait_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).default(20).describe(
       "Seconds.",
     ),
     region,

@@ -37,7 +37,7 @@ export interface MarketInput {
 }
 
 /** Sightings kept per customer, newest last. */
-const MAX_SIGHTINGS = 50;
+export const MAX_SIGHTINGS = 50;
 /**
  * A customer record's JSON is kept under this many characters by dropping its oldest sightings:
  * stored, it takes at most 3 bytes a character, under Deno KV's 64 KB value limit.
