@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { type CustomerUpdateParams, REGIONS } from "../sdk/mod.ts";
 import { TARGETS } from "../import/columns.ts";
 import { MARKET_EVENTS } from "../sandbox/simulate.ts";
+import { DEFAULT_SANDBOX_PATH, SANDBOX_PATH_ENV } from "../config/mod.ts";
 import { positiveInt, UsageError } from "./_io.ts";
 
 /** A flag of the command line. */
@@ -59,7 +60,7 @@ export const FLAGS = {
     type: "string",
     value: "FILE",
     help:
-      "The local sandbox's KV file (default: RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)",
+      `The local sandbox's KV file (default: ${SANDBOX_PATH_ENV}, else ${DEFAULT_SANDBOX_PATH})`,
   },
   help: { type: "boolean", short: "h", help: "This text" },
   version: { type: "boolean", help: "The version" },
