@@ -33,9 +33,9 @@ import { RecaptureClient } from "../src/sdk/client.ts";
 import { readCsv } from "../src/import/csv.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../src/sandbox/mod.ts";
 import { validateCustomers } from "../src/sdk/validate.ts";
+import { AU_STATES } from "../src/sdk/schemas.ts";
 import { createReadStream } from "node:fs";
 
-const STATES = ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"];
 const NAMES = ["Smith, Jo", "Lee", "Nguyen", "O'Brien", 'Kim "KJ" Park', "Singh", "Brown"];
 
 /** Writes an n-row export-like CSV (quotes, commas, DD/MM/YYYY, Excel serials, extra columns). */
@@ -49,9 +49,9 @@ export async function generateCsv(path: string, n: number): Promise<number> {
     const quoted = /[",]/.test(name) ? `"${name.replaceAll('"', '""')}"` : name;
     const vin = i % 3 === 0 ? `1HGCM8263${String(i).padStart(8, "0")}` : "";
     const sale = i % 5 === 0 ? String(43000 + (i % 2000)) : `${(i % 28) + 1}/${(i % 12) + 1}/2023`;
-    out += `R${i.toString(36).toUpperCase()},${STATES[i % 8]},${vin},${quoted},04${
-      String(i % 1e8).padStart(8, "0")
-    },${sale},2030-01-01,Bob,S${i}\r\n`;
+    out += `R${i.toString(36).toUpperCase()},${
+      AU_STATES[i % AU_STATES.length]
+    },${vin},${quoted},04${String(i % 1e8).padStart(8, "0")},${sale},2030-01-01,Bob,S${i}\r\n`;
     if (out.length > 1 << 16) {
       const b = enc.encode(out);
       bytes += b.length;

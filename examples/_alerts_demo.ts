@@ -9,7 +9,7 @@
 import type { Customer, RecaptureClient } from "../mod.ts";
 import { createAlertRelay, type EnrichedAlert } from "../src/edge/mod.ts";
 import { type Sandbox, SANDBOX_API_KEY, simulateMarketEvent } from "../src/sandbox/mod.ts";
-import { verifySignature } from "../src/signature/mod.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../src/signature/mod.ts";
 
 /** Runs the alert walkthrough against `sandbox`, for `customer`. */
 export async function alertsDemo(
@@ -36,7 +36,7 @@ export async function alertsDemo(
       if (request.url.includes("slack")) {
         console.log(`  Slack message:  ${(JSON.parse(body) as { text: string }).text}`);
       } else {
-        await verifySignature(body, request.headers.get("Recapture-Signature"), secret);
+        await verifySignature(body, request.headers.get(SIGNATURE_HEADER), secret);
         const alert = JSON.parse(body) as EnrichedAlert;
         const listing = (alert.data as { listing: { marketplace: string; price: number } })
           .listing;

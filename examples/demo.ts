@@ -2,10 +2,11 @@
  * `deno task demo`: the main job, end to end.
  *
  * Without `RECAPTURE_API_KEY` it starts an in-process sandbox (no port, no network), generates a
- * realistic list of 20,000 customers with a few percent of bad rows, uploads it with the SDK,
- * shows live progress until processing is done, then lists a page, updates one customer, deletes
- * one and prints a summary; last, it simulates a listing of one uploaded customer's car and shows
- * the alert arrive through the edge adapter's relay. With `RECAPTURE_API_KEY` set it does the same against the real API on
+ * realistic list of 20,000 customers of the region (regos and mobiles as written there, a state
+ * only in AU) with a few percent of bad rows, uploads it with the SDK, shows live progress until
+ * processing is done, then lists a page, updates one customer, deletes one and prints a summary;
+ * last, it simulates a listing of one uploaded customer's car and shows the alert arrive through
+ * the edge adapter's relay. With `RECAPTURE_API_KEY` set it does the same against the real API on
  * a small list (20 customers, no bad rows, no paid rego lookups).
  *
  * Flags: `--count N` (customers to generate), `--region au|nz|uk|my`. Every user error (an
@@ -78,6 +79,7 @@ async function demo(): Promise<number> {
     const { customers, bad } = generateCustomers(count, {
       badRatio: live ? 0 : 0.03,
       seed: Date.now(),
+      region,
     });
     const preflight = validateCustomers(customers, { region });
     console.log(

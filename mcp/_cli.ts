@@ -4,10 +4,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Region } from "../mod.ts";
+import { type Region, REGIONS } from "../mod.ts";
 import { RecaptureMcpConfigError } from "./mod.ts";
 import type { RecaptureMcpServerOptions } from "./mod.ts";
-import { CLIENT_ENV, resolveRegion } from "../src/config/mod.ts";
+import {
+  CLIENT_ENV,
+  DEFAULT_SANDBOX_PATH,
+  resolveRegion,
+  SANDBOX_PATH_ENV,
+} from "../src/config/mod.ts";
 import { randomHex } from "../src/_internal/hex.ts";
 import { selectTools } from "./_registry.ts";
 
@@ -37,6 +42,15 @@ export interface EntryConfig {
   confirmSecretFile: string | undefined;
 }
 
+/** HTTP only: where the server listens unless told. */
+const DEFAULT_HOSTNAME = "127.0.0.1";
+const DEFAULT_PORT = 8765;
+/** HTTP only: where the bearer token is kept when `RECAPTURE_MCP_TOKEN` is unset. */
+const DEFAULT_TOKEN_FILE = ".recapture/mcp_token";
+/** The confirmation secret's file: beside the sandbox file, else here. */
+const CONFIRM_SECRET_NAME = "mcp_confirm_secret";
+const DEFAULT_CONFIRM_SECRET_FILE = `.recapture/${CONFIRM_SECRET_NAME}`;
+
 /** Usage text for `--help`. */
 export const USAGE = `Options:
   --read-only            serve only the reading tools
@@ -44,7 +58,7 @@ export const USAGE = `Options:
   --toolsets a,b         serve these toolsets: uploads, customers (default both), alerts,
                          code (scripts; local only) (default: RECAPTURE_MCP_TOOLSETS)
   --alerts               also serve the alerts toolset (webhook tools; opt-in)
-  --region au|nz|uk|my   default region (default: RECAPTURE_REGION, else au)
+  ${`--region ${REGIONS.join("|")}`.padEnd(23)}default region (default: RECAPTURE_REGION, else au)
   --mask-pii             mask personal data in results (allowlist: ids, region, dates,
                          counts, state, status, vehicle title pass; the rest is masked)
   --mask-show-rego       with --mask-pii, show rego and VIN in clear
@@ -53,18 +67,18 @@ export const USAGE = `Options:
                          call, NOT proof of a person; secret from RECAPTURE_MCP_CONFIRM_SECRET
                          or kept in --confirm-secret-file)
   --confirm-secret-file FILE  token mode: where the secret is kept (default beside the
-                         sandbox file, else .recapture/mcp_confirm_secret)
+                         sandbox file, else ${DEFAULT_CONFIRM_SECRET_FILE})
   --files-dir DIR        stdio: the upload tool may read CSV files in DIR (repeatable;
                          the client's roots are always open; over HTTP files are refused)
   --sandbox-path FILE    sandbox KV file when no API credentials are set
-                         (default RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)
+                         (default ${SANDBOX_PATH_ENV}, else ${DEFAULT_SANDBOX_PATH})
 HTTP only:
-  --hostname HOST        listen address (default 127.0.0.1)
-  --port N               listen port (default 8765)
+  --hostname HOST        listen address (default ${DEFAULT_HOSTNAME})
+  --port N               listen port (default ${DEFAULT_PORT})
   --allowed-host NAME    also accept this Host header (repeatable)
   --allowed-origin URL   accept this browser Origin (repeatable)
   --token-file FILE      bearer token file when RECAPTURE_MCP_TOKEN is unset
-                         (default .recapture/mcp_token, created owner-only)
+                         (default ${DEFAULT_TOKEN_FILE}, created owner-only)
 Environment: RECAPTURE_API_KEY, or RECAPTURE_CLIENT_ID + RECAPTURE_CLIENT_SECRET (real API;
 unset = sandbox), RECAPTURE_BASE_URL, RECAPTURE_REGION, RECAPTURE_SANDBOX_PATH,
 RECAPTURE_MCP_TOKEN (HTTP bearer token), RECAPTURE_MCP_CONFIRM_SECRET (shared key for
@@ -120,7 +134,7 @@ export function parseEntryArgs(
   } catch (error) {
     throw new RecaptureMcpConfigError((error as Error).message);
   }
-  const port = values.port === undefined ? 8765 : Number(values.port);
+  const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RecaptureMcpConfigError(`--port must be an integer from 0 to 65535`);
   }
@@ -166,8 +180,8 @@ export function parseEntryArgs(
   if (confirmSecret && confirm === "token-unverified") server.confirmationSecret = confirmSecret;
   const sandboxFile = values["sandbox-path"] ?? env.RECAPTURE_SANDBOX_PATH;
   const besideData = sandboxFile && sandboxFile !== ":memory:" && sandboxFile.includes("/")
-    ? `${sandboxFile.slice(0, sandboxFile.lastIndexOf("/"))}/mcp_confirm_secret`
-    : ".recapture/mcp_confirm_secret";
+    ? `${sandboxFile.slice(0, sandboxFile.lastIndexOf("/"))}/${CONFIRM_SECRET_NAME}`
+    : DEFAULT_CONFIRM_SECRET_FILE;
   server.secrets = [
     env.RECAPTURE_API_KEY,
     env.RECAPTURE_CLIENT_SECRET,
@@ -181,11 +195,11 @@ export function parseEntryArgs(
     filesDirs: (values["files-dir"] ?? []).map((dir) =>
       dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`
     ),
-    hostname: values.hostname ?? "127.0.0.1",
+    hostname: values.hostname ?? DEFAULT_HOSTNAME,
     port,
     allowedHosts: values["allowed-host"] ?? [],
     allowedOrigins: values["allowed-origin"] ?? [],
-    tokenFile: values["token-file"] ?? ".recapture/mcp_token",
+    tokenFile: values["token-file"] ?? DEFAULT_TOKEN_FILE,
     confirmSecretFile: confirm === "token-unverified" && !confirmSecret
       ? values["confirm-secret-file"] ?? besideData
       : undefined,

@@ -69,7 +69,10 @@ function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-/** Explains `error` as `<code>: <what happened>. <next step>`. */
+/**
+ * Explains `error` as `<code>: <what happened>. <next step>`; an SDK error's code is its own
+ * (`error.code`), never written again here.
+ */
 export function explainError(error: unknown, context: FailureContext): string {
   const thing = context.resource ?? "resource";
   if (error instanceof ToolFailure) return `${error.code}: ${error.message}`;
@@ -77,8 +80,8 @@ export function explainError(error: unknown, context: FailureContext): string {
     // Row problems carry the row's index; problems with plain arguments carry index -1.
     const rowsBad = error.issues.some((i) => i.index >= 0);
     return (rowsBad
-      ? `validation_failed: ${error.issues.length} problem(s) in the rows; nothing was sent.\n`
-      : "validation_failed: invalid arguments; nothing was changed.\n") +
+      ? `${error.code}: ${error.issues.length} problem(s) in the rows; nothing was sent.\n`
+      : `${error.code}: invalid arguments; nothing was changed.\n`) +
       formatIssues(error.issues, (i) => (i.index >= 0 ? `customers[${i.index}]` : "")) +
       "\nFix these and call again.";
   }
@@ -86,7 +89,7 @@ export function explainError(error: unknown, context: FailureContext): string {
     const where = context.foundInRegion
       ? `It is in region "${context.foundInRegion}": call again with region "${context.foundInRegion}".`
       : `It was not found in any other region either; check the id.`;
-    return `incorrect_region: this ${thing} does not belong to region "${context.region}". ${where}`;
+    return `${error.code}: this ${thing} does not belong to region "${context.region}". ${where}`;
   }
   if (error instanceof NotFoundError) {
     const how = thing === "customer"
@@ -99,35 +102,35 @@ export function explainError(error: unknown, context: FailureContext): string {
     return `${error.code}: no ${thing} with that id in region "${context.region}". ${how}`;
   }
   if (error instanceof NotLicensedError) {
-    return `not_licensed: the API key has no Recapture licence for region "${context.region}". ` +
+    return `${error.code}: the API key has no Recapture licence for region "${context.region}". ` +
       "Use a licensed region, or ask AutoGrab to enable Recapture for it.";
   }
   if (error instanceof PermissionDeniedError) {
-    return `permission_denied: this ${thing} belongs to another account. ` +
+    return `${error.code}: this ${thing} belongs to another account. ` +
       "Use an id from this account (see recapture_list_customers).";
   }
   if (error instanceof AuthenticationError) {
-    return "authentication_failed: the server's API credentials were rejected. " +
+    return `${error.code}: the server's API credentials were rejected. ` +
       "The user must fix RECAPTURE_API_KEY in the MCP server configuration; retrying will not help.";
   }
   if (error instanceof QuotaExceededError) {
-    return "quota_exceeded: the account's monthly request quota is used up. " +
+    return `${error.code}: the account's monthly request quota is used up. ` +
       "Do not retry; tell the user (the quota resets next month or can be raised by AutoGrab).";
   }
   if (error instanceof RateLimitError) {
     const wait = error.retryAfterMs !== undefined && error.retryAfterMs !== null
       ? `${seconds(error.retryAfterMs)} s`
       : "a minute";
-    return `rate_limited: too many requests. Retry the same call after ${wait}.`;
+    return `${error.code}: too many requests. Retry the same call after ${wait}.`;
   }
   if (error instanceof EmptyUploadError) {
-    return "empty_upload: the upload has no customers. Pass at least one row.";
+    return `${error.code}: the upload has no customers. Pass at least one row.`;
   }
   if (error instanceof InvalidRequestError) {
-    return `invalid_request: the API rejected the request: ${error.message}. Fix the arguments and call again.`;
+    return `${error.code}: the API rejected the request: ${error.message}. Fix the arguments and call again.`;
   }
   if (error instanceof ServerError) {
-    return "server_error: the Recapture API failed on its side. Retry in a minute; " +
+    return `${error.code}: the Recapture API failed on its side. Retry in a minute; ` +
       "for an upload, first check recapture_list_customers or the upload status so nothing is sent twice.";
   }
   if (error instanceof TimeoutError || error instanceof ConnectionError) {

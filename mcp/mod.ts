@@ -48,6 +48,7 @@ export type { OAuthGrant, OAuthOptions } from "./_oauth.ts";
 export type { McpHttpApp, McpTransport, RecaptureMcpServer } from "./_types.ts";
 import type { RecaptureMcpServer } from "./_types.ts";
 import type { RegisterFn, ToolContext, ToolExtra, ToolOutcome } from "./tools/_tool.ts";
+import { MAX_WAIT_SECONDS } from "./tools/_tool.ts";
 import { VERSION } from "../src/sdk/version.ts";
 
 /**
@@ -360,7 +361,13 @@ function settle(options: RecaptureMcpServerOptions): Settings {
       10,
       3600,
     ),
-    maxWaitSeconds: numberOption("maxWaitSeconds", options.maxWaitSeconds, 25, 1, 25),
+    maxWaitSeconds: numberOption(
+      "maxWaitSeconds",
+      options.maxWaitSeconds,
+      MAX_WAIT_SECONDS,
+      1,
+      MAX_WAIT_SECONDS,
+    ),
     pollIntervalMs: numberOption("pollIntervalMs", options.pollIntervalMs, 1000, 10, 10_000),
     secrets,
     now: options.now ?? Date.now,

@@ -7,8 +7,15 @@
  * @module
  */
 import * as z from "zod";
-import type { CustomerUpdateParams, RecaptureClient, Region } from "../../mod.ts";
+import type {
+  CustomerUpdateParams,
+  RecaptureClient,
+  Region,
+  UploadCreateParams,
+} from "../../mod.ts";
 import { expiresImmediately, REGIONS } from "../../mod.ts";
+import { CustomerUpdateParamsSchema } from "../../src/sdk/schemas.ts";
+import { API_PAGE_MAX, MAX_UPLOAD_ROWS } from "../tools/_tool.ts";
 import type { confirmEffects, GateVerdict } from "../_gate.ts";
 import { ScriptCallError } from "./_runner.ts";
 import type { CallHandler } from "./_runner.ts";
@@ -54,6 +61,27 @@ const call = (fn: AnyFn, args: unknown[]) => fn(...args);
 const ById = z.tuple([Id, Options.optional()]);
 
 /**
+ * `uploads.create`'s body: exactly the SDK's upload fields (`satisfies` refuses a missing or an
+ * extra one), at most as many rows as one upload tool call takes.
+ */
+const UploadBody = z.strictObject(
+  {
+    name: Str,
+    customers: z.array(z.record(z.string(), z.unknown())).max(MAX_UPLOAD_ROWS),
+    enable_rego_lookups: z.boolean().optional(),
+    monitor_start_date: Str.optional(),
+    monitor_end_date: Str.optional(),
+  } satisfies Record<keyof UploadCreateParams, z.ZodType>,
+);
+
+/** `customers.update`'s changes: the fields of the SDK's update schema, each a string. */
+const UpdateBody = z.strictObject(
+  Object.fromEntries(
+    Object.keys(CustomerUpdateParamsSchema.entries).map((field) => [field, Str.optional()]),
+  ),
+);
+
+/**
  * The plan of a method taking `(id, options)` whose one effect is `kind`, described by `what`.
  */
 function effectOnId(
@@ -80,13 +108,7 @@ function expiringRows(args: unknown[]): number {
 const METHODS: Readonly<Record<ClientMethod, Method>> = {
   "uploads.create": {
     args: z.tuple([
-      z.strictObject({
-        name: Str,
-        customers: z.array(z.record(z.string(), z.unknown())).max(5000),
-        enable_rego_lookups: z.boolean().optional(),
-        monitor_start_date: Str.optional(),
-        monitor_end_date: Str.optional(),
-      }),
+      UploadBody,
       z.strictObject({ region: Region.optional(), dropInvalid: z.boolean().optional() })
         .optional(),
     ]),
@@ -125,7 +147,7 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     args: z.tuple([
       z.strictObject({
         offset: z.number().int().min(0).optional(),
-        limit: z.number().int().min(1).max(1000).optional(),
+        limit: z.number().int().min(1).max(API_PAGE_MAX).optional(),
         upload_id: Id.optional(),
       }).optional(),
       Options.optional(),
@@ -139,16 +161,7 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
     run: (c, a) => call(c.customers.retrieve.bind(c.customers) as AnyFn, a),
   },
   "customers.update": {
-    args: z.tuple([
-      Id,
-      z.strictObject({
-        client_name: Str.optional(),
-        mobile_number: Str.optional(),
-        sale_date: Str.optional(),
-        expiry_date: Str.optional(),
-      }),
-      Options.optional(),
-    ]),
+    args: z.tuple([Id, UpdateBody, Options.optional()]),
     write: true,
     // A past expiry_date passes the plan's confirmation gate before it runs, so it is sent.
     run: (c, a) =>

@@ -10,7 +10,7 @@ import * as z from "zod";
 import { maskRecord } from "../_mask.ts";
 import type { Webhook } from "../../mod.ts";
 import { webhookView } from "../tools/alerts.ts";
-import { defineTool, READ_ONLY } from "../tools/_tool.ts";
+import { API_PAGE_MAX, defineTool, READ_ONLY } from "../tools/_tool.ts";
 import type { RegisteredToolSpec, ToolContext } from "../tools/_tool.ts";
 import { createBridge } from "./_bridge.ts";
 import { DEFAULT_LIMITS, runScript } from "./_runner.ts";
@@ -39,18 +39,22 @@ function masked(ctx: ToolContext, method: string, value: unknown): unknown {
 /** Limits of the script tool; tests shorten them. */
 export const CODE_LIMITS: ScriptLimits = { ...DEFAULT_LIMITS };
 
+/** The longest time a call may give a script (`timeout_seconds`), in seconds. */
+export const MAX_SCRIPT_SECONDS = 60;
+
 const runScriptTool = defineTool({
   name: "recapture_run_script",
   title: "Run a script against the SDK",
   description:
     "Runs TypeScript against the Recapture SDK in a sealed process; only what it returns comes " +
-    "back (JSON, <=50k chars), so loop, filter and count in the script. The script is the body " +
-    "of `async (client) => {...}`. client: uploads.create/retrieve/cancel; " +
-    "customers.list({offset,limit<=1000,upload_id}) -> {customers,total}, " +
+    `back (JSON, <=${DEFAULT_LIMITS.resultChars / 1000}k chars), so loop, filter and count in ` +
+    "the script. The script is the body of `async (client) => {...}`. client: " +
+    "uploads.create/retrieve/cancel; " +
+    `customers.list({offset,limit<=${API_PAGE_MAX},upload_id}) -> {customers,total}, ` +
     "customers.iterate({pageSize}) (async iterator), customers.retrieve/update/delete; " +
     "webhooks.list/retrieve; a last argument may be {region}. No imports, files, env or network. " +
-    "Limits: 30 s, 2000 calls. Writes only where the server allows; deletes ask the user. " +
-    "Field names: recapture_search_docs.",
+    `Limits: ${DEFAULT_LIMITS.timeMs / 1000} s, ${DEFAULT_LIMITS.calls} calls. Writes only ` +
+    "where the server allows; deletes ask the user. Field names: recapture_search_docs.",
   access: "read",
   annotations: {
     readOnlyHint: false,
@@ -60,7 +64,7 @@ const runScriptTool = defineTool({
   },
   input: {
     script: z.string().min(1).max(20_000),
-    timeout_seconds: z.number().int().min(1).max(60).optional(),
+    timeout_seconds: z.number().int().min(1).max(MAX_SCRIPT_SECONDS).optional(),
   },
   output: {
     result: z.unknown(),

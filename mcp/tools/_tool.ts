@@ -17,6 +17,13 @@ import type { RequestHandlerExtra, ServerNotification, ServerRequest, Tool } fro
 /** The regions, from the SDK (the one list), as the tuple `z.enum` wants. */
 const REGION_VALUES = REGIONS as readonly [Region, ...Region[]];
 
+/**
+ * The API's largest page of customers (the SDK refuses a larger `limit`; tests/facts_test.ts
+ * holds the two together): the find tool's page, and code mode's bound on `limit`.
+ */
+export const API_PAGE_MAX = 1000;
+/** The longest a wait call blocks, in seconds (the tool's bound and the server option's). */
+export const MAX_WAIT_SECONDS = 25;
 /** Most rows one upload call accepts; bigger lists belong to the CLI or SDK. */
 export const MAX_UPLOAD_ROWS = 5000;
 /** Most characters of CSV text one upload call accepts. */
@@ -296,14 +303,16 @@ export type CustomerOut = z.infer<typeof customerOut>;
  * named, tersely (the others named once, in the list tool's `fields` enum). Tools that only act
  * on a customer answer `customerOut`, to keep `tools/list` within its token budget.
  */
-export const customerReadOut = z.object({
-  id: z.string(),
-  rego: z.unknown().optional(),
-  vin: z.unknown().optional(),
-  vehicle_title: z.unknown().optional(),
-  client_name: z.unknown().optional(),
-  expiry_date: z.unknown().optional(),
-}).loose();
+export const customerReadOut = z.object(
+  {
+    id: z.string(),
+    rego: z.unknown().optional(),
+    vin: z.unknown().optional(),
+    vehicle_title: z.unknown().optional(),
+    client_name: z.unknown().optional(),
+    expiry_date: z.unknown().optional(),
+  } satisfies Partial<Record<keyof typeof CustomerSchema.entries, z.ZodType>>, // the SDK's names
+).loose();
 
 export const issueOut = z.object({ index: z.number(), field: z.string(), reason: z.string() });
 

@@ -11,7 +11,7 @@
 import * as z from "zod";
 import type { Webhook } from "../../mod.ts";
 import { RECAPTURE_ALERT_EVENTS } from "../../mod.ts";
-import { simulateMarketEvent } from "../../src/sandbox/simulate.ts";
+import { MARKET_EVENTS, simulateMarketEvent } from "../../src/sandbox/simulate.ts";
 import {
   confirmationToken,
   defineTool,
@@ -184,7 +184,7 @@ const simulateListing = defineTool({
     openWorldHint: false,
   },
   input: {
-    event: z.enum(["listed", "price_change", "delisted"]).optional(),
+    event: z.enum(MARKET_EVENTS).optional(),
     vin: z.string().max(17).optional(),
     rego: z.string().max(20).optional(),
     state: z.string().max(3).optional(),

@@ -4,7 +4,7 @@
  * @module
  */
 import * as z from "zod";
-import type { Region } from "../../mod.ts";
+import type { CustomerUpdateParams, Region } from "../../mod.ts";
 import { expiresImmediately, isRegion, NotFoundError } from "../../mod.ts";
 import { explainError } from "../_errors.ts";
 import {
@@ -224,6 +224,18 @@ async function deletionPlan(
   };
 }
 
+/**
+ * The fields the update tool changes, each with its bound and help: exactly the fields of the
+ * SDK's update (`CustomerUpdateParams`, held to its schema; `satisfies` refuses a missing or an
+ * extra one). `client_name`'s bound is the SDK's (`FIELD_RULES`; tests/mcp/tools_test.ts).
+ */
+const updateFields = {
+  client_name: z.string().max(200).optional().describe("New name."),
+  mobile_number: z.string().max(40).optional().describe("New mobile number."),
+  sale_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
+  expiry_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
+} satisfies Record<keyof CustomerUpdateParams, z.ZodOptional<z.ZodString>>;
+
 const updateCustomer = defineTool({
   name: "recapture_update_customer",
   title: "Update customer",
@@ -234,10 +246,7 @@ const updateCustomer = defineTool({
   annotations: DESTRUCTIVE_IDEMPOTENT,
   input: {
     customer_id: customerId,
-    client_name: z.string().max(200).optional().describe("New name."),
-    mobile_number: z.string().max(40).optional().describe("New mobile number."),
-    sale_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
-    expiry_date: z.string().max(10).optional().describe("YYYY-MM-DD."),
+    ...updateFields,
     confirmation_token: confirmationToken,
     region,
   },
@@ -261,16 +270,11 @@ const updateCustomer = defineTool({
       const { customer_id: id, region: _r, confirmation_token: _t, ...changes } = args;
       const params = Object.fromEntries(
         Object.entries(changes).filter(([, v]) => v !== undefined),
-      ) as {
-        client_name?: string;
-        mobile_number?: string;
-        sale_date?: string;
-        expiry_date?: string;
-      };
+      ) as CustomerUpdateParams;
       if (Object.keys(params).length === 0) {
         failure(
           "invalid_arguments",
-          "give at least one of client_name, mobile_number, sale_date, expiry_date.",
+          `give at least one of ${Object.keys(updateFields).join(", ")}.`,
         );
       }
       const customer = customerView(

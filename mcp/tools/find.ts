@@ -8,6 +8,7 @@
 import * as z from "zod";
 import type { Customer } from "../../mod.ts";
 import {
+  API_PAGE_MAX,
   customerOut,
   customerView,
   defineTool,
@@ -21,10 +22,8 @@ import type { CustomerOut, RegisteredToolSpec } from "./_tool.ts";
 
 /** Most customers one find call scans (50 pages of 1,000). */
 export const MAX_SCANNED = 50_000;
-/** Customers per page the find tool reads (the API's maximum). */
-const PAGE_SIZE = 1000;
 /** Most matches one find call returns. */
-const MAX_MATCHES = 25;
+export const MAX_MATCHES = 25;
 
 /** Rego and VIN compare without case, spaces or dashes. */
 function plate(value: unknown): string {
@@ -98,7 +97,7 @@ const findCustomers = defineTool({
       let total: number | null = null;
       let full = false;
       while (!full && position - start < MAX_SCANNED) {
-        const limit = Math.min(PAGE_SIZE, MAX_SCANNED - (position - start));
+        const limit = Math.min(API_PAGE_MAX, MAX_SCANNED - (position - start));
         const page = await ctx.client.customers.list({
           offset: position,
           limit,

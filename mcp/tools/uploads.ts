@@ -5,7 +5,8 @@
  * @module
  */
 import * as z from "zod";
-import type { RowIssue, Upload } from "../../mod.ts";
+import type { RowIssue, Upload, UploadCancelOutcome } from "../../mod.ts";
+import type { Assert, Same } from "../../src/sdk/schemas.ts";
 import { expiresImmediately, TimeoutError, validateCustomers } from "../../mod.ts";
 import { readCsvRows } from "../_csv.ts";
 import { formatIssues, MAX_LISTED_ISSUES } from "../_errors.ts";
@@ -19,6 +20,7 @@ import {
   issueOut,
   MAX_CSV_CHARS,
   MAX_UPLOAD_ROWS,
+  MAX_WAIT_SECONDS,
   noEffect,
   onResource,
   READ_ONLY,
@@ -252,7 +254,7 @@ const waitForUpload = defineTool({
   annotations: READ_ONLY,
   input: {
     upload_id: uploadId,
-    max_wait_seconds: z.number().int().min(1).max(25).default(20).describe(
+    max_wait_seconds: z.number().int().min(1).max(MAX_WAIT_SECONDS).default(20).describe(
       "Seconds.",
     ),
     region,
@@ -327,6 +329,10 @@ const cancelOutput = {
 };
 
 type CancelOut = z.infer<z.ZodObject<typeof cancelOutput>>;
+/** Compiles only while `action` names exactly the SDK's cancel outcomes. */
+type _CancelActionsAreTheSdks = Assert<
+  Same<CancelOut["action"], UploadCancelOutcome["result"]>
+>;
 
 const cancelUpload = defineTool({
   name: "recapture_cancel_upload",

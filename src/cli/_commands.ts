@@ -3,13 +3,17 @@
 // flag applies to a command are all made from it. Private to src/cli/mod.ts.
 
 import { parseArgs } from "node:util";
-import { UsageError } from "./_io.ts";
+import { type CustomerUpdateParams, REGIONS } from "../sdk/mod.ts";
+import { TARGETS } from "../import/columns.ts";
+import { MARKET_EVENTS } from "../sandbox/simulate.ts";
+import { DEFAULT_SANDBOX_PATH, SANDBOX_PATH_ENV } from "../config/mod.ts";
+import { positiveInt, UsageError } from "./_io.ts";
 
 /** A flag of the command line. */
 export interface FlagSpec {
   /** `"string"` takes a value; `"boolean"` is a switch. */
   type: "string" | "boolean";
-  /** The value's placeholder in the help (`FILE`, `N`, `au|nz|uk|my`). */
+  /** The value's placeholder in the help (`FILE`, `N`, the regions joined by `|`). */
   value?: string;
   /** A one-letter alias. */
   short?: string;
@@ -19,11 +23,36 @@ export interface FlagSpec {
   help: string;
 }
 
+/**
+ * The whole-number flags, each with its default and its largest value: the help says them and
+ * {@linkcode numberFlag} applies them. `--limit`'s largest is the API's largest page (the SDK
+ * refuses more; tests/facts_test.ts holds the two together).
+ */
+export const NUMBER_FLAGS = {
+  // Bounds keep memory within budget: about batch size x (concurrency + 1) rows are held.
+  "batch-size": { default: 5000, max: 20_000 },
+  concurrency: { default: 2, max: 8 },
+  "poll-ms": { default: 1000, max: 3_600_000 }, // an hour
+  limit: { default: 20, max: 1000 },
+} as const;
+
+/** A flag of {@linkcode NUMBER_FLAGS}. */
+export type NumberFlag = keyof typeof NUMBER_FLAGS;
+
+/**
+ * A whole-number flag's value, from 1 to its largest, or its default when it is not given.
+ * Throws a {@linkcode UsageError} naming the flag and its bounds.
+ */
+export function numberFlag(name: NumberFlag, value: string | undefined): number {
+  const { default: fallback, max } = NUMBER_FLAGS[name];
+  return positiveInt(value, `--${name}`, fallback, max);
+}
+
 /** Every flag, in the help's order. */
 export const FLAGS = {
   region: {
     type: "string",
-    value: "au|nz|uk|my",
+    value: REGIONS.join("|"),
     help: "Region (default: RECAPTURE_REGION, else au)",
   },
   json: { type: "boolean", help: "One JSON document on stdout, for scripts" },
@@ -31,7 +60,7 @@ export const FLAGS = {
     type: "string",
     value: "FILE",
     help:
-      "The local sandbox's KV file (default: RECAPTURE_SANDBOX_PATH, else .recapture/sandbox.kv)",
+      `The local sandbox's KV file (default: ${SANDBOX_PATH_ENV}, else ${DEFAULT_SANDBOX_PATH})`,
   },
   help: { type: "boolean", short: "h", help: "This text" },
   version: { type: "boolean", help: "The version" },
@@ -61,9 +90,7 @@ export const FLAGS = {
     type: "string",
     value: '"Header=field"',
     multiple: true,
-    help: "Map a column (repeatable); fields: rego state vin client_name mobile_number " +
-      "sale_date expiry_date monitor_start_date monitor_end_date external_id first_name " +
-      "last_name additional ignore",
+    help: `Map a column (repeatable); fields: ${[...TARGETS].join(" ")}`,
   },
   "strict-columns": {
     type: "boolean",
@@ -81,8 +108,16 @@ export const FLAGS = {
       "deletes such a customer at once)",
   },
   "bad-rows": { type: "string", value: "FILE", help: "Write every bad row to FILE as NDJSON" },
-  "batch-size": { type: "string", value: "N", help: "Customers per upload (default 5000)" },
-  concurrency: { type: "string", value: "N", help: "Uploads in flight (default 2)" },
+  "batch-size": {
+    type: "string",
+    value: "N",
+    help: `Customers per upload (default ${NUMBER_FLAGS["batch-size"].default})`,
+  },
+  concurrency: {
+    type: "string",
+    value: "N",
+    help: `Uploads in flight (default ${NUMBER_FLAGS.concurrency.default})`,
+  },
   "rego-lookups": { type: "boolean", help: "Look up VINs from regos (extra cost)" },
   "no-wait": {
     type: "boolean",
@@ -91,8 +126,9 @@ export const FLAGS = {
   "poll-ms": {
     type: "string",
     value: "N",
-    help: "The longest pause between progress polls, in ms (default 1000); polls come sooner " +
-      "when processing is about to end",
+    help: `The longest pause between progress polls, in ms (default ${
+      NUMBER_FLAGS["poll-ms"].default
+    }); polls come sooner when processing is about to end`,
   },
   manifest: {
     type: "string",
@@ -120,7 +156,12 @@ export const FLAGS = {
   },
   wait: { type: "boolean", help: "status: follow the upload or the file until done" },
   "upload-id": { type: "string", value: "ID", help: "Only this upload's customers" },
-  limit: { type: "string", value: "N", help: "Customers per page (default 20, at most 1000)" },
+  limit: {
+    type: "string",
+    value: "N",
+    help:
+      `Customers per page (default ${NUMBER_FLAGS.limit.default}, at most ${NUMBER_FLAGS.limit.max})`,
+  },
   offset: { type: "string", value: "N", help: "Customers to skip" },
   all: { type: "boolean", help: "Every page, streamed" },
   mobile: { type: "string", value: "X", help: 'The mobile number ("" clears it)' },
@@ -151,7 +192,7 @@ export const FLAGS = {
   },
   event: {
     type: "string",
-    value: "listed|price_change|delisted",
+    value: MARKET_EVENTS.join("|"),
     help: "What happened (default listed)",
   },
   url: { type: "string", value: "U", help: "The listing's URL" },
@@ -160,6 +201,17 @@ export const FLAGS = {
 
 /** A flag's name (without `--`). */
 export type FlagName = keyof typeof FLAGS;
+
+/**
+ * The flag that sets each field `customers update` changes: every field of the SDK's update,
+ * and no other (`satisfies` refuses a missing or an extra one).
+ */
+export const UPDATE_FLAGS = {
+  client_name: "name",
+  mobile_number: "mobile",
+  sale_date: "sale-date",
+  expiry_date: "expiry-date",
+} as const satisfies Record<keyof CustomerUpdateParams, FlagName>;
 
 /** The flags every command takes. */
 export const GLOBAL_FLAGS: readonly FlagName[] = [
@@ -261,7 +313,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     argument: "<customer_id>",
     wants: "a customer id",
     help: 'Change those fields ("" clears one)',
-    flags: ["name", "mobile", "sale-date", "expiry-date", "allow-past-expiry"],
+    flags: [...Object.values(UPDATE_FLAGS), "allow-past-expiry"],
   },
   {
     name: "customers delete",

@@ -143,9 +143,6 @@ function classifyRaw(error: unknown): { code: number; kind: string; message: str
   };
 }
 
-/** The longest `--poll-ms` (an hour). */
-export const POLL_MS_MAX = 3_600_000;
-
 /** A flag's whole number from 1 to `max`, or `fallback` when the flag is not given. */
 export function positiveInt(
   value: string | undefined,

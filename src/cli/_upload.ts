@@ -26,7 +26,8 @@ import {
 import type { CustomerInput, Region } from "../sdk/schemas.ts";
 import { normalizeHeader, TARGETS } from "../import/columns.ts";
 import { duration, num, type ProgressFrame, progressLine, table } from "./_format.ts";
-import { cliWords, EXIT, FileError, type Io, POLL_MS_MAX, positiveInt, UsageError } from "./_io.ts";
+import { cliWords, EXIT, FileError, type Io, UsageError } from "./_io.ts";
+import { NUMBER_FLAGS, numberFlag } from "./_commands.ts";
 
 /** Options shared by `upload` and `validate`. */
 export interface FileOptions {
@@ -79,7 +80,11 @@ async function sentEarlier(
   const where = new Map<string, string>();
   if (o.checkAccount) {
     // Paged over the whole account: it costs one request per 1,000 customers.
-    for await (const c of client.customers.iterate({ pageSize: 1000 }, { region: o.region })) {
+    for await (
+      const c of client.customers.iterate({ pageSize: NUMBER_FLAGS.limit.max }, {
+        region: o.region,
+      })
+    ) {
       const print = fingerprint(c as CustomerInput);
       if (print !== null && !where.has(print)) {
         where.set(print, `on ${(c.created_at ?? "").slice(0, 10)}, upload ${c.upload_id ?? "?"}`);
@@ -566,10 +571,9 @@ export async function uploadCommand(
   client: RecaptureClient,
   o: UploadOptions,
 ): Promise<number> {
-  // Bounds keep memory within budget: about batch size x (concurrency + 1) rows are held.
-  const batchSize = positiveInt(o.batchSize, "--batch-size", 5000, 20_000);
-  const concurrency = positiveInt(o.concurrency, "--concurrency", 2, 8);
-  const pollIntervalMs = positiveInt(o.pollMs, "--poll-ms", 1000, POLL_MS_MAX);
+  const batchSize = numberFlag("batch-size", o.batchSize);
+  const concurrency = numberFlag("concurrency", o.concurrency);
+  const pollIntervalMs = numberFlag("poll-ms", o.pollMs);
   const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
   // The column report is shown as soon as the header is read: before anything is sent.
   const source = await openSource(o, (report) => {

@@ -9,7 +9,7 @@
 import type { RecaptureClient } from "../sdk/client.ts";
 import { RECAPTURE_ALERT_EVENTS, type RecaptureAlertEventName } from "../sdk/alert_events.ts";
 import type { OpenedClient } from "../config/mod.ts";
-import { simulateMarketEvent } from "../sandbox/simulate.ts";
+import { isMarketEvent, MARKET_EVENTS, simulateMarketEvent } from "../sandbox/simulate.ts";
 import { table } from "./_format.ts";
 import { EXIT, type Io, UsageError } from "./_io.ts";
 import type { FlagName, Values } from "./_commands.ts";
@@ -139,8 +139,12 @@ async function run(
         throw new UsageError("simulate-listing wants --vin or --rego");
       }
       const event = str("event") ?? "listed";
-      if (event !== "listed" && event !== "price_change" && event !== "delisted") {
-        throw new UsageError(`--event must be listed, price_change or delisted, got "${event}"`);
+      if (!isMarketEvent(event)) {
+        const last = MARKET_EVENTS.length - 1;
+        throw new UsageError(
+          `--event must be ${MARKET_EVENTS.slice(0, last).join(", ")} or ${MARKET_EVENTS[last]}, ` +
+            `got "${event}"`,
+        );
       }
       let price: number | undefined;
       const rawPrice = str("price");

@@ -39,15 +39,19 @@ import {
   SANDBOX_PATH_ENV,
 } from "../config/mod.ts";
 import { num, table } from "./_format.ts";
-import { classify, EXIT, type Io, POLL_MS_MAX, positiveInt, processIo, UsageError } from "./_io.ts";
+import { classify, EXIT, type Io, processIo, UsageError } from "./_io.ts";
 import { uploadCommand, validateCommand } from "./_upload.ts";
 import { isJobRef, jobCommand } from "./_jobs.ts";
 import { sha256Hex } from "../_internal/hex.ts";
 import { alertsCommand } from "./_webhooks.ts";
 import {
   type CommandSpec,
+  type FlagName,
   helpText,
+  NUMBER_FLAGS,
+  numberFlag,
   parseCommandLine,
+  UPDATE_FLAGS,
   type Values,
   wantArguments,
 } from "./_commands.ts";
@@ -208,7 +212,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
             region,
             json,
             wait: values.wait ?? false,
-            pollMs: positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX),
+            pollMs: numberFlag("poll-ms", values["poll-ms"]),
             jobsDir,
           },
         );
@@ -292,7 +296,7 @@ async function apiCommand(
     io.out(json ? JSON.stringify(value) + "\n" : human);
   switch (key) {
     case "status": {
-      const interval = positiveInt(values["poll-ms"], "--poll-ms", 1000, POLL_MS_MAX);
+      const interval = numberFlag("poll-ms", values["poll-ms"]);
       let upload = await client.uploads.retrieve(id!);
       if (values.wait) {
         upload = await client.uploads.wait(id!, {
@@ -331,9 +335,7 @@ async function apiCommand(
       return EXIT.ok;
     }
     case "customers list": {
-      const limit = values.limit === undefined
-        ? undefined
-        : positiveInt(values.limit, "--limit", 0, 1000);
+      const limit = values.limit === undefined ? undefined : numberFlag("limit", values.limit);
       const offset = intOption(values.offset, "offset");
       const uploadId = values["upload-id"];
       if (values.all) {
@@ -343,7 +345,7 @@ async function apiCommand(
         // Every page, streamed: memory stays flat whatever the number of customers. The first
         // page is read before anything is printed, so a refused request prints only its error.
         const customers = client.customers.iterate({
-          pageSize: 1000,
+          pageSize: NUMBER_FLAGS.limit.max,
           ...(uploadId ? { upload_id: uploadId } : {}),
         })[Symbol.asyncIterator]();
         let next = await customers.next();
@@ -360,7 +362,7 @@ async function apiCommand(
         return EXIT.ok;
       }
       const page = await client.customers.list({
-        limit: limit ?? 20,
+        limit: limit ?? NUMBER_FLAGS.limit.default,
         ...(offset !== undefined ? { offset } : {}),
         ...(uploadId ? { upload_id: uploadId } : {}),
       });
@@ -380,22 +382,26 @@ async function apiCommand(
     }
     case "customers update": {
       const params: CustomerUpdateParams = {};
-      if (values.name !== undefined) params.client_name = values.name;
-      if (values.mobile !== undefined) params.mobile_number = values.mobile;
-      for (
-        const [flag, field] of [["sale-date", "sale_date"], ["expiry-date", "expiry_date"]] as const
-      ) {
-        const v = values[flag];
-        if (v === undefined) continue;
-        try {
-          params[field] = v.trim() === "" ? "" : parseDate(v, { column: `--${flag}` });
-        } catch (error) {
-          throw new UsageError((error as Error).message);
+      const fields = Object.entries(UPDATE_FLAGS) as [keyof CustomerUpdateParams, FlagName][];
+      for (const [field, flag] of fields) {
+        const given = values[flag] as string | undefined;
+        if (given === undefined) continue;
+        if (!field.endsWith("_date")) params[field] = given;
+        else if (given.trim() === "") params[field] = ""; // clears it
+        else {
+          // A date is read as the CSV reader reads one (`1/3/2024`, `2024-03-01`, ...).
+          try {
+            params[field] = parseDate(given, { column: `--${flag}` });
+          } catch (error) {
+            throw new UsageError((error as Error).message);
+          }
         }
       }
       if (Object.keys(params).length === 0) {
         throw new UsageError(
-          "customers update wants at least one of --name, --mobile, --sale-date, --expiry-date",
+          `customers update wants at least one of ${
+            Object.values(UPDATE_FLAGS).map((f) => `--${f}`).join(", ")
+          }`,
         );
       }
       const allowPastExpiry = values["allow-past-expiry"] === true;

@@ -16,6 +16,7 @@ import {
   UNRESOLVED,
 } from "./_outbound.ts";
 import { type CallbackJob, type CallbackScheduler, JOB_KIND } from "./_scheduler.ts";
+import { EVENT_ID_HEADER } from "./_http.ts";
 import { userAgent } from "../sdk/version.ts";
 
 /** Timing of callbacks. */
@@ -181,7 +182,7 @@ async function deliver(job: CallbackJob, deps: CallbackDeps): Promise<void> {
           headers: {
             "content-type": "application/json",
             "user-agent": userAgent("edge"),
-            "recapture-event-id": event.id,
+            [EVENT_ID_HEADER]: event.id,
             "recapture-delivery-attempt": String(job.attempt + 1),
             [SIGNATURE_HEADER]: await signPayload(body, deps.secret),
           },

@@ -6,6 +6,12 @@
 import type { RowIssue } from "../sdk/schemas.ts";
 import { readBodyLimited } from "../_internal/body.ts";
 
+/**
+ * The header naming the event a signed delivery carries (a callback's or a relayed alert's id),
+ * so a receiver can drop a repeat before it parses the body.
+ */
+export const EVENT_ID_HEADER = "Recapture-Event-Id";
+
 /** The default time allowed to receive a whole request body (ms). */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 

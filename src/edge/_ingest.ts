@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { REGIONS } from "../sdk/schemas.ts";
-import type { RowIssue } from "../sdk/schemas.ts";
+import { REGIONS, UploadCreateParamsSchema } from "../sdk/schemas.ts";
+import type { RowIssue, UploadCreateParams } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
 import {
   SIGNATURE_HEADER,
@@ -27,32 +27,47 @@ import { sha256Hex } from "../_internal/hex.ts";
 import type { ProxyRuntime, Resolved } from "./_runtime.ts";
 import { forwardResponse, upstreamFailure } from "./_forward.ts";
 
-/** An ingest body after its shape is checked. */
-export interface IngestRequest {
+/**
+ * An ingest body after its shape is checked: the upload body's fields (its customers not yet
+ * validated) and the edge's own two.
+ */
+export interface IngestRequest extends Partial<Omit<UploadCreateParams, "customers">> {
   /** The customer rows as sent (validated later). */
   customers: unknown[];
-  /** Upload name. */
-  name?: string;
-  /** Rego lookups. */
-  enable_rego_lookups?: boolean;
-  /** Upload-level monitoring defaults. */
-  monitor_start_date?: string;
-  /** Upload-level monitoring defaults. */
-  monitor_end_date?: string;
   /** Region override. */
   region?: string;
   /** Where to send `upload.completed`. */
   callback_url?: string;
 }
 
-const ENVELOPE_KEYS = new Set([
-  "customers",
-  "name",
-  "enable_rego_lookups",
-  "monitor_start_date",
-  "monitor_end_date",
-  "region",
-  "callback_url",
+/** The JSON types an envelope field can want, each with its check and its complaint. */
+const JSON_TYPES = {
+  string: { is: (x: unknown) => typeof x === "string", reason: "must be a string" },
+  boolean: { is: (x: unknown) => typeof x === "boolean", reason: "must be a boolean" },
+  array: { is: Array.isArray, reason: "must be an array" },
+} as const;
+type JsonType = keyof typeof JSON_TYPES;
+
+/** The JSON type a field's schema wants: its own type, or an optional field's wrapped one. */
+function jsonTypeOf(field: string, schema: { type: string; wrapped?: { type: string } }): JsonType {
+  const type = schema.type === "optional" && schema.wrapped ? schema.wrapped.type : schema.type;
+  if (!Object.hasOwn(JSON_TYPES, type)) {
+    throw new Error(`the upload body's ${field} is a ${type}: teach parseIngestBody that type`);
+  }
+  return type as JsonType;
+}
+
+/**
+ * Every field an envelope may carry, with its JSON type, in the order problems are reported:
+ * the upload body's fields, read from its schema (`UploadCreateParamsSchema`, the one home),
+ * `customers` first; then the edge's own.
+ */
+const ENVELOPE_FIELDS: ReadonlyMap<string, JsonType> = new Map([
+  ...Object.entries(UploadCreateParamsSchema.entries)
+    .map(([field, schema]) => [field, jsonTypeOf(field, schema)] as const)
+    .sort(([a], [b]) => Number(b === "customers") - Number(a === "customers")),
+  ["region", "string"],
+  ["callback_url", "string"],
 ]);
 
 /**
@@ -77,19 +92,12 @@ export function parseIngestBody(
   if (!("customers" in obj)) return { ok: true, request: { customers: [obj] } };
   const issues: RowIssue[] = [];
   for (const key of Object.keys(obj)) {
-    if (!ENVELOPE_KEYS.has(key)) issues.push({ index: -1, field: key, reason: "unknown field" });
+    if (!ENVELOPE_FIELDS.has(key)) issues.push({ index: -1, field: key, reason: "unknown field" });
   }
-  if (!Array.isArray(obj.customers)) {
-    issues.push({ index: -1, field: "customers", reason: "must be an array" });
-  }
-  const str = (key: string): void => {
-    if (obj[key] !== undefined && typeof obj[key] !== "string") {
-      issues.push({ index: -1, field: key, reason: "must be a string" });
+  for (const [field, type] of ENVELOPE_FIELDS) {
+    if (obj[field] !== undefined && !JSON_TYPES[type].is(obj[field])) {
+      issues.push({ index: -1, field, reason: JSON_TYPES[type].reason });
     }
-  };
-  ["name", "monitor_start_date", "monitor_end_date", "region", "callback_url"].forEach(str);
-  if (obj.enable_rego_lookups !== undefined && typeof obj.enable_rego_lookups !== "boolean") {
-    issues.push({ index: -1, field: "enable_rego_lookups", reason: "must be a boolean" });
   }
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, request: obj as unknown as IngestRequest };
@@ -284,11 +292,12 @@ async function ingest(
   if (!client) {
     return missingApiKey(requestId, cfg.baseUrlProblem);
   }
+  // The upload body's fields as sent (an empty date is no date), without the edge's own.
+  const { region: _region, callback_url: _callback, customers: _rows, ...given } = req;
   const uploadBody = {
+    ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== "")),
     name: req.name ?? `webhook ingest ${rt.now().toISOString()}`,
     enable_rego_lookups: req.enable_rego_lookups ?? false,
-    ...(req.monitor_start_date ? { monitor_start_date: req.monitor_start_date } : {}),
-    ...(req.monitor_end_date ? { monitor_end_date: req.monitor_end_date } : {}),
     customers: valid,
   };
   let upstream: Response;

@@ -132,6 +132,9 @@ export interface ProxyRuntime {
   runJob(job: CallbackJob, platformEnv: unknown): Promise<void>;
 }
 
+/** The largest request body the proxy accepts by default, in bytes (forwarding and ingest). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
 const ENV_NAMES = Object.values(ENV);
 const NO_ENV: EdgeEnv = Object.freeze({});
 
@@ -217,7 +220,7 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
   return {
     options,
     now,
-    maxBody: options.maxBodyBytes ?? 1024 * 1024,
+    maxBody: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     tolerance: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
     guard: options.replayGuard === false ? undefined : options.replayGuard ?? memoryReplayGuard(),

@@ -10,9 +10,10 @@
 import { HttpError, objectBody, parseHttpUrl, typeProblem } from "./_http.ts";
 import { randomHex } from "../_internal/hex.ts";
 import type { Region } from "./_types.ts";
+import { RECAPTURE_ALERT_EVENTS } from "../sdk/alert_events.ts";
 
 /** The event names a webhook may subscribe to (decided: the three Recapture events). */
-export const SUBSCRIPTION_EVENTS = ["recapture_new", "recapture_price_change", "recapture_delist"];
+export const SUBSCRIPTION_EVENTS: readonly string[] = RECAPTURE_ALERT_EVENTS;
 
 /** Webhook messages, one place for each. */
 export const SUBSCRIPTION_MESSAGES = {

@@ -22,7 +22,7 @@ import { timingSafeEqual } from "../_internal/timing_safe_equal.ts";
 import { randomHex } from "../_internal/hex.ts";
 import { keys, num } from "./_keys.ts";
 import { SANDBOX_API_KEY } from "./_auth.ts";
-import { Store } from "./_store.ts";
+import { MAX_CHUNK_SIZE, Store } from "./_store.ts";
 import type { CustomerRecord, Region, UploadMeta, UploadView } from "./_types.ts";
 import { type AlertSubscriptionRecord, subscriptionKeys } from "./_alert_subscriptions.ts";
 import { CONSOLE_CSS, CONSOLE_JS } from "./_console_assets.ts";
@@ -96,7 +96,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
  */
 export function createConsole(deps: ConsoleDeps): Console {
   const isLoopback = deps.isLoopback ?? isLoopbackAddress;
-  const store = new Store(deps.kv, () => new Date(), 450);
+  const store = new Store(deps.kv, () => new Date(), MAX_CHUNK_SIZE);
   const csrf = randomHex(16);
   const closing = new AbortController();
   const streams = new Set<Promise<void>>();

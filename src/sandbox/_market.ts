@@ -20,10 +20,12 @@ import { day, isExpired } from "./_store.ts";
 import type { CustomerRecord, Region } from "./_types.ts";
 import type { AlertSubscriptionRecord, AlertSubscriptionStore } from "./_alert_subscriptions.ts";
 import { userAgent } from "../sdk/version.ts";
+import type { RecaptureAlertEventName } from "../sdk/alert_events.ts";
+import { isMarketEvent, MARKET_EVENTS, type MarketEvent } from "./simulate.ts";
 
 /** A market event as the route takes it. */
 export interface MarketInput {
-  kind: "listed" | "price_change" | "delisted";
+  kind: MarketEvent;
   rego: string | null;
   state: string | null;
   vin: string | null;
@@ -35,18 +37,19 @@ export interface MarketInput {
 }
 
 /** Sightings kept per customer, newest last. */
-const MAX_SIGHTINGS = 50;
+export const MAX_SIGHTINGS = 50;
 /**
  * A customer record's JSON is kept under this many characters by dropping its oldest sightings:
  * stored, it takes at most 3 bytes a character, under Deno KV's 64 KB value limit.
  */
 const MAX_RECORD_CHARS = 20_000;
 
+/** The alert each market event pushes (every market event has one: the type holds it). */
 const EVENT_OF = {
   listed: "recapture_new",
   price_change: "recapture_price_change",
   delisted: "recapture_delist",
-} as const;
+} as const satisfies Record<MarketEvent, RecaptureAlertEventName>;
 
 const MARKET_FIELDS = [
   "rego",
@@ -113,10 +116,10 @@ function str(body: Record<string, unknown>, field: string, max = 200): string | 
 export function parseMarketEvent(input: unknown): MarketInput {
   const body = objectBody(input, MARKET_FIELDS);
   const kind = body.event;
-  if (kind !== "listed" && kind !== "price_change" && kind !== "delisted") {
+  if (!isMarketEvent(kind)) {
     throw new HttpError(
       400,
-      `event must be one of listed, price_change, delisted (got ${JSON.stringify(kind)})`,
+      `event must be one of ${MARKET_EVENTS.join(", ")} (got ${JSON.stringify(kind)})`,
     );
   }
   const given = str(body, "rego");

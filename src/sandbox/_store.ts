@@ -58,6 +58,12 @@ export function chunksOf(message: ChunkMessage): [index: number, parts: number][
  */
 export const CHUNKS_PER_MESSAGE = 8;
 
+/**
+ * The most customers per processing chunk, and the default: what processing a chunk writes
+ * (its customers, row errors and counters) must fit in one atomic operation.
+ */
+export const MAX_CHUNK_SIZE = 450;
+
 /** Retry schedule of chunk messages whose handler throws. */
 export const CHUNK_BACKOFF = [100, 500, 2000, 10_000, 30_000];
 

@@ -33,7 +33,7 @@ import { Auth, defaultAccounts } from "./_auth.ts";
 import { inProcess } from "./_http.ts";
 import { Processor } from "./_processor.ts";
 import { RateLimiter } from "./_rate_limit.ts";
-import { Store } from "./_store.ts";
+import { MAX_CHUNK_SIZE, Store } from "./_store.ts";
 import { isPushMessage, Market } from "./_market.ts";
 import { AlertSubscriptionStore } from "./_alert_subscriptions.ts";
 import type { SandboxOptions } from "./_types.ts";
@@ -41,7 +41,10 @@ import { UPLOAD_BODY_LIMIT_BYTES } from "../sdk/_body_size.ts";
 
 export { SANDBOX_API_KEY, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from "./_auth.ts";
 export {
+  isMarketEvent,
+  MARKET_EVENTS,
   type MarketClient,
+  type MarketEvent,
   simulateMarketEvent,
   type SimulateMarketParams,
   type SimulateMarketResult,
@@ -116,9 +119,11 @@ const DEFAULT_QUOTA = { base: 100_000, max: 1_000_000 };
  * ```
  */
 export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const chunkSize = options.chunkSize ?? 450;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 450) {
-    throw new RangeError(`chunkSize must be a whole number from 1 to 450 (got ${chunkSize})`);
+  const chunkSize = options.chunkSize ?? MAX_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
+    throw new RangeError(
+      `chunkSize must be a whole number from 1 to ${MAX_CHUNK_SIZE} (got ${chunkSize})`,
+    );
   }
   const maxBodyBytes = options.maxBodyBytes ?? UPLOAD_BODY_LIMIT_BYTES;
   if (!(maxBodyBytes >= 1)) throw new RangeError("maxBodyBytes must be at least 1");

@@ -43,6 +43,9 @@ import {
 } from "./_console_log.ts";
 import { randomHex } from "../_internal/hex.ts";
 
+/** The port the sandbox listens on unless told (0 picks a free one). */
+const DEFAULT_PORT = 8787;
+
 /** Options of the console served by {@linkcode serveSandbox}. */
 export interface SandboxConsoleOptions {
   /** Added to {@linkcode ServeSandboxOptions.allowedHosts} (they apply to every request). */
@@ -150,7 +153,7 @@ export async function serveSandbox(options: ServeSandboxOptions = {}): Promise<S
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname,
-    port: options.port ?? 8787,
+    port: options.port ?? DEFAULT_PORT,
     onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
   }, async (request, info) => {
     if (!allowsHost(request.headers.get("Host") ?? undefined)) {
@@ -240,7 +243,7 @@ if (import.meta.main) {
     envPort = undefined;
   }
   const port = portFrom(values.port, "--port") ??
-    portFrom(envPort, "RECAPTURE_SANDBOX_PORT") ?? 8787;
+    portFrom(envPort, "RECAPTURE_SANDBOX_PORT") ?? DEFAULT_PORT;
   const chunkSize = values["chunk-size"] ? Number(values["chunk-size"]) : undefined;
   const served = await serveSandbox({
     port,

@@ -23,6 +23,37 @@ import type { Region } from "../sdk/schemas.ts";
 import { UnexpectedResponseError } from "../sdk/errors.ts";
 import { apiError, errorMessage } from "../sdk/_response.ts";
 
+/**
+ * What can happen to a listing on the simulated market: the car is listed (the default), its
+ * price changes, it is delisted. Each becomes its alert: `recapture_new`,
+ * `recapture_price_change`, `recapture_delist`.
+ *
+ * @example
+ * ```ts
+ * import { MARKET_EVENTS } from "./simulate.ts";
+ *
+ * console.log(MARKET_EVENTS.join("|")); // "listed|price_change|delisted"
+ * ```
+ */
+export const MARKET_EVENTS = ["listed", "price_change", "delisted"] as const;
+
+/** One of {@linkcode MARKET_EVENTS}. */
+export type MarketEvent = (typeof MARKET_EVENTS)[number];
+
+/**
+ * Whether `x` is one of {@linkcode MARKET_EVENTS}.
+ *
+ * @example
+ * ```ts
+ * import { isMarketEvent } from "./simulate.ts";
+ *
+ * console.log(isMarketEvent("delisted"), isMarketEvent("sold")); // true false
+ * ```
+ */
+export function isMarketEvent(x: unknown): x is MarketEvent {
+  return (MARKET_EVENTS as readonly unknown[]).includes(x);
+}
+
 /** What {@linkcode simulateMarketEvent} needs of a client (a `RecaptureClient` fits). */
 export interface MarketClient {
   /** Sends one request with the client's auth and region (see `RecaptureClient.requestRaw`). */
@@ -41,8 +72,8 @@ export interface MarketClient {
 
 /** What happened on the simulated market. */
 export interface SimulateMarketParams {
-  /** `listed` (default), `price_change` or `delisted`. */
-  event?: "listed" | "price_change" | "delisted";
+  /** What happened (default `listed`). */
+  event?: MarketEvent;
   /** The car's rego (matched with `state` when no customer has the VIN). */
   rego?: string;
   /** The rego's state (AU). */

@@ -8,7 +8,8 @@
 import { userAgent } from "../../sdk/version.ts";
 import type { AlertEvent } from "../../sdk/alert_events.ts";
 import type { Customer } from "../../sdk/schemas.ts";
-import { signPayload } from "../../signature/mod.ts";
+import { SIGNATURE_HEADER, signPayload } from "../../signature/mod.ts";
+import { EVENT_ID_HEADER } from "../_http.ts";
 import { sleep } from "../../_internal/sleep.ts";
 import { sha256Hex } from "../../_internal/hex.ts";
 import type { KvQueue } from "../_kv_scheduler.ts";
@@ -181,8 +182,8 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
       };
       if (destination.kind === "webhook") {
         // Signed at each attempt, so the timestamp is fresh for the receiver's tolerance window.
-        headers["Recapture-Signature"] = await signPayload(job.body, destination.secret);
-        headers["Recapture-Event-Id"] = headerSafe(job.id);
+        headers[SIGNATURE_HEADER] = await signPayload(job.body, destination.secret);
+        headers[EVENT_ID_HEADER] = headerSafe(job.id);
         headers["Recapture-Event"] = job.event;
       }
       const response = await send(

@@ -143,7 +143,8 @@ export const ALERT_ENV = {
 } as const;
 
 const DEFAULT_BACKOFF = [1000, 5000, 30_000, 120_000, 600_000];
-const MAX_BODY = 64 * 1024;
+/** The largest alert push the relay reads, in bytes (64 KB). */
+export const MAX_ALERT_BODY_BYTES = 64 * 1024;
 
 interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
@@ -320,7 +321,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       const problem = outboundUrlProblem(baseUrl, { ...policy, allowHosts: [] });
       if (problem) return refuse(c, 503, "not_configured", `RECAPTURE_BASE_URL ${problem}`);
     }
-    const bytes = await readBody(c.req.raw, requestId, MAX_BODY, bodyTimeoutMs);
+    const bytes = await readBody(c.req.raw, requestId, MAX_ALERT_BODY_BYTES, bodyTimeoutMs);
     if (bytes instanceof Response) return bytes;
     let event: AlertEvent;
     try {
