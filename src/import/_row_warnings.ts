@@ -85,10 +85,14 @@ function footerValue(customer: CustomerInput): string | null {
  */
 export class RowChecker {
   readonly #region: Region;
-  /** Each distinct normalised row, by its JSON: where it was first seen. */
-  readonly #rows = new FirstSeen();
-  /** Each vehicle, by its fingerprint: where its first row was. */
+  /**
+   * Each vehicle, by its fingerprint: where its first row was, with that row's JSON as the
+   * detail. Two rows with the same JSON have the same fingerprint, so a row whose vehicle is new
+   * repeats no row, and a row whose JSON is its vehicle's first row's repeats that one.
+   */
   readonly #vehicles = new FirstSeen();
+  /** The other rows of vehicles met more than once, by their JSON: where each was first seen. */
+  readonly #repeats = new FirstSeen();
 
   constructor(region: Region) {
     this.#region = region;
@@ -201,16 +205,21 @@ export class RowChecker {
   ): (Seen & { exact: boolean; fingerprint: string }) | null {
     const fp = fingerprint(customer);
     if (fp === null) return null;
-    const exact = this.#rows.first(json, row, line);
-    if (exact !== null) return { ...exact, exact: true, fingerprint: fp };
+    const vehicle = this.#vehicles.first(fp, json, row, line);
+    if (vehicle !== null) {
+      const exact = vehicle.sameDetail ? vehicle : this.#repeats.first(json, "", row, line);
+      if (exact !== null) return { row: exact.row, line: exact.line, exact: true, fingerprint: fp };
+    }
+    let found: Seen | null = vehicle;
     // A row with a VIN is known by its VIN and by its rego and state: a later row that gives
     // only the rego is the same vehicle.
-    let found = this.#vehicles.first(fp, row, line);
     if (fp.startsWith("vin:") && customer.rego !== undefined) {
       const byRego = fingerprint({ rego: customer.rego, state: customer.state })!;
-      const seenByRego = this.#vehicles.first(byRego, row, line);
+      const seenByRego = this.#vehicles.first(byRego, "", row, line);
       found ??= seenByRego;
     }
-    return found === null ? null : { ...found, exact: false, fingerprint: fp };
+    return found === null
+      ? null
+      : { row: found.row, line: found.line, exact: false, fingerprint: fp };
   }
 }
