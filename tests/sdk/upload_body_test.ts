@@ -1,10 +1,12 @@
 // The upload body's writer (src/sdk/_body_size.ts): its UTF-8 count is TextEncoder's on any
-// text; rows whose JSON bulkUpload wrote (withJson) are joined as written; holes of a sparse
-// array are left out, as they always were; a row past the limit stops it at its index.
+// text; its size, counted exactly only once three bytes a UTF-16 unit could pass the limit,
+// refuses the same row as counting every row would, and reports the exact size; rows whose JSON
+// bulkUpload wrote (withJson) are joined as written; holes of a sparse array are left out, as
+// they always were; a row past the limit stops it at its index.
 
 import fc from "fast-check";
 import { assertEquals } from "@std/assert";
-import { UploadBody, utf8Bytes, withJson } from "../../src/sdk/_body_size.ts";
+import { JoinedSize, UploadBody, utf8Bytes, withJson } from "../../src/sdk/_body_size.ts";
 
 Deno.test("property: utf8Bytes is the length TextEncoder writes", () => {
   const encoder = new TextEncoder();
@@ -38,4 +40,62 @@ Deno.test("UploadBody.addAll: written JSON joined as it is, holes left out, stop
   const small = new UploadBody({ name: "n" }, 40);
   assertEquals(small.addAll([{ rego: "A1" }, { rego: "B2" }, { rego: "C3" }]), 1);
   assertEquals(small.text(), '{"name":"n","customers":[{"rego":"A1"}]}');
+});
+
+Deno.test("property: the body refuses the row and reports the size that counting every row exactly gives", () => {
+  const encoder = new TextEncoder();
+  const size = (text: string) => encoder.encode(text).byteLength;
+  // Mostly three bytes a UTF-16 unit: the bound is tight.
+  const heavy = fc.array(fc.constantFrom("€", "한", "€", "a"), { minLength: 20, maxLength: 80 })
+    .map((c) => c.join(""));
+  const value = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.constantFrom("€€€", "🚗", "x".repeat(300)),
+    heavy,
+  );
+  const lists = fc.oneof(
+    fc.array(value, { maxLength: 30 }),
+    fc.array(heavy, { minLength: 5, maxLength: 40 }),
+  );
+  fc.assert(
+    fc.property(
+      lists,
+      fc.integer({ min: 20, max: 6000 }),
+      (names, limit) => {
+        const rows = names.map((name) => ({ name }));
+        const body = new UploadBody({ name: "n" }, limit);
+        const stoppedAt = body.addAll(rows);
+        // Counting every row as it comes, as the body did before.
+        let bytes = size('{"name":"n","customers":[') + 2;
+        let expected = -1;
+        for (const [i, row] of rows.entries()) {
+          const more = size(JSON.stringify(row)) + (i === 0 ? 0 : 1);
+          if (bytes + more > limit) {
+            expected = i;
+            break;
+          }
+          bytes += more;
+        }
+        assertEquals(stoppedAt, expected);
+        assertEquals(body.bytes, bytes);
+        assertEquals(body.bytes, size(body.text()));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("JoinedSize: exact from the first text that might not fit, then for every later one", () => {
+  const texts: string[] = [];
+  const joined = new JoinedSize(10, 40);
+  for (const text of ["aaaa", "€€", "bbbbbbb"]) {
+    assertEquals(joined.fits(text, 1, texts), true);
+    joined.add(text, 1);
+    texts.push(text);
+  }
+  // 10 + 5 + 7 + 8 = 30 bytes: a 10-byte text fits exactly, an 11-byte one does not.
+  assertEquals(joined.fits("x".repeat(10), 0, texts), true);
+  assertEquals(joined.fits("x".repeat(11), 0, texts), false);
+  assertEquals(joined.exact(texts), 30);
 });
