@@ -67,16 +67,24 @@ const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
 
 /** The footer value of a row, if one of its text values looks like a report's footer. */
 function footerValue(customer: CustomerInput): string | null {
-  for (const value of [customer.rego, customer.vin, customer.client_name, customer.external_id]) {
-    if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
-  }
+  const found = footerText(customer.rego) ?? footerText(customer.vin) ??
+    footerText(customer.client_name) ?? footerText(customer.external_id);
+  if (found !== null) return found;
   const extra = customer.additional_fields;
   if (extra !== undefined && extra !== null && typeof extra === "object") {
     for (const value of Object.values(extra)) {
-      if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
+      const text = footerText(value);
+      if (text !== null) return text;
     }
   }
   return null;
+}
+
+/** `value` trimmed, when it is text that looks like a report's footer. */
+function footerText(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  return FOOTER.test(text) ? text : null;
 }
 
 /**
