@@ -29,7 +29,7 @@ import { RecaptureError } from "../sdk/errors.ts";
 import { sleep } from "../_internal/sleep.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
-import { JoinedSize, UPLOAD_BODY_LIMIT_BYTES, utf8Bytes, withJson } from "../sdk/_body_size.ts";
+import { UPLOAD_BODY_LIMIT_BYTES, utf8Bytes, withJson } from "../sdk/_body_size.ts";
 import { fingerprint, RowChecker, type RowWarning } from "./_row_warnings.ts";
 
 export type { RowWarning, RowWarningKind } from "./_row_warnings.ts";
@@ -553,8 +553,8 @@ interface Batch {
   last: number;
   firstLine: number | undefined;
   lastLine: number | undefined;
-  /** The size its upload's body will have (the upload's fields counted at most). */
-  size: JoinedSize;
+  /** The size its upload's body will have, in bytes (the upload's fields counted at most). */
+  bytes: number;
 }
 
 class BulkRun {
@@ -803,9 +803,10 @@ class BulkRun {
       // Split by size too: the row that would take a batch's body past the API's limit opens
       // the next batch, so no upload is refused for its size after it was prepared.
       const rowJson = json[i];
+      const rowBytes = rowJson !== undefined ? utf8Bytes(rowJson) + 1 : 0;
       if (
         batch !== undefined && batch.customers.length > 0 &&
-        !batch.size.fits(rowJson ?? "", rowJson === undefined ? 0 : 1, batch.json)
+        batch.bytes + rowBytes > UPLOAD_BODY_LIMIT_BYTES
       ) {
         this.#ready.push(batch);
         batch = undefined;
@@ -821,7 +822,7 @@ class BulkRun {
         last: p.row,
         firstLine: p.line,
         lastLine: p.line,
-        size: new JoinedSize(this.#headBytes, UPLOAD_BODY_LIMIT_BYTES),
+        bytes: this.#headBytes,
       };
       batch.last = p.row;
       batch.lastLine = p.line;
@@ -842,8 +843,8 @@ class BulkRun {
         this.#badSeen++;
       } else {
         batch.customers.push(customers[i]!);
-        batch.size.add(rowJson!, 1);
         batch.json.push(rowJson!);
+        batch.bytes += rowBytes;
       }
       if (
         batch.customers.length >= this.#batchSize ||

@@ -47,62 +47,15 @@ export function withJson<T>(rows: T[], json: readonly string[]): T[] {
   return rows;
 }
 
-/**
- * The UTF-8 size of texts joined after a head, exact once it matters. UTF-8 takes at most 3
- * bytes a UTF-16 unit, so while three times the texts' length fits the limit, no text is
- * counted; from the first that might not fit, those so far are counted once and every later one
- * as it joins. (Counting each row's JSON cost ~40 ms per 100k rows of the import benchmark's
- * client-side upload; bodies of default bulk uploads are never counted.)
- */
-export class JoinedSize {
-  readonly #limit: number;
-  /** The head's bytes and the separators' so far. */
-  #fixed: number;
-  /** The size so far: exact once `#exact`, else an upper bound. */
-  #bytes: number;
-  #exact = false;
-
-  /**
-   * @param head the bytes before the first text
-   * @param limit the largest size allowed
-   */
-  constructor(head: number, limit: number) {
-    this.#fixed = head;
-    this.#bytes = head;
-    this.#limit = limit;
-  }
-
-  /** The size so far, in bytes, of `texts`: the texts joined so far, all of them. */
-  exact(texts: readonly string[]): number {
-    if (!this.#exact) {
-      let bytes = this.#fixed;
-      for (const text of texts) bytes += utf8Bytes(text);
-      this.#bytes = bytes;
-      this.#exact = true;
-    }
-    return this.#bytes;
-  }
-
-  /** Whether `text`, after `separator` bytes, joins `texts` (the texts so far) within the limit. */
-  fits(text: string, separator: number, texts: readonly string[]): boolean {
-    if (!this.#exact && this.#bytes + 3 * text.length + separator <= this.#limit) return true;
-    return this.exact(texts) + utf8Bytes(text) + separator <= this.#limit;
-  }
-
-  /** Counts `text` in, after `separator` bytes. */
-  add(text: string, separator: number): void {
-    this.#fixed += separator;
-    this.#bytes += (this.#exact ? utf8Bytes(text) : 3 * text.length) + separator;
-  }
-}
-
 /** An upload body being written: the upload's fields, then the customer rows one by one. */
 export class UploadBody {
+  /** The body's size so far, in bytes. */
+  bytes: number;
   /** How many rows it holds. */
   rows = 0;
   readonly #head: string;
   readonly #parts: string[] = [];
-  readonly #size: JoinedSize;
+  readonly #maxBytes: number;
 
   /**
    * Starts a body.
@@ -113,12 +66,8 @@ export class UploadBody {
   constructor(fields: Record<string, unknown>, maxBytes: number) {
     // `customers` last, empty: cut before its `]}`, the rows go after its `[`.
     this.#head = JSON.stringify({ ...fields, customers: [] }).slice(0, -2);
-    this.#size = new JoinedSize(utf8Bytes(this.#head) + 2, maxBytes);
-  }
-
-  /** The body's size so far, in bytes. */
-  get bytes(): number {
-    return this.#size.exact(this.#parts);
+    this.bytes = utf8Bytes(this.#head) + 2;
+    this.#maxBytes = maxBytes;
   }
 
   /**
@@ -126,10 +75,10 @@ export class UploadBody {
    * would take the body past the limit.
    */
   add(row: unknown, json: string = JSON.stringify(row) ?? "null"): boolean {
-    const separator = this.rows === 0 ? 0 : 1;
-    if (!this.#size.fits(json, separator, this.#parts)) return false;
-    this.#size.add(json, separator);
+    const bytes = utf8Bytes(json) + (this.rows === 0 ? 0 : 1);
+    if (this.bytes + bytes > this.#maxBytes) return false;
     this.#parts.push(json);
+    this.bytes += bytes;
     this.rows++;
     return true;
   }

@@ -1,12 +1,12 @@
 // The upload body's writer (src/sdk/_body_size.ts): its UTF-8 count is TextEncoder's on any
-// text; its size, counted exactly only once three bytes a UTF-16 unit could pass the limit,
-// refuses the same row as counting every row would, and reports the exact size; rows whose JSON
-// bulkUpload wrote (withJson) are joined as written; holes of a sparse array are left out, as
-// they always were; a row past the limit stops it at its index.
+// text; it refuses the row that takes it past the limit and reports its exact size, whatever the
+// text (three bytes a UTF-16 unit near the limit included); rows whose JSON bulkUpload wrote
+// (withJson) are joined as written; holes of a sparse array are left out, as they always were;
+// a row past the limit stops it at its index.
 
 import fc from "fast-check";
 import { assertEquals } from "@std/assert";
-import { JoinedSize, UploadBody, utf8Bytes, withJson } from "../../src/sdk/_body_size.ts";
+import { UploadBody, utf8Bytes, withJson } from "../../src/sdk/_body_size.ts";
 
 Deno.test("property: utf8Bytes is the length TextEncoder writes", () => {
   const encoder = new TextEncoder();
@@ -66,7 +66,7 @@ Deno.test("property: the body refuses the row and reports the size that counting
         const rows = names.map((name) => ({ name }));
         const body = new UploadBody({ name: "n" }, limit);
         const stoppedAt = body.addAll(rows);
-        // Counting every row as it comes, as the body did before.
+        // Every row counted as it comes, in bytes TextEncoder writes.
         let bytes = size('{"name":"n","customers":[') + 2;
         let expected = -1;
         for (const [i, row] of rows.entries()) {
@@ -84,18 +84,4 @@ Deno.test("property: the body refuses the row and reports the size that counting
     ),
     { numRuns: 3000 },
   );
-});
-
-Deno.test("JoinedSize: exact from the first text that might not fit, then for every later one", () => {
-  const texts: string[] = [];
-  const joined = new JoinedSize(10, 40);
-  for (const text of ["aaaa", "€€", "bbbbbbb"]) {
-    assertEquals(joined.fits(text, 1, texts), true);
-    joined.add(text, 1);
-    texts.push(text);
-  }
-  // 10 + 5 + 7 + 8 = 30 bytes: a 10-byte text fits exactly, an 11-byte one does not.
-  assertEquals(joined.fits("x".repeat(10), 0, texts), true);
-  assertEquals(joined.fits("x".repeat(11), 0, texts), false);
-  assertEquals(joined.exact(texts), 30);
 });
