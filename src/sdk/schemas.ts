@@ -114,7 +114,7 @@ export const FIELD_RULES: Readonly<{
 });
 
 // The two rules below run for every row imported. They read ASCII by character codes, not by
-// regular expressions (the plain forms cost ~35 ms per 100k rows of the import benchmark's
+// regular expressions (the plain forms cost ~20 ms per 100k rows of the import benchmark's
 // read + validate, whose goal is <= 1.5x papaparse); tests/sdk/field_rules_property_test.ts
 // holds each to its plain form.
 
