@@ -66,29 +66,15 @@ function typeName(x: unknown): string {
 }
 
 /**
- * A text field of a row as it is checked: trimmed; `undefined` when absent (`undefined`, `null`,
- * blank); `null` when it is not a string, the issue recorded.
+ * A field's value as it is checked: a string trimmed, `undefined` when absent (`undefined`,
+ * `null`, a blank string), anything else as it is (refused by the caller).
  */
-function text(
-  raw: Record<string, unknown>,
-  field: keyof CustomerInput,
-  index: number,
-  issues: RowIssue[],
-): string | null | undefined {
-  const x = raw[field];
+function given(x: unknown): unknown {
   if (typeof x === "string") {
-    const trimmed = x.trim();
-    return trimmed === "" ? undefined : trimmed;
+    const text = x.trim();
+    return text === "" ? undefined : text;
   }
-  if (x === undefined || x === null) return undefined;
-  issues.push(notString(index, field, x));
-  return null;
-}
-
-/** Whether a field's check found no `problem`; else the issue is recorded. */
-function passes(problem: string | null, field: string, index: number, issues: RowIssue[]): boolean {
-  if (problem !== null) issues.push({ index, field, reason: problem });
-  return problem === null;
+  return x === null ? undefined : x;
 }
 
 /**
@@ -179,44 +165,59 @@ function checkRow(
     }
   }
 
-  const rego = text(raw, "rego", index, issues);
-  // Judged as stored (spaces and dashes aside), sent as written less its spaces (API_FACTS).
-  if (rego && passes(FIELD_RULES.rego(rego), "rego", index, issues)) out.rego = sentRego(rego);
+  const rego = given(raw.rego);
+  if (typeof rego === "string") {
+    // Judged as stored (spaces and dashes aside), sent as written less its spaces (API_FACTS).
+    const problem = FIELD_RULES.rego(rego);
+    if (problem !== null) issues.push({ index, field: "rego", reason: problem });
+    else out.rego = sentRego(rego);
+  } else if (rego !== undefined) issues.push(notString(index, "rego", rego));
 
-  const state = text(raw, "state", index, issues);
-  if (state) {
+  const state = given(raw.state);
+  if (typeof state === "string") {
     const s = AU_STATES.includes(state) ? state : state.toUpperCase();
-    const problem = region === "au" && !AU_STATES.includes(s)
-      ? `must be one of ${AU_STATES.join(", ")} in region au`
-      : null;
-    if (passes(problem, "state", index, issues)) out.state = s;
-  }
+    if (region === "au" && !AU_STATES.includes(s)) {
+      issues.push({
+        index,
+        field: "state",
+        reason: `must be one of ${AU_STATES.join(", ")} in region au`,
+      });
+    } else out.state = s;
+  } else if (state !== undefined) issues.push(notString(index, "state", state));
 
-  const vin = text(raw, "vin", index, issues);
-  if (vin) {
+  const vin = given(raw.vin);
+  if (typeof vin === "string") {
     const v = vin.toUpperCase();
-    const problem = v.length !== 17
-      ? `must be 17 characters, got ${v.length}`
-      : VIN_PATTERN.test(v)
-      ? null
-      : "must contain only letters and digits, without I, O or Q";
-    if (passes(problem, "vin", index, issues)) out.vin = v;
-  }
+    if (v.length !== 17) {
+      issues.push({ index, field: "vin", reason: `must be 17 characters, got ${v.length}` });
+    } else if (!VIN_PATTERN.test(v)) {
+      issues.push({
+        index,
+        field: "vin",
+        reason: "must contain only letters and digits, without I, O or Q",
+      });
+    } else out.vin = v;
+  } else if (vin !== undefined) issues.push(notString(index, "vin", vin));
 
   if (rego === undefined && vin === undefined) {
     issues.push({ index, field: "rego|vin", reason: "a customer needs a rego or a vin" });
   }
 
-  const externalId = text(raw, "external_id", index, issues);
-  if (externalId) out.external_id = externalId;
-  const name = text(raw, "client_name", index, issues);
-  if (name && passes(FIELD_RULES.client_name(name), "client_name", index, issues)) {
-    out.client_name = name;
-  }
-  const mobile = text(raw, "mobile_number", index, issues);
-  if (mobile && passes(FIELD_RULES.mobile_number(mobile), "mobile_number", index, issues)) {
-    out.mobile_number = mobile;
-  }
+  const externalId = given(raw.external_id);
+  if (typeof externalId === "string") out.external_id = externalId;
+  else if (externalId !== undefined) issues.push(notString(index, "external_id", externalId));
+  const clientName = given(raw.client_name);
+  if (typeof clientName === "string") {
+    const problem = FIELD_RULES.client_name(clientName);
+    if (problem !== null) issues.push({ index, field: "client_name", reason: problem });
+    else out.client_name = clientName;
+  } else if (clientName !== undefined) issues.push(notString(index, "client_name", clientName));
+  const mobile = given(raw.mobile_number);
+  if (typeof mobile === "string") {
+    const problem = FIELD_RULES.mobile_number(mobile);
+    if (problem !== null) issues.push({ index, field: "mobile_number", reason: problem });
+    else out.mobile_number = mobile;
+  } else if (mobile !== undefined) issues.push(notString(index, "mobile_number", mobile));
 
   const saleDate = checkDate(raw.sale_date, index, "sale_date", issues);
   if (saleDate !== undefined) out.sale_date = saleDate;
@@ -373,9 +374,12 @@ function checkDate(
   field: string,
   issues: RowIssue[],
 ): string | undefined {
-  const date = typeof x === "string" ? x.trim() : x;
-  if (date === undefined || date === null || date === "") return undefined;
-  return passes(dateProblem(date), field, index, issues) ? date as string : undefined;
+  const date = given(x);
+  if (date === undefined) return undefined;
+  const reason = dateProblem(date);
+  if (reason === null) return date as string;
+  issues.push({ index, field, reason });
+  return undefined;
 }
 
 /** Why `x` (trimmed, if a string) is not a date, or null. */
