@@ -13,6 +13,7 @@ import {
   waitForJob,
 } from "../../src/import/bulk.ts";
 import { RecaptureClient } from "../../src/sdk/client.ts";
+import { isUploadDone } from "../../src/sdk/uploads.ts";
 import { readCsv } from "../../src/import/csv.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 
@@ -143,6 +144,14 @@ Deno.test("waitForJob asks again only about the uploads not done yet", async () 
     );
     assertEquals(sent.manifest.uploads.length, 5);
     await held;
+    // The gate holds the next chunk as soon as it starts, which can be before the chunk let
+    // through has committed (chunks run in a pipeline): wait until that chunk's upload reads
+    // completed, so that the first round below sees exactly one upload done.
+    const direct = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const ids = sent.manifest.uploads.flatMap((u) => u.upload_id === null ? [] : [u.upload_id]);
+    while (!(await Promise.all(ids.map((id) => direct.uploads.retrieve(id)))).some(isUploadDone)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const seen: number[] = [];
     const status = await waitForJob(client, sent.manifest, {
       signal: AbortSignal.timeout(60_000),
