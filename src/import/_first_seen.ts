@@ -2,13 +2,13 @@
 // src/import/_row_warnings.ts, which keep an entry per vehicle of a file (and per row of a
 // vehicle met more than once).
 //
-// Entries are 24 bytes each (a text's 64-bit hash, the row, the line, the 64-bit hash of a
-// detail), appended to pages of 16,384 that are never copied; an open-addressing index of entry
-// numbers (4 bytes a slot, at most 3/4 full) finds them. At 1M rows (1.33M entries in the
-// import benchmark) that is 32 MB of entries and an 8 MB index: what keeps the benchmark's peak
-// RSS under its goal of 250 MB (docs/performance.md), where one table of 24-byte slots held
-// 48 MB, and 72 MB while it doubled. A Map of number keys would cost ~150 bytes and ~1.9 µs a
-// row.
+// Each entry is 24 bytes (the text's 64-bit hash, the row, the line, the 64-bit hash of a
+// detail), appended to pages of 16,384 entries that are never copied; an open-addressing index
+// of entry numbers (4 bytes a slot, at most 3/4 full) finds them, and only it doubles. The peak
+// RSS goal of the import benchmark (≤ 250 MB at 1M rows, docs/performance.md) needs this: its 1M
+// rows make 1.33M entries, 32 MB of pages and an 8 MB index, where one table of 24-byte slots
+// held 48 MB, and 72 MB while it doubled. A Map of number keys would cost ~150 bytes and
+// ~1.9 µs a row. Every match compares both 64-bit hashes in full.
 
 /** Where a text was first seen. */
 export interface Seen {
