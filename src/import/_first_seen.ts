@@ -2,11 +2,13 @@
 // src/import/_row_warnings.ts, which keep an entry per vehicle of a file (and per row of a
 // vehicle met more than once).
 //
-// An open-addressing table in one Int32Array, keyed by a 64-bit hash of the text, rather than a
-// Map of number keys: those cost ~150 bytes and ~1.9 µs a row (at 1M rows a live heap of 160 MB,
-// against the CLI's 256 MB heap limit and the import benchmark's peak RSS goal of 250 MB; the
-// client-side upload figure fell from 186k to 102k rows/s). Here a slot is 24 bytes, the table
-// at most 3/4 full.
+// Each entry is 24 bytes (the text's 64-bit hash, the row, the line, the 64-bit hash of a
+// detail), appended to pages of 16,384 entries that are never copied; an open-addressing index
+// of entry numbers (4 bytes a slot, at most 3/4 full) finds them, and only it doubles. The peak
+// RSS goal of the import benchmark (≤ 250 MB at 1M rows, docs/performance.md) needs this: its 1M
+// rows make 1.33M entries, 32 MB of pages and an 8 MB index, where one table of 24-byte slots
+// held 48 MB, and 72 MB while it doubled. A Map of number keys would cost ~150 bytes and
+// ~1.9 µs a row. Every match compares both 64-bit hashes in full.
 
 /** Where a text was first seen. */
 export interface Seen {
@@ -23,10 +25,13 @@ export interface FirstSight extends Seen {
 }
 
 /**
- * Int32 values per slot: the key's hash (two halves), the row + 1 (0: the slot is free), the
- * line (-1: none), the detail's hash (two halves).
+ * Int32 values per entry: the key's hash (two halves), the row, the line (-1: none), the
+ * detail's hash (two halves).
  */
-const SLOT = 6;
+const ENTRY = 6;
+/** Entries per page: 2^14 (384 KB). */
+const PAGE_BITS = 14;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
 /** Where {@linkcode hashInto} leaves the hashes of a key and of its detail. */
 const hashes = new Int32Array(4);
@@ -54,10 +59,13 @@ function hashInto(text: string, at: number): void {
 
 /** Texts by their hash, each with where it was first seen and the hash of a detail. */
 export class FirstSeen {
-  #slots = new Int32Array(1024 * SLOT);
+  /** The entries, in the order they were added, `1 << PAGE_BITS` to a page. */
+  #pages: Int32Array[] = [];
+  #size = 0;
+  /** Entry number + 1 per slot (0: the slot is free), at the slot its key's hash starts at. */
+  #index = new Int32Array(1024);
   /** Slots - 1 (a power of two, less one). */
   #mask = 1023;
-  #size = 0;
 
   /**
    * Where `key` was first seen, and whether `detail` is the detail recorded then; `null` when
@@ -66,43 +74,54 @@ export class FirstSeen {
   first(key: string, detail: string, row: number, line: number | undefined): FirstSight | null {
     hashInto(key, 0);
     hashInto(detail, 2);
-    const k1 = hashes[0], k2 = hashes[1], d1 = hashes[2], d2 = hashes[3];
-    const slots = this.#slots;
+    const k1 = hashes[0], k2 = hashes[1];
+    const index = this.#index;
     for (let i = k1 & this.#mask;; i = (i + 1) & this.#mask) {
-      const at = i * SLOT;
-      if (slots[at + 2] === 0) {
-        slots[at] = k1;
-        slots[at + 1] = k2;
-        slots[at + 2] = row + 1;
-        slots[at + 3] = line ?? -1;
-        slots[at + 4] = d1;
-        slots[at + 5] = d2;
-        if (++this.#size * 4 > (this.#mask + 1) * 3) this.#grow();
+      const entry = index[i] - 1;
+      if (entry === -1) {
+        index[i] = this.#add(k1, k2, row, line) + 1;
+        if (this.#size * 4 > (this.#mask + 1) * 3) this.#grow();
         return null;
       }
-      if (slots[at] === k1 && slots[at + 1] === k2) {
-        const seenLine = slots[at + 3];
+      const page = this.#pages[entry >>> PAGE_BITS];
+      const at = (entry & PAGE_MASK) * ENTRY;
+      if (page[at] === k1 && page[at + 1] === k2) {
+        const seenLine = page[at + 3];
         return {
-          row: slots[at + 2] - 1,
+          row: page[at + 2],
           line: seenLine === -1 ? undefined : seenLine,
-          sameDetail: slots[at + 4] === d1 && slots[at + 5] === d2,
+          sameDetail: page[at + 4] === hashes[2] && page[at + 5] === hashes[3],
         };
       }
     }
   }
 
-  /** Doubles the table, placing every entry again. */
+  /** Appends an entry (the detail's hash is in `hashes`); answers its number. */
+  #add(k1: number, k2: number, row: number, line: number | undefined): number {
+    const entry = this.#size++;
+    if ((entry & PAGE_MASK) === 0) this.#pages.push(new Int32Array(ENTRY << PAGE_BITS));
+    const page = this.#pages[entry >>> PAGE_BITS];
+    const at = (entry & PAGE_MASK) * ENTRY;
+    page[at] = k1;
+    page[at + 1] = k2;
+    page[at + 2] = row;
+    page[at + 3] = line ?? -1;
+    page[at + 4] = hashes[2];
+    page[at + 5] = hashes[3];
+    return entry;
+  }
+
+  /** Doubles the index, placing every entry again (in entry order, reading the pages through). */
   #grow(): void {
-    const old = this.#slots;
     const mask = this.#mask * 2 + 1;
-    const slots = new Int32Array((mask + 1) * SLOT);
-    for (let from = 0; from < old.length; from += SLOT) {
-      if (old[from + 2] === 0) continue;
-      let to = (old[from] & mask) * SLOT;
-      while (slots[to + 2] !== 0) to = (to + SLOT) % slots.length;
-      for (let j = 0; j < SLOT; j++) slots[to + j] = old[from + j];
+    const index = new Int32Array(mask + 1);
+    for (let entry = 0; entry < this.#size; entry++) {
+      const k1 = this.#pages[entry >>> PAGE_BITS][(entry & PAGE_MASK) * ENTRY];
+      let i = k1 & mask;
+      while (index[i] !== 0) i = (i + 1) & mask;
+      index[i] = entry + 1;
     }
-    this.#slots = slots;
+    this.#index = index;
     this.#mask = mask;
   }
 }
