@@ -3,6 +3,7 @@
 // fingerprint used to spot the same vehicle twice. Private to src/import/bulk.ts and the CLI.
 
 import type { CustomerInput, Region } from "../sdk/schemas.ts";
+import { FirstSeen, type Seen } from "./_first_seen.ts";
 
 /** What a warning is about. */
 export type RowWarningKind =
@@ -58,20 +59,6 @@ export function fingerprint(customer: CustomerInput): string | null {
   return `rego:${rego}|${state}`;
 }
 
-/** A 53-bit hash of a string (cyrb53): the key of the seen-rows tables, kept small in memory. */
-function hash53(text: string, seed = 0): number {
-  let h1 = 0xdeadbeef ^ seed;
-  let h2 = 0x41c6ce57 ^ seed;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
-}
-
 /** A value a report's footer or summary line holds (`TOTAL`, `Grand Total: 290`, `End of report`). */
 const FOOTER =
   /^(?:(?:grand|sub)[\s-]*)?totals?\s*(?::.*)?$|^(?:record|row|customer)s?[\s-]*(?:count|total)s?\s*(?::.*)?$|^count\s*:.*$|^end\s+of\s+(?:report|file|data|list)\.?$/i;
@@ -80,30 +67,40 @@ const DATE_LIKE = /^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$/;
 
 /** The footer value of a row, if one of its text values looks like a report's footer. */
 function footerValue(customer: CustomerInput): string | null {
-  for (const value of [customer.rego, customer.vin, customer.client_name, customer.external_id]) {
-    if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
-  }
+  const found = footerText(customer.rego) ?? footerText(customer.vin) ??
+    footerText(customer.client_name) ?? footerText(customer.external_id);
+  if (found !== null) return found;
   const extra = customer.additional_fields;
   if (extra !== undefined && extra !== null && typeof extra === "object") {
     for (const value of Object.values(extra)) {
-      if (typeof value === "string" && FOOTER.test(value.trim())) return value.trim();
+      const text = footerText(value);
+      if (text !== null) return text;
     }
   }
   return null;
 }
 
+/** `value` trimmed, when it is text that looks like a report's footer. */
+function footerText(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  return FOOTER.test(text) ? text : null;
+}
+
 /**
  * Warns about rows as they come, in file order: remembers each distinct row and each vehicle's
- * first row (by 53-bit hashes, so memory stays small per row) to spot duplicates.
+ * first row (by 64-bit hashes, so memory stays small per row) to spot duplicates.
  */
 export class RowChecker {
   readonly #region: Region;
-  /** hash of the whole normalised row → index into the first-row tables */
-  readonly #rows = new Map<number, number>();
-  /** hash of the vehicle's fingerprint → index into the first-row tables */
-  readonly #vehicles = new Map<number, number>();
-  readonly #firstRow: number[] = [];
-  readonly #firstLine: (number | undefined)[] = [];
+  /**
+   * Each vehicle, by its fingerprint: where its first row was, with that row's JSON as the
+   * detail. Two rows with the same JSON have the same fingerprint, so a row whose vehicle is new
+   * repeats no row, and a row whose JSON is its vehicle's first row's repeats that one.
+   */
+  readonly #vehicles = new FirstSeen();
+  /** The other rows of vehicles met more than once, by their JSON: where each was first seen. */
+  readonly #repeats = new FirstSeen();
 
   constructor(region: Region) {
     this.#region = region;
@@ -131,15 +128,17 @@ export class RowChecker {
 
   /** Remembers a valid row of an earlier run (resumed), so later rows that repeat it are seen. */
   observe(customer: CustomerInput, row: number, line: number | undefined): void {
-    this.#lookup(customer, row, line);
+    this.#lookup(customer, JSON.stringify(customer), row, line);
   }
 
   /**
-   * The warnings for a valid (normalised) row, `given` being the row as read (before a rego lost
-   * its dashes); one with `skipped: true` means: do not send it.
+   * The warnings for a valid (normalised) row, `json` being its JSON (as it is sent) and `given`
+   * the row as read (before a rego lost its dashes); one with `skipped: true` means: do not
+   * send it.
    */
   check(
     customer: CustomerInput,
+    json: string,
     row: number,
     line: number | undefined,
     given: unknown = customer,
@@ -148,11 +147,11 @@ export class RowChecker {
     const at = line !== undefined ? { index: row, line } : { index: row };
     const warn = (kind: RowWarningKind, field: string, message: string) =>
       out.push({ ...at, kind, field, message, skipped: false });
-    const seen = this.#lookup(customer, row, line);
+    const seen = this.#lookup(customer, json, row, line);
     if (seen !== null) {
-      const first = this.#firstLine[seen.index] !== undefined
-        ? { index: this.#firstRow[seen.index], line: this.#firstLine[seen.index] }
-        : { index: this.#firstRow[seen.index] };
+      const first = seen.line !== undefined
+        ? { index: seen.row, line: seen.line }
+        : { index: seen.row };
       const where = first.line !== undefined ? `line ${first.line}` : `index ${first.index}`;
       if (seen.exact) {
         out.push({
@@ -208,30 +207,27 @@ export class RowChecker {
    */
   #lookup(
     customer: CustomerInput,
+    json: string,
     row: number,
     line: number | undefined,
-  ): { index: number; exact: boolean; fingerprint: string } | null {
+  ): (Seen & { exact: boolean; fingerprint: string }) | null {
     const fp = fingerprint(customer);
     if (fp === null) return null;
-    const rowKey = hash53(JSON.stringify(customer), 1);
-    const exact = this.#rows.get(rowKey);
-    if (exact !== undefined) return { index: exact, exact: true, fingerprint: fp };
-    const index = this.#firstRow.length;
-    this.#firstRow.push(row);
-    this.#firstLine.push(line);
-    this.#rows.set(rowKey, index);
+    const vehicle = this.#vehicles.first(fp, json, row, line);
+    if (vehicle !== null) {
+      const exact = vehicle.sameDetail ? vehicle : this.#repeats.first(json, "", row, line);
+      if (exact !== null) return { row: exact.row, line: exact.line, exact: true, fingerprint: fp };
+    }
+    let found: Seen | null = vehicle;
     // A row with a VIN is known by its VIN and by its rego and state: a later row that gives
     // only the rego is the same vehicle.
-    const keys = [hash53(fp)];
     if (fp.startsWith("vin:") && customer.rego !== undefined) {
-      keys.push(hash53(fingerprint({ rego: customer.rego, state: customer.state })!));
+      const byRego = fingerprint({ rego: customer.rego, state: customer.state })!;
+      const seenByRego = this.#vehicles.first(byRego, "", row, line);
+      found ??= seenByRego;
     }
-    let found: number | undefined;
-    for (const key of keys) {
-      const vehicle = this.#vehicles.get(key);
-      if (vehicle === undefined) this.#vehicles.set(key, index);
-      else found ??= vehicle;
-    }
-    return found === undefined ? null : { index: found, exact: false, fingerprint: fp };
+    return found === null
+      ? null
+      : { row: found.row, line: found.line, exact: false, fingerprint: fp };
   }
 }

@@ -29,7 +29,7 @@ import { RecaptureError } from "../sdk/errors.ts";
 import { sleep } from "../_internal/sleep.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
-import { customerBodyBytes, UPLOAD_BODY_LIMIT_BYTES, utf8Bytes } from "../sdk/_body_size.ts";
+import { UPLOAD_BODY_LIMIT_BYTES, utf8Bytes, withJson } from "../sdk/_body_size.ts";
 import { fingerprint, RowChecker, type RowWarning } from "./_row_warnings.ts";
 
 export type { RowWarning, RowWarningKind } from "./_row_warnings.ts";
@@ -295,6 +295,8 @@ function toPending(item: unknown, index: number): Pending {
 interface CheckedBlock {
   /** The normalised customer to send, for rows to send. */
   customers: (CustomerInput | undefined)[];
+  /** Its JSON, written once for the duplicate checks and the upload's size. */
+  json: (string | undefined)[];
   /** The bad row, for rows refused. */
   bad: (BadRow | undefined)[];
   /** The row's warnings, if any. */
@@ -328,6 +330,7 @@ function checkBlock(
   const n = block.length;
   const out: CheckedBlock = {
     customers: new Array<CustomerInput | undefined>(n),
+    json: new Array<string | undefined>(n),
     bad: new Array<BadRow | undefined>(n),
     warnings: new Array<RowWarning[] | undefined>(n),
     skipped: new Array<boolean>(n).fill(false),
@@ -344,7 +347,8 @@ function checkBlock(
       continue;
     }
     if (found === undefined && p.issues === undefined) {
-      const warnings = checker.check(customer!, p.row, p.line, p.customer);
+      const json = JSON.stringify(customer);
+      const warnings = checker.check(customer!, json, p.row, p.line, p.customer);
       const print = alreadySent !== undefined ? fingerprint(customer!) : null;
       const sentBefore = print !== null && !warnings.some((w) => w.skipped)
         ? alreadySent!(print)
@@ -361,7 +365,10 @@ function checkBlock(
       }
       if (warnings.length > 0) out.warnings[i] = warnings;
       if (warnings.some((w) => w.skipped)) out.skipped[i] = true;
-      else out.customers[i] = customer;
+      else {
+        out.customers[i] = customer;
+        out.json[i] = json;
+      }
       continue;
     }
     // A row the reader could not split into its columns (field "") has only that problem.
@@ -533,6 +540,8 @@ interface Pending {
 
 interface Batch {
   customers: CustomerInput[];
+  /** Each customer's JSON, as its upload sends it. */
+  json: string[];
   badRows: BadRow[];
   /** Rows skipped with a warning. */
   skipped: number;
@@ -780,7 +789,7 @@ class BulkRun {
    * in `#ready` for {@linkcode BulkRun.#flush}. Synchronous: the block is not held across an await.
    */
   #fill(block: Pending[]): void {
-    const { customers, bad, warnings, skipped } = checkBlock(
+    const { customers, json, bad, warnings, skipped } = checkBlock(
       block,
       this.#options.region ?? this.#client.region,
       this.#options.allowPastExpiry ?? false,
@@ -793,9 +802,8 @@ class BulkRun {
       const customer = customers[i];
       // Split by size too: the row that would take a batch's body past the API's limit opens
       // the next batch, so no upload is refused for its size after it was prepared.
-      const rowBytes = customer !== undefined && bad[i] === undefined && !skipped[i]
-        ? customerBodyBytes(customer)
-        : 0;
+      const rowJson = json[i];
+      const rowBytes = rowJson !== undefined ? utf8Bytes(rowJson) + 1 : 0;
       if (
         batch !== undefined && batch.customers.length > 0 &&
         batch.bytes + rowBytes > UPLOAD_BODY_LIMIT_BYTES
@@ -805,6 +813,7 @@ class BulkRun {
       }
       batch ??= {
         customers: [],
+        json: [],
         badRows: [],
         skipped: 0,
         alreadyStored: 0,
@@ -834,6 +843,7 @@ class BulkRun {
         this.#badSeen++;
       } else {
         batch.customers.push(customers[i]!);
+        batch.json.push(rowJson!);
         batch.bytes += rowBytes;
       }
       if (
@@ -912,7 +922,7 @@ class BulkRun {
     const pending = this.#client.uploads.create(
       {
         name: `${o.name} (part ${part})`,
-        customers: batch.customers,
+        customers: withJson(batch.customers, batch.json),
         ...(o.enable_rego_lookups !== undefined
           ? { enable_rego_lookups: o.enable_rego_lookups }
           : {}),
@@ -922,6 +932,7 @@ class BulkRun {
       { validate: false, ...(o.region ? { region: o.region } : {}) },
     );
     batch.customers = [];
+    batch.json = [];
     const task = (async () => {
       try {
         const created = await pending;

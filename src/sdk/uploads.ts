@@ -207,9 +207,8 @@ export class Uploads {
       if (!Array.isArray(params?.customers)) {
         throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
       }
-      params.customers.forEach((row, index) => {
-        if (!body?.add(row)) throw tooLarge(index);
-      });
+      const stoppedAt = body!.addAll(params.customers);
+      if (stoppedAt !== -1) throw tooLarge(stoppedAt);
     } else {
       const customers: unknown[] = Array.isArray(params?.customers) ? params.customers : [];
       const { valid, issues, stoppedAt } = validateEach(customers, {

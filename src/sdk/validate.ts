@@ -52,8 +52,6 @@ export interface ValidateCustomersResult {
   issues: RowIssue[];
 }
 
-const AU = new Set(AU_STATES);
-
 /** The fields a customer row may have: the keys of the upload schema's customer. */
 const FIELDS: ReadonlySet<string> = new Set(Object.keys(CustomerInputSchema.entries));
 
@@ -67,9 +65,44 @@ function typeName(x: unknown): string {
   return x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
 }
 
-/** `undefined`, `null` and blank strings count as absent. */
-function absent(x: unknown): boolean {
-  return x === undefined || x === null || (typeof x === "string" && x.trim() === "");
+/**
+ * A text field of a row as it is checked: trimmed; `undefined` when absent (`undefined`, `null`,
+ * blank); `null` when it is not a string, the issue recorded.
+ */
+function text(
+  raw: Record<string, unknown>,
+  field: keyof CustomerInput,
+  index: number,
+  issues: RowIssue[],
+): string | null | undefined {
+  const x = raw[field];
+  if (typeof x === "string") {
+    const trimmed = x.trim();
+    return trimmed === "" ? undefined : trimmed;
+  }
+  if (x === undefined || x === null) return undefined;
+  issues.push(notString(index, field, x));
+  return null;
+}
+
+/** Whether a field's check found no `problem`; else the issue is recorded. */
+function passes(problem: string | null, field: string, index: number, issues: RowIssue[]): boolean {
+  if (problem !== null) issues.push({ index, field, reason: problem });
+  return problem === null;
+}
+
+/**
+ * A rego as it is sent: without whitespace, upper case. Printable ASCII is read by character
+ * codes (the import benchmark's read + validate figure), anything else plainly.
+ */
+function sentRego(rego: string): string {
+  let lower = false;
+  for (let i = 0; i < rego.length; i++) {
+    const c = rego.charCodeAt(i);
+    if (c < 33 || c > 126) return rego.replace(/\s+/g, "").toUpperCase();
+    if (c >= 97 && c <= 122) lower = true;
+  }
+  return lower ? rego.toUpperCase() : rego;
 }
 
 /**
@@ -146,114 +179,59 @@ function checkRow(
     }
   }
 
-  const rego = raw.rego;
-  const noRego = absent(rego);
-  if (!noRego) {
-    if (typeof rego !== "string") {
-      issues.push({ index, field: "rego", reason: `must be a string, got ${typeName(rego)}` });
-    } else {
-      // Judged as stored (spaces and dashes aside), sent as written less its spaces (API_FACTS).
-      const problem = FIELD_RULES.rego(rego);
-      if (problem !== null) issues.push({ index, field: "rego", reason: problem });
-      else out.rego = rego.replace(/\s+/g, "").toUpperCase();
-    }
+  const rego = text(raw, "rego", index, issues);
+  // Judged as stored (spaces and dashes aside), sent as written less its spaces (API_FACTS).
+  if (rego && passes(FIELD_RULES.rego(rego), "rego", index, issues)) out.rego = sentRego(rego);
+
+  const state = text(raw, "state", index, issues);
+  if (state) {
+    const s = AU_STATES.includes(state) ? state : state.toUpperCase();
+    const problem = region === "au" && !AU_STATES.includes(s)
+      ? `must be one of ${AU_STATES.join(", ")} in region au`
+      : null;
+    if (passes(problem, "state", index, issues)) out.state = s;
   }
 
-  const state = raw.state;
-  if (!absent(state)) {
-    if (typeof state !== "string") {
-      issues.push({ index, field: "state", reason: `must be a string, got ${typeName(state)}` });
-    } else {
-      const s = state.trim().toUpperCase();
-      if (region === "au" && !AU.has(s)) {
-        issues.push({
-          index,
-          field: "state",
-          reason: `must be one of ${AU_STATES.join(", ")} in region au`,
-        });
-      } else out.state = s;
-    }
+  const vin = text(raw, "vin", index, issues);
+  if (vin) {
+    const v = vin.toUpperCase();
+    const problem = v.length !== 17
+      ? `must be 17 characters, got ${v.length}`
+      : VIN_PATTERN.test(v)
+      ? null
+      : "must contain only letters and digits, without I, O or Q";
+    if (passes(problem, "vin", index, issues)) out.vin = v;
   }
 
-  const vin = raw.vin;
-  const noVin = absent(vin);
-  if (!noVin) {
-    if (typeof vin !== "string") {
-      issues.push({ index, field: "vin", reason: `must be a string, got ${typeName(vin)}` });
-    } else {
-      const v = vin.trim().toUpperCase();
-      if (v.length !== 17) {
-        issues.push({
-          index,
-          field: "vin",
-          reason: `must be 17 characters, got ${v.length}`,
-        });
-      } else if (!VIN_PATTERN.test(v)) {
-        issues.push({
-          index,
-          field: "vin",
-          reason: "must contain only letters and digits, without I, O or Q",
-        });
-      } else out.vin = v;
-    }
-  }
-
-  if (noRego && noVin) {
+  if (rego === undefined && vin === undefined) {
     issues.push({ index, field: "rego|vin", reason: "a customer needs a rego or a vin" });
   }
 
-  const externalId = raw.external_id;
-  if (!absent(externalId)) {
-    if (typeof externalId === "string") out.external_id = externalId.trim();
-    else issues.push(notString(index, "external_id", externalId));
+  const externalId = text(raw, "external_id", index, issues);
+  if (externalId) out.external_id = externalId;
+  const name = text(raw, "client_name", index, issues);
+  if (name && passes(FIELD_RULES.client_name(name), "client_name", index, issues)) {
+    out.client_name = name;
   }
-  const clientName = raw.client_name;
-  if (!absent(clientName)) {
-    if (typeof clientName !== "string") issues.push(notString(index, "client_name", clientName));
-    else {
-      const name = clientName.trim();
-      const problem = FIELD_RULES.client_name(name);
-      if (problem !== null) issues.push({ index, field: "client_name", reason: problem });
-      else out.client_name = name;
-    }
-  }
-  const mobile = raw.mobile_number;
-  if (!absent(mobile)) {
-    if (typeof mobile !== "string") issues.push(notString(index, "mobile_number", mobile));
-    else {
-      const number = mobile.trim();
-      const problem = FIELD_RULES.mobile_number(number);
-      if (problem !== null) issues.push({ index, field: "mobile_number", reason: problem });
-      else out.mobile_number = number;
-    }
+  const mobile = text(raw, "mobile_number", index, issues);
+  if (mobile && passes(FIELD_RULES.mobile_number(mobile), "mobile_number", index, issues)) {
+    out.mobile_number = mobile;
   }
 
-  const saleDate = raw.sale_date;
-  if (!absent(saleDate)) {
-    const d = checkDate(saleDate, index, "sale_date", issues);
-    if (d !== undefined) out.sale_date = d;
-  }
-  const expiryDate = raw.expiry_date;
-  if (!absent(expiryDate)) {
-    const d = checkDate(expiryDate, index, "expiry_date", issues);
-    if (d !== undefined && d <= lastDeleted) {
-      issues.push({
-        index,
-        field: "expiry_date",
-        reason: `${d} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
-      });
-    } else if (d !== undefined) out.expiry_date = d;
-  }
-  const monitorStart = raw.monitor_start_date;
-  if (!absent(monitorStart)) {
-    const d = checkDate(monitorStart, index, "monitor_start_date", issues);
-    if (d !== undefined) out.monitor_start_date = d;
-  }
-  const monitorEnd = raw.monitor_end_date;
-  if (!absent(monitorEnd)) {
-    const d = checkDate(monitorEnd, index, "monitor_end_date", issues);
-    if (d !== undefined) out.monitor_end_date = d;
-  }
+  const saleDate = checkDate(raw.sale_date, index, "sale_date", issues);
+  if (saleDate !== undefined) out.sale_date = saleDate;
+  const expiryDate = checkDate(raw.expiry_date, index, "expiry_date", issues);
+  if (expiryDate !== undefined && expiryDate <= lastDeleted) {
+    issues.push({
+      index,
+      field: "expiry_date",
+      reason: `${expiryDate} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
+    });
+  } else if (expiryDate !== undefined) out.expiry_date = expiryDate;
+  const monitorStart = checkDate(raw.monitor_start_date, index, "monitor_start_date", issues);
+  if (monitorStart !== undefined) out.monitor_start_date = monitorStart;
+  const monitorEnd = checkDate(raw.monitor_end_date, index, "monitor_end_date", issues);
+  if (monitorEnd !== undefined) out.monitor_end_date = monitorEnd;
   if (
     out.monitor_start_date !== undefined && out.monitor_end_date !== undefined &&
     out.monitor_start_date > out.monitor_end_date
@@ -388,23 +366,22 @@ function notString(index: number, field: string, x: unknown): RowIssue {
   return { index, field, reason: `must be a string, got ${typeName(x)}` };
 }
 
-/** A present date field: the date (trimmed) when it is a real `YYYY-MM-DD`, else an issue. */
+/** A date field: the date (trimmed) when it is a real `YYYY-MM-DD`; else an issue, or absent. */
 function checkDate(
   x: unknown,
   index: number,
   field: string,
   issues: RowIssue[],
 ): string | undefined {
-  if (typeof x === "string" && isValidDate(x)) return x;
-  const reason = dateProblem(x);
-  if (reason === null) return (x as string).trim();
-  issues.push({ index, field, reason });
-  return undefined;
+  const date = typeof x === "string" ? x.trim() : x;
+  if (date === undefined || date === null || date === "") return undefined;
+  return passes(dateProblem(date), field, index, issues) ? date as string : undefined;
 }
 
+/** Why `x` (trimmed, if a string) is not a date, or null. */
 function dateProblem(x: unknown): string | null {
   if (typeof x !== "string") return `must be a date YYYY-MM-DD, got ${typeName(x)}`;
-  return isValidDate(x.trim()) ? null : "must be a real date written YYYY-MM-DD";
+  return isValidDate(x) ? null : "must be a real date written YYYY-MM-DD";
 }
 
 /** Checks the upload-level fields (issues have `index: -1`). */
@@ -427,9 +404,10 @@ export function checkUploadParams(params: UploadCreateParams): RowIssue[] {
   const dates: Record<string, string> = {};
   for (const f of ["monitor_start_date", "monitor_end_date"]) {
     if (p[f] === undefined) continue;
-    const reason = dateProblem(p[f]);
+    const value = typeof p[f] === "string" ? p[f].trim() : p[f];
+    const reason = dateProblem(value);
     if (reason !== null) issues.push({ index: -1, field: f, reason });
-    else dates[f] = (p[f] as string).trim();
+    else dates[f] = value as string;
   }
   if (
     dates.monitor_start_date !== undefined && dates.monitor_end_date !== undefined &&
