@@ -314,8 +314,10 @@ function objectIssue(shape: Shape, value: unknown): Issue | undefined {
   const entries = shape.entries!;
   for (const key in entries) {
     const field = entries[key];
-    if (key in object) {
-      const found = issueOf(field, object[key]);
+    const item = object[key];
+    // A value that is there needs no `in` (this runs for every field of every answer).
+    if (item !== undefined || key in object) {
+      const found = issueOf(field, item);
       if (found) return at(key, found);
     } else if (field.type !== "optional" && field.type !== "nullish") {
       return at(key, issue("key", `"${key}"`, undefined));
