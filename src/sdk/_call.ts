@@ -4,9 +4,9 @@
  * schema.
  * @module
  */
-import type * as v from "valibot";
 import { callLimits, checkRegion } from "./_args.ts";
 import { parseBody, withMeta, type WithResponse } from "./_response.ts";
+import type { Infer, Shape } from "./_shape.ts";
 import type { Received, Transport } from "./_transport.ts";
 import type { Region } from "./schemas.ts";
 
@@ -66,11 +66,11 @@ export class Caller {
    * Sends one JSON call and answers `pick` of its body (checked with `schema`), carrying the
    * response's meta as `lastResponse`.
    */
-  async call<S extends v.GenericSchema, T extends object>(
+  async call<S extends Shape, T extends object>(
     init: CallInit,
     options: RequestOptions | undefined,
     schema: S,
-    pick: (body: v.InferOutput<S>) => T,
+    pick: (body: Infer<S>) => T,
   ): Promise<WithLastResponse<T>> {
     const received = await this.send(init, options);
     return withMeta(pick(parsed(schema, received, init)), received.status, received.response);
@@ -99,11 +99,11 @@ export class Caller {
 }
 
 /** The body of a call's answer, validated with `schema`. */
-function parsed<S extends v.GenericSchema>(
+function parsed<S extends Shape>(
   schema: S,
   received: Received,
   init: CallInit,
-): v.InferOutput<S> {
+): Infer<S> {
   return parseBody(schema, received.text, {
     status: received.status,
     response: received.response,

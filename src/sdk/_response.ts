@@ -3,8 +3,7 @@
  * bodies → validated objects with a non-enumerable `lastResponse`.
  * @module
  */
-import * as v from "valibot";
-import { passes } from "./_schema_check.ts";
+import { type Infer, issueOf, type Shape } from "./_shape.ts";
 import {
   AuthenticationError,
   EmptyUploadError,
@@ -194,22 +193,20 @@ export interface WithResponse {
  * becomes an {@link UnexpectedResponseError} naming the field. The response's headers are read
  * (for the request id) only then.
  */
-export function parseBody<S extends v.GenericSchema>(
+export function parseBody<S extends Shape>(
   schema: S,
   text: string,
   context: ParseContext,
-): v.InferOutput<S> {
+): Infer<S> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
     throw notJson(text, context, cause);
   }
-  if (passes(schema, json)) return json;
-  const result = v.safeParse(schema, json);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const field = v.getDotPath(issue) ?? "";
+  const issue = issueOf(schema, json);
+  if (!issue) return json as Infer<S>;
+  const field = issue.path.join(".");
   const expected = issue.expected ?? "a valid value";
   throw new UnexpectedResponseError(
     `Unexpected response to ${context.what}: ${

@@ -22,7 +22,17 @@
  * ```
  * @module
  */
-import * as v from "valibot";
+import {
+  boolean,
+  type Infer,
+  type Issue,
+  issueOf,
+  literal,
+  looseObject,
+  minLength,
+  nullish,
+  string,
+} from "./_shape.ts";
 import { RecaptureError } from "./errors.ts";
 import { optNum, optStr } from "./schemas.ts";
 import type { Assert, Same } from "./schemas.ts";
@@ -193,11 +203,11 @@ export class AlertEventError extends RecaptureError {
   }
 }
 
-// Wire schemas of the events (valibot), held equal to the public types above by the
+// Wire schemas of the events (`_shape.ts`), held equal to the public types above by the
 // compile-time check at the bottom. Events are `looseObject`s: unknown extra fields are kept.
 
 /** @internal The listing an alert is about. */
-const AlertListingSchema = v.looseObject({
+const AlertListingSchema = looseObject({
   url: optStr,
   marketplace: optStr,
   price: optNum,
@@ -206,13 +216,13 @@ const AlertListingSchema = v.looseObject({
 });
 
 const base = {
-  id: v.pipe(v.string(), v.minLength(1)),
+  id: minLength(1),
   created_at: optStr,
   region: optStr,
 };
 
 const recaptureData = {
-  customer_id: v.pipe(v.string(), v.minLength(1)),
+  customer_id: minLength(1),
   rego: optStr,
   state: optStr,
   vin: optStr,
@@ -220,40 +230,40 @@ const recaptureData = {
 };
 
 /** @internal Fields every pushed event has. */
-const AlertEventBaseSchema = v.looseObject({ ...base, event: v.string() });
+const AlertEventBaseSchema = looseObject({ ...base, event: string() });
 
 /** @internal `recapture_new` */
-const RecaptureNewSchema = v.looseObject({
+const RecaptureNewSchema = looseObject({
   ...base,
-  event: v.literal("recapture_new"),
-  data: v.looseObject(recaptureData),
+  event: literal("recapture_new"),
+  data: looseObject(recaptureData),
 });
 /** @internal `recapture_price_change` */
-const PriceChangeSchema = v.looseObject({
+const PriceChangeSchema = looseObject({
   ...base,
-  event: v.literal("recapture_price_change"),
-  data: v.looseObject({ ...recaptureData, previous_price: optNum }),
+  event: literal("recapture_price_change"),
+  data: looseObject({ ...recaptureData, previous_price: optNum }),
 });
 /** @internal `recapture_delist` */
-const DelistSchema = v.looseObject({
+const DelistSchema = looseObject({
   ...base,
-  event: v.literal("recapture_delist"),
-  data: v.looseObject(recaptureData),
+  event: literal("recapture_delist"),
+  data: looseObject(recaptureData),
 });
 /** @internal `ping` */
-const PingSchema = v.looseObject({
+const PingSchema = looseObject({
   ...base,
-  event: v.literal("ping"),
-  data: v.nullish(v.looseObject({ webhook_id: optStr })),
+  event: literal("ping"),
+  data: nullish(looseObject({ webhook_id: optStr })),
 });
 
 /**
  * @internal `{ success }` answered by a ping (documented), with the `event` sent when the answer
  * names it (decided: the sandbox does).
  */
-export const PingEnvelopeSchema = v.looseObject({
-  success: v.nullish(v.boolean()),
-  event: v.nullish(PingSchema),
+export const PingEnvelopeSchema = looseObject({
+  success: nullish(boolean()),
+  event: nullish(PingSchema),
 });
 
 const KNOWN = {
@@ -263,9 +273,8 @@ const KNOWN = {
   ping: PingSchema,
 } as const;
 
-function fail(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], what: string): never {
-  const issue = issues[0];
-  const field = v.getDotPath(issue) ?? "";
+function fail(issue: Issue, what: string): never {
+  const field = issue.path.join(".");
   throw new AlertEventError(
     `Invalid ${what}: ${field === "" ? "the body" : `field "${field}"`}: ${issue.message}`,
     field,
@@ -297,16 +306,16 @@ export function parseAlertEvent(input: string | Uint8Array | unknown): AlertEven
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new AlertEventError("Invalid event: the body must be a JSON object", "");
   }
-  const head = v.safeParse(AlertEventBaseSchema, value);
-  if (!head.success) fail(head.issues, "event");
-  const name = head.output.event;
+  const head = issueOf(AlertEventBaseSchema, value);
+  if (head) fail(head, "event");
+  const event = value as Infer<typeof AlertEventBaseSchema>;
+  const name = event.event;
   if (Object.hasOwn(KNOWN, name)) {
-    const schema = KNOWN[name as keyof typeof KNOWN];
-    const result = v.safeParse(schema, value);
-    if (!result.success) fail(result.issues, `${name} event`);
-    return result.output as AlertEvent;
+    const found = issueOf(KNOWN[name as keyof typeof KNOWN], value);
+    if (found) fail(found, `${name} event`);
+    return event as AlertEvent;
   }
-  return { ...head.output, unknown: true };
+  return { ...event, unknown: true };
 }
 
 /**
@@ -325,10 +334,10 @@ export function isRecaptureAlert(event: AlertEvent): event is RecaptureAlertEven
 
 /** @internal The wire schemas and the public types agree (a compile-time check). */
 export type _AlertTypesAgree = [
-  Assert<Same<v.InferOutput<typeof AlertListingSchema>, AlertListing>>,
-  Assert<Same<v.InferOutput<typeof AlertEventBaseSchema>, AlertEventBase>>,
-  Assert<Same<v.InferOutput<typeof RecaptureNewSchema>, RecaptureNewEvent>>,
-  Assert<Same<v.InferOutput<typeof PriceChangeSchema>, PriceChangeEvent>>,
-  Assert<Same<v.InferOutput<typeof DelistSchema>, DelistEvent>>,
-  Assert<Same<v.InferOutput<typeof PingSchema>, PingEvent>>,
+  Assert<Same<Infer<typeof AlertListingSchema>, AlertListing>>,
+  Assert<Same<Infer<typeof AlertEventBaseSchema>, AlertEventBase>>,
+  Assert<Same<Infer<typeof RecaptureNewSchema>, RecaptureNewEvent>>,
+  Assert<Same<Infer<typeof PriceChangeSchema>, PriceChangeEvent>>,
+  Assert<Same<Infer<typeof DelistSchema>, DelistEvent>>,
+  Assert<Same<Infer<typeof PingSchema>, PingEvent>>,
 ];

@@ -1,6 +1,6 @@
 /**
- * Wire types of the Customer Recapture API: valibot schemas (the single source of truth, kept
- * module-private so public types never reference valibot) and the exported interfaces, which a
+ * Wire types of the Customer Recapture API: schemas (`_shape.ts`; the single source of truth,
+ * kept internal so the public surface shows plain types) and the exported interfaces, which a
  * compile-time check at the bottom of this file holds equal to the schemas' inferred output.
  *
  * Response objects are `looseObject`s: unknown extra fields from the API are kept, not rejected.
@@ -13,7 +13,19 @@
  * ```
  * @module
  */
-import * as v from "valibot";
+import {
+  array,
+  boolean,
+  check,
+  type Infer,
+  looseObject,
+  minLength,
+  nullish,
+  number,
+  optional,
+  strictObject,
+  string,
+} from "./_shape.ts";
 
 /** The four regions the API serves. */
 export type Region = "au" | "nz" | "uk" | "my";
@@ -188,29 +200,27 @@ function digits(s: string, from: number, to: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Schemas (private: exported types must not reference valibot's types).
+// Schemas (internal: the public types below are written out, so the docs show plain interfaces).
 
 /** @internal A string the API may leave out or send as null (every wire schema's). */
-export const optStr = v.nullish(v.string());
+export const optStr = nullish(string());
 /** @internal A number the API may leave out or send as null. */
-export const optNum = v.nullish(v.number());
-const dateSchema = v.pipe(
-  v.string(),
-  v.check(isValidDate, "expected a date YYYY-MM-DD"),
-);
+export const optNum = nullish(number());
+const dateSchema = check(string(), isValidDate, "expected a date YYYY-MM-DD");
 /**
  * `additional_fields`: any object (a loose object of no known fields: the same values and output
  * as a record of unknown values, without a second object function in the bundle).
  */
-const freeMap = v.looseObject({});
+const freeMap = looseObject({});
 /** A date, or `""` (which clears the field in a PATCH). */
-const dateOrEmpty = v.pipe(
-  v.string(),
-  v.check((s) => s === "" || isValidDate(s), 'expected a date YYYY-MM-DD or ""'),
+const dateOrEmpty = check(
+  string(),
+  (s) => s === "" || isValidDate(s),
+  'expected a date YYYY-MM-DD or ""',
 );
 
 /** @internal One time a tracked car was seen listed. */
-export const SightingSchema = v.looseObject({
+export const SightingSchema = looseObject({
   at: optStr,
   lead_id: optStr,
   listing_url: optStr,
@@ -220,8 +230,8 @@ export const SightingSchema = v.looseObject({
 });
 
 /** @internal A tracked customer as the API returns it. Only `id` is required. */
-export const CustomerSchema = v.looseObject({
-  id: v.string(),
+export const CustomerSchema = looseObject({
+  id: string(),
   upload_id: optStr,
   region: optStr,
   rego: optStr,
@@ -236,84 +246,84 @@ export const CustomerSchema = v.looseObject({
   expiry_date: optStr,
   monitor_start_date: optStr,
   monitor_end_date: optStr,
-  additional_fields: v.nullish(freeMap),
-  sightings: v.nullish(v.array(SightingSchema)),
+  additional_fields: nullish(freeMap),
+  sightings: nullish(array(SightingSchema)),
   created_at: optStr,
   last_updated: optStr,
 });
 
 /** @internal An upload as the API returns it. `id` and the three counters are required. */
-export const UploadSchema = v.looseObject({
-  id: v.string(),
+export const UploadSchema = looseObject({
+  id: string(),
   name: optStr,
   region: optStr,
-  enable_rego_lookups: v.nullish(v.boolean()),
+  enable_rego_lookups: nullish(boolean()),
   monitor_start_date: optStr,
   monitor_end_date: optStr,
   status: optStr,
-  total_uploaded_customers: v.number(),
-  total_processed_customers: v.number(),
-  total_errors: v.number(),
+  total_uploaded_customers: number(),
+  total_processed_customers: number(),
+  total_errors: number(),
   created_at: optStr,
   updated_at: optStr,
 });
 
 /** @internal `{ success, upload }` */
-export const UploadEnvelopeSchema = v.looseObject({ upload: UploadSchema });
+export const UploadEnvelopeSchema = looseObject({ upload: UploadSchema });
 /** @internal `{ success, customer }` */
-export const CustomerEnvelopeSchema = v.looseObject({ customer: CustomerSchema });
+export const CustomerEnvelopeSchema = looseObject({ customer: CustomerSchema });
 /**
  * @internal `{ success, customers, total, offset, limit }`: only `customers` is required (the
  * rest is our decision, API_FACTS.md), so a page without them is accepted.
  */
-export const CustomerPageSchema = v.looseObject({
-  customers: v.array(CustomerSchema),
-  total: v.nullish(v.number()),
-  offset: v.nullish(v.number()),
-  limit: v.nullish(v.number()),
+export const CustomerPageSchema = looseObject({
+  customers: array(CustomerSchema),
+  total: nullish(number()),
+  offset: nullish(number()),
+  limit: nullish(number()),
 });
 /** @internal OAuth token answer. */
-export const TokenSchema = v.looseObject({
-  access_token: v.pipe(v.string(), v.minLength(1)),
-  expires_in: v.nullish(v.number()),
+export const TokenSchema = looseObject({
+  access_token: minLength(1),
+  expires_in: nullish(number()),
   token_type: optStr,
   scope: optStr,
 });
 
 /** @internal A customer row in an upload request, after normalisation. */
-export const CustomerInputSchema = v.strictObject({
-  rego: v.optional(v.pipe(v.string(), v.minLength(1))),
-  state: v.optional(v.string()),
-  vin: v.optional(v.pipe(v.string(), v.check((vin) => VIN_PATTERN.test(vin), "expected a VIN"))),
-  external_id: v.optional(v.string()),
-  client_name: v.optional(v.string()),
-  mobile_number: v.optional(v.string()),
-  sale_date: v.optional(dateSchema),
-  expiry_date: v.optional(dateSchema),
-  monitor_start_date: v.optional(dateSchema),
-  monitor_end_date: v.optional(dateSchema),
-  additional_fields: v.optional(freeMap),
+export const CustomerInputSchema = strictObject({
+  rego: optional(minLength(1)),
+  state: optional(string()),
+  vin: optional(check(string(), (vin) => VIN_PATTERN.test(vin), "expected a VIN")),
+  external_id: optional(string()),
+  client_name: optional(string()),
+  mobile_number: optional(string()),
+  sale_date: optional(dateSchema),
+  expiry_date: optional(dateSchema),
+  monitor_start_date: optional(dateSchema),
+  monitor_end_date: optional(dateSchema),
+  additional_fields: optional(freeMap),
 });
 
 /** @internal The upload request body (unknown fields are refused, as by the sandbox). */
-export const UploadCreateParamsSchema = v.strictObject({
-  name: v.pipe(v.string(), v.minLength(1)),
-  enable_rego_lookups: v.optional(v.boolean()),
-  monitor_start_date: v.optional(dateSchema),
-  monitor_end_date: v.optional(dateSchema),
-  customers: v.array(CustomerInputSchema),
+export const UploadCreateParamsSchema = strictObject({
+  name: minLength(1),
+  enable_rego_lookups: optional(boolean()),
+  monitor_start_date: optional(dateSchema),
+  monitor_end_date: optional(dateSchema),
+  customers: array(CustomerInputSchema),
 });
 
 /** @internal The PATCH body: only these four fields; `""` clears a field. */
-export const CustomerUpdateParamsSchema = v.strictObject({
-  client_name: v.optional(v.string()),
-  mobile_number: v.optional(v.string()),
-  sale_date: v.optional(dateOrEmpty),
-  expiry_date: v.optional(dateOrEmpty),
+export const CustomerUpdateParamsSchema = strictObject({
+  client_name: optional(string()),
+  mobile_number: optional(string()),
+  sale_date: optional(dateOrEmpty),
+  expiry_date: optional(dateOrEmpty),
 });
 
 // ---------------------------------------------------------------------------------------------
-// Public types (explicit, so `deno doc --lint` sees no valibot type in the public surface).
+// Public types (written out, so the public surface shows plain interfaces).
 
 /** One time a tracked car was seen listed for sale. Extra fields from the API are kept. */
 export interface Sighting {
@@ -501,11 +511,11 @@ export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : fa
 export type Assert<T extends true> = T;
 /** @internal */
 export type _SchemaTypesAgree = [
-  Assert<Same<v.InferOutput<typeof SightingSchema>, Sighting>>,
-  Assert<Same<v.InferOutput<typeof CustomerSchema>, Customer>>,
-  Assert<Same<v.InferOutput<typeof UploadSchema>, Upload>>,
-  Assert<Same<v.InferOutput<typeof CustomerPageSchema>, CustomerPage>>,
-  Assert<Same<v.InferOutput<typeof CustomerInputSchema>, CustomerInput>>,
-  Assert<Same<v.InferOutput<typeof UploadCreateParamsSchema>, UploadCreateParams>>,
-  Assert<Same<v.InferOutput<typeof CustomerUpdateParamsSchema>, CustomerUpdateParams>>,
+  Assert<Same<Infer<typeof SightingSchema>, Sighting>>,
+  Assert<Same<Infer<typeof CustomerSchema>, Customer>>,
+  Assert<Same<Infer<typeof UploadSchema>, Upload>>,
+  Assert<Same<Infer<typeof CustomerPageSchema>, CustomerPage>>,
+  Assert<Same<Infer<typeof CustomerInputSchema>, CustomerInput>>,
+  Assert<Same<Infer<typeof UploadCreateParamsSchema>, UploadCreateParams>>,
+  Assert<Same<Infer<typeof CustomerUpdateParamsSchema>, CustomerUpdateParams>>,
 ];

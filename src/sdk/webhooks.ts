@@ -3,7 +3,7 @@
  * which alert events. (Not our signing scheme, which is `@recapture/sdk/webhooks`.)
  * @module
  */
-import * as v from "valibot";
+import { array, type Infer, looseObject, nullish, string } from "./_shape.ts";
 import type { Caller, CallInit, RequestOptions, WithLastResponse } from "./_call.ts";
 import {
   PingEnvelopeSchema,
@@ -57,19 +57,19 @@ export interface WebhookList {
 }
 
 /** The wire schema of {@link Webhook} (held equal to it at the bottom of this file). */
-const WebhookSchema = v.looseObject({
-  id: v.string(),
+const WebhookSchema = looseObject({
+  id: string(),
   name: optStr,
   region: optStr,
   format: optStr,
   endpoint: optStr,
-  events: v.nullish(v.array(v.string())),
+  events: nullish(array(string())),
   created_at: optStr,
 });
 /** `{ success, webhook }` */
-const WebhookEnvelopeSchema = v.looseObject({ webhook: WebhookSchema });
+const WebhookEnvelopeSchema = looseObject({ webhook: WebhookSchema });
 /** `{ success, webhooks }` */
-const WebhookListSchema = v.looseObject({ webhooks: v.array(WebhookSchema) });
+const WebhookListSchema = looseObject({ webhooks: array(WebhookSchema) });
 
 const WEBHOOKS = "/v2/webhooks";
 
@@ -260,4 +260,4 @@ export class Webhooks {
 }
 
 /** @internal The wire schema and the public type agree (a compile-time check). */
-export type _WebhookTypeAgrees = Assert<Same<v.InferOutput<typeof WebhookSchema>, Webhook>>;
+export type _WebhookTypeAgrees = Assert<Same<Infer<typeof WebhookSchema>, Webhook>>;
