@@ -172,10 +172,8 @@ export function withMeta<T extends object>(
 ): T & WithResponse {
   let meta: ResponseMeta | undefined;
   Object.defineProperty(value, "lastResponse", {
-    // Only for the object it was made for: taken off and called on another, it answers undefined.
-    get(): ResponseMeta | undefined {
-      return this === value ? meta ??= readMeta(status, response.headers) : undefined;
-    },
+    // Whatever the receiver: a Proxy over the result (Vue's reactive(), Immer, MobX) reads it too.
+    get: (): ResponseMeta => meta ??= readMeta(status, response.headers),
     enumerable: false,
     configurable: true,
   });

@@ -295,7 +295,15 @@ function fail(issue: Issue, what: string): never {
  */
 export function parseAlertEvent(input: string | Uint8Array | unknown): AlertEvent {
   let value: unknown = input;
-  if (typeof input === "string" || input instanceof Uint8Array) {
+  if (typeof input === "object" && input !== null && !(input instanceof Uint8Array)) {
+    // An object given is checked as a copy: the event answered is not the caller's object, which
+    // is left as it was (the check drops `__proto__`-like keys from what it checks).
+    try {
+      value = structuredClone(input);
+    } catch {
+      throw new AlertEventError("Invalid event: not a JSON value", "");
+    }
+  } else if (typeof input === "string" || input instanceof Uint8Array) {
     const text = typeof input === "string" ? input : new TextDecoder().decode(input);
     try {
       value = JSON.parse(text);

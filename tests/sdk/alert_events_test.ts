@@ -78,3 +78,19 @@ Deno.test("events: bad input names the field", () => {
     assertEquals(e.code, "invalid_event");
   }
 });
+
+Deno.test("events: an object given is checked as a copy and left as it was", () => {
+  const given = {
+    id: "evt_c",
+    event: "ping",
+    constructor: "kept",
+    data: { ["__proto__"]: "kept too" },
+  };
+  const before = structuredClone(given);
+  const event = parseAlertEvent(given);
+  assert((event as unknown) !== given);
+  assertEquals(given, before);
+  given.event = "recapture_delist";
+  assertEquals(event.event, "ping");
+  assertThrows(() => parseAlertEvent({ id: "e", event: "ping", f: () => 1 }), AlertEventError);
+});

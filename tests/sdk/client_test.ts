@@ -782,8 +782,9 @@ Deno.test("lastResponse is read lazily from the response and leaves the object p
   // Two answers, two metas.
   const other = await client.customers.retrieve("c1");
   assert(other.lastResponse !== meta);
-  // The getter belongs to no other object.
-  assertEquals(desc?.get?.call({}), undefined);
+  // Read through a Proxy (as Vue's reactive(), Immer and MobX wrap results), the same meta.
+  assert(new Proxy(c, {}).lastResponse === meta);
+  assert(new Proxy(c, { get: (t, k, r) => Reflect.get(t, k, r) }).lastResponse === meta);
 });
 
 Deno.test("an answer of the wrong shape carries the request id of its response", async () => {
