@@ -8,9 +8,11 @@
  *    added (judged at 0 ms, where nothing hides it); the 0 ms ratio is information only. Both
  *    figures are medians over rounds of the paired difference (or ratio) of each round's batches,
  *    so that load drifting during the run cancels out of both; the interquartile range of the
- *    added µs is printed beside it, to show how steady the run was. The 2 and 20 ms servers hold
- *    for exactly that long (not a millisecond timer, whose phase moved a request's time by up to
- *    a millisecond); 1,000 requests a side at 2 ms, the guard's delay;
+ *    added µs is printed beside it, to show how steady the run was. The server runs in a Worker
+ *    and holds each answer for exactly the delay on its own thread (`_answer_server.ts`): the
+ *    client's thread idles meanwhile, as it does for a real server, and no millisecond timer's
+ *    phase moves a request's time (a timer answered "2 ms" in ~3.4 ms and moved the ratio by
+ *    ±0.005 between runs); 1,000 requests a side at 2 ms, the guard's delay;
  * 2. preparation of 100,000 customers (validate + serialize) vs bare `JSON.stringify`.
  *
  * Run: `deno run -A bench/client.ts` (part of `deno task bench`). Exits 1 when a guard fails.
@@ -19,6 +21,7 @@
 import createClient from "openapi-fetch";
 import { RecaptureClient, validateCustomers } from "../mod.ts";
 import { customerJson } from "../tests/_samples.ts";
+import type { AnswerServerInit } from "./_answer_server.ts";
 
 const KEY = "sec_bench_key";
 
@@ -60,14 +63,16 @@ const BODY = JSON.stringify({
 });
 
 /**
- * Holds the thread for exactly `ms` (to the microsecond): the server's answer time. A timer would
- * wait 2 to 3 ms for 2 ms, by its phase against the millisecond tick, which moved the 2 ms
- * guard's ratio by ±0.005 between runs. Nothing else runs meanwhile: each client waits for its
- * one request in flight.
+ * Starts the answering server in a Worker (`bench/_answer_server.ts`) and gives its port and a
+ * way to stop it.
  */
-function holdFor(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) { /* the server is working */ }
+async function startServer(delayMs: number): Promise<{ port: number; stop(): void }> {
+  const worker = new Worker(new URL("./_answer_server.ts", import.meta.url), { type: "module" });
+  const port = await new Promise<number>((resolve) => {
+    worker.onmessage = (event: MessageEvent<number>) => resolve(event.data);
+    worker.postMessage({ delayMs, body: BODY } satisfies AnswerServerInit);
+  });
+  return { port, stop: () => worker.terminate() };
 }
 
 /** Per-request figures of one client against raw fetch. */
@@ -91,14 +96,8 @@ interface Figures {
 }
 
 async function againstServer(delayMs: number, rounds: number, perBatch: number): Promise<Figures> {
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => {
-      if (delayMs > 0) holdFor(delayMs);
-      return new Response(BODY, { headers: { "content-type": "application/json" } });
-    },
-  );
-  const base = `http://127.0.0.1:${server.addr.port}`;
+  const server = await startServer(delayMs);
+  const base = `http://127.0.0.1:${server.port}`;
   const client = new RecaptureClient({ apiKey: KEY, baseUrl: base });
   const peer = createClient<Paths>({ baseUrl: base, headers: { ApiKey: KEY } });
   // Each client is given the id and builds its URL, as a caller's code does (a URL made once
@@ -145,7 +144,7 @@ async function againstServer(delayMs: number, rounds: number, perBatch: number):
     ours.add(s1 + s2, r1 + r2);
     peers.add(p1 + p2, r1 + r2);
   }
-  await server.shutdown();
+  server.stop();
   return { delayMs, rawUs: median(rawT) * 1000, sdk: ours.figures(), peer: peers.figures() };
 }
 
