@@ -18,8 +18,16 @@ export function shown(x: unknown): string {
   return Array.isArray(x) ? "an array" : `a ${typeof x}`;
 }
 
-/** A finite number ≥ `min`, else a `RangeError` naming `name`. */
+/** An integer ≥ `min`, else a `RangeError` naming `name` (`2.5` is refused, not rounded). */
 export function checkCount(n: unknown, name: string, min: number): number {
+  if (!Number.isInteger(n) || (n as number) < min) {
+    throw new RangeError(`${name} must be an integer ≥ ${min}, got ${shown(n)}`);
+  }
+  return n as number;
+}
+
+/** A finite number ≥ `min`, else a `RangeError` naming `name`. */
+function checkNumber(n: unknown, name: string, min: number): number {
   if (typeof n !== "number" || !Number.isFinite(n) || n < min) {
     throw new RangeError(`${name} must be a number ≥ ${min}, got ${shown(n)}`);
   }
@@ -33,7 +41,7 @@ const MAX_DELAY_MS = 2_000_000_000;
 
 /** A delay in ms: a number from `min` to {@link MAX_DELAY_MS}. */
 export function checkDelay(n: unknown, name: string, min: number): number {
-  const ms = checkCount(n, name, min);
+  const ms = checkNumber(n, name, min);
   if (ms > MAX_DELAY_MS) {
     throw new RangeError(`${name} must be at most ${MAX_DELAY_MS} ms (about 23 days), got ${ms}`);
   }
@@ -46,8 +54,6 @@ export function callLimits(
 ): { timeoutMs?: number; maxRetries?: number } {
   return {
     timeoutMs: o?.timeoutMs === undefined ? undefined : checkDelay(o.timeoutMs, "timeoutMs", 1),
-    maxRetries: o?.maxRetries === undefined
-      ? undefined
-      : Math.floor(checkCount(o.maxRetries, "maxRetries", 0)),
+    maxRetries: o?.maxRetries === undefined ? undefined : checkCount(o.maxRetries, "maxRetries", 0),
   };
 }

@@ -126,7 +126,7 @@ export class RecaptureClient {
       throw new TypeError(`baseUrl must be an absolute URL, got ${this.baseUrl}`);
     }
     const timeoutMs = checkDelay(o.timeoutMs ?? 30_000, "timeoutMs", 1);
-    const maxRetries = Math.floor(checkCount(o.maxRetries ?? 2, "maxRetries", 0));
+    const maxRetries = checkCount(o.maxRetries ?? 2, "maxRetries", 0);
     const fetchFn: FetchLike | null = o.fetch ?? null;
     let auth: Auth | null = null;
     const oauth = o.clientId !== undefined || o.clientSecret !== undefined;

@@ -103,10 +103,10 @@ export class Customers {
   ): Promise<WithLastResponse<CustomerPage>> {
     const query = new URLSearchParams();
     if (params?.offset !== undefined) {
-      query.set("offset", String(Math.floor(checkCount(params.offset, "offset", 0))));
+      query.set("offset", String(checkCount(params.offset, "offset", 0)));
     }
     if (params?.limit !== undefined) {
-      const limit = Math.floor(checkCount(params.limit, "limit", 1));
+      const limit = checkCount(params.limit, "limit", 1);
       if (limit > 1000) throw new RangeError(`limit must be at most 1000, got ${limit}`);
       query.set("limit", String(limit));
     }
@@ -126,7 +126,9 @@ export class Customers {
   }
 
   /**
-   * Yields every customer, page by page (optionally of one upload).
+   * Yields every customer, page by page (optionally of one upload). Pages are read by offset, as
+   * the API pages: deleting the customers yielded while iterating skips some (the rest move
+   * forward), so collect their ids first, then delete.
    *
    * @example
    * ```ts ignore

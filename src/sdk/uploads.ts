@@ -20,7 +20,7 @@ import {
   type UploadCreateParams,
   UploadEnvelopeSchema,
 } from "./schemas.ts";
-import { checkUploadParams, validateEach } from "./validate.ts";
+import { checkUploadParams, UNKNOWN_FIELD, validateEach } from "./validate.ts";
 import { UPLOAD_BODY_LIMIT_BYTES, UploadBody } from "./_body_size.ts";
 
 /** Options for `uploads.create`. */
@@ -204,8 +204,12 @@ export class Uploads {
       }]);
     let rejected: RowIssue[] = [];
     if (options?.validate === false) {
-      if (!Array.isArray(params?.customers)) {
-        throw new ValidationError(upload.filter((i) => i.field === "customers" || i.field === ""));
+      // Rows go as given, but nothing is left out unsaid: an unknown upload-level field would be.
+      const unknown = upload.filter((i) => i.reason === UNKNOWN_FIELD);
+      if (!Array.isArray(params?.customers) || unknown.length > 0) {
+        throw new ValidationError(
+          upload.filter((i) => i.field === "customers" || i.field === "" || unknown.includes(i)),
+        );
       }
       const stoppedAt = body!.addAll(params.customers);
       if (stoppedAt !== -1) throw tooLarge(stoppedAt);

@@ -23,6 +23,7 @@ import {
   REGIONS,
   type RowIssue,
   type UploadCreateParams,
+  UploadCreateParamsSchema,
   VIN_PATTERN,
 } from "./schemas.ts";
 
@@ -61,8 +62,18 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** The reason for a value that is not a plain object (a class instance is told apart). */
+function notObject(x: unknown): string {
+  const instance = typeof x === "object" && x !== null && !Array.isArray(x);
+  return `must be ${instance ? "a plain" : "an"} object, got ${typeName(x)}`;
+}
+
+/** What a value is, for messages: `null`, `array`, `string`..., `object`, `an instance of Date`. */
 function typeName(x: unknown): string {
-  return x === null ? "null" : Array.isArray(x) ? "array" : typeof x;
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "array";
+  if (typeof x !== "object" || isPlainObject(x)) return typeof x;
+  return `an instance of ${Object.getPrototypeOf(x)?.constructor?.name || "a class"}`;
 }
 
 /**
@@ -95,9 +106,10 @@ function sentRego(rego: string): string {
  * Checks and normalises customer rows. A row needs a `rego` or a `vin`; a `vin` is 17 characters
  * without I, O or Q; in `au` a `state` is one of NSW VIC QLD SA WA TAS NT ACT; dates are real
  * `YYYY-MM-DD` dates (monitor start not after end); text fields are strings;
- * `additional_fields` is an object that JSON carries unchanged (no bigint, cycle, NaN, ±Infinity,
- * function, symbol, Map or Set, nested at most 2,000 levels); unknown fields are refused. Blank
- * values count as absent. An `expiry_date` of today or earlier is refused unless
+ * `additional_fields` is an object that JSON carries unchanged (plain objects, arrays and values
+ * with `toJSON`; no bigint, cycle, NaN, ±Infinity, invalid Date, function, symbol, `undefined` in
+ * an array, Map, Set or other class instance; nested at most 2,000 levels); unknown fields are
+ * refused. Blank values count as absent. An `expiry_date` of today or earlier is refused unless
  * `allowPastExpiry` (the API would delete the customer at once).
  *
  * @example
@@ -149,7 +161,7 @@ function checkRow(
   lastDeleted: string,
 ): CustomerInput | null {
   if (!isPlainObject(raw)) {
-    issues.push({ index, field: "", reason: `must be an object, got ${typeName(raw)}` });
+    issues.push({ index, field: "", reason: notObject(raw) });
     return null;
   }
   const before = issues.length;
@@ -250,7 +262,7 @@ function checkRow(
       issues.push({
         index,
         field: "additional_fields",
-        reason: `must be an object, got ${typeName(extra)}`,
+        reason: notObject(extra),
       });
     } else {
       const problem = jsonProblem(extra, "additional_fields");
@@ -272,8 +284,10 @@ export const MAX_ADDITIONAL_DEPTH = 2000;
 /**
  * Why `x` cannot travel as JSON unchanged, naming where in it (`additional_fields.crm.id`), or
  * null. `JSON.stringify` throws on a bigint or a cycle, and silently drops functions and symbols,
- * turns NaN and ±Infinity into null and a Map or Set into `{}`. Objects with `toJSON` (a Date)
- * are what they say they are.
+ * turns NaN, ±Infinity, an invalid Date and `undefined` in an array (or a hole) into null, and any
+ * object but a plain one or an array into its own fields (a Map, a RegExp or an Error into `{}`).
+ * Objects with `toJSON` (a valid Date) are what they say they are; `undefined` in an object is
+ * absent, as it is in a row.
  */
 function jsonProblem(x: Record<string, unknown>, name: string): string | null {
   // The common case, a flat object of strings, numbers and booleans, without the full walk.
@@ -328,13 +342,20 @@ function jsonProblemAt(
       break;
   }
   if (reason !== null) return { path: [], reason };
-  if (x === null || typeof (x as { toJSON?: unknown }).toJSON === "function") return null;
+  if (x === null) return null;
   const object = x as Record<string, unknown>;
+  if (object instanceof Date && Number.isNaN(object.getTime())) {
+    return { path: [], reason: "is an invalid Date, which JSON would send as null" };
+  }
+  if (typeof object.toJSON === "function") return null;
   if (object instanceof Map || object instanceof Set) {
     return {
       path: [],
       reason: `is a ${object instanceof Map ? "Map" : "Set"}, which JSON would send as {}`,
     };
+  }
+  if (!Array.isArray(object) && !isPlainObject(object)) {
+    return { path: [], reason: `is ${typeName(object)}, which JSON would not carry as it is` };
   }
   if (ancestors.includes(object)) {
     return { path: [], reason: "refers back to an object that contains it" };
@@ -346,7 +367,9 @@ function jsonProblemAt(
   let found: { path: (string | number)[]; reason: string } | null = null;
   if (Array.isArray(object)) {
     for (let i = 0; i < object.length && found === null; i++) {
-      found = jsonProblemAt(object[i], ancestors, depth + 1);
+      found = object[i] === undefined
+        ? { path: [], reason: "is undefined (or a hole), which JSON would send as null" }
+        : jsonProblemAt(object[i], ancestors, depth + 1);
       if (found !== null) found.path.push(i);
     }
   } else {
@@ -388,12 +411,23 @@ function dateProblem(x: unknown): string | null {
   return isValidDate(x) ? null : "must be a real date written YYYY-MM-DD";
 }
 
+/** @internal The reason given for an upload-level field the API does not know. */
+export const UNKNOWN_FIELD = "unknown field";
+
+/** The fields of an upload request: the keys of its schema. */
+const UPLOAD_FIELDS: ReadonlySet<string> = new Set(Object.keys(UploadCreateParamsSchema.entries));
+
 /** Checks the upload-level fields (issues have `index: -1`). */
 export function checkUploadParams(params: UploadCreateParams): RowIssue[] {
   const issues: RowIssue[] = [];
   const p = params as unknown as Record<string, unknown>;
   if (!isPlainObject(p)) {
-    return [{ index: -1, field: "", reason: `params must be an object, got ${typeName(p)}` }];
+    return [{ index: -1, field: "", reason: `params ${notObject(p)}` }];
+  }
+  for (const key in p) {
+    if (!UPLOAD_FIELDS.has(key) && p[key] !== undefined) {
+      issues.push({ index: -1, field: key, reason: UNKNOWN_FIELD });
+    }
   }
   if (typeof p.name !== "string" || p.name.trim() === "") {
     issues.push({ index: -1, field: "name", reason: "must be a non-empty string" });
@@ -450,8 +484,9 @@ export interface CheckUpdateOptions {
 }
 
 /**
- * Checks a PATCH body: only the four updatable fields, strings, dates real or `""`, and no
- * `expiry_date` that deletes the customer at once unless `allowPastExpiry`.
+ * Checks a PATCH body: at least one of the four updatable fields and no other, strings, each (once
+ * trimmed) blank to clear it or meeting the upload's rule (client name length, mobile number, a
+ * real date), and no `expiry_date` that deletes the customer at once unless `allowPastExpiry`.
  */
 export function checkUpdateParams(
   params: CustomerUpdateParams,
@@ -459,11 +494,15 @@ export function checkUpdateParams(
 ): RowIssue[] {
   const p = params as unknown as Record<string, unknown>;
   if (!isPlainObject(p)) {
-    return [{ index: -1, field: "", reason: `params must be an object, got ${typeName(p)}` }];
+    return [{ index: -1, field: "", reason: `params ${notObject(p)}` }];
   }
   const issues: RowIssue[] = [];
-  for (const [key, value] of Object.entries(p)) {
-    if (value === undefined) continue;
+  let given = 0;
+  for (const [key, raw] of Object.entries(p)) {
+    if (raw === undefined) continue;
+    given++;
+    // Judged as the API stores it: trimmed, and blank clears the field.
+    const value = typeof raw === "string" ? raw.trim() : raw;
     if (!UPDATABLE.has(key)) {
       issues.push({
         index: -1,
@@ -472,24 +511,33 @@ export function checkUpdateParams(
       });
     } else if (typeof value !== "string") {
       issues.push({ index: -1, field: key, reason: `must be a string, got ${typeName(value)}` });
-    } else if ((key === "sale_date" || key === "expiry_date") && value !== "") {
-      if (!isValidDate(value)) {
-        issues.push({
-          index: -1,
-          field: key,
-          reason: 'must be a real date written YYYY-MM-DD, or "" to clear it',
-        });
-      } else if (
-        key === "expiry_date" && !options.allowPastExpiry &&
-        expiresImmediately(value, { now: options.now })
-      ) {
-        issues.push({
-          index: -1,
-          field: key,
-          reason: `${value} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
-        });
-      }
+    } else if (value === "") continue;
+    else if (key === "client_name" || key === "mobile_number") {
+      const problem = FIELD_RULES[key](value);
+      if (problem !== null) issues.push({ index: -1, field: key, reason: problem });
+    } else if (!isValidDate(value)) {
+      issues.push({
+        index: -1,
+        field: key,
+        reason: 'must be a real date written YYYY-MM-DD, or "" to clear it',
+      });
+    } else if (
+      key === "expiry_date" && !options.allowPastExpiry &&
+      expiresImmediately(value, { now: options.now })
+    ) {
+      issues.push({
+        index: -1,
+        field: key,
+        reason: `${value} ${PAST_EXPIRY_REASON} (allowPastExpiry: true sends it anyway)`,
+      });
     }
+  }
+  if (given === 0) {
+    issues.push({
+      index: -1,
+      field: "",
+      reason: `nothing to update: give any of ${[...UPDATABLE].join(", ")}`,
+    });
   }
   return issues;
 }

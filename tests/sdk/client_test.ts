@@ -2,11 +2,13 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   type Customer,
   type CustomerPage,
+  type CustomerUpdateParams,
   encodePathSegment,
   RecaptureClient,
   TimeoutError,
   UnexpectedResponseError,
   type Upload,
+  type UploadCreateParams,
   type UploadCreateResult,
   ValidationError,
 } from "../../mod.ts";
@@ -189,6 +191,28 @@ Deno.test("uploads.create refuses invalid rows before sending anything", async (
   assertEquals(seen.length, 0);
 });
 
+Deno.test("uploads.create refuses upload-level fields the API does not know (a misspelt one was dropped)", async () => {
+  const { client, seen } = mswClient([]);
+  for (const validate of [true, false]) {
+    const err = await assertRejects(
+      () =>
+        client.uploads.create({
+          name: "x",
+          enableRegoLookups: true,
+          region: "nz",
+          notes: undefined, // absent, as in a row
+          customers: [{ rego: "ABC123", state: "NSW" }],
+        } as unknown as UploadCreateParams, { validate }),
+      ValidationError,
+    );
+    assertEquals(err.issues, [
+      { index: -1, field: "enableRegoLookups", reason: "unknown field" },
+      { index: -1, field: "region", reason: "unknown field" },
+    ]);
+  }
+  assertEquals(seen.length, 0);
+});
+
 Deno.test("uploads.create with validate:false sends the rows as given", async () => {
   const { client, seen } = mswClient([
     http.post(
@@ -293,7 +317,28 @@ Deno.test("customers.list sends offset, limit, upload_id and returns the page", 
   await assertRejects(
     () => client.customers.retrieve("c1", { maxRetries: -1 }),
     RangeError,
-    "maxRetries must be a number ≥ 0",
+    "maxRetries must be an integer ≥ 0",
+  );
+  // Counts are integers: refused, not rounded (offset 0.9 was sent as 0, limit 1.9 as 1).
+  for (
+    const call of [
+      () => client.customers.list({ offset: 0.9 }),
+      () => client.customers.list({ limit: 1.9 }),
+      () => client.customers.retrieve("c1", { maxRetries: 2.5 }),
+      () =>
+        client.uploads.create({ name: "x", customers: [{ vin: "1HGCM82633A004352" }] }, {
+          maxBodyBytes: 1e3 + 0.5,
+        }),
+    ]
+  ) {
+    const sent = seen.length;
+    await assertRejects(call, RangeError, "must be an integer");
+    assertEquals(seen.length, sent, "nothing was sent");
+  }
+  assertThrows(
+    () => new RecaptureClient({ apiKey: "k", maxRetries: 1.5 }),
+    RangeError,
+    "maxRetries must be an integer ≥ 0, got 1.5",
   );
   await assertRejects(
     () => client.requestRaw("GET", "/v2/recapture/customers", { timeoutMs: 0 }),
@@ -421,6 +466,43 @@ Deno.test("customers.update refuses fields the API cannot change, before sending
   );
   assertEquals(err.issues.map((i) => i.field), ["rego", "sale_date"]);
   assertEquals(seen.length, 0);
+});
+
+Deno.test("customers.update applies the upload's field rules and refuses an empty update, before sending", async () => {
+  const { client, seen } = mswClient([
+    http.patch(
+      `${API}/customers/:id`,
+      () => HttpResponse.json({ success: true, customer: customerJson("cus_1") }),
+    ),
+  ]);
+  const cases: [CustomerUpdateParams, string, string][] = [
+    [
+      { mobile_number: "call me maybe" },
+      "mobile_number",
+      "must be a phone number of 6 to 15 digits",
+    ],
+    [{ client_name: "x".repeat(201) }, "client_name", "must be at most 200 characters, got 201"],
+    [
+      { sale_date: " 2025-02-30 " },
+      "sale_date",
+      'must be a real date written YYYY-MM-DD, or "" to clear it',
+    ],
+    [{}, "", "nothing to update: give any of client_name, mobile_number, sale_date, expiry_date"],
+    [{ client_name: undefined }, "", "nothing to update"],
+  ];
+  for (const [params, field, reason] of cases) {
+    const err = await assertRejects(
+      () => client.customers.update("cus_1", params),
+      ValidationError,
+    );
+    assertEquals(err.issues.length, 1, err.message);
+    assertEquals(err.issues[0].field, field);
+    assert(err.issues[0].reason.startsWith(reason), err.issues[0].reason);
+  }
+  assertEquals(seen.length, 0);
+  // Trimmed as the API stores it; blank clears a field.
+  await client.customers.update("cus_1", { mobile_number: " 0412 345 678 ", client_name: "  " });
+  assertEquals(seen.length, 1);
 });
 
 Deno.test("customers.update refuses a past expiry_date (the API deletes the customer) unless allowPastExpiry", async () => {

@@ -389,6 +389,103 @@ Deno.test("property: additional_fields made of JSON values pass; whatever passes
   );
 });
 
+Deno.test("additional_fields: what JSON would change is refused, class instances and array holes too", () => {
+  class Point {
+    constructor(readonly x: number, readonly y: number) {}
+  }
+  const holes = [1, , 3];
+  const { valid, issues } = validateCustomers([
+    { rego: "C1", additional_fields: { re: /x/ } },
+    { rego: "C2", additional_fields: { err: new Error("boom") } },
+    { rego: "C3", additional_fields: { bytes: new Uint8Array([7, 8]) } },
+    { rego: "C4", additional_fields: { when: new Date("garbage") } },
+    { rego: "C5", additional_fields: { at: new Point(1, 2) } },
+    { rego: "C6", additional_fields: { list: [1, undefined] } },
+    { rego: "C7", additional_fields: { list: holes } },
+    { rego: "C8", additional_fields: { name: new String("boxed") } },
+    // Carried as they are: a valid Date and anything with its own toJSON; a null-prototype object.
+    {
+      rego: "D1",
+      additional_fields: {
+        at: new Date(0),
+        money: { toJSON: () => "12.50" },
+        bare: Object.assign(Object.create(null), { a: 1 }),
+      },
+    },
+  ]);
+  assertEquals(valid.map((r) => r.rego), ["D1"]);
+  assertEquals(issues.map((i) => [i.index, i.reason]), [
+    [0, "additional_fields.re is an instance of RegExp, which JSON would not carry as it is"],
+    [1, "additional_fields.err is an instance of Error, which JSON would not carry as it is"],
+    [
+      2,
+      "additional_fields.bytes is an instance of Uint8Array, which JSON would not carry as it is",
+    ],
+    [3, "additional_fields.when is an invalid Date, which JSON would send as null"],
+    [4, "additional_fields.at is an instance of Point, which JSON would not carry as it is"],
+    [5, "additional_fields.list[1] is undefined (or a hole), which JSON would send as null"],
+    [6, "additional_fields.list[1] is undefined (or a hole), which JSON would send as null"],
+    [7, "additional_fields.name is an instance of String, which JSON would not carry as it is"],
+  ]);
+  assert(issues.every((i) => i.field === "additional_fields"));
+});
+
+/** Whether `sent` (a JSON round trip of `given`) carries the same data: an absent key and one set to `undefined` are the same. */
+function sameData(given: unknown, sent: unknown): boolean {
+  if (given === null || typeof given !== "object") return given === sent;
+  if (sent === null || typeof sent !== "object") return false;
+  if (Array.isArray(given)) {
+    if (!Array.isArray(sent) || sent.length !== given.length) return false;
+    for (let i = 0; i < given.length; i++) {
+      if (!(i in given) || !sameData(given[i], sent[i])) return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(given);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const g = given as Record<string, unknown>, s = sent as Record<string, unknown>;
+  const keys = Object.keys(g).filter((k) => g[k] !== undefined);
+  return keys.length === Object.keys(s).length &&
+    keys.every((k) => Object.hasOwn(s, k) && sameData(g[k], s[k]));
+}
+
+Deno.test("property: additional_fields that pass reach the API unchanged (a JSON round trip keeps every value)", () => {
+  fc.assert(
+    fc.property(
+      fc.dictionary(
+        fc.string(),
+        fc.anything({
+          withBoxedValues: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+          withTypedArray: true,
+          withObjectString: true,
+        }),
+      ),
+      (extra) => {
+        const { valid } = validateCustomers([{ rego: "A", additional_fields: extra }]);
+        if (valid.length === 0) return;
+        const sent = JSON.parse(JSON.stringify(valid[0].additional_fields));
+        assert(sameData(extra, sent), JSON.stringify(sent));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("a row that is a class instance is told apart from other objects", () => {
+  class Row {
+    rego = "ABC123";
+  }
+  const { issues } = validateCustomers([new Row(), new Date(0)]);
+  assertEquals(issues, [
+    { index: 0, field: "", reason: "must be a plain object, got an instance of Row" },
+    { index: 1, field: "", reason: "must be a plain object, got an instance of Date" },
+  ]);
+});
+
 Deno.test("expiresImmediately: on or before today in UTC+14, the earliest today anywhere", () => {
   const now = new Date("2026-03-01T09:59:59Z"); // 23:59:59 on 1 March in UTC+14
   assertEquals(expiresImmediately("2026-03-01", { now }), true);
