@@ -292,9 +292,9 @@ export interface Issue {
 
 /**
  * The first problem with `value` against `shape`, in field order, depth first; `undefined` when
- * it passes. A passing value is used as it is: an object's own `__proto__`, `constructor` and
- * `prototype` keys are removed from it (as the SDK's answers never carried them), nothing else
- * changes.
+ * it passes. A passing value is used as it is: an object's own `__proto__` key, and its own
+ * `constructor` key when that holds an object, are removed from it (the ways a merge of an
+ * answer could reach a prototype), nothing else changes.
  *
  * @example
  * ```ts
@@ -346,13 +346,13 @@ function objectIssue(entries: Entries, strict: boolean): Shape["~issue"] {
       }
     }
     // JSON.parse makes `__proto__` an own key: removed, so that no caller's Object.assign or
-    // merge sets a prototype from an answer. Cheap tests first (this runs for every object).
-    if (
-      object.constructor !== Object || "prototype" in object || Object.hasOwn(object, "__proto__")
-    ) {
-      for (const key of ["__proto__", "constructor", "prototype"]) {
-        if (Object.hasOwn(object, key)) delete object[key];
-      }
+    // merge sets a prototype from an answer; so is a `constructor` holding an object (a deep
+    // merge's way to `constructor.prototype`). A `constructor` or `prototype` holding text is data
+    // (an `additional_fields` key) and stays. Cheap tests first (this runs for every object).
+    if (Object.hasOwn(object, "__proto__")) delete object.__proto__;
+    const made = object.constructor;
+    if (made !== Object && made !== null && typeof made === "object") {
+      Reflect.deleteProperty(object, "constructor");
     }
     return undefined;
   };

@@ -100,16 +100,25 @@ Deno.test("shape: a strict object refuses fields it does not name", () => {
   assertEquals(said(s, { a: 1, b: 1 }), "a: Invalid type: Expected string but received 1");
 });
 
-Deno.test("shape: a passing answer is itself the result, without __proto__, constructor or prototype keys", () => {
+Deno.test("shape: a passing answer is itself the result, without __proto__ or an object under constructor", () => {
   const json = JSON.parse(
-    '{"id":"a","__proto__":{"polluted":true},"constructor":"x","prototype":1,"keep":[1]}',
+    '{"id":"a","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"keep":[1],' +
+      '"additional_fields":{"constructor":"Holden","prototype":"yes","__proto__":{"x":1}}}',
   );
   assert(Object.hasOwn(json, "__proto__"));
-  assertEquals(issueOf(looseObject({ id: string() }), json), undefined);
-  assertEquals(Object.keys(json), ["id", "keep"]);
+  const schema = looseObject({ id: string(), additional_fields: looseObject({}) });
+  assertEquals(issueOf(schema, json), undefined);
+  assertEquals(Object.keys(json), ["id", "keep", "additional_fields"]);
   assertEquals(Object.getPrototypeOf(json), Object.prototype);
   const copy = Object.assign({}, json);
   assertEquals((copy as { polluted?: boolean }).polluted, undefined);
+  // A merge that follows constructor.prototype finds nothing to follow.
+  assertEquals(json.constructor, Object);
+  // Text under constructor or prototype is a customer's data (found in review: it was dropped).
+  assertEquals(
+    JSON.stringify(json.additional_fields),
+    '{"constructor":"Holden","prototype":"yes"}',
+  );
 });
 
 Deno.test("shape: the answers the API sends pass (the SDK returns them as parsed)", () => {
