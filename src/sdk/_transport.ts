@@ -5,7 +5,13 @@
  */
 import type { Auth, AuthHeader } from "./_oauth.ts";
 import { basicAuth, type TokenAnswer } from "./_oauth.ts";
-import { AbortError, ConnectionError, RecaptureError, TimeoutError } from "./errors.ts";
+import {
+  AbortError,
+  ConnectionError,
+  RecaptureError,
+  TimeoutError,
+  UnexpectedResponseError,
+} from "./errors.ts";
 import {
   apiError,
   errorMessage,
@@ -111,6 +117,21 @@ const TOOK_EFFECT = new WeakMap<object, boolean>();
  */
 export function mayHaveTakenEffect(error: unknown): boolean | undefined {
   return typeof error === "object" && error !== null ? TOOK_EFFECT.get(error) : undefined;
+}
+
+/**
+ * `error` with `note` after its message when a create (a POST the loop never retries blindly) may
+ * have taken effect although it failed: it may have ({@link mayHaveTakenEffect}), or the API
+ * answered 2xx and the answer could not be read. A copy of the same class, fields and code, with
+ * the original as its cause; else `error` itself.
+ */
+export function noteIfCreated(error: unknown, note: string): unknown {
+  const effect = mayHaveTakenEffect(error);
+  if (effect === false || !(error instanceof RecaptureError)) return error;
+  if (effect === undefined && !(error instanceof UnexpectedResponseError)) return error;
+  // Every class a create can fail with takes (message, options), its fields among the options.
+  const Same = error.constructor as new (message: string, options: object) => RecaptureError;
+  return new Same(`${error.message}. ${note}`, { ...error, cause: error });
 }
 
 /** Whether an answer of this status leaves the outcome unknown: a 2xx, or a 5xx. */
