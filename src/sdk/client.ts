@@ -103,8 +103,8 @@ function checkSecretUrl(value: string, name: string): void {
   }
   if (!isHttpsOrLoopback(url)) {
     throw new TypeError(
-      `${name} must be ${HTTPS_RULE}, got ${url.protocol}//${url.host}: the credentials sent ` +
-        "there would cross the network in clear text",
+      `${name} must be ${HTTPS_RULE}, got ${url.protocol}//${url.host}: credentials would ` +
+        "cross the network in clear text",
     );
   }
 }

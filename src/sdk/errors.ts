@@ -228,9 +228,8 @@ export class NotFoundError extends RecaptureApiError {
     const earlier = options?.earlierAttemptMayHaveDeleted === true;
     super(
       earlier
-        ? `${message}: an earlier attempt of this DELETE may have deleted it, its answer lost ` +
-          "(timeout, dropped connection or 5xx); it is gone either way, so do not retry " +
-          "(check the id only if it may be wrong)"
+        ? `${message}: an earlier attempt of this DELETE may have deleted it (its answer was ` +
+          "lost); it is gone either way: do not retry"
         : message,
       { ...options, code: options?.code ?? code },
     );

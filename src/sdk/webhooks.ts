@@ -107,8 +107,8 @@ function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
     // Not the URL itself: its token is a secret.
     add(
       "endpoint",
-      `must be ${HTTPS_RULE}, got ${url.protocol}//${url.hostname}: its token is all that ` +
-        "authenticates the pushes, and would cross the network in clear text",
+      `must be ${HTTPS_RULE}, got ${url.protocol}//${url.hostname}: its token would cross ` +
+        "the network in clear text",
     );
   }
   if (params.format !== undefined && params.format !== "json") {
@@ -213,7 +213,7 @@ export class Webhooks {
         error,
         `The webhook ${
           JSON.stringify(params.name)
-        } may have been created anyway: look for it in webhooks.list() before creating it again`,
+        } may have been created anyway: look in webhooks.list() before creating it again`,
       );
     }
   }
