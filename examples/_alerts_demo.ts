@@ -25,7 +25,7 @@ export async function alertsDemo(
     tokens: [token],
     apiKey: SANDBOX_API_KEY,
     apiFetch: sandbox.fetch,
-    baseUrl: "http://sandbox.recapture.local",
+    baseUrl: "https://sandbox.recapture.local",
     destinations: [
       { kind: "webhook", url: "https://crm.example/hooks/recapture", secret },
       { kind: "slack", url: "https://hooks.slack.example/services/demo" },

@@ -91,6 +91,10 @@ export function explainError(error: unknown, context: FailureContext): string {
       : `It was not found in any other region either; check the id.`;
     return `${error.code}: this ${thing} does not belong to region "${context.region}". ${where}`;
   }
+  if (error instanceof NotFoundError && error.earlierAttemptMayHaveDeleted) {
+    return `${error.code}: the ${thing} is gone; an earlier attempt of this delete may have ` +
+      "deleted it, and its answer was lost. Do not retry.";
+  }
   if (error instanceof NotFoundError) {
     const how = thing === "customer"
       ? "Use recapture_list_customers to find customer ids."

@@ -126,7 +126,7 @@ export async function openClient(options: OpenClientOptions = {}): Promise<Opene
   const client = new RecaptureClient({
     apiKey: SANDBOX_API_KEY,
     region,
-    baseUrl: "http://sandbox.recapture.local",
+    baseUrl: "https://sandbox.recapture.local",
     fetch: sandbox.fetch,
   });
   return { client, mode: "sandbox", sandbox, close: () => sandbox.close() };

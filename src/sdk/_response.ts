@@ -72,7 +72,8 @@ export function isQuotaExhausted(headers: Headers, message: string | null): bool
 
 /**
  * The wait a response asks for, in ms: `Retry-After` (seconds or HTTP date), else on a 429
- * `Rate-Limit-Reset` (unix seconds). Null when neither is usable.
+ * `Rate-Limit-Reset` (unix seconds). Null when neither is usable; 0 when the time asked for is
+ * now or already past on this clock (a retry then waits the backoff: `retryDelayMs`).
  */
 export function requestedDelayMs(status: number, headers: Headers, now: number): number | null {
   const ra = headers.get("retry-after");
@@ -116,13 +117,16 @@ export function errorMessage(text: string): string | null {
 
 /**
  * The typed error for an API error answer. `message` is the API's message (already redacted), or
- * null when the body had none (then `HTTP <status>` is used).
+ * null when the body had none (then `HTTP <status>` is used). `retriedDelete`: the answer is to a
+ * DELETE retried after an attempt that may have taken effect (a {@link NotFoundError} says that
+ * attempt may have deleted it).
  */
 export function apiError(
   status: number,
   headers: Headers,
   message: string | null,
   now: number,
+  retriedDelete = false,
 ): RecaptureApiError {
   const meta = readMeta(status, headers);
   const text = message ?? `HTTP ${status}`;
@@ -132,6 +136,8 @@ export function apiError(
     rateLimit: meta.rateLimit,
     quota: meta.quota,
   };
+  const notFound = () =>
+    new NotFoundError(text, { ...opts, earlierAttemptMayHaveDeleted: retriedDelete });
   if (status === 429) {
     if (isQuotaExhausted(headers, message)) return new QuotaExceededError(text, opts);
     return new RateLimitError(text, {
@@ -146,7 +152,7 @@ export function apiError(
       return new IncorrectRegionError(text, opts);
     }
     if (/at least one customer/i.test(message)) return new EmptyUploadError(text, opts);
-    if (/invalid (customer|upload|webhook) id/i.test(message)) return new NotFoundError(text, opts);
+    if (/invalid (customer|upload|webhook) id/i.test(message)) return notFound();
   }
   if (status === 403) {
     if (message !== null && /licen[cs]e|access to recapture/i.test(message)) {
@@ -154,7 +160,7 @@ export function apiError(
     }
     return new PermissionDeniedError(text, opts);
   }
-  if (status === 404) return new NotFoundError(text, opts);
+  if (status === 404) return notFound();
   if (status === 400 || status === 422) return new InvalidRequestError(text, opts);
   return new RecaptureApiError(text, opts);
 }

@@ -35,7 +35,9 @@ export function resolveBackoff(options: BackoffOptions | undefined): Backoff {
 
 /**
  * The delay before retry number `attempt` (0 = first retry). A delay the server asked for wins
- * (capped at `maxRetryAfterMs`); otherwise exponential backoff with jitter in [50%, 100%].
+ * (capped at `maxRetryAfterMs`); otherwise, and when the wait asked for is 0 or less
+ * (`Retry-After: 0`, or a `Rate-Limit-Reset` already past on this clock: the server's clock may
+ * be behind), exponential backoff with jitter in [50%, 100%].
  */
 export function retryDelayMs(
   attempt: number,
@@ -43,7 +45,7 @@ export function retryDelayMs(
   backoff: Backoff,
   random: () => number = Math.random,
 ): number {
-  if (requested !== null) return Math.min(requested, backoff.maxRetryAfterMs);
+  if (requested !== null && requested > 0) return Math.min(requested, backoff.maxRetryAfterMs);
   const exp = Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** attempt);
   return Math.round(exp * (0.5 + random() / 2));
 }

@@ -5,7 +5,13 @@
  */
 import type { Auth, AuthHeader } from "./_oauth.ts";
 import { basicAuth, type TokenAnswer } from "./_oauth.ts";
-import { AbortError, ConnectionError, RecaptureError, TimeoutError } from "./errors.ts";
+import {
+  AbortError,
+  ConnectionError,
+  RecaptureError,
+  TimeoutError,
+  UnexpectedResponseError,
+} from "./errors.ts";
 import {
   apiError,
   errorMessage,
@@ -96,6 +102,43 @@ type Failure =
 
 const TIMEOUT = Symbol("timeout");
 
+/**
+ * For each error the request loop throws: whether the request may have taken effect at the API
+ * although it failed (see {@link mayHaveTakenEffect}).
+ */
+const TOOK_EFFECT = new WeakMap<object, boolean>();
+
+/**
+ * Whether the request that failed with `error` may have taken effect at the API, its answer
+ * lost: an attempt timed out, lost its connection after it may have been sent, got a 5xx, or was
+ * aborted while in flight. `false` when every attempt was refused or provably never sent;
+ * `undefined` when the request loop did not throw `error` (it ended in a 2xx answer: the request
+ * took effect, and the error came from reading that answer).
+ */
+export function mayHaveTakenEffect(error: unknown): boolean | undefined {
+  return typeof error === "object" && error !== null ? TOOK_EFFECT.get(error) : undefined;
+}
+
+/**
+ * `error` with `note` after its message when a create (a POST the loop never retries blindly) may
+ * have taken effect although it failed: it may have ({@link mayHaveTakenEffect}), or the API
+ * answered 2xx and the answer could not be read. A copy of the same class, fields and code, with
+ * the original as its cause; else `error` itself.
+ */
+export function noteIfCreated(error: unknown, note: string): unknown {
+  const effect = mayHaveTakenEffect(error);
+  if (effect === false || !(error instanceof RecaptureError)) return error;
+  if (effect === undefined && !(error instanceof UnexpectedResponseError)) return error;
+  // Every class a create can fail with takes (message, options), its fields among the options.
+  const Same = error.constructor as new (message: string, options: object) => RecaptureError;
+  return new Same(`${error.message}. ${note}`, { ...error, cause: error });
+}
+
+/** Whether an answer of this status leaves the outcome unknown: a 2xx, or a 5xx. */
+function answerMayHaveTakenEffect(status: number): boolean {
+  return status < 400 || status >= 500;
+}
+
 /** The request loop shared by every operation. */
 export class Transport {
   readonly config: TransportConfig;
@@ -163,8 +206,18 @@ export class Transport {
     return qs === "" ? base : `${base}${base.includes("?") ? "&" : "?"}${qs}`;
   }
 
-  /** The final answer of a call: a non-2xx status of a full read becomes a typed API error. */
-  #answer(response: Response, status: number, text: string | null, read: boolean): Received {
+  /**
+   * The final answer of a call: a non-2xx status of a full read becomes a typed API error.
+   * `retriedDelete`: a DELETE retried after an attempt that may have taken effect (a 404 then
+   * says that attempt may have deleted it).
+   */
+  #answer(
+    response: Response,
+    status: number,
+    text: string | null,
+    read: boolean,
+    retriedDelete: boolean,
+  ): Received {
     const body = text ?? "";
     if (read && (status < 200 || status >= 300)) {
       // Redacted before `errorMessage` cuts a long text: a secret across the cut would no longer
@@ -177,6 +230,7 @@ export class Transport {
         response.headers,
         message === null ? null : this.redact(message),
         this.#now(),
+        retriedDelete,
       );
     }
     return { status, response, text: body };
@@ -191,143 +245,167 @@ export class Transport {
     const auth = opts.auth === false ? null : cfg.auth;
     let authRetried = false;
     let retries = 0;
+    // Whether an attempt so far may have taken effect at the API with its answer lost.
+    let tookEffect = false;
 
-    for (let attempt = 1;; attempt++) {
-      if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
-      let authHeader: AuthHeader | null = null;
-      if (auth !== null) {
-        try {
-          authHeader = auth.current() ?? await auth.header(userSignal);
-        } catch (error) {
-          if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
-          throw error instanceof RecaptureError ? error : new ConnectionError(
-            `Could not authenticate ${describeCall(opts)}: ${this.redact(String(error))}`,
-          );
-        }
-      }
-      const headers = this.#headers(opts.headers, opts.contentType, authHeader);
-
-      // Per-attempt timeout, body read included. A raw call hands the body to the caller, so its
-      // timer is cleared once the headers are in.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let timeoutSignal: AbortSignal;
-      if (read) timeoutSignal = this.#timeoutSignal(timeoutMs);
-      else {
-        const controller = new AbortController();
-        timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
-        timeoutSignal = controller.signal;
-      }
-      const signal = userSignal === undefined
-        ? timeoutSignal
-        : AbortSignal.any([userSignal, timeoutSignal]);
-      const started = cfg.logger === undefined ? 0 : this.#now();
-      let failure: Failure | null = null;
-      let response: Response | null = null;
-      let text: string | null = null;
-      // Only what differs from fetch's defaults: each member given costs a conversion. Redirects
-      // are not followed: fetch would carry the `ApiKey` header (and an upload's body) to wherever
-      // the Location points, another host included.
-      const init: RequestInit = { headers, signal, redirect: "manual" };
-      if (opts.method !== "GET") init.method = opts.method;
-      if (opts.body !== undefined) init.body = opts.body as BodyInit;
-      // The platform fetch honours the signal for the headers and the body; a custom fetch (an
-      // app's fetch, a mock) may not, so it is raced against the signal.
-      const custom = cfg.fetch;
-      try {
-        try {
-          response = custom === null
-            ? await globalThis.fetch(url, init)
-            : await raceSignal(custom(new Request(url, init)), signal);
-        } catch (error) {
-          failure = signal.aborted
-            ? (userSignal?.aborted ? null : { kind: "timeout" })
-            : { kind: "network", error, maybeSent: !provablyNotSent(error) };
-          if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
-        }
-        if (response !== null && (read || response.status === 429)) {
-          const source = read ? response : response.clone();
+    try {
+      for (let attempt = 1;; attempt++) {
+        if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
+        let authHeader: AuthHeader | null = null;
+        if (auth !== null) {
           try {
-            text = custom === null ? await source.text() : await raceSignal(source.text(), signal);
+            authHeader = auth.current() ?? await auth.header(userSignal);
           } catch (error) {
-            source.body?.cancel().catch(() => {});
             if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
-            failure = signal.aborted ? { kind: "timeout" } : {
-              kind: "network",
-              error,
-              maybeSent: true,
-            };
-            response = null;
+            throw error instanceof RecaptureError ? error : new ConnectionError(
+              `Could not authenticate ${describeCall(opts)}: ${this.redact(String(error))}`,
+            );
           }
         }
-      } finally {
-        clearTimeout(timer);
-      }
+        const headers = this.#headers(opts.headers, opts.contentType, authHeader);
 
-      if (response !== null) {
-        const status = response.status;
-        if (cfg.logger !== undefined) {
-          cfg.logger.debug?.("recapture response", {
-            method: opts.method,
-            path: opts.path || "token",
-            attempt,
-            status,
-            ms: this.#now() - started,
-          });
+        // Per-attempt timeout, body read included. A raw call hands the body to the caller, so its
+        // timer is cleared once the headers are in.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        let timeoutSignal: AbortSignal;
+        if (read) timeoutSignal = this.#timeoutSignal(timeoutMs);
+        else {
+          const controller = new AbortController();
+          timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+          timeoutSignal = controller.signal;
         }
-        // The common case first: a success is never retried.
-        if (status >= 200 && status < 300) return this.#answer(response, status, text, read);
-        if (status === 401 && auth !== null && !authRetried && auth.refused(authHeader)) {
-          authRetried = true;
-          if (!read) await response.body?.cancel().catch(() => {});
-          continue;
+        const signal = userSignal === undefined
+          ? timeoutSignal
+          : AbortSignal.any([userSignal, timeoutSignal]);
+        const started = cfg.logger === undefined ? 0 : this.#now();
+        let failure: Failure | null = null;
+        let response: Response | null = null;
+        let text: string | null = null;
+        // Only what differs from fetch's defaults: each member given costs a conversion. Redirects
+        // are not followed: fetch would carry the `ApiKey` header (and an upload's body) to wherever
+        // the Location points, another host included.
+        const init: RequestInit = { headers, signal, redirect: "manual" };
+        if (opts.method !== "GET") init.method = opts.method;
+        if (opts.body !== undefined) init.body = opts.body as BodyInit;
+        // The platform fetch honours the signal for the headers and the body; a custom fetch (an
+        // app's fetch, a mock) may not, so it is raced against the signal.
+        const custom = cfg.fetch;
+        try {
+          try {
+            response = custom === null
+              ? await globalThis.fetch(url, init)
+              : await raceSignal(custom(new Request(url, init)), signal);
+          } catch (error) {
+            failure = signal.aborted
+              ? (userSignal?.aborted ? null : { kind: "timeout" })
+              : { kind: "network", error, maybeSent: !provablyNotSent(error) };
+            // Aborted or timed out in flight, or lost after it may have been sent.
+            if (failure?.kind !== "network" || failure.maybeSent) tookEffect = true;
+            if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
+          }
+          if (response !== null && (read || response.status === 429)) {
+            const source = read ? response : response.clone();
+            try {
+              text = custom === null
+                ? await source.text()
+                : await raceSignal(source.text(), signal);
+            } catch (error) {
+              source.body?.cancel().catch(() => {});
+              if (answerMayHaveTakenEffect(response.status)) tookEffect = true;
+              if (userSignal?.aborted) throw this.#aborted(describeCall(opts), userSignal);
+              failure = signal.aborted ? { kind: "timeout" } : {
+                kind: "network",
+                error,
+                maybeSent: true,
+              };
+              response = null;
+            }
+          }
+        } finally {
+          clearTimeout(timer);
         }
-        const retryable = isRetryableStatus(status) &&
-          !(status === 429 &&
-            isQuotaExhausted(response.headers, text === null ? null : errorMessage(text))) &&
-          (opts.retry === "idempotent" || status === 429);
-        if (!retryable || retries >= maxRetries) return this.#answer(response, status, text, read);
-        failure = { kind: "status", response, text };
-      }
 
-      // A failure: retry or give up.
-      const f = failure as Failure;
-      const mayRetry = retries < maxRetries && (
-        f.kind === "status" ||
-        opts.retry === "idempotent" ||
-        (f.kind === "network" && !f.maybeSent)
-      );
-      if (!mayRetry) {
-        if (f.kind === "timeout") {
-          throw new TimeoutError(
-            `${describeCall(opts)} timed out after ${timeoutMs} ms (attempt ${attempt})`,
-          );
+        if (response !== null) {
+          const status = response.status;
+          if (cfg.logger !== undefined) {
+            cfg.logger.debug?.("recapture response", {
+              method: opts.method,
+              path: opts.path || "token",
+              attempt,
+              status,
+              ms: this.#now() - started,
+            });
+          }
+          // The common case first: a success is never retried.
+          if (status >= 200 && status < 300) {
+            return this.#answer(response, status, text, read, false);
+          }
+          // Known before this answer: a 404 to a DELETE after such an attempt may be its doing.
+          const retriedDelete = tookEffect && opts.method === "DELETE";
+          if (status >= 500) tookEffect = true;
+          if (status === 401 && auth !== null && !authRetried && auth.refused(authHeader)) {
+            authRetried = true;
+            if (!read) await response.body?.cancel().catch(() => {});
+            continue;
+          }
+          const retryable = isRetryableStatus(status) &&
+            !(status === 429 &&
+              isQuotaExhausted(response.headers, text === null ? null : errorMessage(text))) &&
+            (opts.retry === "idempotent" || status === 429);
+          if (!retryable || retries >= maxRetries) {
+            return this.#answer(response, status, text, read, retriedDelete);
+          }
+          failure = { kind: "status", response, text };
         }
-        if (f.kind === "network") {
-          throw new ConnectionError(
-            `${describeCall(opts)} failed (attempt ${attempt}): ${this.redact(describe(f.error))}`,
-            { cause: this.#safeCause(f.error) },
-          );
+
+        // A failure: retry or give up.
+        const f = failure as Failure;
+        const mayRetry = retries < maxRetries && (
+          f.kind === "status" ||
+          opts.retry === "idempotent" ||
+          (f.kind === "network" && !f.maybeSent)
+        );
+        if (!mayRetry) {
+          if (f.kind === "timeout") {
+            throw new TimeoutError(
+              `${describeCall(opts)} timed out after ${timeoutMs} ms (attempt ${attempt})`,
+            );
+          }
+          if (f.kind === "network") {
+            throw new ConnectionError(
+              `${describeCall(opts)} failed (attempt ${attempt}): ${
+                this.redact(describe(f.error))
+              }`,
+              { cause: this.#safeCause(f.error) },
+            );
+          }
+          // Unreachable: a status failure is always retried while retries are left.
+          return this.#answer(f.response, f.response.status, f.text, read, false);
         }
-        return this.#answer(f.response, f.response.status, f.text, read);
+        const requested = f.kind === "status"
+          ? requestedDelayMs(f.response.status, f.response.headers, this.#now())
+          : null;
+        const delay = retryDelayMs(retries, requested, cfg.backoff, cfg.random);
+        retries++;
+        if (f.kind === "status" && !read) await f.response.body?.cancel().catch(() => {});
+        cfg.logger?.warn?.("recapture retry", {
+          method: opts.method,
+          path: opts.path || "token",
+          attempt,
+          reason: f.kind === "status" ? `HTTP ${f.response.status}` : f.kind,
+          delayMs: delay,
+        });
+        try {
+          await sleep(delay, userSignal);
+        } catch {
+          throw this.#aborted(describeCall(opts), userSignal as AbortSignal);
+        }
       }
-      const requested = f.kind === "status"
-        ? requestedDelayMs(f.response.status, f.response.headers, this.#now())
-        : null;
-      const delay = retryDelayMs(retries, requested, cfg.backoff, cfg.random);
-      retries++;
-      if (f.kind === "status" && !read) await f.response.body?.cancel().catch(() => {});
-      cfg.logger?.warn?.("recapture retry", {
-        method: opts.method,
-        path: opts.path || "token",
-        attempt,
-        reason: f.kind === "status" ? `HTTP ${f.response.status}` : f.kind,
-        delayMs: delay,
-      });
-      try {
-        await sleep(delay, userSignal);
-      } catch {
-        throw this.#aborted(describeCall(opts), userSignal as AbortSignal);
-      }
+    } catch (error) {
+      // Set (or overwritten) for every error thrown: an OAuth token request's own error passes
+      // through here with this request's verdict, not the token request's.
+      if (typeof error === "object" && error !== null) TOOK_EFFECT.set(error, tookEffect);
+      throw error;
     }
   }
 

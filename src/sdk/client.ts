@@ -25,6 +25,7 @@ import { Customers } from "./customers.ts";
 import type { Region } from "./schemas.ts";
 import { Uploads } from "./uploads.ts";
 import { Webhooks } from "./webhooks.ts";
+import { HTTPS_RULE, isHttpsOrLoopback } from "./_url.ts";
 
 /** Options for {@link RecaptureClient}. */
 export interface RecaptureClientOptions {
@@ -43,11 +44,17 @@ export interface RecaptureClientOptions {
   clientId?: string;
   /** OAuth client secret. */
   clientSecret?: string;
-  /** OAuth token URL. Default `${baseUrl}/auth-broker/request-token`. */
+  /**
+   * OAuth token URL. Default `${baseUrl}/auth-broker/request-token`. Like `baseUrl`, https (http
+   * only to a loopback host).
+   */
   tokenUrl?: string;
   /** Default region (default `au`). */
   region?: Region;
-  /** API base URL (default `https://api.autograb.com.au`). */
+  /**
+   * API base URL (default `https://api.autograb.com.au`). Must be https, or http only to
+   * `localhost`, `127.0.0.0/8` or `[::1]` (a local sandbox): the key goes with every request.
+   */
   baseUrl?: string;
   /** The fetch to send through (default `globalThis.fetch`), e.g. a sandbox's `app.fetch`. */
   fetch?: (input: Request) => Promise<Response>;
@@ -82,6 +89,25 @@ export interface RawRequestInit {
 }
 
 const DEFAULT_BASE_URL = "https://api.autograb.com.au";
+
+/**
+ * Throws a TypeError unless `value` is an absolute URL that keeps the credentials sent to it off
+ * the network in clear text ({@link HTTPS_RULE}).
+ */
+function checkSecretUrl(value: string, name: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`${name} must be an absolute URL, got ${value}`);
+  }
+  if (!isHttpsOrLoopback(url)) {
+    throw new TypeError(
+      `${name} must be ${HTTPS_RULE}, got ${url.protocol}//${url.host}: credentials would ` +
+        "cross the network in clear text",
+    );
+  }
+}
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 
 /**
@@ -120,11 +146,7 @@ export class RecaptureClient {
     const o = options ?? {};
     this.region = checkRegion(o.region ?? "au", "region");
     this.baseUrl = (o.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    try {
-      new URL(this.baseUrl);
-    } catch {
-      throw new TypeError(`baseUrl must be an absolute URL, got ${this.baseUrl}`);
-    }
+    checkSecretUrl(this.baseUrl, "baseUrl");
     const timeoutMs = checkDelay(o.timeoutMs ?? 30_000, "timeoutMs", 1);
     const maxRetries = checkCount(o.maxRetries ?? 2, "maxRetries", 0);
     const fetchFn: FetchLike | null = o.fetch ?? null;
@@ -166,6 +188,7 @@ export class RecaptureClient {
         throw new TypeError("OAuth needs both clientId and clientSecret");
       }
       const tokenUrl = o.tokenUrl ?? `${this.baseUrl}/auth-broker/request-token`;
+      if (o.tokenUrl !== undefined) checkSecretUrl(tokenUrl, "tokenUrl");
       auth = new OAuthAuth(
         o.clientId,
         o.clientSecret,
@@ -182,9 +205,13 @@ export class RecaptureClient {
 
   /**
    * Sends one request with the client's auth, region, timeout and retries, and returns the final
-   * upstream Response whatever its status. Throws only {@link ConnectionError},
-   * {@link TimeoutError} or {@link AbortError}. Retries only idempotent requests, or any request
-   * that provably never reached the server (refused connection, DNS) or got a 429.
+   * upstream Response whatever its status. The request itself throws only
+   * {@link ConnectionError}, {@link TimeoutError} or {@link AbortError}; with OAuth, fetching the
+   * token first can also throw what any call's token fetch throws ({@link AuthenticationError}
+   * for a refused client secret, or another {@link RecaptureApiError} or
+   * {@link UnexpectedResponseError} from the token endpoint). A bad argument (`path`, `region`,
+   * `timeoutMs`, `maxRetries`) throws a TypeError or RangeError before anything is sent. Retries only idempotent requests, or any request that
+   * provably never reached the server (refused connection, DNS) or got a 429.
    *
    * @example
    * ```ts

@@ -181,29 +181,59 @@ export class NotLicensedError extends RecaptureApiError {
   protected static override readonly defaults = { status: 403, code: "not_licensed" };
 }
 
+/** Options for {@link NotFoundError}. */
+export interface NotFoundErrorOptions extends RecaptureApiErrorOptions {
+  /**
+   * The 404 answered a retry of a DELETE whose earlier attempt may have reached the API (it timed
+   * out, lost its connection or got a 5xx): that attempt may have deleted it. Adds so to the
+   * message.
+   */
+  earlierAttemptMayHaveDeleted?: boolean;
+}
+
 /**
- * 404: no such upload or customer. `code` is `invalid_customer_id` or `invalid_upload_id` when the
- * API's message says so, else `not_found`.
+ * 404: no such upload, customer or webhook. `code` is `invalid_customer_id`, `invalid_upload_id`
+ * or `invalid_webhook_id` when the API's message says so, else `not_found`.
+ *
+ * A DELETE (`customers.delete`, `webhooks.delete`, `uploads.cancel`) that is retried after an
+ * attempt whose answer was lost can get this 404 because that attempt deleted it:
+ * `earlierAttemptMayHaveDeleted` is then true, and the message says so.
  *
  * @example
  * ```ts
  * import { NotFoundError } from "@recapture/sdk";
  * console.log(new NotFoundError("Invalid Upload ID").code); // "invalid_upload_id"
+ * const e = new NotFoundError("Invalid Customer ID", { earlierAttemptMayHaveDeleted: true });
+ * console.log(e.earlierAttemptMayHaveDeleted); // true
  * ```
  */
 export class NotFoundError extends RecaptureApiError {
+  /**
+   * True when this 404 answered a retried DELETE whose earlier attempt may have reached the API
+   * and deleted it (its answer was lost): it is gone either way, and retrying will not help.
+   */
+  readonly earlierAttemptMayHaveDeleted: boolean;
   /** HTTP 404, code `not_found` unless the message names the kind of id. */
   protected static override readonly defaults = { status: 404, code: "not_found" };
   /**
    * Creates an instance.
    *
    * @param message the API's message
-   * @param options status, code, request id, rate limit, cause
+   * @param options status, code, request id, rate limit, cause, whether an earlier attempt may
+   * have deleted it
    */
-  constructor(message: string, options?: RecaptureApiErrorOptions) {
+  constructor(message: string, options?: NotFoundErrorOptions) {
     const id = /invalid (customer|upload|webhook) id/i.exec(message);
     const code = id === null ? undefined : `invalid_${id[1].toLowerCase()}_id`;
-    super(message, { ...options, code: options?.code ?? code });
+    const earlier = options?.earlierAttemptMayHaveDeleted === true;
+    super(
+      earlier
+        ? `${message}: an earlier attempt of this DELETE may have deleted it (its answer was ` +
+          "lost); it is gone either way: do not retry"
+        : message,
+      { ...options, code: options?.code ?? code },
+    );
+    this.earlierAttemptMayHaveDeleted = earlier;
   }
 }
 

@@ -12,6 +12,7 @@ import {
 } from "./_call.ts";
 import { sleep } from "../_internal/sleep.ts";
 import { AbortError, TimeoutError, ValidationError } from "./errors.ts";
+import { noteIfCreated } from "./_transport.ts";
 import { encodePathSegment } from "./path.ts";
 import {
   type Region,
@@ -89,17 +90,18 @@ export type CancelledUpload = WithLastResponse<Upload> & {
   readonly outcome: UploadCancelOutcome;
 };
 /**
- * A failure of `uploads.create`; a timeout says that the upload may exist all the same (its body
- * may have reached the API before the timeout), and how to find out.
+ * A failure of `uploads.create`. One after which the upload may exist all the same (a timeout, a
+ * connection lost or an abort after the body may have been sent, a 5xx, an answer that could not
+ * be read) says so, and how to find out: the API lists no uploads, and a queued upload has no
+ * customers yet.
  */
 function createFailure(error: unknown, name: unknown): unknown {
-  if (!(error instanceof TimeoutError)) return error;
-  return new TimeoutError(
-    `${error.message}. The upload ${JSON.stringify(name)} may have been created anyway: ` +
-      "before sending it again, look at the newest customers (the last page of " +
-      "customers.list(), which lists oldest first) and retrieve their upload_id with " +
-      "uploads.retrieve() to see whether an upload of that name exists",
-    { cause: error },
+  return noteIfCreated(
+    error,
+    `The upload ${JSON.stringify(name)} may have been created anyway. Before sending it ` +
+      "again: uploads cannot be listed and a queued one has no customers until processed, so " +
+      "wait, then look for new customers on the last page of customers.list() (oldest first) " +
+      "and check their upload_id with uploads.retrieve()",
   );
 }
 

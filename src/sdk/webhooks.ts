@@ -12,6 +12,8 @@ import {
   type RecaptureAlertEventName,
 } from "./alert_events.ts";
 import { ValidationError } from "./errors.ts";
+import { noteIfCreated } from "./_transport.ts";
+import { HTTPS_RULE, isHttpsOrLoopback } from "./_url.ts";
 import { encodePathSegment } from "./path.ts";
 import { optStr, type RowIssue } from "./schemas.ts";
 import type { Assert, Same } from "./schemas.ts";
@@ -40,7 +42,11 @@ export interface Webhook {
 export interface WebhookCreateParams {
   /** A name for reference. */
   name: string;
-  /** The https URL AutoGrab pushes to; put an unguessable token in it (path or query). */
+  /**
+   * The https URL AutoGrab pushes to; put an unguessable token in it (path or query): it is all
+   * that authenticates the pushes. Plain http only to `localhost`, `127.0.0.0/8` or `[::1]` (a
+   * local receiver of the sandbox's pushes).
+   */
   endpoint: string;
   /** The events to receive (default: all three Recapture events). */
   events?: RecaptureAlertEventName[];
@@ -73,6 +79,14 @@ const WebhookListSchema = looseObject({ webhooks: array(WebhookSchema) });
 
 const WEBHOOKS = "/v2/webhooks";
 
+/** The fields of {@link WebhookCreateParams} (the type holds this list complete). */
+const CREATE_FIELDS: Record<keyof WebhookCreateParams, true> = {
+  name: true,
+  endpoint: true,
+  events: true,
+  format: true,
+};
+
 function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
   const issues: RowIssue[] = [];
   const add = (field: string, reason: string) => issues.push({ index: -1, field, reason });
@@ -89,11 +103,19 @@ function checkWebhookParams(params: WebhookCreateParams): RowIssue[] {
   } catch {
     add("endpoint", "must be an absolute URL");
   }
-  if (url && url.protocol !== "https:" && url.protocol !== "http:") {
-    add("endpoint", `must be an http(s) URL, got ${url.protocol}`);
+  if (url && !isHttpsOrLoopback(url)) {
+    // Not the URL itself: its token is a secret.
+    add(
+      "endpoint",
+      `must be ${HTTPS_RULE}, got ${url.protocol}//${url.hostname}: its token would cross ` +
+        "the network in clear text",
+    );
   }
   if (params.format !== undefined && params.format !== "json") {
     add("format", `must be "json", got ${String(params.format)}`);
+  }
+  for (const key of Object.keys(params)) {
+    if (!Object.hasOwn(CREATE_FIELDS, key)) add(key, "unknown field");
   }
   if (params.events !== undefined) {
     if (!Array.isArray(params.events) || params.events.length === 0) {
@@ -147,8 +169,9 @@ export class Webhooks {
 
   /**
    * Registers a webhook (`POST /v2/webhooks`). Checked first (a {@link ValidationError} names
-   * each bad field). Like uploads, never blindly retried: only on 429 or when the request
-   * provably never reached the server.
+   * each bad field, unknown fields included). Like uploads, never blindly retried: only on 429 or
+   * when the request provably never reached the server; a failure after which it may exist all
+   * the same (a timeout, a lost connection, a 5xx) says so.
    *
    * @example
    * ```ts ignore
@@ -178,12 +201,21 @@ export class Webhooks {
       },
       retry: "unsent-only",
     };
-    return await this.#caller.call(
-      init,
-      { ...options, region },
-      WebhookEnvelopeSchema,
-      (body) => body.webhook,
-    );
+    try {
+      return await this.#caller.call(
+        init,
+        { ...options, region },
+        WebhookEnvelopeSchema,
+        (body) => body.webhook,
+      );
+    } catch (error) {
+      throw noteIfCreated(
+        error,
+        `The webhook ${
+          JSON.stringify(params.name)
+        } may have been created anyway: look in webhooks.list() before creating it again`,
+      );
+    }
   }
 
   /**

@@ -114,7 +114,7 @@ async function inProcess(): Promise<Wiring> {
   });
   const relay = createAlertRelay({
     ...relayOptions("https://destination.example", outcomes),
-    baseUrl: "http://sandbox",
+    baseUrl: "https://sandbox",
     apiFetch: sandbox.fetch,
     fetch: destination.handle,
   });
@@ -126,8 +126,8 @@ async function inProcess(): Promise<Wiring> {
     destination,
     outcomes,
     client: (apiKey) =>
-      new RecaptureClient({ apiKey, baseUrl: "http://sandbox", fetch: sandbox.fetch }),
-    alertUrl: (token) => `http://edge.test/alerts/${token}`,
+      new RecaptureClient({ apiKey, baseUrl: "https://sandbox", fetch: sandbox.fetch }),
+    alertUrl: (token) => `https://edge.test/alerts/${token}`,
     edge: (r) => proxy.fetch(r),
     stop: () => sandbox.close(),
   });

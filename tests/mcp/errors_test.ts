@@ -50,3 +50,15 @@ Deno.test("every error class the SDK exports gets MCP advice of its own, or is o
     assertEquals(generic, GENERIC.has(name), `${name}: ${advice}`);
   }
 });
+
+Deno.test("a retried delete's 404 is explained as a delete that may have happened, not a bad id", () => {
+  const error = new sdk.NotFoundError("Invalid Customer ID", {
+    earlierAttemptMayHaveDeleted: true,
+  });
+  const advice = explainError(error, { region: "au", resource: "customer" });
+  assertEquals(
+    advice,
+    "invalid_customer_id: the customer is gone; an earlier attempt of this delete may have " +
+      "deleted it, and its answer was lost. Do not retry.",
+  );
+});

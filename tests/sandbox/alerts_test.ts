@@ -14,7 +14,7 @@ const LISTING = { rego: "ABC123", state: "NSW", marketplace: "carsales", price: 
 async function trackOne(sandbox: { fetch(r: Request): Promise<Response>; idle(): Promise<void> }) {
   const client = new RecaptureClient({
     apiKey: "sec_key_a",
-    baseUrl: "http://sandbox",
+    baseUrl: "https://sandbox",
     fetch: sandbox.fetch,
   });
   await client.uploads.create({

@@ -44,7 +44,7 @@ async function withEnv(
 ): Promise<void> {
   const sandbox = await testSandbox(options);
   let server: Deno.HttpServer | undefined;
-  let baseUrl = "http://sandbox.test";
+  let baseUrl = "https://sandbox.test";
   if (mode === "http") {
     const ready = Promise.withResolvers<Deno.NetAddr>();
     server = Deno.serve(

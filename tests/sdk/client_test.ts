@@ -1,5 +1,12 @@
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import {
+  AuthenticationError,
   type Customer,
   type CustomerPage,
   type CustomerUpdateParams,
@@ -22,6 +29,7 @@ import {
   type Seen,
   uploadJson,
 } from "../_msw.ts";
+import { createSandbox, SANDBOX_API_KEY, SANDBOX_CLIENT_ID } from "../../src/sandbox/mod.ts";
 
 const API = `${BASE}/v2/recapture`;
 const RATE = {
@@ -774,6 +782,89 @@ Deno.test("constructor refuses bad options with a clear message", () => {
   const c = new RecaptureClient({ auth: "none", baseUrl: "https://example.test///" });
   assertEquals(c.baseUrl, "https://example.test");
   assert(c.region === "au");
+});
+
+Deno.test("baseUrl and tokenUrl must be https, plain http only to a loopback host", async () => {
+  // The key (or the client secret, or the token) would go out in clear text.
+  for (
+    const url of [
+      "http://api.autograb.com.au",
+      "http://169.254.169.254",
+      "http://10.0.0.1:8080",
+      "http://localhost.example.com",
+      "http://128.0.0.1",
+      "http://[::ffff:7f00:1]",
+      "ftp://api.autograb.com.au",
+      "http://user:pw_secret@api.autograb.com.au",
+    ]
+  ) {
+    const e = assertThrows(() => new RecaptureClient({ apiKey: "k", baseUrl: url }), TypeError);
+    assertStringIncludes(e.message, "baseUrl must be https (http only to localhost");
+    assertStringIncludes(e.message, "clear text");
+    assert(!e.message.includes("pw_secret"), e.message);
+    assertThrows(
+      () => new RecaptureClient({ clientId: "i", clientSecret: "s", baseUrl: url }),
+      TypeError,
+      "baseUrl must be https",
+    );
+    assertThrows(
+      () => new RecaptureClient({ clientId: "i", clientSecret: "s", tokenUrl: url }),
+      TypeError,
+      "tokenUrl must be https",
+    );
+  }
+  assertThrows(
+    () => new RecaptureClient({ clientId: "i", clientSecret: "s", tokenUrl: "nope" }),
+    TypeError,
+    "tokenUrl must be an absolute URL",
+  );
+  // Loopback (the local sandbox, every test) in any notation the URL parser knows, and https.
+  for (
+    const url of [
+      "http://127.0.0.1:8787",
+      "http://127.1.2.3",
+      "http://0x7f000001",
+      "http://localhost:8080/",
+      "http://LOCALHOST",
+      "http://[::1]:9000",
+      "http://[0:0:0:0:0:0:0:1]",
+      "https://api.autograb.co.uk",
+    ]
+  ) {
+    new RecaptureClient({ apiKey: "k", baseUrl: url });
+    new RecaptureClient({ clientId: "i", clientSecret: "s", baseUrl: url, tokenUrl: url });
+  }
+  // And a loopback client really talks: the sandbox on 127.0.0.1.
+  const sandbox = await createSandbox();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, sandbox.fetch);
+  try {
+    const client = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      baseUrl: `http://127.0.0.1:${server.addr.port}`,
+    });
+    assertEquals((await client.customers.list()).total, 0);
+  } finally {
+    await server.shutdown();
+    await sandbox.close();
+  }
+});
+
+Deno.test("requestRaw with OAuth and a refused client secret throws the token request's AuthenticationError", async () => {
+  const sandbox = await createSandbox();
+  try {
+    const client = new RecaptureClient({
+      clientId: SANDBOX_CLIENT_ID,
+      clientSecret: "wrong_secret_123",
+      fetch: sandbox.fetch,
+    });
+    const e = await assertRejects(
+      () => client.requestRaw("GET", "/v2/recapture/customers"),
+      AuthenticationError,
+    );
+    assert(!e.message.includes("wrong_secret_123"), e.message);
+  } finally {
+    await sandbox.close();
+  }
 });
 
 Deno.test("requestRaw adds auth and region, keeps the given query, returns any status", async () => {

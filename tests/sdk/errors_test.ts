@@ -24,6 +24,7 @@ import {
   TimeoutError,
 } from "../../mod.ts";
 import { BASE, customerJson, http, HttpResponse, KEY, mswClient } from "../_msw.ts";
+import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 
 type ErrorClass = new (...args: never[]) => RecaptureApiError;
 
@@ -257,4 +258,135 @@ Deno.test("timeout and abort errors have their codes; abort is never retried", a
   assertEquals((a.cause as Error).message, "user gave up");
   assertEquals(calls, 3);
   await new Promise((r) => setTimeout(r, 40)); // let the handlers' timers finish
+});
+
+// A retried DELETE: the first attempt reaches the sandbox (which deletes at once) and its answer
+// is lost on the way back; the retry then gets 404.
+
+/** How the first answer to a DELETE is lost, after the sandbox has acted on it. */
+type Loss = "late" | "502" | "reset" | "429 before reaching";
+
+/** The sandbox's fetch, losing the first DELETE's answer as `loss` says. */
+function lossyLink(sandbox: { fetch: (r: Request) => Promise<Response> }, loss: Loss) {
+  let first = true;
+  return async (request: Request): Promise<Response> => {
+    const lose = request.method === "DELETE" && first;
+    if (lose) first = false;
+    if (lose && loss === "429 before reaching") {
+      return Response.json({ error: true, message: "Too Many Requests" }, {
+        status: 429,
+        headers: { "Retry-After": "0" },
+      });
+    }
+    const answer = await sandbox.fetch(request);
+    if (!lose) return answer;
+    await answer.body?.cancel();
+    if (loss === "502") return new Response("<html>Bad Gateway</html>", { status: 502 });
+    if (loss === "reset") throw new TypeError("error reading a body from connection: reset");
+    await new Promise((r) => setTimeout(r, 150)); // past the client's 50 ms timeout
+    return new Response(null, { status: 504 });
+  };
+}
+
+async function withTrackedCustomer(
+  fn: (sandbox: Awaited<ReturnType<typeof createSandbox>>, customerId: string) => Promise<void>,
+): Promise<void> {
+  const sandbox = await createSandbox();
+  try {
+    const setup = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const upload = await setup.uploads.create({ name: "d", customers: [{ rego: "DEL1" }] });
+    await setup.uploads.wait(upload.id, { intervalMs: 5 });
+    const [customer] = (await setup.customers.list({ upload_id: upload.id })).customers;
+    await fn(sandbox, customer.id);
+  } finally {
+    await new Promise((r) => setTimeout(r, 160)); // the late answers' timers
+    await sandbox.idle();
+    await sandbox.close();
+  }
+}
+
+function lossyClient(sandbox: { fetch: (r: Request) => Promise<Response> }, loss: Loss) {
+  return new RecaptureClient({
+    apiKey: SANDBOX_API_KEY,
+    fetch: lossyLink(sandbox, loss),
+    timeoutMs: 50,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+  });
+}
+
+for (const loss of ["late", "502", "reset"] as const) {
+  Deno.test(`customers.delete retried after a lost answer (${loss}): the 404 says the first attempt may have deleted it`, async () => {
+    await withTrackedCustomer(async (sandbox, id) => {
+      const client = lossyClient(sandbox, loss);
+      const e = await assertRejects(() => client.customers.delete(id), NotFoundError);
+      assertEquals(e.earlierAttemptMayHaveDeleted, true);
+      assertEquals([e.status, e.code], [404, "invalid_customer_id"]);
+      assert(e.message.startsWith("Invalid Customer ID: "), e.message);
+      assertStringIncludes(e.message, "an earlier attempt of this DELETE may have deleted it");
+      assertStringIncludes(e.message, "do not retry");
+      assert(!e.message.includes(SANDBOX_API_KEY));
+      // It was deleted, by the first attempt.
+      const gone = await assertRejects(() => client.customers.retrieve(id), NotFoundError);
+      assertEquals(gone.earlierAttemptMayHaveDeleted, false);
+    });
+  });
+}
+
+Deno.test("webhooks.delete retried after a lost answer: the 404 says the first attempt may have deleted it", async () => {
+  const sandbox = await createSandbox({ pushFetch: () => Promise.resolve(new Response("ok")) });
+  try {
+    const setup = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const hook = await setup.webhooks.create({
+      name: "crm",
+      endpoint: "https://edge.example.com/alerts/tok_0123456789abcdef",
+    });
+    const e = await assertRejects(
+      () => lossyClient(sandbox, "late").webhooks.delete(hook.id),
+      NotFoundError,
+    );
+    assertEquals([e.earlierAttemptMayHaveDeleted, e.code], [true, "invalid_webhook_id"]);
+    assertStringIncludes(e.message, "may have deleted it");
+    assertEquals((await setup.webhooks.list()).webhooks, []);
+  } finally {
+    await new Promise((r) => setTimeout(r, 160));
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("a DELETE's 404 stays plain when no earlier attempt can have deleted it", async () => {
+  await withTrackedCustomer(async (sandbox, id) => {
+    // The first attempt's 404: the API's message as it is.
+    const plain = new RecaptureClient({ apiKey: SANDBOX_API_KEY, fetch: sandbox.fetch });
+    const first = await assertRejects(() => plain.customers.delete("cus_none"), NotFoundError);
+    assertEquals([first.earlierAttemptMayHaveDeleted, first.message], [
+      false,
+      "Invalid Customer ID",
+    ]);
+    // A 429 never reached the API: the retry's 404 is the whole truth.
+    const limited = lossyClient(sandbox, "429 before reaching");
+    const after429 = await assertRejects(() => limited.customers.delete("cus_none"), NotFoundError);
+    assertEquals([after429.earlierAttemptMayHaveDeleted, after429.message], [
+      false,
+      "Invalid Customer ID",
+    ]);
+    // A GET deletes nothing, whatever happened to its first attempt.
+    const slow = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      timeoutMs: 50,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      fetch: async (request) => {
+        const answer = await sandbox.fetch(request);
+        if (request.url.includes("cus_none") && !slowOnce++) {
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        return answer;
+      },
+    });
+    let slowOnce = 0;
+    const get = await assertRejects(() => slow.customers.retrieve("cus_none"), NotFoundError);
+    assertEquals([get.earlierAttemptMayHaveDeleted, get.message], [false, "Invalid Customer ID"]);
+    // And the customer is still there.
+    assertEquals((await plain.customers.retrieve(id)).id, id);
+  });
 });

@@ -1,10 +1,27 @@
 // Fail early (issue 18): an upload whose body would pass the limit is refused while it is
 // prepared, at the row that passes it, before anything is sent; the SDK's count is the body's
 // real size in UTF-8 bytes (checked against what a real server on loopback receives, and against
-// the sandbox's own limit); a timed-out upload's error says it may exist and how to check.
+// the sandbox's own limit); an upload that may exist although create failed (timeout, dropped
+// connection, 5xx, abort in flight, unreadable 2xx) says so and how to check.
 
-import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { RecaptureClient, TimeoutError, ValidationError } from "../../mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import {
+  AbortError,
+  ConnectionError,
+  InvalidRequestError,
+  RateLimitError,
+  RecaptureClient,
+  ServerError,
+  TimeoutError,
+  UnexpectedResponseError,
+  ValidationError,
+} from "../../mod.ts";
 import { UPLOAD_BODY_LIMIT_BYTES } from "../../src/sdk/_body_size.ts";
 import { createSandbox, SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 
@@ -164,6 +181,7 @@ Deno.test("upload timeout: the error says the upload may exist, names it, and sa
     assertStringIncludes(error.message, '"March sales" may have been created anyway');
     assertStringIncludes(error.message, "customers.list()");
     assertStringIncludes(error.message, "uploads.retrieve()");
+    assertStringIncludes(error.message, "uploads cannot be listed");
     assert(error.cause instanceof TimeoutError);
   } finally {
     answered.resolve();
@@ -189,6 +207,205 @@ Deno.test("bulkUpload splits by size: rows over 64 MiB at any batchSize go as up
     assertEquals(uploads.length, 2);
     assertEquals(uploads.reduce((n, u) => n + u.customers, 0), 9000);
   } finally {
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+const MAY_EXIST = '"March" may have been created anyway';
+const MARCH = { name: "March", customers: [{ rego: "A1", state: "NSW" }] };
+
+/**
+ * A loopback API answering every upload POST with `answer` (after reading its body), counting
+ * them; `onPost` runs once the body is in.
+ */
+function loopbackApi(answer: (req: Request) => Response | Promise<Response>) {
+  let posts = 0;
+  const received = Promise.withResolvers<void>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.arrayBuffer();
+    if (req.method === "POST" && req.url.includes("/v2/recapture/upload")) {
+      posts++;
+      received.resolve();
+    }
+    return await answer(req);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    posts: () => posts,
+    received: received.promise,
+    close: () => server.shutdown(),
+  };
+}
+
+const FAST = { baseDelayMs: 1, maxDelayMs: 2 };
+
+/** Until the request is aborted (the client's timeout or signal), then an empty answer. */
+const hold = (req: Request) =>
+  new Promise<Response>((resolve) =>
+    req.signal.addEventListener("abort", () => resolve(new Response(null)), { once: true })
+  );
+
+type ErrorClass = new (...args: never[]) => Error;
+
+const AMBIGUOUS_ANSWERS: [string, () => Response, ErrorClass][] = [
+  ["a 502", () => new Response("<html>Bad Gateway</html>", { status: 502 }), ServerError],
+  [
+    "a 500 with the API's message",
+    () => Response.json({ error: true, message: "Internal error" }, { status: 500 }),
+    ServerError,
+  ],
+  [
+    "a 201 that cannot be read",
+    () => new Response('{"success":true,"upl', { status: 201 }),
+    UnexpectedResponseError,
+  ],
+];
+
+for (const [what, answer, errorClass] of AMBIGUOUS_ANSWERS) {
+  Deno.test(`upload answered with ${what}: the error says it may exist and how to check`, async () => {
+    const api = loopbackApi(answer);
+    try {
+      const client = new RecaptureClient({ apiKey: "sec_x", baseUrl: api.url, retry: FAST });
+      const error = await assertRejects(() => client.uploads.create(MARCH), errorClass);
+      assertEquals(api.posts(), 1);
+      assertStringIncludes(error.message, MAY_EXIST);
+      assertStringIncludes(error.message, "a queued one has no customers until processed");
+      assertInstanceOf(error.cause, errorClass);
+      // The class's fields are kept.
+      const [copy, cause] = [error as ServerError, error.cause as ServerError];
+      assertEquals([copy.status, copy.code], [cause.status, cause.code]);
+      assert(!error.message.includes("sec_x"));
+    } finally {
+      await api.close();
+    }
+  });
+}
+
+Deno.test("upload whose connection drops after sending: the ConnectionError says it may exist", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let requests = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(65536);
+      if (await conn.read(buf).catch(() => null)) requests++;
+      conn.close();
+    }
+  })().catch(() => {});
+  try {
+    const client = new RecaptureClient({
+      apiKey: "sec_x",
+      baseUrl: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+      retry: FAST,
+    });
+    const error = await assertRejects(() => client.uploads.create(MARCH), ConnectionError);
+    assertEquals(requests, 1);
+    assertStringIncludes(error.message, MAY_EXIST);
+  } finally {
+    listener.close();
+    await serving;
+  }
+});
+
+Deno.test("upload aborted by the caller after sending: the AbortError says it may exist", async () => {
+  const api = loopbackApi(hold);
+  try {
+    const client = new RecaptureClient({ apiKey: "sec_x", baseUrl: api.url });
+    const controller = new AbortController();
+    api.received.then(() => controller.abort());
+    const error = await assertRejects(
+      () => client.uploads.create(MARCH, { signal: controller.signal }),
+      AbortError,
+    );
+    assertStringIncludes(error.message, MAY_EXIST);
+  } finally {
+    await api.close();
+  }
+});
+
+Deno.test("upload failures that prove nothing was created stay as they were", async () => {
+  // Refused: provably never sent (retried, then given up).
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const refused = new RecaptureClient({
+    apiKey: "sec_x",
+    baseUrl: `http://127.0.0.1:${closedPort}`,
+    retry: FAST,
+  });
+  const e1 = await assertRejects(() => refused.uploads.create(MARCH), ConnectionError);
+  assert(!e1.message.includes("may have been created"), e1.message);
+  // Aborted before anything was sent.
+  const e2 = await assertRejects(
+    () => refused.uploads.create(MARCH, { signal: AbortSignal.abort() }),
+    AbortError,
+  );
+  assert(!e2.message.includes("may have been created"), e2.message);
+  // Refused by the API (4xx): nothing was created.
+  const refusals: [() => Response, ErrorClass][] = [
+    [
+      () => Response.json({ error: true, message: "bad field" }, { status: 400 }),
+      InvalidRequestError,
+    ],
+    [() =>
+      Response.json({ error: true, message: "Too Many Requests" }, {
+        status: 429,
+        headers: { "Retry-After": "0" },
+      }), RateLimitError],
+  ];
+  for (const [answer, errorClass] of refusals) {
+    const api = loopbackApi(answer);
+    try {
+      const client = new RecaptureClient({ apiKey: "sec_x", baseUrl: api.url, retry: FAST });
+      const e = await assertRejects(() => client.uploads.create(MARCH), errorClass);
+      assert(!e.message.includes("may have been created"), e.message);
+    } finally {
+      await api.close();
+    }
+  }
+  // The OAuth token request failed (5xx, retried): the upload was never sent.
+  const token = loopbackApi(() => new Response("down", { status: 503 }));
+  try {
+    const client = new RecaptureClient({
+      clientId: "id",
+      clientSecret: "secret_x",
+      baseUrl: token.url,
+      retry: FAST,
+    });
+    const e = await assertRejects(() => client.uploads.create(MARCH), ServerError);
+    assertEquals(token.posts(), 0);
+    assert(!e.message.includes("may have been created"), e.message);
+  } finally {
+    await token.close();
+  }
+});
+
+Deno.test("an upload queued but unanswered: the advice finds it once processed", async () => {
+  const gate = Promise.withResolvers<void>();
+  const sandbox = await createSandbox({ beforeChunk: () => gate.promise });
+  try {
+    const client = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      timeoutMs: 50,
+      fetch: async (req) => {
+        const answer = await sandbox.fetch(req);
+        if (req.method === "POST") await new Promise((r) => setTimeout(r, 150)); // answer lost
+        return answer;
+      },
+    });
+    const error = await assertRejects(() => client.uploads.create(MARCH), TimeoutError);
+    assertStringIncludes(error.message, MAY_EXIST);
+    // Queued, so no customers yet: the message says to wait rather than to conclude.
+    assertEquals((await client.customers.list()).total, 0);
+    assertStringIncludes(error.message, "wait, then look for new customers");
+    gate.resolve();
+    await sandbox.idle();
+    const page = await client.customers.list({ limit: 1000 });
+    const newest = page.customers[page.customers.length - 1];
+    assertEquals((await client.uploads.retrieve(newest.upload_id!)).name, "March");
+  } finally {
+    gate.resolve();
+    await new Promise((r) => setTimeout(r, 160));
     await sandbox.idle();
     await sandbox.close();
   }

@@ -333,7 +333,7 @@ Deno.test("requestRaw retries idempotent requests and returns the final status",
   await forced.body?.cancel();
 });
 
-Deno.test("requestRaw throws only connection, timeout and abort errors", async () => {
+Deno.test("requestRaw's own request throws only connection, timeout and abort errors", async () => {
   const { client } = mswClient([
     http.get(`${BASE}/v2/recapture/customers/reset`, () => fault("reset")),
     http.get(`${BASE}/v2/recapture/customers/hang`, ({ request }) => hang(request)),

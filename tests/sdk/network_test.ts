@@ -151,6 +151,10 @@ Deno.test("server-asked delays: Retry-After seconds or date, Rate-Limit-Reset on
   const b = resolveBackoff({ baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 30_000 });
   assertEquals(retryDelayMs(0, 120_000, b), 30_000);
   assertEquals(retryDelayMs(0, 2_000, b), 2_000);
+  // A wait of 0 or less (Retry-After: 0, a reset already past on this clock) is no wait at all:
+  // the backoff applies.
+  assertEquals([0, -5000].map((w) => retryDelayMs(1, w, b, () => 1)), [200, 200]);
+  assertEquals(retryDelayMs(1, 0, b, () => 0), 100);
   assertEquals([0, 1, 2, 3, 4].map((n) => retryDelayMs(n, null, b, () => 1)), [
     100,
     200,
@@ -162,6 +166,44 @@ Deno.test("server-asked delays: Retry-After seconds or date, Rate-Limit-Reset on
   const defaults = resolveBackoff(undefined);
   assertEquals(defaults, { baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 });
 });
+
+for (
+  const [what, headers] of [
+    ["Retry-After: 0", () => ({ "Retry-After": "0" })],
+    // The server's clock 2 s behind the client's: the reset it names is already past here.
+    ["a Rate-Limit-Reset already past", () => ({
+      "Rate-Limit-Remaining": "0",
+      "Rate-Limit-Reset": String(Math.ceil((Date.now() - 2000) / 1000) + 1),
+    })],
+  ] as const
+) {
+  Deno.test(`a 429 with ${what} is retried after the backoff, not at once`, async () => {
+    const times: number[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+      times.push(performance.now());
+      return Response.json({ error: true, message: "Rate limit exceeded" }, {
+        status: 429,
+        headers: headers(),
+      });
+    });
+    try {
+      const client = new RecaptureClient({
+        apiKey: "sec_x",
+        baseUrl: `http://127.0.0.1:${server.addr.port}`,
+        maxRetries: 2,
+        retry: { baseDelayMs: 60, maxDelayMs: 1000 },
+      });
+      const e = await assertRejects(() => client.customers.retrieve("c1"), RecaptureApiError);
+      assertEquals(e.status, 429);
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      assertEquals(gaps.length, 2);
+      // Jittered backoff: at least half of 60 ms, then of 120 ms (the defect retried in 2-13 ms).
+      assert(gaps[0] >= 29 && gaps[1] >= 59, `gaps ${gaps.map(Math.round)} ms`);
+    } finally {
+      await server.shutdown();
+    }
+  });
+}
 
 Deno.test("provablyNotSent recognises refused and DNS failures only", () => {
   const wrap = (m: string) => new TypeError("fetch failed", { cause: new Error(m) });

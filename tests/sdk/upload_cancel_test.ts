@@ -77,3 +77,37 @@ Deno.test("cancel twice: the second says already_cancelled and changes nothing",
     await sandbox.close();
   }
 });
+
+Deno.test("cancel whose first answer is lost: the retried DELETE still says cancelled", async () => {
+  // The API answers a second cancel with the upload unchanged (no 404), so the retry after a lost
+  // answer reports what the first attempt did.
+  const hold = gate(1);
+  const sandbox = await createSandbox({ chunkSize: 2, beforeChunk: hold.hook });
+  let lost = 0;
+  try {
+    const client = new RecaptureClient({
+      apiKey: SANDBOX_API_KEY,
+      timeoutMs: 50,
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      fetch: async (request) => {
+        const answer = await sandbox.fetch(request);
+        if (request.method === "DELETE" && lost++ === 0) {
+          await new Promise((r) => setTimeout(r, 150)); // the cancel is done; its answer is late
+        }
+        return answer;
+      },
+    });
+    const customers = Array.from({ length: 6 }, (_, i) => ({ rego: `LOS${i}`, state: "NSW" }));
+    const upload = await client.uploads.create({ name: "held", customers });
+    let seen = await client.uploads.retrieve(upload.id);
+    while (seen.total_processed_customers < 2) seen = await client.uploads.retrieve(upload.id);
+    const cancelled = await client.uploads.cancel(upload.id);
+    assertEquals(lost, 2); // two DELETEs: the first timed out
+    assertEquals(cancelled.outcome, { result: "cancelled", notProcessed: 4 });
+  } finally {
+    hold.open();
+    await new Promise((r) => setTimeout(r, 160));
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});

@@ -10,6 +10,7 @@ import {
   parseAlertEvent,
   PermissionDeniedError,
   RecaptureClient,
+  ServerError,
   ValidationError,
 } from "../../mod.ts";
 import { ACCOUNTS, testSandbox } from "../sandbox/_helpers.ts";
@@ -24,7 +25,7 @@ async function setup(pushed: Request[] = []) {
   const client = (key: string) =>
     new RecaptureClient({
       apiKey: key,
-      baseUrl: "http://sandbox",
+      baseUrl: "https://sandbox",
       fetch: sandbox.fetch,
       maxRetries: 0,
     });
@@ -146,6 +147,90 @@ Deno.test("webhooks: bad params are refused before sending, naming the field", a
   );
   assertEquals(e.issues.map((i) => i.field), ["name", "endpoint", "events[1]"]);
   assertEquals(sent, 0);
+});
+
+Deno.test("webhooks: an endpoint must be https (its token is the pushes' only authentication), plain http only to loopback", async () => {
+  const { sandbox, a } = await setup();
+  try {
+    for (
+      const endpoint of [
+        "http://169.254.169.254/latest?token=abc_secret",
+        "http://crm.example.com/alerts/tok_secret",
+        "http://localhost.example.com/alerts/tok_secret",
+        "ftp://crm.example.com/tok_secret",
+      ]
+    ) {
+      const e = await assertRejects(
+        () => a.webhooks.create({ name: "crm", endpoint }),
+        ValidationError,
+      );
+      assertEquals(e.issues.map((i) => [i.index, i.field]), [[-1, "endpoint"]]);
+      assert(e.issues[0].reason.startsWith("must be https (http only to localhost"), e.message);
+      assert(!e.message.includes("_secret"), e.message); // the URL's token is not repeated
+    }
+    for (
+      const endpoint of [
+        ENDPOINT,
+        "http://127.0.0.1:8788/alerts?token=tok_0123456789abcdef",
+        "http://localhost:8788/alerts/tok_0123456789abcdef",
+        "http://[::1]:8788/alerts/tok_0123456789abcdef",
+      ]
+    ) {
+      assertEquals((await a.webhooks.create({ name: "crm", endpoint })).endpoint, endpoint);
+    }
+  } finally {
+    await sandbox.idle();
+    await sandbox.close();
+  }
+});
+
+Deno.test("webhooks: unknown fields are refused, each named, not dropped", async () => {
+  let sent = 0;
+  const client = new RecaptureClient({
+    apiKey: "sec_x",
+    fetch: () => {
+      sent++;
+      return Promise.resolve(new Response("{}"));
+    },
+  });
+  const e = await assertRejects(
+    () =>
+      client.webhooks.create({
+        name: "crm",
+        endpoint: ENDPOINT,
+        // @ts-expect-error: a typo for `events` (it would subscribe to all three events)
+        event: ["recapture_delist"],
+        secret: "x",
+      }),
+    ValidationError,
+  );
+  assertEquals(e.issues, [
+    { index: -1, field: "event", reason: "unknown field" },
+    { index: -1, field: "secret", reason: "unknown field" },
+  ]);
+  assertEquals(sent, 0);
+});
+
+Deno.test("webhooks: a create that may have succeeded says so", async () => {
+  const client = new RecaptureClient({
+    apiKey: "sec_x",
+    fetch: () => Promise.resolve(Response.json({ error: true, message: "boom" }, { status: 502 })),
+  });
+  const e = await assertRejects(
+    () => client.webhooks.create({ name: "crm", endpoint: ENDPOINT }),
+    ServerError,
+  );
+  assertEquals(e.status, 502);
+  assert(e.message.startsWith("boom. "), e.message);
+  assert(e.message.includes('"crm" may have been created anyway'), e.message);
+  assert(e.message.includes("webhooks.list()"), e.message);
+  // A 400 created nothing: as it was.
+  const refused = new RecaptureClient({
+    apiKey: "sec_x",
+    fetch: () => Promise.resolve(Response.json({ error: true, message: "bad" }, { status: 400 })),
+  });
+  const r = await assertRejects(() => refused.webhooks.create({ name: "crm", endpoint: ENDPOINT }));
+  assertEquals(r.message, "bad");
 });
 
 Deno.test("webhooks: the sandbox refuses a bad body with a 400 naming the field", async () => {
