@@ -21,6 +21,7 @@ import {
   ValidationError,
 } from "../mod.ts";
 import type { RowIssue } from "../mod.ts";
+import { mayHaveBeenCreated } from "../src/sdk/_transport.ts";
 
 /** The most row problems listed in one result; the rest are counted. */
 export const MAX_LISTED_ISSUES = 50;
@@ -90,6 +91,15 @@ export function explainError(error: unknown, context: FailureContext): string {
       ? `It is in region "${context.foundInRegion}": call again with region "${context.foundInRegion}".`
       : `It was not found in any other region either; check the id.`;
     return `${error.code}: this ${thing} does not belong to region "${context.region}". ${where}`;
+  }
+  if (mayHaveBeenCreated(error)) {
+    const check = thing === "webhook"
+      ? "call recapture_list_webhooks and look for it"
+      : "wait a minute, then look for its customers at the end of recapture_list_customers " +
+        "(an upload shows none until it is processed)";
+    return `${(error as RecaptureError).code}: the call failed, but the ${thing} may have been ` +
+      `created anyway (its answer was lost). Do not call this tool again yet: ${check}, and ` +
+      "send it again only if it is not there.";
   }
   if (error instanceof NotFoundError && error.earlierAttemptMayHaveDeleted) {
     return `${error.code}: the ${thing} is gone; an earlier attempt of this delete may have ` +

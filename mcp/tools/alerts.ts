@@ -68,7 +68,7 @@ const createWebhook = defineTool({
   output: { webhook: webhookOut },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded(ctx, { region: reg }, async () => {
+    return await guarded(ctx, { resource: "webhook", region: reg }, async () => {
       const webhook = webhookView(
         await ctx.client.webhooks.create({
           name: args.name,

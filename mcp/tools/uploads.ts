@@ -146,7 +146,7 @@ const uploadCustomers = defineTool({
   },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
-    return await guarded<UploadOut>(ctx, { region: reg }, async () => {
+    return await guarded<UploadOut>(ctx, { resource: "upload", region: reg }, async () => {
       const { rows, readIssues, label } = await readUploadRows(args, ctx);
       if (rows.length === 0) {
         failure("empty_upload", "there are no customer rows. Pass at least one row.");

@@ -131,7 +131,20 @@ export function noteIfCreated(error: unknown, note: string): unknown {
   if (effect === undefined && !(error instanceof UnexpectedResponseError)) return error;
   // Every class a create can fail with takes (message, options), its fields among the options.
   const Same = error.constructor as new (message: string, options: object) => RecaptureError;
-  return new Same(`${error.message}. ${note}`, { ...error, cause: error });
+  const noted = new Same(`${error.message}. ${note}`, { ...error, cause: error });
+  MAY_HAVE_CREATED.add(noted);
+  return noted;
+}
+
+/** The errors {@link noteIfCreated} made: creates that may have happened although they failed. */
+const MAY_HAVE_CREATED = new WeakSet<object>();
+
+/**
+ * Whether `error` is a failed create (an upload, a webhook) that may have happened all the same,
+ * so that sending it again may make it twice (the MCP server's advice reads it).
+ */
+export function mayHaveBeenCreated(error: unknown): boolean {
+  return typeof error === "object" && error !== null && MAY_HAVE_CREATED.has(error);
 }
 
 /** Whether an answer of this status leaves the outcome unknown: a 2xx, or a 5xx. */

@@ -4,6 +4,7 @@
 import { assert, assertEquals } from "@std/assert";
 import * as sdk from "../../mod.ts";
 import { explainError } from "../../mcp/_errors.ts";
+import { connect, rows, textOf } from "./_fixture.ts";
 
 /** The classes answered with their own code and message, nothing more. */
 const GENERIC = new Set([
@@ -61,4 +62,41 @@ Deno.test("a retried delete's 404 is explained as a delete that may have happene
     "invalid_customer_id: the customer is gone; an earlier attempt of this delete may have " +
       "deleted it, and its answer was lost. Do not retry.",
   );
+});
+
+Deno.test("a create whose answer is lost is explained as one that may have happened: the agent is told not to send it again yet", async () => {
+  // The sandbox takes each create; its answer is then lost behind a 502 (a gateway that gave up).
+  const h = await connect({
+    server: { alerts: true },
+    fetch: (sandboxFetch) => async (req) => {
+      const answer = await sandboxFetch(req);
+      return req.method === "POST"
+        ? new Response("<html>Bad Gateway</html>", { status: 502 })
+        : answer;
+    },
+  });
+  try {
+    const upload = await h.call("recapture_upload_customers", { name: "lost", customers: rows(2) });
+    assert(upload.isError);
+    assertEquals(
+      textOf(upload),
+      "server_error: the call failed, but the upload may have been created anyway (its answer " +
+        "was lost). Do not call this tool again yet: wait a minute, then look for its customers " +
+        "at the end of recapture_list_customers (an upload shows none until it is processed), " +
+        "and send it again only if it is not there.",
+    );
+    const webhook = await h.call("recapture_create_webhook", {
+      name: "crm",
+      endpoint: "https://crm.example.com/hooks?token=t0k3n",
+    });
+    assert(webhook.isError);
+    assert(textOf(webhook).includes("the webhook may have been created anyway"), textOf(webhook));
+    assert(textOf(webhook).includes("call recapture_list_webhooks"), textOf(webhook));
+    // They were: the advice is right to hold the agent back.
+    assertEquals((await h.sdk.webhooks.list()).webhooks.length, 1);
+    await h.sandbox.idle();
+    assertEquals((await h.sdk.customers.list()).total, 2);
+  } finally {
+    await h.close();
+  }
 });
