@@ -168,8 +168,13 @@ export class RecaptureClient {
       );
     }
     if (o.apiKey !== undefined) {
-      if (typeof o.apiKey !== "string" || o.apiKey === "") {
+      if (typeof o.apiKey !== "string" || o.apiKey.trim() === "") {
         throw new TypeError("apiKey must be a non-empty string");
+      }
+      // A header cannot carry it (fetch fails, or sends it cut): say so now, without the key.
+      // deno-lint-ignore no-control-regex
+      if (/[\0-\x1f\x7f]/.test(o.apiKey.trim())) {
+        throw new TypeError("apiKey has a line break or control character inside it");
       }
       auth = new ApiKeyAuth(o.apiKey);
     }

@@ -263,7 +263,9 @@ export class Uploads {
    * answer is the upload as the API returns it, plus `outcome`: `"cancelled"`,
    * `"already_cancelled"` when an earlier cancel had stopped it (this one sends no DELETE), or
    * `"already_completed"` when every customer had been processed (nothing was cancelled; the
-   * customers stay). Costs a status request before the DELETE.
+   * customers stay). Costs a status request before the DELETE. Two cancels of one upload at
+   * the same moment may both say `"cancelled"`: the API answers the second DELETE with the upload
+   * unchanged, so only the status read before it tells them apart.
    *
    * @example
    * ```ts ignore

@@ -759,6 +759,14 @@ Deno.test("constructor refuses bad options with a clear message", () => {
   assertThrows(() => new RecaptureClient(), TypeError, "no credentials");
   assertThrows(() => new RecaptureClient({ apiKey: undefined }), TypeError, "no credentials");
   assertThrows(() => new RecaptureClient({ apiKey: "" }), TypeError, "non-empty");
+  assertThrows(() => new RecaptureClient({ apiKey: " \n" }), TypeError, "non-empty");
+  // A key file of two lines (or a stray NUL): refused now, and the key is not in the message.
+  for (const apiKey of ["sec_first\nsec_second", "sec_a\r\nb", "sec_\0x"]) {
+    const e = assertThrows(() => new RecaptureClient({ apiKey }), TypeError, "line break");
+    assert(!e.message.includes("sec_"), e.message);
+  }
+  // Whitespace around it is fine: a header value is sent trimmed.
+  new RecaptureClient({ apiKey: " sec_key_from_file\n" });
   assertThrows(() => new RecaptureClient({ clientId: "", clientSecret: "" }), TypeError, "both");
   assertThrows(
     () => new RecaptureClient({ apiKey: "k", auth: "none" }),
