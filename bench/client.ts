@@ -8,11 +8,13 @@
  *    added (judged at 0 ms, where nothing hides it); the 0 ms ratio is information only. Both
  *    figures are medians over rounds of the paired difference (or ratio) of each round's batches,
  *    so that load drifting during the run cancels out of both; the interquartile range of the
- *    added µs is printed beside it, to show how steady the run was. The server runs in a Worker
- *    and holds each answer for exactly the delay on its own thread (`_answer_server.ts`): the
- *    client's thread idles meanwhile, as it does for a real server, and no millisecond timer's
- *    phase moves a request's time (a timer answered "2 ms" in ~3.4 ms and moved the ratio by
- *    ±0.005 between runs); 1,000 requests a side at 2 ms, the guard's delay;
+ *    added µs is printed beside it, to show how steady the run was. The 0 ms server answers at
+ *    once on the client's thread (the CPU per request, nothing else); the 2 and 20 ms servers run
+ *    in a Worker and hold each answer for exactly the delay on their own thread
+ *    (`_answer_server.ts`): the client's thread idles meanwhile, as it does for a real server,
+ *    and no millisecond timer's phase moves a request's time (a timer answered "2 ms" in ~3.4 ms
+ *    and moved the ratio by ±0.005 between runs); 1,000 requests a side at 2 ms, the guard's
+ *    delay;
  * 2. preparation of 100,000 customers (validate + serialize) vs bare `JSON.stringify`.
  *
  * Run: `deno run -A bench/client.ts` (part of `deno task bench`). Exits 1 when a guard fails.
@@ -63,16 +65,27 @@ const BODY = JSON.stringify({
 });
 
 /**
- * Starts the answering server in a Worker (`bench/_answer_server.ts`) and gives its port and a
- * way to stop it.
+ * Starts the answering server and gives its port and a way to stop it. At 0 ms it runs on this
+ * thread and answers at once, so that the figure is the CPU each client spends per request, with
+ * nothing else in it; with a delay it runs in a Worker (`bench/_answer_server.ts`) and holds each
+ * answer for exactly that long on its own thread, while this thread idles as it does for a real
+ * server (a Worker at 0 ms adds the thread hand-off's wake-ups to every request: raw fetch ~90 →
+ * ~200 µs, and the added µs twice as spread).
  */
-async function startServer(delayMs: number): Promise<{ port: number; stop(): void }> {
+async function startServer(delayMs: number): Promise<{ port: number; stop(): Promise<void> }> {
+  if (delayMs === 0) {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () => new Response(BODY, { headers: { "content-type": "application/json" } }),
+    );
+    return { port: server.addr.port, stop: () => server.shutdown() };
+  }
   const worker = new Worker(new URL("./_answer_server.ts", import.meta.url), { type: "module" });
   const port = await new Promise<number>((resolve) => {
     worker.onmessage = (event: MessageEvent<number>) => resolve(event.data);
     worker.postMessage({ delayMs, body: BODY } satisfies AnswerServerInit);
   });
-  return { port, stop: () => worker.terminate() };
+  return { port, stop: () => Promise.resolve(worker.terminate()) };
 }
 
 /** Per-request figures of one client against raw fetch. */
@@ -144,7 +157,7 @@ async function againstServer(delayMs: number, rounds: number, perBatch: number):
     ours.add(s1 + s2, r1 + r2);
     peers.add(p1 + p2, r1 + r2);
   }
-  server.stop();
+  await server.stop();
   return { delayMs, rawUs: median(rawT) * 1000, sdk: ours.figures(), peer: peers.figures() };
 }
 
