@@ -23,7 +23,7 @@
 import createClient from "openapi-fetch";
 import { RecaptureClient, validateCustomers } from "../mod.ts";
 import { customerJson } from "../tests/_samples.ts";
-import type { AnswerServerInit } from "./_answer_server.ts";
+import { startServer } from "./_server.ts";
 
 const KEY = "sec_bench_key";
 
@@ -64,30 +64,6 @@ const BODY = JSON.stringify({
   }),
 });
 
-/**
- * Starts the answering server and gives its port and a way to stop it. At 0 ms it runs on this
- * thread and answers at once, so that the figure is the CPU each client spends per request, with
- * nothing else in it; with a delay it runs in a Worker (`bench/_answer_server.ts`) and holds each
- * answer for exactly that long on its own thread, while this thread idles as it does for a real
- * server (a Worker at 0 ms adds the thread hand-off's wake-ups to every request: raw fetch ~90 →
- * ~200 µs, and the added µs twice as spread).
- */
-async function startServer(delayMs: number): Promise<{ port: number; stop(): Promise<void> }> {
-  if (delayMs === 0) {
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      () => new Response(BODY, { headers: { "content-type": "application/json" } }),
-    );
-    return { port: server.addr.port, stop: () => server.shutdown() };
-  }
-  const worker = new Worker(new URL("./_answer_server.ts", import.meta.url), { type: "module" });
-  const port = await new Promise<number>((resolve) => {
-    worker.onmessage = (event: MessageEvent<number>) => resolve(event.data);
-    worker.postMessage({ delayMs, body: BODY } satisfies AnswerServerInit);
-  });
-  return { port, stop: () => Promise.resolve(worker.terminate()) };
-}
-
 /** Per-request figures of one client against raw fetch. */
 interface Against {
   /** Median per-request time (µs). */
@@ -109,7 +85,7 @@ interface Figures {
 }
 
 async function againstServer(delayMs: number, rounds: number, perBatch: number): Promise<Figures> {
-  const server = await startServer(delayMs);
+  const server = await startServer(delayMs, BODY);
   const base = `http://127.0.0.1:${server.port}`;
   const client = new RecaptureClient({ apiKey: KEY, baseUrl: base });
   const peer = createClient<Paths>({ baseUrl: base, headers: { ApiKey: KEY } });

@@ -1,7 +1,7 @@
 /**
  * The SDK's per-request cost, this tree against another commit's, in one process: both trees'
- * clients and raw `fetch` take turns (mirrored order, batches of 10) against one server in a
- * Worker (`_answer_server.ts`), so the machine's load falls on all three alike. Prints each
+ * clients and raw `fetch` take turns (mirrored order, batches of 10) against one server (that of
+ * `bench/client.ts`, `_server.ts`), so the machine's load falls on all three alike. Prints each
  * tree's added µs over raw fetch (median of the rounds) and the median of the rounds' paired
  * difference between the trees with its interquartile range: what a change gained or cost.
  *
@@ -9,12 +9,13 @@
  *
  * The other commit's `mod.ts` and `src/` are taken with `git archive` into a temporary folder.
  * The A/A run (`<commit>` = HEAD, unchanged tree) shows the noise: 2026-12-07, 200 rounds, load
- * ~1.3: "saves -0.5 µs [IQR -9.3, +7.0]"; against b1b6309 (before the closure checks): +7.1 µs.
+ * ~1.3: "saves -0.5 µs [IQR -9.3, +7.0]". Quiet machine, 22:00 UTC, 300 rounds: against b1b6309
+ * (before the closure checks) +5.7 µs; against 38e6ad0 (before the review's fixes) +0.8 µs.
  * @module
  */
 import type { RecaptureClient } from "../mod.ts";
 import { customerJson } from "../tests/_samples.ts";
-import type { AnswerServerInit } from "./_answer_server.ts";
+import { startServer } from "./_server.ts";
 
 const args = [...Deno.args];
 const flag = (name: string, fallback: number): number => {
@@ -44,12 +45,8 @@ const there: Client = (await import(`file://${other}/mod.ts`)).RecaptureClient;
 
 const KEY = "sec_bench_key";
 const BODY = JSON.stringify({ success: true, customer: customerJson("cus_1") });
-const worker = new Worker(new URL("./_answer_server.ts", import.meta.url), { type: "module" });
-const port = await new Promise<number>((resolve) => {
-  worker.onmessage = (event: MessageEvent<number>) => resolve(event.data);
-  worker.postMessage({ delayMs, body: BODY } satisfies AnswerServerInit);
-});
-const base = `http://127.0.0.1:${port}`;
+const server = await startServer(delayMs, BODY);
+const base = `http://127.0.0.1:${server.port}`;
 const a = new there({ apiKey: KEY, baseUrl: base });
 const b = new here({ apiKey: KEY, baseUrl: base });
 const id = "cus_1";
@@ -81,7 +78,7 @@ for (let round = 0; round < rounds; round++) {
   addedThis.push(t.this - t.raw);
   gain.push(t.other - t.this);
 }
-worker.terminate();
+await server.stop();
 await Deno.remove(other, { recursive: true });
 
 const quantile = (xs: number[], q: number) => {
