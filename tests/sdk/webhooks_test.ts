@@ -126,7 +126,8 @@ Deno.test("webhooks: errors map to typed classes", async () => {
   }
 });
 
-Deno.test("webhooks: bad params are refused before sending, naming the field", async () => {
+/** A client whose fetch only counts what it is given (nothing should reach it). */
+function countingClient(): { client: RecaptureClient; sent: () => number } {
   let sent = 0;
   const client = new RecaptureClient({
     apiKey: "sec_x",
@@ -135,6 +136,11 @@ Deno.test("webhooks: bad params are refused before sending, naming the field", a
       return Promise.resolve(new Response("{}"));
     },
   });
+  return { client, sent: () => sent };
+}
+
+Deno.test("webhooks: bad params are refused before sending, naming the field", async () => {
+  const { client, sent } = countingClient();
   const e = await assertRejects(
     () =>
       client.webhooks.create({
@@ -146,7 +152,7 @@ Deno.test("webhooks: bad params are refused before sending, naming the field", a
     ValidationError,
   );
   assertEquals(e.issues.map((i) => i.field), ["name", "endpoint", "events[1]"]);
-  assertEquals(sent, 0);
+  assertEquals(sent(), 0);
 });
 
 Deno.test("webhooks: an endpoint must be https (its token is the pushes' only authentication), plain http only to loopback", async () => {
@@ -185,14 +191,7 @@ Deno.test("webhooks: an endpoint must be https (its token is the pushes' only au
 });
 
 Deno.test("webhooks: unknown fields are refused, each named, not dropped", async () => {
-  let sent = 0;
-  const client = new RecaptureClient({
-    apiKey: "sec_x",
-    fetch: () => {
-      sent++;
-      return Promise.resolve(new Response("{}"));
-    },
-  });
+  const { client, sent } = countingClient();
   const e = await assertRejects(
     () =>
       client.webhooks.create({
@@ -208,7 +207,7 @@ Deno.test("webhooks: unknown fields are refused, each named, not dropped", async
     { index: -1, field: "event", reason: "unknown field" },
     { index: -1, field: "secret", reason: "unknown field" },
   ]);
-  assertEquals(sent, 0);
+  assertEquals(sent(), 0);
 });
 
 Deno.test("webhooks: a create that may have succeeded says so", async () => {
