@@ -9,7 +9,7 @@
  *
  * The other commit's `mod.ts` and `src/` are taken with `git archive` into a temporary folder.
  * The A/A run (`<commit>` = HEAD, unchanged tree) shows the noise: 2026-12-07, 200 rounds, load
- * ~1.3: "saves -0.5 µs [IQR -9.3, +7.0]". Quiet machine, 22:00 UTC, 300 rounds: against b1b6309
+ * ~1.3: "saves -0.5 µs [IQR -9.3, +7.0]". Quiet machine, 21:58 UTC, 300 rounds: against b1b6309
  * (before the closure checks) +5.7 µs; against 38e6ad0 (before the review's fixes) +0.8 µs.
  * @module
  */
