@@ -552,7 +552,8 @@ export interface ExpiresImmediatelyOptions {
  * Whether an `expiry_date` deletes the customer at once: the API deletes a customer on its expiry
  * date, and its time zone for that is not documented, so a date counts as "today or earlier" when
  * it is on or before today's date in UTC+14, the earliest "today" anywhere (API_FACTS.md). The one
- * home of that rule: SDK validation, the CLI and MCP confirmation all ask here. `""` (which a PATCH
+ * home of that rule: SDK validation, the CLI and MCP confirmation all ask here. The date is judged
+ * trimmed, as the API stores it (`" 2020-01-01 "` deletes the customer too). `""` (which a PATCH
  * uses to clear the date) and anything not `YYYY-MM-DD` answer `false`.
  *
  * @example
@@ -568,8 +569,10 @@ export function expiresImmediately(
   expiryDate: string,
   options: ExpiresImmediatelyOptions = {},
 ): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(expiryDate)) return false;
-  return expiryDate <= earliestToday(options.now ?? new Date());
+  // Judged as the API stores it: trimmed (a padded past date deletes the customer all the same).
+  const date = typeof expiryDate === "string" ? expiryDate.trim() : "";
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return false;
+  return date <= earliestToday(options.now ?? new Date());
 }
 
 /** Today's date in UTC+14 at `now`, `YYYY-MM-DD`: the rule of {@linkcode expiresImmediately}. */

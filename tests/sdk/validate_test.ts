@@ -495,5 +495,9 @@ Deno.test("expiresImmediately: on or before today in UTC+14, the earliest today 
   assertEquals(expiresImmediately("2026-03-02", { now: later }), true);
   assertEquals(expiresImmediately("2026-03-03", { now: later }), false);
   assertEquals(expiresImmediately("", { now }), false);
+  // Judged as stored: trimmed (a padded date slipped past MCP code mode's confirmation).
+  assertEquals(expiresImmediately(" 2026-03-01 ", { now }), true);
+  assertEquals(expiresImmediately("\t2026-02-28\n", { now }), true);
+  assertEquals(expiresImmediately("  ", { now }), false);
   assertEquals(expiresImmediately("01/03/2026", { now }), false);
 });
