@@ -12,12 +12,36 @@ import { failure } from "./tools/_tool.ts";
 /** Largest file an upload reads. */
 export const MAX_FILE_BYTES = 2_000_000;
 
+/** The endings of the files an upload reads: CSV text (the tool reads nothing else). */
+export const FILE_EXTENSIONS: readonly string[] = [".csv", ".tsv", ".txt"];
+
 /** The folders a call may read from: the operator's, plus the client's roots when it has them. */
 export type AllowedDirs = () => Promise<readonly string[]>;
 
 function inside(path: string, dir: string): boolean {
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   return path.startsWith(base);
+}
+
+/**
+ * Why `path` is not a file an upload reads by its name, or null: a name starting with "." below
+ * the open folder it lies in (dotfiles and dot-folders hold settings and secrets: `.env`,
+ * `.git/`, `.npmrc`), or a name without a CSV ending. Judged on names only, before any read.
+ */
+function refusedName(path: string, dirs: readonly string[]): string | null {
+  // The deepest open folder holding it: only the names below the folder the user opened count.
+  const dir = dirs.filter((d) => inside(path, d)).sort((a, b) => b.length - a.length)[0];
+  const below = dir === undefined ? path : path.slice(dir.replace(/\/$/, "").length + 1);
+  const parts = below.split("/").filter((part) => part !== "");
+  if (parts.some((part) => part.startsWith("."))) {
+    return 'is hidden (a name on its path starts with "."): hidden files and folders hold ' +
+      "settings and secrets, not customers, so this server does not read them";
+  }
+  const name = (parts.at(-1) ?? "").toLowerCase();
+  if (!FILE_EXTENSIONS.some((ending) => name.endsWith(ending))) {
+    return `does not end in ${FILE_EXTENSIONS.join(", ")}: this server reads only CSV files`;
+  }
+  return null;
 }
 
 async function realDirs(dirs: readonly string[]): Promise<string[]> {
@@ -82,17 +106,30 @@ export async function readAllowedFile(
   const check = (resolved: string) => {
     if (!dirs.some((dir) => inside(resolved, dir))) outside();
   };
+  // The name as given, then (after links are resolved) the file it names: a link named
+  // `data.csv` that points at `.env` is refused as `.env` would be.
+  const named = (resolved: string, within: readonly string[]) => {
+    const why = refusedName(resolved, within);
+    if (why !== null) {
+      failure(
+        "file_not_allowed",
+        `${path.slice(0, 200)} ${why}. Ask the user which customer CSV to upload.`,
+      );
+    }
+  };
+  const lexical = decodeURIComponent(new URL(path, "file:///").pathname);
+  if ([...dirs, ...given].some((dir) => inside(lexical, dir))) named(lexical, [...dirs, ...given]);
   let real: string;
   try {
     real = await Deno.realPath(path);
   } catch {
     // Only inside the open folders does the answer say whether a file exists: elsewhere a
     // missing file is "outside" too, so the server is no oracle for the rest of the machine.
-    const lexical = decodeURIComponent(new URL(path, "file:///").pathname);
     if (![...dirs, ...given].some((dir) => inside(lexical, dir))) outside();
     failure("invalid_file", `no such file: ${path.slice(0, 200)}`);
   }
   check(real);
+  named(real, dirs);
   // Before opening: opening a FIFO or device could block or read without end.
   if (!(await Deno.stat(real)).isFile) {
     failure("invalid_file", `${path.slice(0, 200)} is not a regular file.`);

@@ -79,7 +79,11 @@ async function readUploadRows(
     if (csv.length > MAX_CSV_CHARS) {
       failure("too_large", `the CSV has ${csv.length} characters; at most ${MAX_CSV_CHARS}.`);
     }
-    const parsed = await readCsvRows(csv, MAX_UPLOAD_ROWS);
+    const parsed = await readCsvRows(
+      csv,
+      MAX_UPLOAD_ROWS,
+      args.file !== undefined ? "file" : "csv",
+    );
     return {
       rows: parsed.rows,
       readIssues: parsed.issues,

@@ -80,6 +80,65 @@ Deno.test("file input: inside the folder it uploads; every other path is refused
   }
 });
 
+Deno.test("file input: no result quotes a file's content; hidden and non-CSV names are refused unread", async () => {
+  const open = await Deno.makeTempDir();
+  const SECRET = "sk_live_0123456789SECRET";
+  await Deno.writeTextFile(`${open}/.env`, `API_KEY=${SECRET}\n`);
+  await Deno.writeTextFile(`${open}/.git-credentials`, `https://me:${SECRET}@github.com\n`);
+  await Deno.mkdir(`${open}/.git`);
+  await Deno.writeTextFile(`${open}/.git/config.csv`, `rego,${SECRET}\nABC123,x\n`);
+  await Deno.writeTextFile(`${open}/creds.json`, `{"key":"${SECRET}"}\n`);
+  await Deno.symlink(`${open}/.env`, `${open}/data.csv`); // a CSV name for a dotfile
+  // CSV-named files that are not customer files: neither header nor values come back.
+  await Deno.writeTextFile(`${open}/keys.csv`, `user,${SECRET},note\nme,x,y\n`);
+  await Deno.writeTextFile(
+    `${open}/dates.csv`,
+    `rego,state,sale_date\nABC123,NSW,${SECRET}\nABC124,NSW,2024-01-01\n`,
+  );
+  await Deno.writeTextFile(`${open}/ragged.csv`, `rego,state\nABC123,NSW,${SECRET}\n`);
+  const h = await connect({ server: { fileInput: { dirs: [open] } } });
+  try {
+    const texts: string[] = [];
+    const call = async (file: string, code: string | null) => {
+      const result = await h.call("recapture_upload_customers", { name: "f", file, dry_run: true });
+      texts.push(JSON.stringify(result));
+      if (code !== null) {
+        assertEquals(result.isError, true, file);
+        assertMatch(textOf(result), new RegExp(`^${code}: `), file);
+      }
+      return textOf(result);
+    };
+    for (const name of [".env", ".git-credentials", ".git/config.csv", "data.csv"]) {
+      assertStringIncludes(await call(`${open}/${name}`, "file_not_allowed"), "hidden", name);
+    }
+    assertStringIncludes(await call(`${open}/creds.json`, "file_not_allowed"), ".csv");
+    // A missing hidden file is refused by its name too: nothing is looked up.
+    assertStringIncludes(await call(`${open}/.npmrc`, "file_not_allowed"), "hidden");
+    const header = await call(`${open}/keys.csv`, "invalid_csv");
+    assertStringIncludes(header, "line 1 (its header) has no rego or VIN column (3 columns)");
+    assert(!header.includes("columns option"), "the tool has no columns option");
+    const dates = await call(`${open}/dates.csv`, null);
+    assertStringIncludes(dates, "sale_date: cannot be read as a date (the value is not shown");
+    await call(`${open}/ragged.csv`, "invalid_csv");
+    for (const text of texts) assert(!text.includes(SECRET), text);
+    assert(!texts.some((t) => t.includes("note")), "no header cell is quoted");
+    // The agent's own CSV text may be quoted back, but the advice is the tool's, not the SDK's.
+    const own = await h.call("recapture_upload_customers", {
+      name: "f",
+      csv: "plate_no,name\nABC123,x\n",
+      dry_run: true,
+    });
+    assertMatch(
+      textOf(own),
+      /^invalid_csv: .*line 1 \(its header\) has no rego or VIN column \(2 columns\)/,
+    );
+    assert(!textOf(own).includes("columns option"));
+  } finally {
+    await h.close();
+    await Deno.remove(open, { recursive: true });
+  }
+});
+
 Deno.test("file input: the client's roots open their folders; no folder at all is said so", async () => {
   const root = await Deno.makeTempDir();
   await Deno.writeTextFile(`${root}/ok.csv`, csv(2));
