@@ -43,6 +43,22 @@ export const DEFAULT_LIMITS: Readonly<ScriptLimits> = {
   resultChars: 50_000,
 };
 
+/** Most characters of the logs a run returns, and most entries (an empty line is one). */
+export const LOG_LIMITS: Readonly<{ chars: number; entries: number }> = {
+  chars: 4000,
+  entries: 200,
+};
+
+/** Most characters kept of a thrown error's name, and of its message (as of failure logs). */
+export const MAX_ERROR_CHARS = 2000;
+
+/** `text` cut to `max` characters, saying how many more there were. */
+function cutText(text: string, max: number): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}... (${text.length - max} more characters cut)`;
+}
+
 /** Most scripts running at once in this server process (each may hold its memory limit). */
 export const MAX_CONCURRENT_RUNS = 2;
 let running = 0;
@@ -282,6 +298,8 @@ export async function runScript(
     };
     let done: { result?: unknown; error?: { name: string; message: string } } | undefined;
     let logChars = 0;
+    let droppedLogs = 0;
+    let droppedChars = 0;
     const onMessage = (line: string) => {
       let m: Record<string, unknown>;
       try {
@@ -293,10 +311,25 @@ export async function runScript(
         return;
       }
       if (typeof m.log === "string") {
-        if (logChars < 4000) logs.push(m.log.slice(0, 4000 - logChars));
-        logChars += m.log.length;
+        // Both bounds: characters, and entries (300,000 empty lines are 0 characters).
+        const room = Math.min(LOG_LIMITS.chars - logChars, m.log.length);
+        if (logs.length < LOG_LIMITS.entries && (room > 0 || m.log.length === 0)) {
+          logs.push(m.log.slice(0, room));
+          logChars += room;
+          droppedChars += m.log.length - room;
+        } else {
+          droppedLogs++;
+          droppedChars += m.log.length;
+        }
       } else if (m.done === true) {
-        done = { result: m.result, error: m.error as { name: string; message: string } };
+        const error = m.error as { name?: unknown; message?: unknown } | undefined;
+        done = {
+          result: m.result,
+          error: error && {
+            name: cutText(String(error.name), MAX_ERROR_CHARS),
+            message: cutText(String(error.message), MAX_ERROR_CHARS),
+          },
+        };
       } else if (typeof m.method === "string" && Array.isArray(m.args)) {
         calls++;
         if (calls > l.calls) {
@@ -347,6 +380,13 @@ export async function runScript(
     await Promise.all([readStdout, readStderr]);
     await answering;
     await stdin.close().catch(() => {});
+    if (droppedLogs > 0 || droppedChars > 0) {
+      logs.push(
+        `[logs cut: ${droppedLogs} more entr${droppedLogs === 1 ? "y" : "ies"} and ` +
+          `${droppedChars} more characters not kept (at most ${LOG_LIMITS.entries} entries and ` +
+          `${LOG_LIMITS.chars} characters); log less, or return a summary]`,
+      );
+    }
     if (stopped) return stopped;
     const ms = Math.round(performance.now() - started);
     if (done?.error) {

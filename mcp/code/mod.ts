@@ -96,7 +96,11 @@ const runScriptTool = defineTool({
       },
     );
     if (!out.ok) {
-      const logs = out.logs.length > 0 ? `\nlogs:\n${out.logs.join("\n").slice(0, 2000)}` : "";
+      const all = out.logs.join("\n");
+      const shown = all.length > 2000
+        ? `${all.slice(0, 2000)}... (${all.length - 2000} more characters of logs cut)`
+        : all;
+      const logs = out.logs.length > 0 ? `\nlogs:\n${shown}` : "";
       return { ok: false, text: `${out.message} (after ${out.calls} client calls)${logs}` };
     }
     return {
