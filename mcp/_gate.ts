@@ -37,6 +37,11 @@ export interface GateCall {
    */
   noAsk?: "client" | "deployment";
   tokens: () => Promise<ConfirmationTokens>;
+  /**
+   * Whether a token confirms one call only (tools that are not idempotent: a replayed upload
+   * would upload again). Default `false`.
+   */
+  singleUse?: boolean;
 }
 
 /** Go ahead, or a refusal text (`code: explanation`). */
@@ -104,8 +109,19 @@ export async function confirmEffects(plan: EffectPlan, call: GateCall): Promise<
         `confirmation_token "${token}" (expires ${expiresAt.toISOString()}).`,
     };
   }
-  const problem = await tokens.check(call.token, subject);
+  const problem = await tokens.check(call.token, subject, { singleUse: call.singleUse });
   if (problem === null) return { go: true };
+  if (problem === "used") {
+    return {
+      go: false,
+      text:
+        `confirmation_used: the confirmation token was refused: ${
+          TOKEN_PROBLEMS[problem]
+        }. Nothing was changed by this call. Do not retry: check what the first call did (its ` +
+        `result, or the tool that reads it). Only if the user wants it done again, call ` +
+        `${call.tool} without confirmation_token for a fresh preview and confirm it with them.`,
+    };
+  }
   return {
     go: false,
     text:

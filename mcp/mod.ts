@@ -619,6 +619,8 @@ export function createRecaptureMcpServer(
             ask: asker(extra),
             noAsk: s.elicitation ? "client" : "deployment",
             tokens: mintTokens,
+            // A second upload or create is a second effect: its token confirms one call.
+            singleUse: spec.annotations.idempotentHint === false,
           });
           if (!verdict.go) return toResult({ ok: false, text: verdict.text }, s.secrets, scrub);
         }

@@ -196,6 +196,17 @@ Deno.test("confirmation tokens bind tool, region, resource, arguments, server an
   const twin = await createConfirmationTokens(secret, 300, () => now - 1000);
   assertEquals(await twin.check(token, subject), null);
   assert(!token.includes("a-test-secret"), "the secret is not in the token");
+  // Single-use: spent by the first check that passes, refused after; a token for an
+  // idempotent call (no singleUse) is not spent.
+  const once = (await twin.mint(subject)).token;
+  assertEquals(await twin.check(once, subject), null);
+  assertEquals(
+    await twin.check(once, { ...subject, resourceId: "cus_2" }, { singleUse: true }),
+    "other_call",
+  );
+  assertEquals(await twin.check(once, subject, { singleUse: true }), null);
+  assertEquals(await twin.check(once, subject, { singleUse: true }), "used");
+  assertNotEquals((await twin.mint(subject)).token, once, "each token has its own nonce");
 });
 
 Deno.test("masking keeps the last three digits and each word's initial", () => {

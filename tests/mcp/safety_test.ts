@@ -318,6 +318,68 @@ Deno.test("token mode: each refusal names the check that failed", async () => {
   }
 });
 
+Deno.test("token mode: an upload's token confirms one upload; a replay is refused as already run", async () => {
+  const h = await connect(atNow({
+    server: { confirm: "token-unverified", confirmationSecret: "r".repeat(32) },
+  }));
+  try {
+    const args = {
+      name: "mixed",
+      customers: [
+        { rego: "OLD001", state: "NSW", expiry_date: DELETING_DATES.today },
+        { rego: "NEW001", state: "NSW", client_name: "Jane Citizen" },
+      ],
+    };
+    const preview = textOf(await h.call("recapture_upload_customers", args));
+    const token = /confirmation_token "([^"]+)"/.exec(preview)?.[1] ?? "";
+    assert(token !== "", preview);
+    // A refused try does not spend the token: another call's arguments.
+    const other = await h.call("recapture_upload_customers", {
+      ...args,
+      name: "renamed",
+      confirmation_token: token,
+    });
+    assertMatch(textOf(other), /^confirmation_other_call: /);
+    const first = dataOf(
+      await h.call("recapture_upload_customers", { ...args, confirmation_token: token }),
+    );
+    assert(typeof first.upload_id === "string");
+    for (let i = 0; i < 2; i++) {
+      const replay = await h.call("recapture_upload_customers", {
+        ...args,
+        confirmation_token: token,
+      });
+      assertEquals(replay.isError, true);
+      assertMatch(textOf(replay), /^confirmation_used: .*already run/);
+    }
+    // A stateless HTTP server is made per request: another server in this process refuses too.
+    const again = createRecaptureMcpServer(h.sdk, {
+      confirm: "token-unverified",
+      confirmationSecret: "r".repeat(32),
+      now: () => NOW,
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const client = mcpClient();
+    await again.connect(serverSide);
+    await client.connect(clientSide);
+    try {
+      const replay = await client.callTool({
+        name: "recapture_upload_customers",
+        arguments: { ...args, confirmation_token: token },
+      }) as CallToolResult;
+      assertMatch(textOf(replay), /^confirmation_used: /);
+    } finally {
+      await client.close();
+      await again.close();
+    }
+    await h.sandbox.idle();
+    const all = (await h.sdk.customers.list({ limit: 100 })).customers;
+    assertEquals(all.filter((c) => c.rego === "NEW001").length, 1, "one upload, not three");
+  } finally {
+    await h.close();
+  }
+});
+
 // ---------------------------------------------------------------- masking
 
 const PII = {
