@@ -35,6 +35,15 @@ export const DEFAULT_LIST_LIMIT = 20;
 /** Hard cap on the JSON size of one list result, in characters (about 2.5k tokens). */
 export const MAX_LIST_RESULT_CHARS = 7_000;
 
+/**
+ * Most characters of one customer in a list or get result: a longer one is shortened (its
+ * newest sightings and the start of its additional_fields kept) and says so, so a list page holds
+ * at least one whole customer within {@linkcode MAX_LIST_RESULT_CHARS}.
+ */
+export const MAX_CUSTOMER_CHARS = 4_000;
+/** Most characters of a shortened customer's additional_fields, and of each value in them. */
+const SHORT_EXTRA = { total: 1_000, value: 200 } as const;
+
 /** Customer fields the list tool can select (`id` always comes back). */
 export const CUSTOMER_FIELDS = Object.keys(CustomerSchema.entries)
   .filter((f) => f !== "id") as [string, ...string[]];
@@ -351,6 +360,95 @@ export function describeUpload(s: UploadSummary): string {
 export function customerView(customer: Customer, ctx: ToolContext): CustomerOut {
   ctx.scrub.collect(customer);
   return maskRecord({ ...customer } as CustomerOut, ctx.mask);
+}
+
+/** `value` as text of at most `max` characters (JSON for other than strings), marked when cut. */
+function shortValue(value: unknown, max: number): { value: unknown; cut: boolean } {
+  const text = typeof value === "string" ? value : json(value) ?? "";
+  if (text.length <= max) return { value, cut: false };
+  return { value: `${text.slice(0, max)}...`, cut: true };
+}
+
+/**
+ * `customer` within {@linkcode MAX_CUSTOMER_CHARS}: unchanged when it fits; else its
+ * additional_fields cut short (values to 200 characters, 1,000 in all), then as many of its
+ * newest sightings as fit, then any other long text cut, with a `shortened` note saying what was
+ * cut and how much (the list and get tools show it in their text too).
+ *
+ * @example
+ * ```ts ignore
+ * const { customer, shortened } = boundCustomer(customerView(found, ctx));
+ * ```
+ */
+export function boundCustomer(
+  customer: CustomerOut,
+): { customer: CustomerOut; shortened: string | null } {
+  if (json(customer).length <= MAX_CUSTOMER_CHARS) return { customer, shortened: null };
+  const out: CustomerOut = { ...customer };
+  const notes: string[] = [];
+  const extra = out.additional_fields;
+  if (extra !== null && typeof extra === "object" && !Array.isArray(extra)) {
+    const entries = Object.entries(extra);
+    const kept: Record<string, unknown> = {};
+    let size = 2;
+    let cutValues = 0;
+    for (const [key, raw] of entries) {
+      const { value, cut } = shortValue(raw, SHORT_EXTRA.value);
+      const s = json(key).length + json(value).length + 2;
+      if (size + s > SHORT_EXTRA.total) break;
+      kept[key] = value;
+      size += s;
+      if (cut) cutValues++;
+    }
+    const keptCount = Object.keys(kept).length;
+    if (keptCount < entries.length || cutValues > 0) {
+      out.additional_fields = kept;
+      notes.push(
+        `additional_fields: ${keptCount} of ${entries.length} kept` +
+          (cutValues > 0 ? ` (${cutValues} value(s) cut to ${SHORT_EXTRA.value} characters)` : ""),
+      );
+    }
+  }
+  const sightings = out.sightings;
+  if (Array.isArray(sightings) && sightings.length > 0) {
+    // Newest first by `at` (ISO 8601 sorts as text; a later place breaks ties), kept in order.
+    const at = (i: number) => String((sightings[i] as { at?: unknown } | null)?.at ?? "");
+    const newest = sightings.map((_, i) => i).sort((a, b) =>
+      at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : b - a
+    );
+    out.sightings = [];
+    let size = json(out).length + 200; // room for the note
+    const keep = new Set<number>();
+    for (const i of newest) {
+      const s = json(sightings[i]).length + 1;
+      if (size + s > MAX_CUSTOMER_CHARS) break;
+      keep.add(i);
+      size += s;
+    }
+    out.sightings = sightings.filter((_, i) => keep.has(i));
+    if (keep.size < sightings.length) {
+      notes.push(`sightings: newest ${keep.size} of ${sightings.length} kept`);
+    }
+  }
+  if (json(out).length > MAX_CUSTOMER_CHARS - 200) {
+    let cutFields = 0;
+    for (const [key, raw] of Object.entries(out)) {
+      if (key === "id" || key === "sightings" || key === "additional_fields") continue;
+      const { value, cut } = shortValue(raw, SHORT_EXTRA.value);
+      if (cut) {
+        out[key] = value;
+        cutFields++;
+      }
+    }
+    if (cutFields > 0) {
+      notes.push(`${cutFields} other field(s) cut to ${SHORT_EXTRA.value} characters`);
+    }
+  }
+  const shortened = `shortened to fit ${MAX_CUSTOMER_CHARS} characters (was ${
+    json(customer).length
+  }): ${notes.join("; ")}`;
+  out.shortened = shortened;
+  return { customer: out, shortened };
 }
 
 export function json(value: unknown): string {

@@ -8,6 +8,7 @@ import type { CustomerUpdateParams, Region } from "../../mod.ts";
 import { expiresImmediately, isRegion, NotFoundError } from "../../mod.ts";
 import { explainError } from "../_errors.ts";
 import {
+  boundCustomer,
   confirmationToken,
   CUSTOMER_FIELDS,
   customerId,
@@ -132,7 +133,11 @@ const listCustomers = defineTool({
         limit: args.limit,
         ...(state.upload_id !== null ? { upload_id: state.upload_id } : {}),
       }, { region: state.region });
-      const all = page.customers.map((c) => pick(customerView(c, ctx), args.fields));
+      // An oversize customer is shortened (and says so), so one always fits the cap.
+      const bounded = page.customers.map((c) =>
+        boundCustomer(pick(customerView(c, ctx), args.fields))
+      );
+      const all = bounded.map((b) => b.customer);
       // Enforce the size cap: keep whole customers while the JSON fits (always at least one).
       const kept: CustomerOut[] = [];
       let size = 0;
@@ -143,6 +148,7 @@ const listCustomers = defineTool({
         size += s;
       }
       const cut = kept.length < all.length;
+      const shortened = bounded.slice(0, kept.length).filter((b) => b.shortened !== null).length;
       const nextOffset = state.offset + kept.length;
       // The API need not say the total: then any non-empty page may have more after it.
       const total = page.total ?? null;
@@ -161,7 +167,11 @@ const listCustomers = defineTool({
         ? `No customers at offset ${state.offset}${total !== null ? ` (total ${total})` : ""}.`
         : `Customers ${state.offset + 1}-${nextOffset}${total !== null ? ` of ${total}` : ""}` +
           (cut ? ` (page cut to fit the size cap; select fewer fields for more per page)` : "") +
-          (hasMore ? `; more with cursor "${data.next_cursor}".` : ".");
+          (hasMore ? `; more with cursor "${data.next_cursor}".` : ".") +
+          (shortened > 0
+            ? ` ${shortened} oversize customer(s) shortened (see each one's shortened field; ` +
+              "recapture_get_customer shows one alone)."
+            : "");
       return { ok: true, data, text: head };
     });
   },
@@ -179,14 +189,15 @@ const getCustomer = defineTool({
   output: { customer: customerReadOut },
   async run(args, ctx) {
     return await onResource(ctx, args, "customer", args.customer_id, async (reg) => {
-      const customer = customerView(
+      const { customer, shortened } = boundCustomer(customerView(
         await ctx.client.customers.retrieve(args.customer_id, { region: reg }),
         ctx,
-      );
+      ));
       return {
         ok: true,
         data: { customer },
-        text: `${describeCustomer(customer)} in region ${reg}.`,
+        text: `${describeCustomer(customer)} in region ${reg}.` +
+          (shortened === null ? "" : ` Its record is ${shortened}.`),
         links: [resourceLink("customer", customer.id, reg)],
       };
     });

@@ -2,7 +2,7 @@
 import { assert, assertEquals, assertExists, assertMatch, assertStringIncludes } from "@std/assert";
 import { RecaptureClient } from "../../mod.ts";
 import { connect, dataOf, rows, textOf, uploadAndWait } from "./_fixture.ts";
-import { MAX_LIST_RESULT_CHARS } from "../../mcp/tools/_tool.ts";
+import { MAX_CUSTOMER_CHARS, MAX_LIST_RESULT_CHARS } from "../../mcp/tools/_tool.ts";
 import type { Harness } from "./_fixture.ts";
 
 const KEY_A = "sec_test_account_a_0123456789";
@@ -218,6 +218,53 @@ Deno.test("list: cursor paging, fields selection and has_more", async () => {
     const bogus = await h.call("recapture_list_customers", { cursor: "not-a-cursor" });
     assertEquals(bogus.isError, true);
     assertStringIncludes(textOf(bogus), "invalid_cursor");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("list and get: an oversize customer is shortened to fit, and says what was cut", async () => {
+  const h = await connect({ server: { alerts: true, mode: "sandbox" } });
+  try {
+    const notes: Record<string, string> = {};
+    for (let i = 0; i < 60; i++) notes[`note_${i}`] = `${i} ${"lorem ipsum ".repeat(9)}`;
+    const vin = "1HGCM82633A004352";
+    const up = dataOf(
+      await h.call("recapture_upload_customers", {
+        name: "big",
+        customers: [{ vin, client_name: "Jane Citizen", additional_fields: notes }],
+      }),
+    );
+    await h.call("recapture_wait_for_upload", { upload_id: up.upload_id });
+    for (let i = 0; i < 60; i++) {
+      const listed = await h.call("recapture_simulate_listing", {
+        vin,
+        marketplace: "carsales",
+        price: 20000 + i,
+        event: i === 0 ? "listed" : "price_change",
+      });
+      assert(!listed.isError, textOf(listed));
+    }
+    const list = await h.call("recapture_list_customers", { upload_id: up.upload_id });
+    const [listed] = dataOf(list).customers as Record<string, unknown>[];
+    assert(JSON.stringify(dataOf(list).customers).length <= MAX_LIST_RESULT_CHARS);
+    assert(JSON.stringify(listed).length <= MAX_CUSTOMER_CHARS, `${JSON.stringify(listed).length}`);
+    assertMatch(String(listed.shortened), /sightings: newest \d+ of \d+ kept/);
+    assertMatch(String(listed.shortened), /additional_fields: \d+ of 60 kept/);
+    assertStringIncludes(textOf(list), "1 oversize customer(s) shortened");
+    const got = await h.call("recapture_get_customer", { customer_id: listed.id });
+    const customer = dataOf(got).customer as Record<string, unknown>;
+    assert(JSON.stringify(got).length <= 2 * MAX_CUSTOMER_CHARS, `${JSON.stringify(got).length}`);
+    assert(JSON.stringify(customer).length <= MAX_CUSTOMER_CHARS);
+    assertMatch(textOf(got), /Its record is shortened to fit 4000 characters \(was \d+\): /);
+    // The newest sightings are the ones kept: the last price is there.
+    const prices = (customer.sightings as { listing_price?: number }[]).map((s) => s.listing_price);
+    assert(prices.includes(20059), JSON.stringify(prices));
+    // A customer that fits is untouched.
+    await uploadAndWait(h, 1);
+    const small = (dataOf(await h.call("recapture_list_customers", { limit: 100 }))
+      .customers as Record<string, unknown>[]).filter((c) => c.id !== listed.id);
+    assert(small.every((c) => !("shortened" in c)));
   } finally {
     await h.close();
   }
