@@ -47,17 +47,28 @@ export interface GateCall {
 /** Go ahead, or a refusal text (`code: explanation`). */
 export type GateVerdict = { go: true } | { go: false; text: string };
 
-const VERBS: Readonly<Record<Effect["kind"], string>> = {
+const VERBS: Readonly<Record<Exclude<Effect["kind"], "send">, string>> = {
   delete: "deletes",
   cancel: "cancels",
   remove: "removes",
 };
 
-/** The effects, in plain words: "This call deletes data: customer c_1 ... is deleted." */
+/**
+ * The effects, in plain words: "This call deletes data that cannot be restored: customer c_1 ...
+ * is deleted." Data sent to a third party is said apart: it cannot be called back either.
+ */
 export function describeEffects(effects: readonly Effect[]): string {
-  const kinds = [...new Set(effects.map((e) => VERBS[e.kind]))].join(" and ");
-  return `This call ${kinds} data that cannot be restored: ` +
-    effects.map((e) => e.what).join("; ") + ".";
+  const lost = effects.filter((e) => e.kind !== "send");
+  const sent = effects.filter((e) => e.kind === "send");
+  const kinds = [...new Set(lost.map((e) => VERBS[e.kind as keyof typeof VERBS]))].join(" and ");
+  return [
+    lost.length === 0
+      ? ""
+      : `This call ${kinds} data that cannot be restored: ${lost.map((e) => e.what).join("; ")}.`,
+    sent.length === 0
+      ? ""
+      : `This call sends customer data to a third party: ${sent.map((e) => e.what).join("; ")}.`,
+  ].filter((part) => part !== "").join(" ");
 }
 
 /**

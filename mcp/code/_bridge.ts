@@ -15,7 +15,7 @@ import type {
 } from "../../mod.ts";
 import { expiresImmediately, REGIONS } from "../../mod.ts";
 import { CustomerUpdateParamsSchema } from "../../src/sdk/schemas.ts";
-import { API_PAGE_MAX, MAX_UPLOAD_ROWS } from "../tools/_tool.ts";
+import { API_PAGE_MAX, clearedFields, clearingWhat, MAX_UPLOAD_ROWS } from "../tools/_tool.ts";
 import type { confirmEffects, GateVerdict } from "../_gate.ts";
 import { ScriptCallError } from "./_runner.ts";
 import type { CallHandler } from "./_runner.ts";
@@ -74,11 +74,12 @@ const UploadBody = z.strictObject(
   } satisfies Record<keyof UploadCreateParams, z.ZodType>,
 );
 
+/** The fields `customers.update` changes: the SDK's update schema's. */
+const UPDATE_FIELDS: readonly string[] = Object.keys(CustomerUpdateParamsSchema.entries);
+
 /** `customers.update`'s changes: the fields of the SDK's update schema, each a string. */
 const UpdateBody = z.strictObject(
-  Object.fromEntries(
-    Object.keys(CustomerUpdateParamsSchema.entries).map((field) => [field, Str.optional()]),
-  ),
+  Object.fromEntries(UPDATE_FIELDS.map((field) => [field, Str.optional()])),
 );
 
 /**
@@ -169,18 +170,25 @@ const METHODS: Readonly<Record<ClientMethod, Method>> = {
         ...(a[2] as { region?: Region } | undefined),
         allowPastExpiry: true,
       }),
+    // A clear ("" sets a field to null) removes what the field held: asked like a delete, so
+    // a loop over many customers asks for each.
     plan: (a, region) => {
-      const expiry = (a[1] as { expiry_date?: string }).expiry_date;
-      return expiry && expiresImmediately(expiry)
-        ? {
-          region: regionOf(a[2], region),
-          resourceId: a[0] as string,
-          effects: [{
+      const changes = a[1] as Record<string, unknown>;
+      const expiry = changes.expiry_date;
+      const reg = regionOf(a[2], region);
+      const deletes = typeof expiry === "string" && expiry !== "" && expiresImmediately(expiry);
+      const cleared = clearedFields(changes, UPDATE_FIELDS);
+      if (!deletes && cleared.length === 0) return undefined;
+      return {
+        region: reg,
+        resourceId: a[0] as string,
+        effects: deletes
+          ? [{
             kind: "delete",
             what: `customer ${a[0]} expires at once (${expiry}) and is deleted`,
-          }],
-        } as EffectPlan
-        : undefined;
+          }]
+          : [{ kind: "remove", what: clearingWhat(`customer ${a[0]}`, reg, cleared) }],
+      } as EffectPlan;
     },
   },
   "customers.delete": {

@@ -118,9 +118,12 @@ export function resourceLink(
   return { type: "resource_link", uri: resourceUri(kind, id, region), name: `${kind} ${id}` };
 }
 
-/** One thing a call would do that cannot be undone, in plain words for the person asked. */
+/**
+ * One thing a call would do that cannot be undone, in plain words for the person asked: data
+ * deleted, cancelled or removed (a field cleared), or customer data sent to a third party.
+ */
 export interface Effect {
-  kind: "delete" | "cancel" | "remove";
+  kind: "delete" | "cancel" | "remove" | "send";
   /** E.g. `customer c_1 (2019 Toyota Corolla, rego [masked]) in region au is deleted`. */
   what: string;
 }
@@ -449,6 +452,36 @@ export function boundCustomer(
   }): ${notes.join("; ")}`;
   out.shortened = shortened;
   return { customer: out, shortened };
+}
+
+/**
+ * The fields of a customer update that clear (given as `""`: the API sets them to null), in the
+ * order of `fields`, the update's own fields.
+ *
+ * @example
+ * ```ts ignore
+ * clearedFields({ client_name: "", sale_date: "2024-01-01" }, ["client_name", "sale_date"]); // ["client_name"]
+ * ```
+ */
+export function clearedFields(
+  changes: Readonly<Record<string, unknown>>,
+  fields: readonly string[],
+): string[] {
+  return fields.filter((field) => changes[field] === "");
+}
+
+/**
+ * What clearing `fields` of `who` removes, in words for the person asked (an update tool's or a
+ * script's `remove` effect).
+ *
+ * @example
+ * ```ts ignore
+ * clearingWhat("customer c_1", "au", ["mobile_number"]);
+ * ```
+ */
+export function clearingWhat(who: string, region: string, fields: readonly string[]): string {
+  return `${who} in region ${region} has its ${fields.join(", ")} cleared: what ` +
+    `${fields.length === 1 ? "it holds is" : "they hold is"} removed`;
 }
 
 export function json(value: unknown): string {

@@ -56,16 +56,40 @@ const createWebhook = defineTool({
   name: "recapture_create_webhook",
   title: "Create alert webhook",
   description: "Register a URL that receives alerts when a tracked car is listed, re-priced or " +
-    "delisted. Put a long random token in the URL: it is the only authentication.",
+    "delisted. Put a long random token in the URL: it is the only authentication. A person " +
+    "confirms first.",
   access: "write",
   annotations: WRITE_OPEN_WORLD,
   input: {
     name: z.string().min(1).max(200),
     endpoint: z.string().url().max(2000).describe("https URL with a secret token."),
     events: z.array(z.enum(EVENT_VALUES)).min(1).optional().describe("Default: all three."),
+    confirmation_token: confirmationToken,
     region,
   },
   output: { webhook: webhookOut },
+  // Alerts carry customers' regos and VINs to the endpoint: sending data to a third party is an
+  // effect a person confirms, naming the host that will receive it.
+  plan(args, ctx) {
+    const reg = regionOf(args, ctx);
+    const events = args.events ?? RECAPTURE_ALERT_EVENTS;
+    return Promise.resolve({
+      ok: true as const,
+      text: "",
+      data: {
+        region: reg,
+        resourceId: "",
+        effects: [{
+          kind: "send" as const,
+          what: `a webhook in region ${reg} is registered that sends alerts (${
+            events.join(", ")
+          }) with tracked customers' regos, VINs and listings to ${
+            new URL(args.endpoint).host
+          }, until it is deleted`,
+        }],
+      },
+    });
+  },
   async run(args, ctx) {
     const reg = regionOf(args, ctx);
     return await guarded(ctx, { resource: "webhook", region: reg }, async () => {

@@ -9,6 +9,8 @@ import { expiresImmediately, isRegion, NotFoundError } from "../../mod.ts";
 import { explainError } from "../_errors.ts";
 import {
   boundCustomer,
+  clearedFields,
+  clearingWhat,
   confirmationToken,
   CUSTOMER_FIELDS,
   customerId,
@@ -251,8 +253,8 @@ const updateCustomer = defineTool({
   name: "recapture_update_customer",
   title: "Update customer",
   description:
-    'Change the fields given ("" clears one). The API deletes a customer on its expiry_date, ' +
-    "so one of today or earlier deletes it: a person confirms that first.",
+    'Change the fields given. A person confirms a clear ("") or an expiry_date of today or ' +
+    "earlier (the API then deletes the customer) first.",
   access: "write",
   annotations: DESTRUCTIVE_IDEMPOTENT,
   input: {
@@ -264,17 +266,31 @@ const updateCustomer = defineTool({
   output: updateOutput,
   async plan(args, ctx) {
     const expiry = args.expiry_date;
-    if (expiry === undefined || !expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
-      return noEffect(regionOf(args, ctx), args.customer_id);
+    if (expiry !== undefined && expiresImmediately(expiry, { now: new Date(ctx.now()) })) {
+      return await onResource(ctx, args, "customer", args.customer_id, (reg) =>
+        deletionPlan(
+          ctx,
+          reg,
+          args.customer_id,
+          ` (its new expiry_date ${expiry} is today or earlier, and the API deletes a customer ` +
+            "on its expiry date)",
+        ));
     }
-    return await onResource(ctx, args, "customer", args.customer_id, (reg) =>
-      deletionPlan(
+    const cleared = clearedFields(args, Object.keys(updateFields));
+    if (cleared.length === 0) return noEffect(regionOf(args, ctx), args.customer_id);
+    // "" sets a field to null: what it held is removed (effects decide, as for a delete).
+    return await onResource<EffectPlan>(ctx, args, "customer", args.customer_id, async (reg) => {
+      const customer = customerView(
+        await ctx.client.customers.retrieve(args.customer_id, { region: reg }),
         ctx,
-        reg,
-        args.customer_id,
-        ` (its new expiry_date ${expiry} is today or earlier, and the API deletes a customer ` +
-          "on its expiry date)",
-      ));
+      );
+      const what = clearingWhat(describeCustomer(customer), reg, cleared);
+      return {
+        ok: true,
+        data: { region: reg, resourceId: args.customer_id, effects: [{ kind: "remove", what }] },
+        text: "",
+      };
+    });
   },
   async run(args, ctx) {
     return await onResource<UpdateOut>(ctx, args, "customer", args.customer_id, async (reg) => {

@@ -1,6 +1,6 @@
 // The opt-in alert tools: off by default, annotated, endpoints masked, two-step delete, the
 // sandbox-only simulate tool, and pushes arriving at the registered endpoint.
-import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertStringIncludes, assertThrows } from "@std/assert";
 import { RecaptureClient } from "../../mod.ts";
 import {
   createRecaptureMcpServer,
@@ -80,8 +80,23 @@ Deno.test("alert tools: create, list (masked), ping, simulate, two-step delete",
   });
   try {
     await uploadAndWait(h, 2);
-    const created = dataOf(
+    // Creating one sends customer data to a third party: confirmed first, naming the host.
+    const asked = textOf(
       await h.call("recapture_create_webhook", { name: "edge", endpoint: ENDPOINT }),
+    );
+    assertMatch(
+      asked,
+      /^confirmation_required: This call sends customer data to a third party: .* to edge\.example\.com,/,
+    );
+    assert(!asked.includes("tok_9f8e7d6c5b4a39281706"), "the host only, not the URL's token");
+    assertEquals((await h.sdk.webhooks.list()).webhooks.length, 0, "nothing registered yet");
+    const token = /confirmation_token "([^"]+)"/.exec(asked)?.[1];
+    const created = dataOf(
+      await h.call("recapture_create_webhook", {
+        name: "edge",
+        endpoint: ENDPOINT,
+        confirmation_token: token,
+      }),
     );
     const webhook = created.webhook as { id: string; endpoint: string };
     assert(!JSON.stringify(created).includes("topsecretvalue"), "query secret masked");

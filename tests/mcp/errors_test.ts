@@ -68,6 +68,8 @@ Deno.test("a create whose answer is lost is explained as one that may have happe
   // The sandbox takes each create; its answer is then lost behind a 502 (a gateway that gave up).
   const h = await connect({
     server: { alerts: true },
+    // A person accepts the webhook's question (it sends customer data to a third party).
+    elicit: () => Promise.resolve({ action: "accept", content: { confirm: true } }),
     fetch: (sandboxFetch) => async (req) => {
       const answer = await sandboxFetch(req);
       return req.method === "POST"

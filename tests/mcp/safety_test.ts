@@ -380,6 +380,76 @@ Deno.test("token mode: an upload's token confirms one upload; a replay is refuse
   }
 });
 
+Deno.test("clearing a field removes data: asked first in the update tool and in code mode, as a delete is", async () => {
+  const questions: string[] = [];
+  let answer: ElicitResult = { action: "decline" };
+  const h = await connect({
+    server: { toolsets: ["uploads", "customers", "code"] },
+    elicit: (params) => {
+      questions.push(params.message);
+      return Promise.resolve(answer);
+    },
+  });
+  // The same data through a server whose client cannot be asked.
+  const plainServer = createRecaptureMcpServer(h.sdk, { toolsets: ["customers"] });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const plain = mcpClient();
+  await plainServer.connect(serverSide);
+  await plain.connect(clientSide);
+  try {
+    await uploadAndWait(h, 3);
+    const before = (await h.sdk.customers.list({ limit: 3 })).customers;
+    const [a] = before;
+    const declined = await h.call("recapture_update_customer", {
+      customer_id: a.id,
+      client_name: "",
+      mobile_number: "",
+    });
+    assertMatch(textOf(declined), /^not_confirmed: /);
+    assertEquals(questions.length, 1);
+    assertMatch(
+      questions[0],
+      /^This call removes data .*has its client_name, mobile_number cleared/,
+    );
+    // Code mode: a script clearing every customer is asked at its first clear, and stops there.
+    const script = await h.call("recapture_run_script", {
+      script: `let n = 0; for await (const c of client.customers.iterate()) {
+        await client.customers.update(c.id, { client_name: "", mobile_number: "" }); n++; }
+        return n;`,
+    });
+    assertEquals(script.isError, true, textOf(script));
+    assertEquals(questions.length, 2);
+    assertStringIncludes(questions[1], "client_name, mobile_number cleared");
+    const after = (await h.sdk.customers.list({ limit: 3 })).customers;
+    assertEquals(after.map((c) => c.client_name), before.map((c) => c.client_name));
+    assertEquals(after.map((c) => c.mobile_number), before.map((c) => c.mobile_number));
+    // Changing a value to another removes nothing: no question.
+    const renamed = await h.call("recapture_update_customer", {
+      customer_id: a.id,
+      client_name: "Other Name",
+    });
+    assertEquals(renamed.isError, undefined, textOf(renamed));
+    assertEquals(questions.length, 2);
+    // Without a way to ask, a clear is refused; with an accept it is done.
+    const unasked = await plain.callTool({
+      name: "recapture_update_customer",
+      arguments: { customer_id: a.id, mobile_number: "" },
+    }) as CallToolResult;
+    assertMatch(textOf(unasked), /^confirmation_unavailable: /);
+    answer = { action: "accept", content: { confirm: true } };
+    const cleared = await h.call("recapture_update_customer", {
+      customer_id: a.id,
+      mobile_number: "",
+    });
+    assertEquals(cleared.isError, undefined, textOf(cleared));
+    assertEquals((await h.sdk.customers.retrieve(a.id)).mobile_number ?? null, null);
+  } finally {
+    await plain.close();
+    await plainServer.close();
+    await h.close();
+  }
+});
+
 // ---------------------------------------------------------------- masking
 
 const PII = {
@@ -620,14 +690,10 @@ Deno.test("capabilities: tools are not advertised as changing", async () => {
 Deno.test("webhook lookup in the wrong region names the region it is in", async () => {
   const h = await connect({ server: { alerts: true } });
   try {
-    const created = dataOf(
-      await h.call("recapture_create_webhook", {
-        name: "crm",
-        endpoint: "https://crm.example.com/hook?token=abcdefabcdef0123",
-        region: "au",
-      }),
-    );
-    const id = (created.webhook as { id: string }).id;
+    const { id } = await h.sdk.webhooks.create({
+      name: "crm",
+      endpoint: "https://crm.example.com/hook?token=abcdefabcdef0123",
+    }, { region: "au" });
     const result = await h.call("recapture_ping_webhook", { webhook_id: id, region: "nz" });
     assert(result.isError);
     assertStringIncludes(textOf(result), 'It is in region "au"');
