@@ -294,8 +294,11 @@ Deno.test("list: the result size is capped and the page says where to go on", as
   }
 });
 
-Deno.test("get and update a customer; an empty string clears a field", async () => {
-  const h = await connect();
+Deno.test("get and update a customer; an empty string clears a field (once a person accepts)", async () => {
+  // A clear removes data: the person is asked (tests/mcp/safety_test.ts: declined, refused).
+  const h = await connect({
+    elicit: () => Promise.resolve({ action: "accept", content: { confirm: true } }),
+  });
   try {
     await uploadAndWait(h, 2);
     const id = await firstCustomerId(h);
