@@ -20,7 +20,7 @@ import {
   UnsubscribeRequestSchema,
 } from "./_sdk.ts";
 import type { McpServer } from "./_sdk.ts";
-import { customerView, resourceUri, summarizeUpload } from "./tools/_tool.ts";
+import { boundCustomer, customerView, resourceUri, summarizeUpload } from "./tools/_tool.ts";
 import type { ToolContext } from "./tools/_tool.ts";
 
 /** What the resources need from the server they are served by. */
@@ -68,7 +68,8 @@ async function readResource(uri: string, deps: ResourceDeps): Promise<string> {
   try {
     const value = kind === "upload"
       ? summarizeUpload(await ctx.client.uploads.retrieve(id, { region }))
-      : customerView(await ctx.client.customers.retrieve(id, { region }), ctx);
+      : boundCustomer(customerView(await ctx.client.customers.retrieve(id, { region }), ctx))
+        .customer;
     if (kind === "upload") rememberUpload(deps.knownUploads, id);
     return scrub.text(redact(JSON.stringify(value), deps.secrets));
   } catch (error) {

@@ -260,6 +260,11 @@ Deno.test("list and get: an oversize customer is shortened to fit, and says what
     // The newest sightings are the ones kept: the last price is there.
     const prices = (customer.sightings as { listing_price?: number }[]).map((s) => s.listing_price);
     assert(prices.includes(20059), JSON.stringify(prices));
+    // The resource of the same customer is bounded the same way.
+    const read = await h.client.readResource({ uri: `recapture://customers/${listed.id}` });
+    const text = (read.contents[0] as { text: string }).text;
+    assert(text.length <= MAX_CUSTOMER_CHARS, `${text.length}`);
+    assertMatch(String(JSON.parse(text).shortened), /sightings: newest \d+ of \d+ kept/);
     // A customer that fits is untouched.
     await uploadAndWait(h, 1);
     const small = (dataOf(await h.call("recapture_list_customers", { limit: 100 }))
