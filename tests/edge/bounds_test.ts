@@ -112,7 +112,9 @@ Deno.test("a stalled body gets 408 on every route, and never reaches the upstrea
       await conn.write(
         new TextEncoder().encode(
           `POST ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok_slow_0123456789\r\n` +
-            `recapture-signature: t=1,v1=00\r\ncontent-length: 1000\r\n\r\n{"partial":`,
+            // A header that may verify (current timestamp), so ingest reads the body.
+            `recapture-signature: t=${Math.floor(Date.now() / 1000)},v1=00\r\n` +
+            `content-length: 1000\r\n\r\n{"partial":`,
         ),
       );
       // The rest never comes: the answer is the proxy's 408.
@@ -172,12 +174,19 @@ Deno.test("a delivery retried after a failure that followed its upload gets that
         }),
       );
     const first = await send();
-    assertEquals(first.status, 500); // the upload exists, the callback could not be queued
-    await first.body?.cancel();
+    const firstAnswer = await first.json();
+    // The upload exists, the callback could not be queued: a success, never a 5xx (the sender
+    // would retry), with the callback marked pending.
+    assertEquals([first.status, firstAnswer.callback_event_id, firstAnswer.pending_callback], [
+      202,
+      null,
+      true,
+    ]);
     assertEquals(errors, ["Error req-retry-1"]);
     const retry = await send();
     const answer = await retry.json();
-    assertEquals([retry.status, answer.duplicate], [200, true]);
+    assertEquals([retry.status, answer.duplicate, answer.pending_callback], [200, true, undefined]);
+    assertEquals(answer.upload_id, firstAnswer.upload_id);
     assert(typeof answer.callback_event_id === "string", "the callback is queued on the retry");
     const posts = upstream.requests.filter((r) => r.method === "POST");
     assertEquals(posts.length, 1, "one upload for one delivery");
