@@ -410,3 +410,24 @@ Deno.test("relay with a Deno KV queue: when the queued retries fail for good, a 
     kv.close();
   }
 });
+
+Deno.test("relay: an event id with a lone surrogate is a 400 naming id; other non-ASCII ids are relayed", async () => {
+  const outcomes: AlertDeliveryOutcome[] = [];
+  const { relay, sent } = relayWith(outcomes);
+  const post = async (body: string) => {
+    const res = await relay.fetch(
+      new Request(`http://edge/alerts?token=${TOKEN}`, { method: "POST", body }),
+    );
+    return [res.status, await res.json()] as const;
+  };
+  for (const id of ["\\ud800", "evt_\\udfff_x", "evt_\\ud83d"]) {
+    const [status, answer] = await post(`{"id":"${id}","event":"ping"}`);
+    assertEquals([status, answer.code, answer.field], [400, "invalid_event", "id"], id);
+  }
+  const [status] = await post(`{"id":"evt_\\ud83d\\ude97","event":"ping"}`); // a car emoji
+  assertEquals(status, 202);
+  await relay.idle();
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0].headers.get("Recapture-Event-Id"), "evt_%F0%9F%9A%97");
+  assertEquals(outcomes.map((o) => o.outcome), ["delivered"]);
+});

@@ -354,6 +354,17 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       if (!(e instanceof AlertEventError)) throw e;
       return errorResponse(requestId, 400, "invalid_event", e.message, { field: e.field });
     }
+    // An id with a lone surrogate (`"\ud800"` in the JSON) cannot be written as UTF-8, so it
+    // could never go into a destination's `Recapture-Event-Id` header: refused before the claim.
+    if (!event.id.isWellFormed()) {
+      return errorResponse(
+        requestId,
+        400,
+        "invalid_event",
+        "id must be well-formed Unicode (it holds a lone surrogate)",
+        { field: "id" },
+      );
+    }
     const answer = (status: number, outcome: Record<string, boolean>) =>
       Response.json({ ok: true, id: event.id, ...outcome }, {
         status,
