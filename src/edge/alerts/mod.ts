@@ -82,7 +82,11 @@ export interface AlertRelayOptions {
   destinations?: readonly AlertDestination[];
   /** De-duplicates event ids (default: in memory, per isolate). */
   guard?: ReplayGuard;
-  /** How long an event id is remembered, in ms (default 7 days). */
+  /**
+   * How long a relayed event id is remembered, in ms (default 7 days). Until every destination
+   * has the event it is held only as long as relaying can take, and a destination that fails for
+   * good releases it, so AutoGrab's re-push is relayed again.
+   */
   dedupeTtlMs?: number;
   /** The SDK client used to fetch the customer (default: built from the env on each push). */
   client?: RecaptureClient;
@@ -105,7 +109,8 @@ export interface AlertRelayOptions {
    * destination's next attempt waits in the queue instead of in memory, so it survives a restart.
    * Give the relay a KV of its own, or share one with the proxy through `sharedKvQueue(kv)` (a
    * KV hands each message to one of its listeners). Default: retries in memory (on Workers,
-   * under `waitUntil`).
+   * under `waitUntil`, which Cloudflare cancels about 30 s after the answer: keep `backoffMs`
+   * and `timeoutMs` within that, as `examples/cloudflare_worker.ts` does).
    */
   queue?: KvQueue;
   /**
