@@ -9,7 +9,8 @@
  * `RECAPTURE_ALERT_WEBHOOK_SECRET` and/or `RECAPTURE_ALERT_SLACK_URL`; the `RECAPTURE_CALLBACKS`
  * queue (producer and consumer) that carries completion callbacks; and the KV namespace
  * `ALERT_IDS` that remembers alert event ids, so a push AutoGrab retries is relayed once.
- * Background relaying runs under `ctx.waitUntil`.
+ * Background relaying runs under `ctx.waitUntil` (cut about 30 s after the answer, hence the short
+ * retry schedule below).
  *
  * Locally: `npx wrangler dev` from the repository root (its build step bundles this file with
  * `deno bundle --platform=browser`; see docs/edge.md); the same bundle is what the workerd test
@@ -40,6 +41,12 @@ function proxyFor(env: Env): RecaptureProxy {
     // Without the KV binding, event ids are remembered per isolate only.
     alerts: createAlertRelay({
       guard: env.ALERT_IDS && cloudflareKvGuard(env.ALERT_IDS),
+      // Relaying runs under `ctx.waitUntil`, which Cloudflare cancels about 30 s after the
+      // answer: keep only the retries that fit (3 attempts of at most 5 s, 1 s and 4 s apart).
+      // If the isolate stops anyway, the event id's claim lapses by itself and AutoGrab's
+      // re-push is relayed again; a destination that fails for good releases it at once.
+      backoffMs: [1_000, 4_000],
+      timeoutMs: 5_000,
       onError: (e) => logError(e),
     }),
     onError: logError,

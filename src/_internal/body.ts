@@ -39,7 +39,7 @@ export async function readBodyLimited(
       else signal.addEventListener("abort", stop, { once: true });
     });
   aborted?.catch(() => {});
-  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  const chunks: Uint8Array[] = [];
   let size = 0;
   while (true) {
     const { done, value } =
@@ -50,9 +50,10 @@ export async function readBodyLimited(
       reader.cancel().catch(() => {});
       return null;
     }
-    chunks.push(new Uint8Array(value));
+    chunks.push(value); // the stream's own chunks: kept as they are, copied once below
   }
-  if (chunks.length === 1) return chunks[0];
+  const only = chunks.length === 1 ? chunks[0] : undefined;
+  if (only?.buffer instanceof ArrayBuffer) return only as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

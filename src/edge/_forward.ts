@@ -8,8 +8,10 @@ import { AbortError, ConnectionError, TimeoutError } from "../sdk/errors.ts";
 import { authenticate } from "./_auth.ts";
 import { asRegion } from "./_config.ts";
 import {
+  CALLBACK_EVENT_ID_HEADER,
   errorResponse,
   missingApiKey,
+  PENDING_CALLBACK_HEADER,
   readBody,
   requestIdFrom,
   uploadIdOf,
@@ -192,10 +194,15 @@ export async function handleForward(
     const region = asRegion(url.searchParams.get("region")) ?? cfg.region;
     const res = forwardResponse(new Response(text, upstream), requestId);
     if (uploadId) {
-      res.headers.set(
-        "recapture-callback-event-id",
-        await rt.scheduleCallback(cfg, uploadId, region, callbackUrl),
-      );
+      // The upload exists: whatever happens to the callback, the answer is the API's success
+      // (a 5xx would make the caller retry, and create a second upload).
+      try {
+        const eventId = await rt.scheduleCallback(cfg, uploadId, region, callbackUrl);
+        res.headers.set(CALLBACK_EVENT_ID_HEADER, eventId);
+      } catch (e) {
+        rt.options.onError?.(e, requestId);
+        res.headers.set(PENDING_CALLBACK_HEADER, "true");
+      }
     }
     return res;
   }

@@ -12,6 +12,16 @@ import { readBodyLimited } from "../_internal/body.ts";
  */
 export const EVENT_ID_HEADER = "Recapture-Event-Id";
 
+/** The header of a forwarded upload's answer naming its completion callback's event id. */
+export const CALLBACK_EVENT_ID_HEADER = "Recapture-Callback-Event-Id";
+
+/**
+ * The header of a forwarded upload's answer (`true`) when the upload was created but its
+ * completion callback could not be scheduled: no callback will come (ingest's answer says the
+ * same with `pending_callback: true`, and there a retry of the delivery schedules it).
+ */
+export const PENDING_CALLBACK_HEADER = "Recapture-Pending-Callback";
+
 /** The default time allowed to receive a whole request body (ms). */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 

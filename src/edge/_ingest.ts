@@ -8,6 +8,7 @@ import { REGIONS, UploadCreateParamsSchema } from "../sdk/schemas.ts";
 import type { RowIssue, UploadCreateParams } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
 import {
+  parseSignatureHeader,
   SIGNATURE_HEADER,
   verifySignatureDetailed,
   WebhookVerificationError,
@@ -112,6 +113,12 @@ interface IngestResult {
   pending_callback?: { url: string; region: string };
 }
 
+/** A stored result and the guard key it is stored under (other keys point at that one). */
+interface Recalled {
+  key: string;
+  result: IngestResult;
+}
+
 /** How long a delivery's result is kept for retries (ms). */
 const RESULT_TTL_MS = 24 * 3600_000;
 
@@ -119,11 +126,49 @@ const RESULT_TTL_MS = 24 * 3600_000;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
- * `POST /webhooks/customers`: bounded read, signature check on the raw bytes (refused before
- * more than one HMAC per secret), then every check on the body, and only then the upload. Each
- * signed delivery has an idempotency key (its `Idempotency-Key` header, else its signed timestamp
- * and body hash, both bound to the body): the first upload it created is stored, and a retry,
- * after any failure, gets that upload back instead of creating another.
+ * The most ingest bodies one proxy reads at once (each up to `maxBodyBytes`): the body is read
+ * before its MAC can be checked, so this bounds what senders without the secret can make the
+ * proxy hold. Over it: 503 with `Retry-After`.
+ */
+export const MAX_INGEST_BODIES_READING = 64;
+
+/**
+ * Refuses a `Recapture-Signature` header that no body can make valid (missing, malformed, or a
+ * timestamp outside the tolerance) before the body is read. The MAC is checked on the bytes
+ * afterwards (`verifySignatureDetailed`, which checks the timestamp again).
+ */
+function headerRefusal(
+  header: string | null,
+  toleranceSeconds: number,
+  now: () => Date,
+): WebhookVerificationError | null {
+  let timestamp: number;
+  try {
+    ({ timestamp } = parseSignatureHeader(header));
+  } catch (e) {
+    if (e instanceof WebhookVerificationError) return e;
+    throw e;
+  }
+  const skew = Math.floor(now().getTime() / 1000) - timestamp;
+  if (Math.abs(skew) <= toleranceSeconds) return null;
+  return new WebhookVerificationError(
+    "timestamp_outside_tolerance",
+    `Signature timestamp is ${Math.abs(skew)}s ${
+      skew > 0 ? "old" : "in the future"
+    } (tolerance ${toleranceSeconds}s)`,
+  );
+}
+
+/**
+ * `POST /webhooks/customers`: the signature header checked (refused before the body is read if
+ * it cannot verify), bounded read, MAC check on the raw bytes (refused before more than one HMAC
+ * per secret), then every check on the body, and only then the upload.
+ *
+ * A signature is accepted once: its signed timestamp and body hash are claimed before anything
+ * else, so a replay of it (whatever unsigned headers it carries, a new `Idempotency-Key`
+ * included) gets the first upload back, never a second. A sender retrying with a new signature
+ * (a new timestamp) gets the first upload back when it repeats the first delivery's
+ * `Idempotency-Key` with the same body; without one, a re-signed body is a new delivery.
  */
 export async function handleIngest(
   rt: ProxyRuntime,
@@ -132,110 +177,177 @@ export async function handleIngest(
 ): Promise<Response> {
   const requestId = requestIdFrom(request.headers);
   const cfg = rt.resolve(platformEnv);
+  const refuse = (response: Response) => {
+    request.body?.cancel().catch(() => {});
+    return response;
+  };
   if (cfg.webhookSecrets.length === 0) {
-    await request.body?.cancel().catch(() => {});
-    return errorResponse(
+    return refuse(errorResponse(
       requestId,
       500,
       "proxy_misconfigured",
       "The proxy is missing webhook secrets (RECAPTURE_WEBHOOK_SECRETS)",
-    );
+    ));
   }
-  const bytes = await readBody(request, requestId, rt.maxBody, rt.bodyTimeoutMs);
+  const header = request.headers.get(SIGNATURE_HEADER);
+  const unverifiable = headerRefusal(header, rt.tolerance, rt.now);
+  if (unverifiable) {
+    return refuse(errorResponse(requestId, 401, unverifiable.code, unverifiable.message, {
+      reason: unverifiable.reason,
+    }));
+  }
+  const given = request.headers.get("idempotency-key");
+  if (given !== null && !IDEMPOTENCY_KEY.test(given)) {
+    return refuse(errorResponse(
+      requestId,
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1-255 printable ASCII characters",
+    ));
+  }
+  if (rt.ingestBodiesReading >= MAX_INGEST_BODIES_READING) {
+    return refuse(errorResponse(
+      requestId,
+      503,
+      "busy",
+      "Too many webhook bodies are being received; retry in a moment",
+      undefined,
+      { "retry-after": "1" },
+    ));
+  }
+  rt.ingestBodiesReading++;
+  let bytes: Uint8Array<ArrayBuffer> | Response;
+  try {
+    bytes = await readBody(request, requestId, rt.maxBody, rt.bodyTimeoutMs);
+  } finally {
+    rt.ingestBodiesReading--;
+  }
   if (bytes instanceof Response) return bytes;
   let timestamp: number;
   try {
-    ({ timestamp } = await verifySignatureDetailed(
-      bytes,
-      request.headers.get(SIGNATURE_HEADER),
-      cfg.webhookSecrets,
-      { toleranceSeconds: rt.tolerance, now: rt.now },
-    ));
+    ({ timestamp } = await verifySignatureDetailed(bytes, header, cfg.webhookSecrets, {
+      toleranceSeconds: rt.tolerance,
+      now: rt.now,
+    }));
   } catch (e) {
     if (!(e instanceof WebhookVerificationError)) throw e;
     return errorResponse(requestId, 401, e.code, e.message, { reason: e.reason });
   }
   const bodyHash = await sha256Hex(bytes);
-  const given = request.headers.get("idempotency-key");
-  if (given !== null && !IDEMPOTENCY_KEY.test(given)) {
-    return errorResponse(
-      requestId,
-      400,
-      "invalid_idempotency_key",
-      "Idempotency-Key must be 1-255 printable ASCII characters",
-    );
-  }
-  // During a rotation a delivery carries one signature per secret, and a replay with them
-  // reordered is the same delivery: the key is its timestamp (or its id) and body.
-  const delivery = given === null
-    ? `${timestamp}.${bodyHash}`
-    : `idem.${await sha256Hex(given)}.${bodyHash}`;
   const guard = rt.guard;
-  const first = await recallResult(guard, delivery);
-  if (first) return answerFirst(rt, cfg, guard, delivery, first, requestId);
-  if (guard && !(await guard.claim(delivery, RESULT_TTL_MS))) {
-    const done = await recallResult(guard, delivery);
-    if (done) return answerFirst(rt, cfg, guard, delivery, done, requestId);
-    return errorResponse(
-      requestId,
-      409,
-      "duplicate_delivery",
-      guard.recall
-        ? "This delivery is being processed; retry in a moment"
-        : "This delivery was already accepted",
-    );
+  if (!guard) {
+    const outcome = await ingest(rt, cfg, bytes, requestId);
+    if (outcome instanceof Response) return outcome;
+    return await answerFirst(rt, cfg, undefined, { key: "", result: outcome }, requestId, false);
   }
+  // The signature: its timestamp and body (during a rotation a delivery carries one `v1` per
+  // secret, and a replay with them reordered or cut is the same signature).
+  const signed = `${timestamp}.${bodyHash}`;
+  if (!(await guard.claim(signed, RESULT_TTL_MS))) {
+    return await answerRepeat(rt, cfg, guard, signed, requestId, null);
+  }
+  // A sender's re-signed retry names the first delivery's Idempotency-Key (with the same body).
+  const retryOf = given === null ? null : `idem.${await sha256Hex(given)}.${bodyHash}`;
+  if (retryOf !== null && !(await guard.claim(retryOf, RESULT_TTL_MS))) {
+    return await answerRepeat(rt, cfg, guard, retryOf, requestId, signed);
+  }
+  const claimed = retryOf === null ? [signed] : [signed, retryOf];
+  const releaseAll = () => Promise.all(claimed.map((key) => guard.release(key)));
   let outcome: IngestResult | Response;
   try {
     outcome = await ingest(rt, cfg, bytes, requestId);
   } catch (e) {
-    await guard?.release(delivery);
+    await releaseAll();
     throw e;
   }
   if (outcome instanceof Response) {
     // Nothing was created: the sender's retry may try again.
-    await guard?.release(delivery);
+    await releaseAll();
     return outcome;
   }
-  await guard?.remember?.(delivery, JSON.stringify(outcome), RESULT_TTL_MS);
-  return answerFirst(rt, cfg, guard, delivery, outcome, requestId, false);
+  await guard.remember?.(signed, JSON.stringify(outcome), RESULT_TTL_MS);
+  if (retryOf !== null) await guard.remember?.(retryOf, pointerTo(signed), RESULT_TTL_MS);
+  return await answerFirst(rt, cfg, guard, { key: signed, result: outcome }, requestId, false);
 }
 
-async function recallResult(
-  guard: ReplayGuard | undefined,
-  delivery: string,
-): Promise<IngestResult | null> {
-  const text = await guard?.recall?.(delivery);
-  if (!text) return null;
-  try {
-    return JSON.parse(text) as IngestResult;
-  } catch {
-    return null;
+/** What a key holds when the result is stored under another key. */
+function pointerTo(key: string): string {
+  return JSON.stringify({ result_at: key });
+}
+
+/**
+ * A repeat (`key` was claimed before): the first upload, 200; or 409 while the first is still
+ * being processed. `alsoKey`, a signature claimed for this request, is pointed at the first
+ * result (so its own replays get it too), or released when there is none yet.
+ */
+async function answerRepeat(
+  rt: ProxyRuntime,
+  cfg: Resolved,
+  guard: ReplayGuard,
+  key: string,
+  requestId: string,
+  alsoKey: string | null,
+): Promise<Response> {
+  const first = await recallResult(guard, key);
+  if (first) {
+    if (alsoKey !== null) await guard.remember?.(alsoKey, pointerTo(first.key), RESULT_TTL_MS);
+    return await answerFirst(rt, cfg, guard, first, requestId);
   }
+  if (alsoKey !== null) await guard.release(alsoKey);
+  return errorResponse(
+    requestId,
+    409,
+    "duplicate_delivery",
+    guard.recall
+      ? "This delivery is being processed; retry in a moment"
+      : "This delivery was already accepted",
+  );
+}
+
+/** The result stored under `key`, following one pointer; null while none is stored. */
+async function recallResult(guard: ReplayGuard, key: string): Promise<Recalled | null> {
+  const read = async (at: string) => {
+    const text = await guard.recall?.(at);
+    if (!text) return null;
+    try {
+      return JSON.parse(text) as IngestResult | { result_at?: unknown };
+    } catch {
+      return null;
+    }
+  };
+  const value = await read(key);
+  if (value && "result_at" in value) {
+    if (typeof value.result_at !== "string") return null;
+    const result = await read(value.result_at);
+    return result && "upload_id" in result ? { key: value.result_at, result } : null;
+  }
+  return value && "upload_id" in value ? { key, result: value } : null;
 }
 
 /**
  * Answers with a delivery's upload: 202 the first time, 200 with `duplicate: true` for a retry.
- * A callback the first try could not schedule is scheduled now, once.
+ * A callback not yet scheduled is scheduled now; if that fails the upload still exists, so the
+ * answer stays a success with `pending_callback: true` (a retry of the delivery schedules it),
+ * never a 5xx the sender would answer with another upload.
  */
 async function answerFirst(
   rt: ProxyRuntime,
   cfg: Resolved,
   guard: ReplayGuard | undefined,
-  delivery: string,
-  result: IngestResult,
+  { key, result }: Recalled,
   requestId: string,
   duplicate = true,
 ): Promise<Response> {
   const pending = result.pending_callback;
   if (pending) {
     const region = asRegion(pending.region) ?? cfg.region;
-    result = {
-      upload_id: result.upload_id,
-      upload: result.upload,
-      callback_event_id: await rt.scheduleCallback(cfg, result.upload_id, region, pending.url),
-    };
-    await guard?.remember?.(delivery, JSON.stringify(result), RESULT_TTL_MS);
+    try {
+      const eventId = await rt.scheduleCallback(cfg, result.upload_id, region, pending.url);
+      result = { upload_id: result.upload_id, upload: result.upload, callback_event_id: eventId };
+      await guard?.remember?.(key, JSON.stringify(result), RESULT_TTL_MS);
+    } catch (e) {
+      rt.options.onError?.(e, requestId);
+    }
   }
   return Response.json(
     {
@@ -243,6 +355,7 @@ async function answerFirst(
       upload_id: result.upload_id,
       upload: result.upload,
       callback_event_id: result.callback_event_id,
+      ...(result.pending_callback ? { pending_callback: true } : {}),
       duplicate,
     },
     { status: duplicate ? 200 : 202, headers: { "x-request-id": requestId } },

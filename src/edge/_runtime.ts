@@ -121,6 +121,8 @@ export interface ProxyRuntime {
   maxBody: number;
   bodyTimeoutMs: number;
   tolerance: number;
+  /** Ingest bodies being read now (bounded by `MAX_INGEST_BODIES_READING`). */
+  ingestBodiesReading: number;
   guard: ReplayGuard | undefined;
   resolve(platformEnv: unknown): Resolved;
   clientFor(cfg: Resolved): RecaptureClient | undefined;
@@ -223,6 +225,7 @@ export function createRuntime(options: RecaptureProxyOptions): ProxyRuntime {
     maxBody: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
     tolerance: options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
+    ingestBodiesReading: 0,
     guard: options.replayGuard === false ? undefined : options.replayGuard ?? memoryReplayGuard(),
     resolve,
     clientFor,

@@ -7,6 +7,9 @@ import {
   cloudflareKvGuard,
   createAlertRelay,
   createRecaptureProxy,
+  denoKvReplayGuard,
+  memoryReplayGuard,
+  type ReplayGuard,
   slackText,
 } from "../../src/edge/mod.ts";
 
@@ -292,4 +295,139 @@ Deno.test("relay with a queue: a retry too large for a queue message is retried 
   } finally {
     kv.close();
   }
+});
+
+/** A guard that records what the relay asks of it. */
+function recordingGuard(calls: string[]): ReplayGuard {
+  const inner = memoryReplayGuard();
+  return {
+    claim: (key, ttlMs) => (calls.push(`claim ${key} ${ttlMs}`), inner.claim(key, ttlMs)),
+    release: (key) => (calls.push(`release ${key}`), inner.release(key)),
+    remember: (key, result, ttlMs) => (
+      calls.push(`remember ${key} ${ttlMs}`), inner.remember!(key, result, ttlMs)
+    ),
+    recall: (key) => inner.recall!(key),
+  };
+}
+
+Deno.test("relay: an event whose destination failed for good is relayed again when AutoGrab re-pushes it", async () => {
+  let status = 503;
+  const sent: Request[] = [];
+  const calls: string[] = [];
+  const relay = createAlertRelay({
+    tokens: [TOKEN],
+    destinations: [{ kind: "webhook", url: "https://crm.test/hook", secret: "whsec_x" }],
+    backoffMs: [5, 5],
+    timeoutMs: 1000,
+    guard: recordingGuard(calls),
+    fetch: (r) => {
+      sent.push(r);
+      return Promise.resolve(new Response("", { status }));
+    },
+  });
+  const push = async () => {
+    const res = await relay.fetch(
+      new Request(`http://edge/alerts/${TOKEN}`, { method: "POST", body: ping("evt_lost") }),
+    );
+    const answer = await res.json();
+    await relay.idle();
+    return [res.status, answer.duplicate];
+  };
+  assertEquals(await push(), [202, false]);
+  assertEquals(sent.length, 3, "the relay's own retries, all failed");
+  assertEquals(await push(), [202, false], "the re-push is relayed, not a duplicate");
+  assertEquals(sent.length, 6);
+  status = 200;
+  assertEquals(await push(), [202, false]);
+  assertEquals(sent.length, 7);
+  assertEquals(await push(), [200, true], "once delivered, a re-push is a duplicate");
+  assertEquals(sent.length, 7);
+  // Claimed for as long as relaying can take here (enrichment allowance, 3 attempts, 2 delays),
+  // kept for the dedupe window only once delivered.
+  const lease = 120_000 + 3 * 1000 + 10;
+  assertEquals(calls, [
+    `claim alert:evt_lost ${lease}`,
+    "release alert:evt_lost",
+    `claim alert:evt_lost ${lease}`,
+    "release alert:evt_lost",
+    `claim alert:evt_lost ${lease}`,
+    `remember alert:evt_lost ${7 * 24 * 3600_000}`,
+    `claim alert:evt_lost ${lease}`,
+  ]);
+});
+
+Deno.test("relay: an error inside the background relay releases the claim too", async () => {
+  const calls: string[] = [];
+  const errors: unknown[] = [];
+  const relay = createAlertRelay({
+    tokens: [TOKEN],
+    destinations: [{ kind: "webhook", url: "https://crm.test/hook", secret: "whsec_x" }],
+    guard: recordingGuard(calls),
+    fetch: () => Promise.resolve(new Response("ok")),
+    onDelivery: () => {
+      throw new Error("logger failed");
+    },
+    onError: (e) => errors.push(e),
+  });
+  const res = await relay.fetch(
+    new Request(`http://edge/alerts/${TOKEN}`, { method: "POST", body: ping("evt_throws") }),
+  );
+  assertEquals(res.status, 202);
+  await res.body?.cancel();
+  await relay.idle();
+  assertEquals(calls.slice(1), ["release alert:evt_throws"]);
+  assertEquals(errors.map((e) => (e as Error).message), ["logger failed"]);
+});
+
+Deno.test("relay with a Deno KV queue: when the queued retries fail for good, a re-push is relayed again", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const outcomes: string[] = [];
+    const relay = createAlertRelay({
+      tokens: [TOKEN],
+      queue: kv,
+      guard: denoKvReplayGuard(kv, { prefix: "alert_ids" }),
+      backoffMs: [20, 20],
+      destinations: [{ kind: "webhook", url: "https://crm.example/hook", secret: "whsec_x" }],
+      fetch: () => Promise.resolve(new Response("down", { status: 503 })),
+      onDelivery: (o) => outcomes.push(`${o.attempt}:${o.outcome}`),
+    });
+    const push = async () => {
+      const res = await relay.fetch(
+        new Request(`http://edge/alerts/${TOKEN}`, { method: "POST", body: ping("evt_kvq") }),
+      );
+      const answer = await res.json();
+      return [res.status, answer.duplicate];
+    };
+    assertEquals(await push(), [202, false]);
+    await until(() => outcomes.length === 3, "the queued retries never ran");
+    await relay.idle();
+    assertEquals(outcomes, ["1:retrying", "2:retrying", "3:failed"]);
+    assertEquals(await push(), [202, false], "relayed again, not a duplicate");
+    await until(() => outcomes.length === 6, "the re-push was not relayed");
+    await relay.idle();
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("relay: an event id with a lone surrogate is a 400 naming id; other non-ASCII ids are relayed", async () => {
+  const outcomes: AlertDeliveryOutcome[] = [];
+  const { relay, sent } = relayWith(outcomes);
+  const post = async (body: string) => {
+    const res = await relay.fetch(
+      new Request(`http://edge/alerts?token=${TOKEN}`, { method: "POST", body }),
+    );
+    return [res.status, await res.json()] as const;
+  };
+  for (const id of ["\\ud800", "evt_\\udfff_x", "evt_\\ud83d"]) {
+    const [status, answer] = await post(`{"id":"${id}","event":"ping"}`);
+    assertEquals([status, answer.code, answer.field], [400, "invalid_event", "id"], id);
+  }
+  const [status] = await post(`{"id":"evt_\\ud83d\\ude97","event":"ping"}`); // a car emoji
+  assertEquals(status, 202);
+  await relay.idle();
+  assertEquals(sent.length, 1);
+  assertEquals(sent[0].headers.get("Recapture-Event-Id"), "evt_%F0%9F%9A%97");
+  assertEquals(outcomes.map((o) => o.outcome), ["delivered"]);
 });

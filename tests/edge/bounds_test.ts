@@ -9,6 +9,7 @@ import { createAlertRelay, createRecaptureProxy, denoKvScheduler } from "../../s
 import { isNonPublicAddress, outboundUrlProblem } from "../../src/edge/_outbound.ts";
 import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import {
+  readBodyLimited,
   signPayload,
   verifySignature,
   type WebhookVerificationError,
@@ -112,7 +113,9 @@ Deno.test("a stalled body gets 408 on every route, and never reaches the upstrea
       await conn.write(
         new TextEncoder().encode(
           `POST ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer tok_slow_0123456789\r\n` +
-            `recapture-signature: t=1,v1=00\r\ncontent-length: 1000\r\n\r\n{"partial":`,
+            // A header that may verify (current timestamp), so ingest reads the body.
+            `recapture-signature: t=${Math.floor(Date.now() / 1000)},v1=00\r\n` +
+            `content-length: 1000\r\n\r\n{"partial":`,
         ),
       );
       // The rest never comes: the answer is the proxy's 408.
@@ -172,12 +175,19 @@ Deno.test("a delivery retried after a failure that followed its upload gets that
         }),
       );
     const first = await send();
-    assertEquals(first.status, 500); // the upload exists, the callback could not be queued
-    await first.body?.cancel();
+    const firstAnswer = await first.json();
+    // The upload exists, the callback could not be queued: a success, never a 5xx (the sender
+    // would retry), with the callback marked pending.
+    assertEquals([first.status, firstAnswer.callback_event_id, firstAnswer.pending_callback], [
+      202,
+      null,
+      true,
+    ]);
     assertEquals(errors, ["Error req-retry-1"]);
     const retry = await send();
     const answer = await retry.json();
-    assertEquals([retry.status, answer.duplicate], [200, true]);
+    assertEquals([retry.status, answer.duplicate, answer.pending_callback], [200, true, undefined]);
+    assertEquals(answer.upload_id, firstAnswer.upload_id);
     assert(typeof answer.callback_event_id === "string", "the callback is queued on the retry");
     const posts = upstream.requests.filter((r) => r.method === "POST");
     assertEquals(posts.length, 1, "one upload for one delivery");
@@ -311,4 +321,109 @@ Deno.test("outbound policy: resolved answers in private ranges are refused at de
     kv.close();
     await upstream.close();
   }
+});
+
+/** Opens a raw connection and writes a request head with a part of its declared body. */
+async function openIngest(port: number, signature: string | null): Promise<Deno.TcpConn> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const header = signature === null ? "" : `recapture-signature: ${signature}\r\n`;
+  await conn.write(
+    new TextEncoder().encode(
+      `POST /webhooks/customers HTTP/1.1\r\nhost: x\r\n${header}` +
+        `content-length: 1048576\r\n\r\n${"x".repeat(1000)}`,
+    ),
+  );
+  return conn;
+}
+
+/** Reads the status line and the JSON `reason` (else `code`) of the answer on `conn`, then closes it. */
+async function answerOn(conn: Deno.TcpConn): Promise<string> {
+  const buf = new Uint8Array(4096);
+  const n = await conn.read(buf);
+  conn.close();
+  const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+  const why = /"reason":"([^"]+)"/.exec(text) ?? /"code":"([^"]+)"/.exec(text);
+  return `${text.split("\r\n")[0]} ${why?.[1]}`;
+}
+
+Deno.test("ingest refuses a missing, malformed or stale signature header before reading the body", async () => {
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    webhookSecrets: ["whsec_early"],
+    bodyTimeoutMs: 5_000,
+    fetch: () => Promise.reject(new Error("no upstream call expected")),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, proxy.fetch);
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [string | null, string][] = [
+      [null, "missing_header"],
+      ["garbage", "malformed_header"],
+      [`t=${now}`, "malformed_header"],
+      ["t=1,v1=00", "timestamp_outside_tolerance"],
+      [`t=${now + 3600},v1=00`, "timestamp_outside_tolerance"],
+    ];
+    for (const [signature, reason] of cases) {
+      const started = Date.now();
+      const got = await answerOn(await openIngest(server.addr.port, signature));
+      // The body never completes: only an answer before it is read comes before the 5 s limit.
+      assertEquals(got, `HTTP/1.1 401 Unauthorized ${reason}`, `${signature}`);
+      assert(Date.now() - started < 2_000, `${signature}: answered after the body timeout`);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("ingest reads at most 64 bodies at once; the next sender gets 503 with Retry-After", async () => {
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    webhookSecrets: ["whsec_cap"],
+    bodyTimeoutMs: 3_000,
+    fetch: () => Promise.reject(new Error("no upstream call expected")),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, proxy.fetch);
+  const signature = () => `t=${Math.floor(Date.now() / 1000)},v1=${"0".repeat(64)}`;
+  const slow: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 64; i++) slow.push(await openIngest(server.addr.port, signature()));
+    await new Promise((r) => setTimeout(r, 300)); // every one of them is being read now
+    const extra = await openIngest(server.addr.port, signature());
+    const buf = new Uint8Array(4096);
+    const n = await extra.read(buf);
+    extra.close();
+    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    assert(text.startsWith("HTTP/1.1 503"), text.slice(0, 80));
+    assert(/\r\nretry-after: 1\r\n/i.test(text), "Retry-After");
+    assert(text.includes('"code":"busy"'), text);
+    // Once those bodies are given up (408 after 3 s), senders are read again.
+    const answers = await Promise.all(slow.map(answerOn));
+    assertEquals(new Set(answers), new Set(["HTTP/1.1 408 Request Timeout body_timeout"]));
+    slow.length = 0;
+    const after = await answerOn(await openIngest(server.addr.port, "t=1,v1=00"));
+    assertEquals(after, "HTTP/1.1 401 Unauthorized timestamp_outside_tolerance");
+  } finally {
+    for (const conn of slow) conn.close();
+    await server.shutdown();
+  }
+});
+
+Deno.test("readBodyLimited assembles a streamed body once, and refuses one over the limit", async () => {
+  const parts = ['{"a":', '"bc"', "}"].map((p) => new TextEncoder().encode(p));
+  const streamed = (chunks: Uint8Array[]) =>
+    new Request("http://x/", {
+      method: "POST",
+      body: new ReadableStream({
+        start(controller) {
+          for (const c of chunks) controller.enqueue(c);
+          controller.close();
+        },
+      }),
+    });
+  const whole = await readBodyLimited(streamed(parts), 100);
+  assertEquals(new TextDecoder().decode(whole!), '{"a":"bc"}');
+  const one = await readBodyLimited(streamed([parts[0]]), 100);
+  assertEquals(new TextDecoder().decode(one!), '{"a":');
+  assertEquals(await readBodyLimited(streamed(parts), 9), null);
+  assertEquals((await readBodyLimited(new Request("http://x/", { method: "POST" }), 9))!.length, 0);
 });

@@ -1,5 +1,8 @@
 import { assertEquals } from "@std/assert";
 import { forwardRequestHeaders, forwardResponse } from "../../src/edge/_forward.ts";
+import { createRecaptureProxy } from "../../src/edge/mod.ts";
+import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
+import { startUpstream } from "./_helpers.ts";
 
 Deno.test("forwardRequestHeaders forwards only the allowlist, never credentials or hop-by-hop", () => {
   const incoming = new Headers({
@@ -85,4 +88,44 @@ Deno.test("forwardResponse handles null-body statuses and streams large bodies",
   });
   const res = forwardResponse(new Response(stream, { status: 200 }), "rid-4");
   assertEquals((await res.text()).length, big.length);
+});
+
+Deno.test("a forwarded upload whose callback cannot be scheduled answers the API's 201, marked pending, never a 5xx", async () => {
+  const upstream = await startUpstream();
+  const errors: string[] = [];
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    fetch: upstream.fetch,
+    tokens: [{ token: "tok_forward_0123456789" }],
+    callbackSecret: "whsec_cb",
+    scheduler: { schedule: () => Promise.reject(new Error("queue unavailable")) },
+    onError: (e, id) => errors.push(`${(e as Error).message} ${id}`),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, proxy.fetch);
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.addr.port}/v2/recapture/upload?region=au`, {
+      method: "POST",
+      headers: {
+        authorization: "Bearer tok_forward_0123456789",
+        "content-type": "application/json",
+        "x-request-id": "req-forward-cb",
+      },
+      body: JSON.stringify({
+        name: "with callback",
+        customers: [{ vin: "1HGCM82633A004352" }],
+        callback_url: "https://crm.example.com/hooks/done",
+      }),
+    });
+    const answer = await res.json();
+    assertEquals(res.status, 201);
+    assertEquals(typeof answer.upload.id, "string");
+    assertEquals(res.headers.get("recapture-pending-callback"), "true");
+    assertEquals(res.headers.get("recapture-callback-event-id"), null);
+    assertEquals(errors, ["queue unavailable req-forward-cb"]);
+    assertEquals(upstream.requests.filter((r) => r.method === "POST").length, 1);
+    await upstream.sandbox.idle();
+  } finally {
+    await server.shutdown();
+    await upstream.close();
+  }
 });

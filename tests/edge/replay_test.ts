@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import {
   createRecaptureProxy,
   denoKvReplayGuard,
@@ -8,6 +8,7 @@ import {
 import { SANDBOX_API_KEY } from "../../src/sandbox/mod.ts";
 import { signPayload } from "../../src/signature/mod.ts";
 import { startUpstream } from "./_helpers.ts";
+import { sendRaw } from "./redteam.ts";
 
 async function semantics(guard: ReplayGuard): Promise<void> {
   assertEquals(await guard.claim("sig-a", 60_000), true);
@@ -153,6 +154,140 @@ Deno.test("guards take keys of any length (Deno KV keys hold 2 KB; an event id i
       assertEquals(await guard.claim(long, 60_000), true);
     }
   } finally {
+    kv.close();
+  }
+});
+
+/** The proxy on 127.0.0.1 (requests go over raw TCP), in front of a recording sandbox. */
+async function servedProxy(guard: ReplayGuard = memoryReplayGuard()) {
+  const upstream = await startUpstream();
+  const proxy = createRecaptureProxy({
+    apiKey: SANDBOX_API_KEY,
+    fetch: upstream.fetch,
+    webhookSecrets: ["whsec_wire"],
+    replayGuard: guard,
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, proxy.fetch);
+  const host = `127.0.0.1:${server.addr.port}`;
+  const send = async (body: string, headers: Record<string, string>) => {
+    const got = await sendRaw(host, {
+      method: "POST",
+      target: "/webhooks/customers",
+      headers: { "content-type": "application/json", ...headers },
+      body,
+    });
+    // The outcome's body is cut at 300 characters: the upload id comes first.
+    return { status: got.status, uploadId: /"upload_id":"([^"]+)"/.exec(got.body)?.[1] };
+  };
+  const uploads = () => upstream.requests.filter((r) => r.method === "POST").length;
+  return {
+    send,
+    uploads,
+    async close() {
+      await upstream.sandbox.idle();
+      await server.shutdown();
+      await upstream.close();
+    },
+  };
+}
+
+Deno.test("a captured delivery replayed with fresh Idempotency-Keys gets the first upload, never a second", async () => {
+  const p = await servedProxy();
+  try {
+    const body = JSON.stringify({
+      name: "replayed",
+      customers: [{ rego: "ABC123", state: "NSW" }],
+    });
+    const signature = await signPayload(body, "whsec_wire");
+    const first = await p.send(body, { "recapture-signature": signature });
+    assertEquals(first.status, 202);
+    for (const key of ["a", "b", "c", null, "a"]) {
+      const replay = await p.send(body, {
+        "recapture-signature": signature,
+        ...(key === null ? {} : { "idempotency-key": key }),
+      });
+      assertEquals(
+        [replay.status, replay.uploadId],
+        [200, first.uploadId],
+        `replay with Idempotency-Key ${key}`,
+      );
+    }
+    // The sender's own first delivery carried a key: a replay without it, or with another, too.
+    const keyed = JSON.stringify({ vin: "1HGCM82633A004352" });
+    const keyedSignature = await signPayload(keyed, "whsec_wire");
+    const original = await p.send(keyed, {
+      "recapture-signature": keyedSignature,
+      "idempotency-key": "dlv_original",
+    });
+    assertEquals(original.status, 202);
+    for (const headers of [{}, { "idempotency-key": "dlv_forged" }] as Record<string, string>[]) {
+      const replay = await p.send(keyed, { "recapture-signature": keyedSignature, ...headers });
+      assertEquals([replay.status, replay.uploadId], [200, original.uploadId]);
+    }
+    assertEquals(p.uploads(), 2, "one upload per signature");
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("a re-signed retry with the first Idempotency-Key gets the first upload; without one it is a new delivery", async () => {
+  const p = await servedProxy();
+  try {
+    const body = JSON.stringify({ vin: "1HGCM82633A004352", client_name: "Retried" });
+    const now = Math.floor(Date.now() / 1000);
+    const at = (t: number) => signPayload(body, "whsec_wire", { timestamp: t });
+    const first = await p.send(body, {
+      "recapture-signature": await at(now - 20),
+      "idempotency-key": "dlv_7",
+    });
+    assertEquals(first.status, 202);
+    const resigned = await at(now - 10);
+    const retry = await p.send(body, {
+      "recapture-signature": resigned,
+      "idempotency-key": "dlv_7",
+    });
+    assertEquals([retry.status, retry.uploadId], [200, first.uploadId]);
+    // The retry's own signature is spent too: replayed with another key, it gets the same.
+    const replay = await p.send(body, {
+      "recapture-signature": resigned,
+      "idempotency-key": "dlv_8",
+    });
+    assertEquals([replay.status, replay.uploadId], [200, first.uploadId]);
+    assertEquals(p.uploads(), 1);
+    // The key binds the body: the same key with another body is another delivery.
+    const other = JSON.stringify({ vin: "1HGCM82633A004352", client_name: "Other" });
+    const otherAnswer = await p.send(other, {
+      "recapture-signature": await signPayload(other, "whsec_wire"),
+      "idempotency-key": "dlv_7",
+    });
+    assertEquals(otherAnswer.status, 202);
+    // A new signature without a key: a new delivery (the sender asked for it, signed).
+    const fresh = await p.send(body, { "recapture-signature": await at(now) });
+    assertEquals(fresh.status, 202);
+    assert(fresh.uploadId !== first.uploadId);
+    assertEquals(p.uploads(), 3);
+  } finally {
+    await p.close();
+  }
+});
+
+Deno.test("concurrent replays of one signature with different Idempotency-Keys make one upload", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const p = await servedProxy(denoKvReplayGuard(kv));
+  try {
+    const body = JSON.stringify({ vin: "1HGCM82633A004352" });
+    const signature = await signPayload(body, "whsec_wire");
+    const answers = await Promise.all(
+      ["k1", "k2", "k3", "k4", "k5", "k6"].map((key) =>
+        p.send(body, { "recapture-signature": signature, "idempotency-key": key })
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    assertEquals(statuses.filter((s) => s === 202).length, 1, `${statuses}`);
+    assert(statuses.every((s) => s === 202 || s === 200 || s === 409), `${statuses}`);
+    assertEquals(p.uploads(), 1);
+  } finally {
+    await p.close();
     kv.close();
   }
 });

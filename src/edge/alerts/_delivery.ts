@@ -78,6 +78,18 @@ export interface AlertDeliveryOutcome {
   outcome: "delivered" | "retrying" | "failed";
 }
 
+/**
+ * The relay's claim on an event id (its replay guard entry), settled by the delivery: kept for
+ * the dedupe window once every destination has the event or a durably queued retry, released
+ * as soon as one destination fails for good (so AutoGrab's re-push is relayed again).
+ */
+export interface EventClaim {
+  /** Keeps the id for the dedupe window; does nothing once released. */
+  keep(): Promise<void>;
+  /** Forgets the id: a re-push is relayed again. */
+  release(): Promise<void>;
+}
+
 /** What {@linkcode createAlertDelivery} needs from the relay. */
 export interface AlertDeliverySettings {
   /** Fetch used to reach destinations. */
@@ -94,16 +106,22 @@ export interface AlertDeliverySettings {
   onDelivery?: (outcome: AlertDeliveryOutcome) => void;
   /** The destinations and outbound policy as configured now (read again by a queued retry). */
   current: () => { destinations: AlertDestination[]; policy: OutboundPolicy };
+  /** Forgets an event id whose queued retries failed for good (a re-push is relayed again). */
+  release: (eventId: string) => Promise<void>;
 }
 
 /** Delivers enriched alerts; knows whether retries are still owed. */
 export interface AlertDelivery {
-  /** Delivers `enriched` to every destination, each with its own retries. */
+  /**
+   * Delivers `enriched` to every destination, each with its own retries, settling `claim`:
+   * released when a destination fails for good, kept before a retry is queued.
+   */
   deliver(
     enriched: EnrichedAlert,
     event: AlertEvent,
     destinations: readonly AlertDestination[],
     policy: OutboundPolicy,
+    claim: EventClaim,
   ): Promise<void>;
   /** Whether a queued retry enqueued by this process, or one running, is still owed. */
   busy(): boolean;
@@ -203,28 +221,29 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
   }
 
   /**
-   * One attempt, reported; answers whether another attempt is due. With `schedule` (a durable
-   * queue), the next attempt is enqueued before "retrying" is reported, so the report means the
-   * retry survives a restart.
+   * One attempt, reported; answers its outcome (`retrying`: another attempt is due). With
+   * `schedule` (a durable queue), the next attempt is enqueued before "retrying" is reported, so
+   * the report means the retry survives a restart.
    */
   async function step(
     destination: AlertDestination,
     job: Attempt,
     policy: OutboundPolicy,
     schedule?: () => Promise<void>,
-  ): Promise<boolean> {
+  ): Promise<AlertDeliveryOutcome["outcome"]> {
     const status = await attemptOnce(destination, job, policy);
     const ok = status >= 200 && status < 300;
     const last = job.attempt > backoff.length;
     if (!ok && !last && schedule) await schedule();
+    const outcome = ok ? "delivered" : last ? "failed" : "retrying";
     settings.onDelivery?.({
       eventId: job.id,
       destination: nameOf(destination),
       attempt: job.attempt,
       status,
-      outcome: ok ? "delivered" : last ? "failed" : "retrying",
+      outcome,
     });
-    return !ok && !last;
+    return outcome;
   }
 
   async function deliverTo(
@@ -233,6 +252,7 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
     enriched: EnrichedAlert,
     event: AlertEvent,
     policy: OutboundPolicy,
+    claim: EventClaim,
   ): Promise<void> {
     const body = destination.kind === "slack"
       ? JSON.stringify({ text: slackText(event, enriched.customer) })
@@ -240,10 +260,19 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
     const job = { body, id: enriched.id, event: enriched.event, attempt: 1 };
     // Durable with a queue: the next attempt waits there (it survives a restart). A body too
     // large for a queue message (Deno KV takes 64 KB) is retried in this process instead.
+    // The claim is kept before the retry is queued: the queued retry releases it if it fails
+    // for good, and nothing here can keep it after that.
     const durable = queue !== undefined && fitsQueue(body);
-    const schedule = durable ? () => enqueueRetry(destination, index, job) : undefined;
+    const schedule = durable
+      ? async () => {
+        await claim.keep();
+        await enqueueRetry(destination, index, job);
+      }
+      : undefined;
     for (;; job.attempt++) {
-      if (!(await step(destination, job, policy, schedule)) || durable) return;
+      const outcome = await step(destination, job, policy, schedule);
+      if (outcome === "failed") await claim.release();
+      if (outcome !== "retrying" || durable) return;
       await sleep(backoff[job.attempt - 1]);
     }
   }
@@ -275,10 +304,17 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
   async function runRetry(job: AlertRetryJob): Promise<void> {
     const { destinations, policy } = settings.current();
     const destination = destinations[job.destination];
-    // The destination list changed since (the hash is of its URL): drop the retry.
-    if (!destination || (await hashOf(destination.url)) !== job.destination_hash) return;
+    // The destination list changed since (the hash is of its URL): drop the retry, and let a
+    // re-push go to the destinations configured now.
+    if (!destination || (await hashOf(destination.url)) !== job.destination_hash) {
+      await settings.release(job.event_id);
+      return;
+    }
     const next = { body: job.body, id: job.event_id, event: job.event, attempt: job.attempt };
-    await step(destination, next, policy, () => enqueueRetry(destination, job.destination, next));
+    const schedule = () => enqueueRetry(destination, job.destination, next);
+    if ((await step(destination, next, policy, schedule)) === "failed") {
+      await settings.release(job.event_id);
+    }
   }
 
   if (queue) {
@@ -295,8 +331,10 @@ export function createAlertDelivery(settings: AlertDeliverySettings): AlertDeliv
   }
 
   return {
-    async deliver(enriched, event, destinations, policy): Promise<void> {
-      await Promise.all(destinations.map((d, i) => deliverTo(d, i, enriched, event, policy)));
+    async deliver(enriched, event, destinations, policy, claim): Promise<void> {
+      await Promise.all(
+        destinations.map((d, i) => deliverTo(d, i, enriched, event, policy, claim)),
+      );
     },
     busy: () => waiting.size > 0 || retrying > 0,
   };

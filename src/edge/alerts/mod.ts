@@ -62,6 +62,7 @@ import {
   type AlertDestination,
   createAlertDelivery,
   type EnrichedAlert,
+  type EventClaim,
 } from "./_delivery.ts";
 
 export type {
@@ -81,7 +82,11 @@ export interface AlertRelayOptions {
   destinations?: readonly AlertDestination[];
   /** De-duplicates event ids (default: in memory, per isolate). */
   guard?: ReplayGuard;
-  /** How long an event id is remembered, in ms (default 7 days). */
+  /**
+   * How long a relayed event id is remembered, in ms (default 7 days). Until every destination
+   * has the event it is held only as long as relaying can take, and a destination that fails for
+   * good releases it, so AutoGrab's re-push is relayed again.
+   */
   dedupeTtlMs?: number;
   /** The SDK client used to fetch the customer (default: built from the env on each push). */
   client?: RecaptureClient;
@@ -104,7 +109,8 @@ export interface AlertRelayOptions {
    * destination's next attempt waits in the queue instead of in memory, so it survives a restart.
    * Give the relay a KV of its own, or share one with the proxy through `sharedKvQueue(kv)` (a
    * KV hands each message to one of its listeners). Default: retries in memory (on Workers,
-   * under `waitUntil`).
+   * under `waitUntil`, which Cloudflare cancels about 30 s after the answer: keep `backoffMs`
+   * and `timeoutMs` within that, as `examples/cloudflare_worker.ts` does).
    */
   queue?: KvQueue;
   /**
@@ -143,6 +149,8 @@ export const ALERT_ENV = {
 } as const;
 
 const DEFAULT_BACKOFF = [1000, 5000, 30_000, 120_000, 600_000];
+/** Time allowed for fetching the customer before a relay (the SDK client's timeout, retried). */
+const ENRICH_ALLOWANCE_MS = 120_000;
 /** The largest alert push the relay reads, in bytes (64 KB). */
 export const MAX_ALERT_BODY_BYTES = 64 * 1024;
 
@@ -170,6 +178,15 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
   const ttl = options.dedupeTtlMs ?? 7 * 24 * 3600_000;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const running = new Set<Promise<void>>();
+  const backoff = [...(options.backoffMs ?? DEFAULT_BACKOFF)];
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  // An event id is first claimed for as long as relaying it in this process can take, and kept
+  // for the dedupe window only once settled (see `eventClaim`): if the process stops meanwhile
+  // (Workers cancels `waitUntil` work ~30 s after the answer), the claim lapses by itself and
+  // AutoGrab's re-push is relayed again. A guard without `remember` claims for the whole window.
+  const leaseMs = guard.remember
+    ? ENRICH_ALLOWANCE_MS + (backoff.length + 1) * timeoutMs + backoff.reduce((a, b) => a + b, 0)
+    : ttl;
 
   const envOf = (env: unknown) => (name: string): unknown => {
     const own = options.env?.(name);
@@ -209,8 +226,8 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
 
   const delivery = createAlertDelivery({
     send: options.fetch ?? ((request: Request) => fetch(request)),
-    backoff: [...(options.backoffMs ?? DEFAULT_BACKOFF)],
-    timeoutMs: options.timeoutMs ?? 10_000,
+    backoff,
+    timeoutMs,
     queue: options.queue,
     resolveHost: options.resolveHost,
     onDelivery: options.onDelivery,
@@ -218,6 +235,7 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       const get = envOf(undefined);
       return { destinations: destinationsOf(get), policy: policyOf(get) };
     },
+    release: (eventId) => guard.release(claimKey(eventId)),
   });
 
   /** AutoGrab's event plus the customer record, fetched with the SDK for a Recapture alert. */
@@ -255,9 +273,20 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
     return enriched;
   }
 
-  async function relay(event: AlertEvent, get: (name: string) => unknown): Promise<void> {
-    const enriched = await enrich(event, get);
-    await delivery.deliver(enriched, event, destinationsOf(get), policyOf(get));
+  /** Enriches and delivers; the claim is released on any failure, else kept. */
+  async function relay(
+    event: AlertEvent,
+    get: (name: string) => unknown,
+    claim: EventClaim,
+  ): Promise<void> {
+    try {
+      const enriched = await enrich(event, get);
+      await delivery.deliver(enriched, event, destinationsOf(get), policyOf(get), claim);
+      await claim.keep();
+    } catch (e) {
+      await claim.release();
+      throw e;
+    }
   }
 
   const background = (work: Promise<void>, executionCtx: unknown): void => {
@@ -330,14 +359,29 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
       if (!(e instanceof AlertEventError)) throw e;
       return errorResponse(requestId, 400, "invalid_event", e.message, { field: e.field });
     }
+    // An id with a lone surrogate (`"\ud800"` in the JSON) cannot be written as UTF-8, so it
+    // could never go into a destination's `Recapture-Event-Id` header: refused before the claim.
+    if (!event.id.isWellFormed()) {
+      return errorResponse(
+        requestId,
+        400,
+        "invalid_event",
+        "id must be well-formed Unicode (it holds a lone surrogate)",
+        { field: "id" },
+      );
+    }
     const answer = (status: number, outcome: Record<string, boolean>) =>
       Response.json({ ok: true, id: event.id, ...outcome }, {
         status,
         headers: { "x-request-id": requestId },
       });
-    if (!(await guard.claim(`alert:${event.id}`, ttl))) return answer(200, { duplicate: true });
-    if ("unknown" in event && event.unknown === true) return answer(202, { ignored: true });
-    background(relay(event, get), executionCtxOf(c));
+    if (!(await guard.claim(claimKey(event.id), leaseMs))) return answer(200, { duplicate: true });
+    const claim = eventClaim(guard, claimKey(event.id), ttl);
+    if ("unknown" in event && event.unknown === true) {
+      await claim.keep();
+      return answer(202, { ignored: true });
+    }
+    background(relay(event, get, claim), executionCtxOf(c));
     return answer(202, { duplicate: false });
   }
 
@@ -350,6 +394,40 @@ export function createAlertRelay(options: AlertRelayOptions = {}): AlertRelay {
         else await new Promise((resolve) => setTimeout(resolve, 5));
       }
     },
+  };
+}
+
+/** The replay guard key of an event id. */
+function claimKey(eventId: string): string {
+  return `alert:${eventId}`;
+}
+
+/**
+ * A claimed event id, settled once: `keep` stores it for the dedupe window (`ttlMs`), `release`
+ * forgets it; after a release, `keep` does nothing. Both run in order, so a release is never
+ * overtaken by a keep that started before it.
+ */
+function eventClaim(guard: ReplayGuard, key: string, ttlMs: number): EventClaim {
+  let released = false;
+  let kept = false;
+  let last: Promise<void> = Promise.resolve();
+  const inOrder = (work: () => Promise<void>): Promise<void> => {
+    const next = last.then(work);
+    last = next.catch(() => {});
+    return next;
+  };
+  return {
+    keep: () =>
+      inOrder(async () => {
+        if (released || kept) return;
+        kept = true;
+        await guard.remember?.(key, "relayed", ttlMs);
+      }),
+    release: () =>
+      inOrder(async () => {
+        released = true;
+        await guard.release(key);
+      }),
   };
 }
 
