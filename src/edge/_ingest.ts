@@ -8,7 +8,7 @@ import { REGIONS, UploadCreateParamsSchema } from "../sdk/schemas.ts";
 import type { RowIssue, UploadCreateParams } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
 import {
-  parseSignatureHeader,
+  checkSignatureHeader,
   SIGNATURE_HEADER,
   verifySignatureDetailed,
   WebhookVerificationError,
@@ -135,28 +135,20 @@ export const MAX_INGEST_BODIES_READING = 64;
 /**
  * Refuses a `Recapture-Signature` header that no body can make valid (missing, malformed, or a
  * timestamp outside the tolerance) before the body is read. The MAC is checked on the bytes
- * afterwards (`verifySignatureDetailed`, which checks the timestamp again).
+ * afterwards (`verifySignatureDetailed`, which checks the header again).
  */
 function headerRefusal(
   header: string | null,
   toleranceSeconds: number,
   now: () => Date,
 ): WebhookVerificationError | null {
-  let timestamp: number;
   try {
-    ({ timestamp } = parseSignatureHeader(header));
+    checkSignatureHeader(header, { toleranceSeconds, now });
+    return null;
   } catch (e) {
     if (e instanceof WebhookVerificationError) return e;
     throw e;
   }
-  const skew = Math.floor(now().getTime() / 1000) - timestamp;
-  if (Math.abs(skew) <= toleranceSeconds) return null;
-  return new WebhookVerificationError(
-    "timestamp_outside_tolerance",
-    `Signature timestamp is ${Math.abs(skew)}s ${
-      skew > 0 ? "old" : "in the future"
-    } (tolerance ${toleranceSeconds}s)`,
-  );
 }
 
 /**

@@ -297,6 +297,38 @@ export async function verifySignature(
 }
 
 /**
+ * Parses a `Recapture-Signature` header and checks its timestamp against the tolerance window:
+ * what can be refused before the body is read (a missing or malformed header, a stale or future
+ * timestamp). Throws {@linkcode WebhookVerificationError}; the MAC is checked with the body by
+ * {@linkcode verifySignatureDetailed}, which calls this first.
+ *
+ * @example
+ * ```ts
+ * import { checkSignatureHeader, signPayload } from "@recapture/sdk/webhooks";
+ * const header = await signPayload("{}", "whsec_test");
+ * console.log(checkSignatureHeader(header).signatures.length); // 1
+ * ```
+ */
+export function checkSignatureHeader(
+  header: string | null | undefined,
+  options: VerifyOptions = {},
+): ParsedSignatureHeader {
+  const parsed = parseSignatureHeader(header);
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
+  const skew = nowSeconds - parsed.timestamp;
+  if (Math.abs(skew) > tolerance) {
+    throw new WebhookVerificationError(
+      "timestamp_outside_tolerance",
+      skew > 0
+        ? `Signature timestamp is ${skew}s old (tolerance ${tolerance}s)`
+        : `Signature timestamp is ${-skew}s in the future (tolerance ${tolerance}s)`,
+    );
+  }
+  return parsed;
+}
+
+/**
  * Like {@linkcode verifySignature}, but resolves with the parsed header and the matched
  * signature, useful for replay protection keyed on the delivery.
  *
@@ -318,18 +350,7 @@ export async function verifySignatureDetailed(
   if (list.length === 0) {
     throw new WebhookVerificationError("no_secret", "No webhook secret is configured");
   }
-  const parsed = parseSignatureHeader(header);
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
-  const skew = nowSeconds - parsed.timestamp;
-  if (Math.abs(skew) > tolerance) {
-    throw new WebhookVerificationError(
-      "timestamp_outside_tolerance",
-      skew > 0
-        ? `Signature timestamp is ${skew}s old (tolerance ${tolerance}s)`
-        : `Signature timestamp is ${-skew}s in the future (tolerance ${tolerance}s)`,
-    );
-  }
+  const parsed = checkSignatureHeader(header, options);
   // One HMAC per secret, whatever the number of candidates: each candidate is compared with
   // the expected MACs in constant time.
   const candidates = parsed.signatures.map(fromHex);
