@@ -14,6 +14,7 @@ import {
   validateRows,
 } from "../import/bulk.ts";
 import { createHash } from "node:crypto";
+import { currentFingerprint } from "../import/_row_warnings.ts";
 import type { RecaptureClient } from "../sdk/client.ts";
 import {
   type ColumnAssignment,
@@ -108,7 +109,9 @@ async function sentEarlier(
     throw error;
   }
   for (const line of text.split("\n")) {
-    const [print, date, upload] = line.split("\t");
+    const [written, date, upload] = line.split("\t");
+    // Lines older versions wrote kept the dashes of regos: read as the fingerprint is made now.
+    const print = currentFingerprint(written);
     if (upload !== undefined && !where.has(print)) where.set(print, `on ${date}, upload ${upload}`);
   }
   return where;
