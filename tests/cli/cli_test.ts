@@ -500,7 +500,8 @@ Deno.test("cli: after kill -9, --resume finds the uploads in flight or refuses, 
     // arrive shows its customers, and the next --resume finds it.
     for (let i = 0; i < 3 && resumed.code === 2; i++) {
       // Refused: it names the rows and the ways on; nothing was sent.
-      assertStringIncludes(resumed.stdout + resumed.stderr, `line ${flying[0].first_line}-`);
+      const named = (resumed.stdout + resumed.stderr).match(/found in the account: line (\d+)-/);
+      assert(flying.some((f) => f.first_line === Number(named?.[1])), resumed.stdout);
       assertStringIncludes(resumed.stdout + resumed.stderr, "--resend-unconfirmed");
       await new Promise((r) => setTimeout(r, 500));
       resumed = await cli(dir, "upload", "big.csv", "--resume", "--json");
