@@ -154,6 +154,11 @@ export const FLAGS = {
     type: "boolean",
     help: "Upload the whole file again despite an earlier manifest",
   },
+  "resend-unconfirmed": {
+    type: "boolean",
+    help: "With --resume: send again the rows of uploads that were in flight when the earlier " +
+      "run was killed and cannot be found in the account (they may be stored twice)",
+  },
   wait: { type: "boolean", help: "status: follow the upload or the file until done" },
   "upload-id": { type: "string", value: "ID", help: "Only this upload's customers" },
   limit: {
@@ -272,6 +277,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       "check-account",
       "resume",
       "restart",
+      "resend-unconfirmed",
     ],
   },
   {

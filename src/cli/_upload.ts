@@ -7,10 +7,14 @@ import {
   bulkUpload,
   BulkUploadError,
   fingerprint,
+  type InFlightSpan,
   reopenCancelled,
   type RowWarning,
+  settleInFlight,
   validateRows,
 } from "../import/bulk.ts";
+import { createHash } from "node:crypto";
+import { currentFingerprint } from "../import/_row_warnings.ts";
 import type { RecaptureClient } from "../sdk/client.ts";
 import {
   type ColumnAssignment,
@@ -70,6 +74,11 @@ export interface UploadOptions extends FileOptions {
   skipSent: boolean;
   /** `--check-account`: compare with the account's customers instead of the local record. */
   checkAccount: boolean;
+  /**
+   * `--resend-unconfirmed`: on `--resume`, send again the rows of uploads that were in flight
+   * when the earlier run stopped and that could not be found (they may be stored twice).
+   */
+  resendUnconfirmed: boolean;
 }
 
 /** Where each fingerprint went before: from the local record, or the account's customers. */
@@ -100,7 +109,9 @@ async function sentEarlier(
     throw error;
   }
   for (const line of text.split("\n")) {
-    const [print, date, upload] = line.split("\t");
+    const [written, date, upload] = line.split("\t");
+    // Lines older versions wrote kept the dashes of regos: read as the fingerprint is made now.
+    const print = currentFingerprint(written);
     if (upload !== undefined && !where.has(print)) where.set(print, `on ${date}, upload ${upload}`);
   }
   return where;
@@ -117,11 +128,19 @@ function sentSummary(warnings: RowWarning[]): string {
   return parts.join("; ") + (groups.size > 5 ? `; and ${groups.size - 5} more uploads` : "");
 }
 
+/** How much of a file a run had read, and the SHA-256 of those bytes. */
+export interface ReadSoFar {
+  bytes: number;
+  sha256: string;
+}
+
 interface SourceFile {
   rows: AsyncIterable<SourceRow>;
   size: number;
   mtime: string | null;
   bytes: () => number;
+  /** The bytes read so far and their hash (the manifest keeps it to spot a changed file). */
+  read: () => ReadSoFar;
   /** The mapping report, once the header has been read (CSV only). */
   columns: () => ColumnReport | undefined;
 }
@@ -207,10 +226,12 @@ async function openSource(
   }
   const file = await Deno.open(o.file);
   let bytes = 0;
+  const hash = createHash("sha256");
   const counted = file.readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         bytes += chunk.byteLength;
+        hash.update(chunk);
         controller.enqueue(chunk);
       },
     }),
@@ -251,8 +272,75 @@ async function openSource(
     size: info.size,
     mtime: info.mtime?.toISOString() ?? null,
     bytes: () => bytes,
+    read: () => ({ bytes, sha256: hash.copy().digest("hex") }),
     columns: () => report,
   };
+}
+
+/**
+ * Refuses to resume when the first `read.bytes` bytes of the file are not those the earlier run
+ * read (a row edited, two lines swapped): the rows it recorded by position would be wrong.
+ */
+async function checkUnchanged(path: string, read: ReadSoFar, manifestPath: string): Promise<void> {
+  const hash = createHash("sha256");
+  let left = read.bytes;
+  using file = await Deno.open(path);
+  const buffer = new Uint8Array(1 << 16);
+  while (left > 0) {
+    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+    if (n === null) break;
+    hash.update(buffer.subarray(0, n));
+    left -= n;
+  }
+  if (left > 0 || hash.digest("hex") !== read.sha256) {
+    throw new UsageError(
+      `--resume: the file changed since the first run (${path} is not what ${manifestPath} ` +
+        `records having read): its rows are recorded by position, so some could be sent twice ` +
+        `and others never. Nothing was sent: pass --restart to upload the whole file again`,
+    );
+  }
+}
+
+/** The upload ids the local record of what was sent names last (newest last), at most `max`. */
+async function recentUploads(path: string, max = 50): Promise<string[]> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  try {
+    const size = (await file.stat()).size;
+    const tail = Math.min(size, 1 << 20);
+    await file.seek(size - tail, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(tail);
+    let at = 0;
+    while (at < tail) {
+      const n = await file.read(buffer.subarray(at));
+      if (n === null) break;
+      at += n;
+    }
+    const ids: string[] = [];
+    const lines = new TextDecoder().decode(buffer.subarray(0, at)).split("\n");
+    for (let i = lines.length - 1; i >= 0 && ids.length < max; i--) {
+      const upload = lines[i].split("\t")[2];
+      if (upload && !ids.includes(upload)) ids.push(upload);
+    }
+    return ids;
+  } finally {
+    file.close();
+  }
+}
+
+/** "lines 2-1001 (1,000 rows), lines 1002-2001 (1,000 rows)": where the spans are in the file. */
+function spanPlaces(spans: InFlightSpan[]): string {
+  return spans.map((s) => {
+    const [a, b] = s.first_line !== undefined
+      ? [`line ${s.first_line}`, `${s.last_line}`]
+      : [`index ${s.first_row}`, `${s.last_row}`];
+    return `${a}-${b} (${num(s.customers)} customers, upload "${s.name}", sent ${s.sent_at})`;
+  }).join("; ");
 }
 
 /** `--map "Header=field"` for a header (quoted for a shell). */
@@ -493,7 +581,8 @@ export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
 
 /** What the CLI saves beside a file: the bulk manifest and what the file was. */
 export interface SavedManifest {
-  file: { path: string; size: number; mtime: string | null };
+  /** The file; `read` is how much of it the runs read, and its hash (`--resume` checks it). */
+  file: { path: string; size: number; mtime: string | null; read?: ReadSoFar };
   mode: "api" | "sandbox";
   manifest: BulkManifest;
 }
@@ -565,6 +654,60 @@ async function indexJob(
   );
 }
 
+/** The signals that stop an upload and keep its manifest exact (Windows has SIGINT only). */
+const STOP_SIGNALS: Deno.Signal[] = Deno.build.os === "windows"
+  ? ["SIGINT"]
+  : ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** Whether a manifest records something sent, or possibly sent (in flight). */
+function sentAny(m: BulkManifest): boolean {
+  return m.uploads.some((u) => u.upload_id) || (m.in_flight?.length ?? 0) > 0;
+}
+
+/**
+ * `--resume` after a run that stopped with uploads in flight (killed, connection lost): finds
+ * each in the account (see `settleInFlight`), saves what it found, and refuses, naming the rows,
+ * when some stay unknown, unless `--resend-unconfirmed` accepts that they may be stored twice.
+ */
+async function settleFlying(
+  io: Io,
+  client: RecaptureClient,
+  o: UploadOptions,
+  previous: SavedManifest,
+  manifestPath: string,
+): Promise<BulkManifest> {
+  const before = previous.manifest.in_flight?.length ?? 0;
+  const { manifest, unconfirmed } = await settleInFlight(client, previous.manifest, {
+    region: o.region,
+    candidates: await recentUploads(o.sentRecord),
+  });
+  if (unconfirmed.length < before) {
+    await writeSaved(manifestPath, { ...previous, manifest });
+    if (!o.json) {
+      io.err(
+        `Found ${before - unconfirmed.length} upload(s) that were in flight when the earlier ` +
+          `run stopped: their rows are done\n`,
+      );
+    }
+  }
+  if (unconfirmed.length === 0) return manifest;
+  if (!o.resendUnconfirmed) {
+    throw new UsageError(
+      `--resume: the earlier run stopped while ${unconfirmed.length} upload(s) were being sent, ` +
+        `and none of them is found in the account: ${spanPlaces(unconfirmed)}. They may exist ` +
+        `all the same (an upload not processed yet has no customers). Nothing was sent. Run the ` +
+        `same command again in a few minutes to look again; pass --resend-unconfirmed to send ` +
+        `those rows again (if their upload did arrive, they are stored twice), or --restart to ` +
+        `upload the whole file again`,
+    );
+  }
+  const { in_flight: _, ...rest } = manifest;
+  if (!o.json) {
+    io.err(`Sending again, as asked (--resend-unconfirmed): ${spanPlaces(unconfirmed)}\n`);
+  }
+  return rest;
+}
+
 /** `upload <file>`: read, validate, send in batches, show progress until processed. */
 export async function uploadCommand(
   io: Io,
@@ -581,7 +724,7 @@ export async function uploadCommand(
   });
   const previous = await readSaved(manifestPath);
   let resume: BulkManifest | undefined;
-  const sentBefore = previous?.manifest.uploads.some((u) => u.upload_id) ?? false;
+  const sentBefore = previous !== undefined && sentAny(previous.manifest);
   if (o.resume) {
     if (!previous) throw new UsageError(`--resume: no manifest at ${manifestPath}`);
     if (previous.mode !== o.mode) {
@@ -606,8 +749,13 @@ export async function uploadCommand(
           } now): rows could be sent twice`,
       );
     }
+    if (previous.file.read) await checkUnchanged(o.file, previous.file.read, manifestPath);
+    let manifest = previous.manifest;
+    if ((manifest.in_flight?.length ?? 0) > 0) {
+      manifest = await settleFlying(io, client, o, previous, manifestPath);
+    }
     // Uploads cancelled part-way are read again; what they stored is not sent twice.
-    resume = await reopenCancelled(client, previous.manifest, { region: o.region });
+    resume = await reopenCancelled(client, manifest, { region: o.region });
   } else if (previous && sentBefore && !o.restart) {
     throw new UsageError(
       `${manifestPath} records an earlier upload of this file (${
@@ -647,10 +795,19 @@ export async function uploadCommand(
     }
   }
   const name = o.name ?? resume?.name ?? o.file.replace(/^.*[\\/]/, "");
-  const fileInfo = { path: o.file, size: source.size, mtime: source.mtime };
+  // How much of the file the runs read, and its hash: a resumed run keeps the earlier run's
+  // record (checked above) until it has read further.
+  const fileInfo = (): SavedManifest["file"] => {
+    const now = source.read();
+    const earlier = o.resume ? previous?.file.read : undefined;
+    const read = earlier && earlier.bytes > now.bytes ? earlier : now;
+    return { path: o.file, size: source.size, mtime: source.mtime, read };
+  };
   const controller = new AbortController();
   let firstInterrupt = 0;
-  const onSigint = () => {
+  // SIGTERM (kill, a service manager) and SIGHUP (the terminal closed) stop the run as Ctrl-C
+  // does: the uploads in flight are awaited and recorded, so --resume sends none twice.
+  const onSignal = (signal: Deno.Signal) => {
     // Under `deno task` one Ctrl-C can arrive twice (from the terminal and forwarded by the
     // task runner) within milliseconds: only a second press later means "quit at once".
     if (firstInterrupt > 0) {
@@ -658,10 +815,17 @@ export async function uploadCommand(
       return;
     }
     firstInterrupt = Date.now();
-    io.err("\nStopping: waiting for the uploads in flight (Ctrl-C again to quit at once)\n");
+    try {
+      io.err(
+        `\nStopping${
+          signal === "SIGINT" ? "" : ` (${signal})`
+        }: waiting for the uploads in flight (Ctrl-C again to quit at once)\n`,
+      );
+    } catch { /* the terminal is gone (SIGHUP): stop all the same */ }
     controller.abort(new Error("interrupted"));
   };
-  Deno.addSignalListener("SIGINT", onSigint);
+  const listeners = STOP_SIGNALS.map((signal) => [signal, () => onSignal(signal)] as const);
+  for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   const live = io.tty && !o.json;
   let last: BulkProgress | undefined;
   let lastDraw = 0;
@@ -675,13 +839,15 @@ export async function uploadCommand(
   const ticker = live ? setInterval(() => last && draw({ ...last }, true), 500) : undefined;
   const sink = await openBadRowsFile(o.badRowsPath);
   const { keeper, warned, handlers } = collector(sink);
-  // A manifest records what was sent: a run that sent nothing (a binary file, a refused key)
-  // leaves none behind, unless it continues one.
-  const sentAny = (m: BulkManifest) => resume !== undefined || m.uploads.some((u) => u.upload_id);
+  // A manifest records what was sent, or may have been (in flight): a run that sent nothing (a
+  // binary file, a refused key) leaves none behind, unless it continues one.
+  let wrote = false;
+  const keep = (m: BulkManifest) => resume !== undefined || sentAny(m);
   let indexed = false;
   const save = async (manifest: BulkManifest) => {
-    if (!sentAny(manifest)) return;
-    await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest });
+    if (!keep(manifest)) return;
+    wrote = true;
+    await writeSaved(manifestPath, { file: fileInfo(), mode: o.mode, manifest });
     if (!indexed) {
       indexed = true;
       await indexJob(o.jobsDir, manifest.job_id, manifestPath);
@@ -713,7 +879,7 @@ export async function uploadCommand(
       onManifest: save,
     });
     await save(result.manifest);
-    const manifestShown = sentAny(result.manifest) ? manifestPath : null;
+    const manifestShown = keep(result.manifest) ? manifestPath : null;
     draw(result.progress, true);
     if (live) io.err("\n");
     const p = result.progress;
@@ -779,7 +945,13 @@ export async function uploadCommand(
     if (live) io.err("\n");
     if (error instanceof BulkUploadError) {
       const ids = error.manifest.uploads.flatMap((u) => (u.upload_id ? [u.upload_id] : []));
-      if (!sentAny(error.manifest)) {
+      if (!keep(error.manifest)) {
+        // An upload marked in flight before its POST, then refused: the manifest written for
+        // it goes (or the one it replaced comes back).
+        if (wrote) {
+          if (previous) await writeSaved(manifestPath, previous);
+          else await Deno.remove(manifestPath).catch(() => {});
+        }
         // Nothing was sent: no manifest, no --resume hint; the cause says what to fix.
         if (controller.signal.aborted) {
           if (o.json) {
@@ -797,7 +969,11 @@ export async function uploadCommand(
       }
       let savedTo = manifestPath;
       try {
-        await writeSaved(manifestPath, { file: fileInfo, mode: o.mode, manifest: error.manifest });
+        await writeSaved(manifestPath, {
+          file: fileInfo(),
+          mode: o.mode,
+          manifest: error.manifest,
+        });
       } catch (writeError) {
         // Say what was sent even so: without it, running again would send it twice.
         savedTo = `no manifest (${
@@ -835,7 +1011,7 @@ export async function uploadCommand(
     throw error;
   } finally {
     clearInterval(ticker);
-    Deno.removeSignalListener("SIGINT", onSigint);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     await sink?.close();
   }
 }

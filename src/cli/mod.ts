@@ -165,6 +165,9 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     if (key === "upload" && values.resume && values.restart) {
       throw new UsageError("--resume and --restart cannot go together");
     }
+    if (key === "upload" && values["resend-unconfirmed"] && !values.resume) {
+      throw new UsageError("--resend-unconfirmed goes with --resume only");
+    }
     let opened: Awaited<ReturnType<typeof openClient>>;
     try {
       opened = await openClient({ region, path: sandboxPath, env });
@@ -200,6 +203,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
           resend: values.resend ?? false,
           skipSent: values["skip-sent"] ?? false,
           checkAccount: values["check-account"] ?? false,
+          resendUnconfirmed: values["resend-unconfirmed"] ?? false,
         });
       }
       if ((key === "status" || key === "cancel") && isJobRef(rest[0])) {

@@ -2,7 +2,7 @@
 // within a file, footer rows, AU regos without a state, suspicious values), and the customer
 // fingerprint used to spot the same vehicle twice. Private to src/import/bulk.ts and the CLI.
 
-import type { CustomerInput, Region } from "../sdk/schemas.ts";
+import { type CustomerInput, normalRego, type Region } from "../sdk/schemas.ts";
 import { FirstSeen, type Seen } from "./_first_seen.ts";
 
 /** What a warning is about. */
@@ -37,26 +37,41 @@ export interface RowWarning {
 
 /**
  * The fingerprint of a customer: `vin:<VIN>` when it has a VIN, else `rego:<REGO>|<STATE>`
- * (upper-cased, whitespace removed), or `null` without either. The same vehicle gives the same
- * fingerprint whatever the spelling of its rego.
+ * (the rego as the API stores it: `normalRego`, no whitespace nor dashes, upper case), or `null`
+ * without either. The same vehicle gives the same fingerprint whatever the spelling of its rego.
  *
  * @example
  * ```ts
  * import { fingerprint } from "@recapture/sdk/bulk";
  *
- * fingerprint({ rego: "abc 123", state: "nsw" }); // "rego:ABC123|NSW"
+ * fingerprint({ rego: "abc-123", state: "nsw" }); // "rego:ABC123|NSW"
  * fingerprint({ rego: "ABC123", vin: "1hgcm82633a004352" }); // "vin:1HGCM82633A004352"
  * ```
  */
 export function fingerprint(customer: CustomerInput): string | null {
   const vin = typeof customer.vin === "string" ? customer.vin.trim().toUpperCase() : "";
   if (vin !== "") return `vin:${vin}`;
-  const rego = typeof customer.rego === "string"
-    ? customer.rego.replace(/\s+/g, "").toUpperCase()
-    : "";
+  const rego = typeof customer.rego === "string" ? normalRego(customer.rego) : "";
   if (rego === "") return null;
   const state = typeof customer.state === "string" ? customer.state.trim().toUpperCase() : "";
   return `rego:${rego}|${state}`;
+}
+
+/**
+ * A fingerprint as {@linkcode fingerprint} makes it today, from one an older version wrote (the
+ * local record of what was sent keeps them): regos kept their dashes then.
+ */
+export function currentFingerprint(print: string): string {
+  if (!print.startsWith("rego:")) return print;
+  const bar = print.indexOf("|");
+  return bar === -1 ? print : `rego:${normalRego(print.slice(5, bar))}${print.slice(bar)}`;
+}
+
+/** The vehicle a fingerprint names, for a message: `VIN 1HG...`, `rego ABC123 (NSW)`. */
+export function vehicleOf(print: string): string {
+  if (print.startsWith("vin:")) return `VIN ${print.slice(4)}`;
+  const [rego, state] = print.slice(5).split("|");
+  return `rego ${rego}${state ? ` (${state})` : ""}`;
 }
 
 /** A value a report's footer or summary line holds (`TOTAL`, `Grand Total: 290`, `End of report`). */
@@ -169,7 +184,7 @@ export class RowChecker {
         kind: "same_vehicle",
         field: seen.fingerprint.startsWith("vin:") ? "vin" : "rego",
         message: `the same vehicle as ${where} (${
-          seen.fingerprint.slice(4)
+          vehicleOf(seen.fingerprint)
         }) with other details: sent, so it is tracked twice`,
         skipped: false,
         first,

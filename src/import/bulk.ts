@@ -25,7 +25,8 @@
 import type { RecaptureClient } from "../sdk/client.ts";
 import { type CancelledUpload, isUploadDone } from "../sdk/uploads.ts";
 import { randomHex } from "../_internal/hex.ts";
-import { RecaptureError } from "../sdk/errors.ts";
+import { NotFoundError, RecaptureError } from "../sdk/errors.ts";
+import { mayHaveTakenEffect } from "../sdk/_transport.ts";
 import { sleep } from "../_internal/sleep.ts";
 import type { Customer, CustomerInput, Region, Upload } from "../sdk/schemas.ts";
 import { validateCustomers } from "../sdk/validate.ts";
@@ -76,6 +77,20 @@ export interface CancelledSpan {
 }
 
 /**
+ * An upload sent whose answer was not seen yet: written to the manifest before its POST, so that
+ * a run killed while it waited (SIGKILL, a crash, a lost connection) leaves its rows neither
+ * done nor forgotten. {@linkcode settleInFlight} finds out what became of it.
+ */
+export interface InFlightSpan extends Omit<ManifestEntry, "upload_id"> {
+  /** The upload's name (`<name> (part N)`), as the API stores it. */
+  name: string;
+  /** When its POST was about to be sent (ISO 8601). */
+  sent_at: string;
+  /** The {@linkcode storedKey} of its first and last customers, to find them in the account. */
+  keys: string[];
+}
+
+/**
  * What a bulk run has done, as plain JSON: save it (e.g. after each `onManifest` call) and pass
  * it back as `resume` to continue an interrupted run over the same source.
  */
@@ -95,6 +110,12 @@ export interface BulkManifest {
   uploads: ManifestEntry[];
   /** Uploads cancelled part-way, whose rows a resumed run reads again (see `reopenCancelled`). */
   cancelled?: CancelledSpan[];
+  /**
+   * Uploads sent whose answer was not seen (the run was killed or lost its connection while
+   * waiting): they may exist. A manifest that holds any is refused as `resume` until
+   * {@linkcode settleInFlight} has found them, or the caller removes them to send their rows again.
+   */
+  in_flight?: InFlightSpan[];
 }
 
 /** One problem with a row. */
@@ -626,6 +647,12 @@ class BulkRun {
           `bulkUpload: the manifest is for region ${resume.region}, not ${options.region}`,
         );
       }
+      if ((resume.in_flight?.length ?? 0) > 0) {
+        throw new TypeError(
+          "bulkUpload: the manifest has uploads in flight whose outcome is unknown: settle them " +
+            "with settleInFlight first (or remove in_flight to send their rows again)",
+        );
+      }
     }
     this.#manifest = {
       version: 1,
@@ -758,8 +785,10 @@ class BulkRun {
   }
 
   manifest(): BulkManifest {
+    const flying = this.#manifest.in_flight;
     return {
       ...this.#manifest,
+      ...(flying?.length ? { in_flight: flying.map((s) => ({ ...s })) } : {}),
       uploads: this.#manifest.uploads.map((u) => ({ ...u })).sort((a, b) =>
         a.first_row - b.first_row
       ),
@@ -916,6 +945,19 @@ class BulkRun {
     }
     const part = ++this.#part;
     const o = this.#options;
+    // Written down (and saved) before the POST: a run killed while it waits leaves the span
+    // marked as possibly sent, never as not sent.
+    const flying: InFlightSpan = {
+      ...this.#entry(batch, 0),
+      customers: count,
+      name: `${o.name} (part ${part})`,
+      sent_at: new Date().toISOString(),
+      keys: [...new Set([storedKey(batch.customers[0]), storedKey(batch.customers[count - 1])])],
+    };
+    (this.#manifest.in_flight ??= []).push(flying);
+    this.#save();
+    await this.#manifestWrite;
+    if (this.#failure !== undefined) return; // the manifest could not be saved: nothing sent
     // `uploads.create` writes the body before it returns and keeps no rows while it waits for
     // the answer; dropping this run's reference too frees them while the upload is on its way.
     const prints = o.onUploaded ? batch.customers.map(fingerprint) : null;
@@ -941,9 +983,15 @@ class BulkRun {
         this.#rowsUploaded += count;
         this.#uploads.push(upload);
         if (!isUploadDone(upload)) this.#open.push(upload);
+        this.#landed(flying);
         this.#record(batch, upload.id, count);
         if (prints !== null) await o.onUploaded!(upload, prints);
       } catch (error) {
+        // Refused, or provably never sent: the span is not in flight. Else it may exist.
+        if (mayHaveTakenEffect(error) === false) {
+          this.#landed(flying);
+          this.#save();
+        }
         this.#failure ??= error;
       }
     })();
@@ -955,8 +1003,33 @@ class BulkRun {
     this.#emit();
   }
 
+  /** Takes a span off the in-flight list (its answer came, or it was never sent). */
+  #landed(span: InFlightSpan): void {
+    const list = this.#manifest.in_flight ?? [];
+    const at = list.indexOf(span);
+    if (at !== -1) list.splice(at, 1);
+    if (list.length === 0) delete this.#manifest.in_flight;
+  }
+
+  /** Queues a save of the manifest as it is now (after the saves queued before). */
+  #save(): void {
+    const save = this.#options.onManifest;
+    if (!save) return;
+    const snapshot = this.manifest();
+    this.#manifestWrite = this.#manifestWrite.then(() => save(snapshot)).catch((error) => {
+      this.#failure ??= error;
+    });
+  }
+
   #record(batch: Batch, uploadId: string | null, count: number): void {
-    const entry: ManifestEntry = {
+    this.#manifest.uploads.push(this.#entry(batch, count, uploadId));
+    this.#report(batch);
+    this.#save();
+  }
+
+  /** The manifest entry of a batch. */
+  #entry(batch: Batch, count: number, uploadId: string | null = null): ManifestEntry {
+    return {
       upload_id: uploadId,
       first_row: batch.first,
       last_row: batch.last,
@@ -967,15 +1040,6 @@ class BulkRun {
       ...(batch.firstLine !== undefined ? { first_line: batch.firstLine } : {}),
       ...(batch.lastLine !== undefined ? { last_line: batch.lastLine } : {}),
     };
-    this.#manifest.uploads.push(entry);
-    this.#report(batch);
-    const save = this.#options.onManifest;
-    if (save) {
-      const snapshot = this.manifest();
-      this.#manifestWrite = this.#manifestWrite.then(() => save(snapshot)).catch((error) => {
-        this.#failure ??= error;
-      });
-    }
   }
 
   /**
@@ -1465,3 +1529,119 @@ export async function reopenCancelled(
     ...(cancelled.length > 0 ? { cancelled } : {}),
   };
 }
+
+/** Options of {@linkcode settleInFlight}. */
+export interface SettleInFlightOptions extends JobOptions {
+  /** Upload ids to try first (e.g. the newest ones a local record of what was sent names). */
+  candidates?: string[];
+  /** How many of the account's newest customers to look through at most (default 50,000). */
+  scanCustomers?: number;
+}
+
+/** What {@linkcode settleInFlight} found. */
+export interface SettledInFlight {
+  /** The manifest with each upload found moved from `in_flight` to `uploads`. */
+  manifest: BulkManifest;
+  /** The spans still unknown: no upload of theirs was found (they remain in `in_flight`). */
+  unconfirmed: InFlightSpan[];
+}
+
+/** Clocks may differ this much between the sender and the API (ms). */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** Whether `upload` is the one sent for `span`: its name, its size, not older than the span. */
+function isUploadOf(span: InFlightSpan, upload: Upload): boolean {
+  const created = upload.created_at ? Date.parse(upload.created_at) : NaN;
+  return upload.name === span.name && upload.total_uploaded_customers === span.customers &&
+    !(created < Date.parse(span.sent_at) - CLOCK_SKEW_MS);
+}
+
+/**
+ * Finds out what became of the uploads a manifest has in flight (sent, answer not seen): each
+ * one found (by the `candidates` given, then by its first or last customer among the account's
+ * newest customers, and always confirmed by its name, size and creation time with
+ * `uploads.retrieve`) becomes an ordinary span of the manifest. The rest stay in `in_flight`
+ * and are returned as `unconfirmed`: an upload not processed yet has no customers, and the API
+ * lists no uploads, so such a span may exist all the same. Do not send its rows again blindly.
+ *
+ * @param client the client
+ * @param manifest the job's manifest
+ * @param options region, candidates, how far to look
+ * @returns the manifest to resume from, and the spans still unknown
+ *
+ * @example
+ * ```ts ignore
+ * const { manifest: settled, unconfirmed } = await settleInFlight(client, manifest);
+ * if (unconfirmed.length === 0) {
+ *   await bulkUpload(client, readCsv(file.readable), { name: "March", resume: settled });
+ * }
+ * ```
+ */
+export async function settleInFlight(
+  client: RecaptureClient,
+  manifest: BulkManifest,
+  options: SettleInFlightOptions = {},
+): Promise<SettledInFlight> {
+  const spans = manifest.in_flight ?? [];
+  if (spans.length === 0) return { manifest, unconfirmed: [] };
+  const region = options.region ?? manifest.region;
+  const call = region ? { region, signal: options.signal } : { signal: options.signal };
+  const taken = new Set(jobUploadIds(manifest));
+  const found = new Map<InFlightSpan, Upload>();
+  const tried = new Set<string>();
+  const tryUpload = async (id: string): Promise<void> => {
+    if (taken.has(id) || tried.has(id)) return;
+    tried.add(id);
+    let upload: Upload;
+    try {
+      upload = await client.uploads.retrieve(id, call);
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+    const span = spans.find((s) => !found.has(s) && isUploadOf(s, upload));
+    if (span !== undefined) {
+      found.set(span, upload);
+      taken.add(id);
+    }
+  };
+  for (const id of options.candidates ?? []) {
+    if (found.size === spans.length) break;
+    await tryUpload(id);
+  }
+  if (found.size < spans.length) {
+    // The list is oldest upload first: the newest customers are on the last pages.
+    const page = CUSTOMERS_PAGE_MAX;
+    const first = await client.customers.list({ offset: 0, limit: 1 }, call);
+    const total = first.total ?? 0;
+    const floor = Math.max(0, total - (options.scanCustomers ?? 50_000));
+    for (let end = total; end > floor && found.size < spans.length; end -= page) {
+      const offset = Math.max(floor, end - page);
+      const { customers } = await client.customers.list({ offset, limit: end - offset }, call);
+      for (const c of customers) {
+        const id = c.upload_id;
+        if (typeof id !== "string" || taken.has(id) || tried.has(id)) continue;
+        const key = storedKey(c);
+        if (spans.some((s) => !found.has(s) && s.keys.includes(key))) await tryUpload(id);
+      }
+    }
+  }
+  const settled: ManifestEntry[] = [];
+  for (const [span, upload] of found) {
+    const { name: _n, sent_at: _s, keys: _k, ...entry } = span;
+    settled.push({ ...entry, upload_id: upload.id });
+  }
+  const unconfirmed = spans.filter((s) => !found.has(s));
+  const { in_flight: _, ...rest } = manifest;
+  return {
+    manifest: {
+      ...rest,
+      uploads: [...manifest.uploads, ...settled].sort((a, b) => a.first_row - b.first_row),
+      ...(unconfirmed.length > 0 ? { in_flight: unconfirmed } : {}),
+    },
+    unconfirmed,
+  };
+}
+
+/** The largest page `customers.list` serves. */
+const CUSTOMERS_PAGE_MAX = 1000;

@@ -4,7 +4,8 @@
  * Read: ISO dates (`2024-03-01`, `2024-03-01T10:30:00Z`, `2024/03/01`, `20240301`), day-first
  * dates as written in AU, NZ, UK and MY (`1/3/2024`, `01-03-24`, `01.03.2024`, with or without a
  * time after them), month names (`1 Mar 2024`, `01-Mar-24`, `March 1, 2024`) and Excel serial
- * numbers (`45352` is 2024-03-01, in Excel's 1900 date system). Month-first (`3/1/2024`) is read
+ * numbers (`45352` is 2024-03-01, in Excel's 1900 date system; from 18264, 1950-01-01, on: a
+ * smaller number such as `2024` or `1` is refused, a 19xx/20xx one as a year). Month-first (`3/1/2024`) is read
  * only when asked for with `order: "mdy"`.
  *
  * @example
@@ -169,7 +170,7 @@ const SERIAL = /^\d{1,7}(?:\.\d+)?$/;
  * ```
  */
 export function parseDate(value: string | number, options: ParseDateOptions = {}): string {
-  if (typeof value === "number") return fromSerial(value, String(value), options);
+  if (typeof value === "number") return fromCellSerial(value, String(value), options);
   const length = value.length;
   // trim() only when an end is not printable ASCII (33-126, never whitespace).
   const text = length > 0 && isSolid(value.charCodeAt(0)) && isSolid(value.charCodeAt(length - 1))
@@ -210,12 +211,12 @@ export function parseDate(value: string | number, options: ParseDateOptions = {}
         // Compact YYYYMMDD: beyond Excel's largest serial, so never ambiguous.
         return ymd(value, scanA / 10000 | 0, (scanA / 100 | 0) % 100, scanA % 100, options);
       }
-      if (text.length <= 7) return fromSerial(scanA, value, options);
+      if (text.length <= 7) return fromCellSerial(scanA, value, options);
     }
     const m = DAY_MONTH_NAME.exec(text);
     if (m) return ymd(value, fullYear(m[3]), monthNumber(value, m[2], options), +m[1], options);
     // A serial with a fraction of a day (digits alone were read above).
-    if (SERIAL.test(text)) return fromSerial(Number(text), value, options);
+    if (SERIAL.test(text)) return fromCellSerial(Number(text), value, options);
   } else {
     const m = MONTH_NAME_DAY.exec(text);
     if (m) return ymd(value, +m[3], monthNumber(value, m[1], options), +m[2], options);
@@ -327,6 +328,31 @@ function scanNumeric(t: string): number {
  */
 export function excelSerialToDate(serial: number, options: ParseDateOptions = {}): string {
   return fromSerial(serial, String(serial), options);
+}
+
+/** Excel serial of 1950-01-01: the earliest a date column's number is read as a serial. */
+const FIRST_PLAUSIBLE_SERIAL = 18264;
+
+/**
+ * A number found in a date column, read as an Excel serial only from 1950-01-01 on: a short
+ * number (`1`, `2024`) is not a date a customer export holds, and read as a serial it would be
+ * one in 1900-1905, silently. A 4-digit 19xx/20xx is a year, not a date.
+ */
+function fromCellSerial(serial: number, raw: string, options: ParseDateOptions): string {
+  if (serial >= 1900 && serial < 2100 && Number.isInteger(serial)) {
+    throw new DateParseError(raw, "a year, not a date (write the whole date, e.g. 2024-03-01)", {
+      ...options,
+    });
+  }
+  if (serial < FIRST_PLAUSIBLE_SERIAL && serial >= 1) {
+    throw new DateParseError(
+      raw,
+      `not a date: numbers are read as Excel serials from ${FIRST_PLAUSIBLE_SERIAL} ` +
+        `(1950-01-01) on, and this one would be ${fromSerial(serial, raw, options)}`,
+      options,
+    );
+  }
+  return fromSerial(serial, raw, options);
 }
 
 function fromSerial(serial: number, raw: string, options: ParseDateOptions): string {

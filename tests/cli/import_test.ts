@@ -321,3 +321,20 @@ Deno.test("cli: a --map naming no column of the file is refused before anything 
     const ok = await cli(dir, "validate", "st.csv", "--map", "st=state", "--json");
     assertEquals(ok.code, 0, ok.stderr);
   }));
+
+Deno.test("cli: a rego sent with dashes is already sent without them (as the API stores it), older record lines included", () =>
+  withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/a.csv`, "Rego,State\nDUP-42,NSW\n");
+    await Deno.writeTextFile(`${dir}/b.csv`, "Rego,State\nDUP42,NSW\n");
+    assertEquals((await cli(dir, "upload", "a.csv", "--no-wait")).code, 0);
+    const stopped = await cli(dir, "upload", "b.csv", "--no-wait");
+    assertEquals(stopped.code, 2, stopped.stderr);
+    assertStringIncludes(stopped.stderr, "1 rows of b.csv were already sent");
+    // A line an older version wrote (the dashes kept) is read as the fingerprint is made now.
+    const record = `${dir}/sent/sandbox_au.tsv`;
+    await Deno.writeTextFile(record, "rego:OLD-7|VIC\t2026-01-02\tupl_old\n", { append: true });
+    await Deno.writeTextFile(`${dir}/c.csv`, "Rego,State\nOLD7,VIC\n");
+    const old = await cli(dir, "upload", "c.csv", "--no-wait");
+    assertEquals(old.code, 2, old.stderr);
+    assertStringIncludes(old.stderr, "upload upl_old");
+  }));

@@ -12,6 +12,7 @@ import {
   type BulkProgress,
   bulkUpload,
   BulkUploadError,
+  settleInFlight,
   validateRows,
 } from "../../src/import/bulk.ts";
 import { RecaptureClient } from "../../src/sdk/client.ts";
@@ -260,10 +261,16 @@ Deno.test("bulk: a failed upload stops the run with the manifest of what went th
   assertInstanceOf(error.cause, ServerError);
   assertStringIncludes(error.message, "Injected failure");
   assertEquals(error.manifest.uploads.map((u) => [u.first_row, u.last_row]), [[0, 4], [5, 9]]);
+  // A 5xx leaves the upload's fate unknown: it stays in flight, and is not found.
+  assertEquals(error.manifest.in_flight?.map((s) => [s.first_row, s.last_row]), [[10, 14]]);
+  const { manifest, unconfirmed } = await settleInFlight(env.client, error.manifest);
+  assertEquals(unconfirmed.length, 1);
+  // Here it provably never arrived (the 500 was injected before the sandbox): send it again.
+  const { in_flight: _, ...resume } = manifest;
   const resumed = await bulkUpload(env.client, customers(30), {
     name: "F",
     batchSize: 5,
-    resume: error.manifest,
+    resume,
   });
   assertEquals(resumed.progress.rowsUploaded, 20);
   const regos = await storedRegos(env);
@@ -525,4 +532,55 @@ Deno.test("a rego that looks like a date is sent with a suspicious_value warning
     report.warnings[0].message,
     "12-03-2024 looks like a date, not a rego: is the column right?",
   );
+});
+
+Deno.test("bulkUpload: an upload is in the manifest as in flight before its POST; settleInFlight finds the one whose answer was lost", async () => {
+  let posts = 0;
+  const saved: BulkManifest[] = [];
+  await using env = await setup((inner) => async (request) => {
+    if (request.method !== "POST" || posts >= 2) return await inner(request);
+    posts++;
+    // Each POST goes out only once the manifest saved says it is in flight.
+    assertEquals(saved.at(-1)?.in_flight?.at(-1)?.name, `March (part ${posts})`);
+    const answer = await inner(request);
+    if (posts === 2) throw new TypeError("connection reset"); // it arrived; the answer is lost
+    return answer;
+  });
+  const rows = Array.from({ length: 30 }, (_, i) => ({ rego: `INF${i}`, state: "NSW" }));
+  const error = await assertRejects(
+    () =>
+      bulkUpload(env.client, rows, {
+        name: "March",
+        batchSize: 10,
+        concurrency: 1,
+        onManifest: (m) => {
+          saved.push(m);
+        },
+      }),
+    BulkUploadError,
+  );
+  const manifest = error.manifest;
+  assertEquals(manifest.in_flight?.map((s) => [s.first_row, s.last_row]), [[10, 19]]);
+  // Not resumed blindly: the rows in flight would be sent twice.
+  await assertRejects(
+    () => bulkUpload(env.client, rows, { name: "March", resume: manifest }),
+    TypeError,
+    "in flight",
+  );
+  await env.sandbox.idle();
+  const { manifest: settled, unconfirmed } = await settleInFlight(env.client, manifest);
+  assertEquals(unconfirmed, []);
+  assertEquals(settled.uploads.map((u) => [u.first_row, u.upload_id !== null]), [[0, true], [
+    10,
+    true,
+  ]]);
+  await bulkUpload(env.client, rows, { name: "March", resume: settled });
+  await env.sandbox.idle();
+  const all = await env.client.customers.list({ limit: 100 });
+  assertEquals(all.customers.map((c) => c.rego).sort(), rows.map((r) => r.rego).sort());
+
+  // A span whose upload never arrived stays unconfirmed.
+  const lost = { ...manifest.in_flight![0], name: "March (part 99)" };
+  const again = await settleInFlight(env.client, { ...settled, in_flight: [lost] });
+  assertEquals(again.unconfirmed.map((s) => s.name), ["March (part 99)"]);
 });

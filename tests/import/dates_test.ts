@@ -124,7 +124,8 @@ function referenceDate(value: string, order: "dmy" | "mdy"): string {
   if (/^\d{1,7}(?:\.\d+)?$/.test(text)) {
     const serial = Number(text);
     const whole = Math.floor(serial);
-    if (serial < 1 || serial >= 2958466 || whole === 60) return "error";
+    // A date column's number is a serial from 1950-01-01 (18264) on only.
+    if (serial < 18264 || serial >= 2958466 || whole === 60) return "error";
     const days = whole < 60 ? whole + 1 : whole;
     return new Date(Date.UTC(1899, 11, 30) + days * 86_400_000).toISOString().slice(0, 10);
   }
@@ -169,4 +170,14 @@ Deno.test("property: parseDate reads digit dates as the plainly stated rules do"
     ),
     { numRuns: 20_000 },
   );
+});
+
+Deno.test("parseDate: a short number is not an Excel serial; a 4-digit 19xx/20xx is a year", () => {
+  assertThrows(() => parseDate("2024"), DateParseError, "a year, not a date");
+  assertThrows(() => parseDate(1999), DateParseError, "a year, not a date");
+  assertThrows(() => parseDate("1"), DateParseError, "from 18264 (1950-01-01) on");
+  assertThrows(() => parseDate("18263"), DateParseError, "would be 1949-12-31");
+  assertEquals(parseDate("18264"), "1950-01-01");
+  assertEquals(parseDate("45352"), "2024-03-01");
+  assertEquals(parseDate("45352.5"), "2024-03-01");
 });

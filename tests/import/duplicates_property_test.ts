@@ -7,7 +7,12 @@
 
 import fc from "fast-check";
 import { assertEquals } from "@std/assert";
-import { fingerprint, RowChecker, type RowWarning } from "../../src/import/_row_warnings.ts";
+import {
+  fingerprint,
+  RowChecker,
+  type RowWarning,
+  vehicleOf,
+} from "../../src/import/_row_warnings.ts";
 import type { CustomerInput } from "../../src/sdk/schemas.ts";
 import { validateCustomers } from "../../src/sdk/validate.ts";
 
@@ -75,7 +80,7 @@ Deno.test("property: the duplicate warnings agree with the plain rule", () => {
           message: expected.exact
             ? `repeats ${where} exactly: skipped`
             : `the same vehicle as ${where} (${
-              expected.fp.slice(4)
+              vehicleOf(expected.fp)
             }) with other details: sent, so it is tracked twice`,
           skipped: expected.exact,
           first: expected.first,
@@ -84,4 +89,19 @@ Deno.test("property: the duplicate warnings agree with the plain rule", () => {
     }),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("duplicates: a rego with dashes is the vehicle the API stores without; the warning names it plainly", () => {
+  assertEquals(
+    fingerprint({ rego: "dup-42", state: "NSW" }),
+    fingerprint({ rego: "DUP42", state: "NSW" }),
+  );
+  const checker = new RowChecker("au");
+  checker.check({ rego: "DUP42", state: "NSW", client_name: "A" }, "{}", 0, 3);
+  const [w] = checker.check({ rego: "DUP-42", state: "NSW", client_name: "B" }, "{1}", 1, 4);
+  assertEquals(
+    w.message,
+    "the same vehicle as line 3 (rego DUP42 (NSW)) with other details: sent, so it is tracked twice",
+  );
+  assertEquals(vehicleOf("vin:1HGCM82633A004352"), "VIN 1HGCM82633A004352");
 });
