@@ -56,7 +56,7 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 const NEVER_SENT =
-  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connection refused|dns error|failed to lookup|getaddrinfo|name or service not known|tcp connect error|client error \(connect\)/i;
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|connection refused|dns error|failed to lookup|getaddrinfo|name or service not known|tcp connect error|client error \(connect\)|requests to port \d+ are blocked|bad port/i;
 
 /**
  * Whether a fetch failure proves the request never reached the server (refused connection,

@@ -205,11 +205,14 @@ for (
   });
 }
 
-Deno.test("provablyNotSent recognises refused and DNS failures only", () => {
+Deno.test("provablyNotSent recognises refused, DNS and blocked-port failures only", () => {
   const wrap = (m: string) => new TypeError("fetch failed", { cause: new Error(m) });
   assert(provablyNotSent(wrap("client error (Connect): tcp connect error: Connection refused")));
   assert(provablyNotSent(wrap("dns error: failed to lookup address information")));
   assert(provablyNotSent(Object.assign(new Error("x"), { code: "ECONNREFUSED" })));
+  // Deno refuses the fetch spec's bad ports before connecting.
+  assert(provablyNotSent(new TypeError("Fetch failed: Requests to port 1 are blocked")));
+  assert(provablyNotSent(new TypeError("fetch failed", { cause: new Error("bad port") }))); // undici
   assert(!provablyNotSent(wrap("client error (SendRequest): connection closed before message")));
   assert(!provablyNotSent(wrap("connection reset by peer")));
   assert(!provablyNotSent(new Error("timeout")));
@@ -254,4 +257,18 @@ Deno.test("redirects are not followed: the key and an upload's body go nowhere e
     await api.shutdown();
     await other.shutdown();
   }
+});
+
+Deno.test("an upload to a port the runtime blocks was never sent: no 'may have been created' note", async () => {
+  const client = new RecaptureClient({
+    apiKey: "sec_x",
+    baseUrl: "http://127.0.0.1:1",
+    maxRetries: 0,
+  });
+  const err = await assertRejects(
+    () => client.uploads.create({ name: "n", customers: [{ rego: "A1" }] }),
+    ConnectionError,
+  );
+  assert(/are blocked/.test(err.message), err.message);
+  assert(!err.message.includes("may have been created"), err.message);
 });
