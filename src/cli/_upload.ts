@@ -15,6 +15,7 @@ import {
 } from "../import/bulk.ts";
 import { createHash } from "node:crypto";
 import { currentFingerprint } from "../import/_row_warnings.ts";
+import { DateOrderEvidence } from "../import/_date_order_evidence.ts";
 import type { RecaptureClient } from "../sdk/client.ts";
 import {
   type ColumnAssignment,
@@ -136,6 +137,7 @@ export interface ReadSoFar {
 
 interface SourceFile {
   rows: AsyncIterable<SourceRow>;
+  format: "csv" | "ndjson";
   size: number;
   mtime: string | null;
   bytes: () => number;
@@ -156,14 +158,16 @@ const DELIMITERS: Record<string, CsvReadOptions["delimiter"]> = {
   pipe: "|",
 };
 
-/**
- * Opens the file as a stream of rows, with a byte counter for the progress bar; `onColumns` is
- * told the mapping report once the header is read (before any row).
- */
-async function openSource(
-  o: FileOptions,
-  onColumns?: (report: ColumnReport) => void,
-): Promise<SourceFile> {
+/** What {@linkcode openSource} tells as it reads. */
+interface SourceHooks {
+  /** The mapping report, once the header is read (before any row). */
+  onColumns?: (report: ColumnReport) => void;
+  /** Each non-blank cell of a date column, as found (CSV only). */
+  onDateCell?: (value: string, column: string, line: number) => void;
+}
+
+/** Opens the file as a stream of rows, with a byte counter for the progress bar. */
+async function openSource(o: FileOptions, hooks: SourceHooks = {}): Promise<SourceFile> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(o.file);
@@ -247,6 +251,7 @@ async function openSource(
     ...common,
     ...(delimiter ? { delimiter } : {}),
     strictColumns: o.strictColumns,
+    ...(hooks.onDateCell ? { onDateCell: hooks.onDateCell } : {}),
     onColumns: (plan: ColumnAssignment[]) => {
       // A --map is matched as the column table matches (case, spaces, punctuation aside); one
       // that names no column is a typo that would leave the column unmapped without a word.
@@ -264,17 +269,46 @@ async function openSource(
         );
       }
       report = columnReport(plan);
-      onColumns?.(report);
+      hooks.onColumns?.(report);
     },
   });
   return {
     rows,
+    format,
     size: info.size,
     mtime: info.mtime?.toISOString() ?? null,
     bytes: () => bytes,
     read: () => ({ bytes, sha256: hash.copy().digest("hex") }),
     columns: () => report,
   };
+}
+
+/**
+ * Without `--date-order`, reads the file once before anything is sent, for what its date
+ * columns prove: one month-first-only value (`12/25/2023`) means the column's other dates
+ * (`02/03/2024`) are month-first too, and read day first (the default) they would be sent with
+ * day and month swapped. Such a column, or one holding both kinds, refuses the run, naming the
+ * column, the lines and the flag (`validate` says the same: what `upload` would do).
+ */
+async function checkDateOrder(o: FileOptions): Promise<void> {
+  if (o.dateOrder !== undefined) return;
+  const evidence = new DateOrderEvidence();
+  const check = await openSource(o, {
+    onDateCell: (value, column, line) => evidence.see(column, value, line),
+  });
+  if (check.format !== "csv") return;
+  try {
+    for await (const _ of check.rows) { /* only the date cells are wanted */ }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // A file the reader refuses part-way is refused by the run itself, as before (the rows
+    // before the problem are read first); what was proven up to there still counts.
+  }
+  const conflicts = evidence.conflicts("dmy");
+  if (conflicts.length === 0) return;
+  throw new UsageError(
+    `${o.file}: ${conflicts.map((c) => c.message).join("; ")}. Nothing was sent`,
+  );
 }
 
 /**
@@ -522,6 +556,7 @@ async function openBadRowsFile(path: string | undefined): Promise<
 
 /** `validate <file>`: the column report, every row checked, bad rows and warnings reported, nothing sent. */
 export async function validateCommand(io: Io, o: FileOptions): Promise<number> {
+  await checkDateOrder(o);
   const source = await openSource(o);
   const started = Date.now();
   const sink = await openBadRowsFile(o.badRowsPath);
@@ -719,8 +754,10 @@ export async function uploadCommand(
   const pollIntervalMs = numberFlag("poll-ms", o.pollMs);
   const manifestPath = o.manifestPath ?? `${o.file}.recapture.json`;
   // The column report is shown as soon as the header is read: before anything is sent.
-  const source = await openSource(o, (report) => {
-    if (!o.json) io.err(columnsText(report));
+  const source = await openSource(o, {
+    onColumns: (report) => {
+      if (!o.json) io.err(columnsText(report));
+    },
   });
   const previous = await readSaved(manifestPath);
   let resume: BulkManifest | undefined;
@@ -763,6 +800,8 @@ export async function uploadCommand(
       } uploads). Pass --resume to continue it, or --restart to upload the whole file again`,
     );
   }
+  // A date column whose order the file proves otherwise: refused before anything is sent.
+  await checkDateOrder(o);
   // Nothing is sent unless where it will be recorded can be written.
   await probeWritable(manifestPath);
   // Customers sent before (by an earlier run, another file): told before anything is sent.

@@ -483,6 +483,32 @@ export function rowBuilder(
 }
 
 /**
+ * Wraps a row builder so that each non-blank cell of a date column is handed to `onDateCell`
+ * (as found, with its header and line) before the row is built. Kept apart from
+ * {@linkcode rowBuilder}: a reader not asked for the cells pays nothing per row.
+ *
+ * @example
+ * ```ts ignore
+ * const build = reportDateCells(plan, rowBuilder(plan, undefined), (value, column, line) => {});
+ * ```
+ */
+export function reportDateCells(
+  plan: readonly ColumnAssignment[],
+  build: (fields: readonly string[], line: number) => SourceRow,
+  onDateCell: (value: string, column: string, line: number) => void,
+): (fields: readonly string[], line: number) => SourceRow {
+  const dates = plan.filter((c) => DATE_FIELDS.has(c.target));
+  if (dates.length === 0) return build;
+  return (fields, line) => {
+    for (const c of dates) {
+      const value = fields[c.index];
+      if (value !== undefined && value.trim() !== "") onDateCell(value, c.header, line);
+    }
+    return build(fields, line);
+  };
+}
+
+/**
  * Turns one NDJSON object into a customer: known names map to fields, the rest to additional.
  * The keys are assigned together, as a CSV header is (so `rego` wins over `plate` whatever
  * their order); `cache` keeps the assignment per key list (an export's lines share one).

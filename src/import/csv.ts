@@ -13,6 +13,7 @@ import {
   type ColumnReport,
   columnReport as reportOf,
   type ColumnTarget,
+  reportDateCells,
   rowBuilder,
 } from "./columns.ts";
 import { RecaptureError } from "../sdk/errors.ts";
@@ -62,6 +63,12 @@ export interface CsvReadOptions extends ColumnOptions {
    * Its values are not used: with a field missing or added, none can be trusted to its column.
    */
   skipMalformed?: boolean;
+  /**
+   * Called with each non-blank cell of a date column (one mapped to `sale_date`, `expiry_date`,
+   * `monitor_start_date` or `monitor_end_date`) as found, before it is read, with the column's
+   * header and the physical line: e.g. to learn a column's date order before anything is sent.
+   */
+  onDateCell?: (value: string, column: string, line: number) => void;
   /** Stops reading: the iterator throws the signal's reason. */
   signal?: AbortSignal;
 }
@@ -438,6 +445,7 @@ async function* csvBatches(
           if (build === undefined) {
             const plan = headerPlan(row, rowLine, delimiter, options);
             build = rowBuilder(plan, options.dateOrder);
+            if (options.onDateCell) build = reportDateCells(plan, build, options.onDateCell);
             width = row.length;
             options.onColumns?.(plan.map((c) => ({ ...c })));
             continue;

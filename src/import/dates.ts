@@ -228,6 +228,44 @@ export function parseDate(value: string | number, options: ParseDateOptions = {}
   );
 }
 
+/**
+ * The order a digits-only date proves on its own: `"mdy"` when only month-first reads it
+ * (`12/25/2023`: the second part is over 12, the first is not), `"dmy"` when only day-first does
+ * (`25/12/2023`), `undefined` when both or neither could (`02/03/2024`, `2024-03-02`,
+ * `1 Mar 2024`, `31/31/2024`). Read as {@linkcode parseDate} reads it: the proven order must give
+ * a real date.
+ *
+ * @param value the text found in a date column
+ * @returns the only order that reads it, or `undefined`
+ *
+ * @example
+ * ```ts
+ * import { provenDateOrder } from "./dates.ts";
+ *
+ * provenDateOrder("12/25/2023"); // "mdy"
+ * provenDateOrder("25/12/2023"); // "dmy"
+ * provenDateOrder("02/03/2024"); // undefined
+ * ```
+ */
+export function provenDateOrder(value: string): DateOrder | undefined {
+  const text = value.trim();
+  if (scanNumeric(text) !== SHAPE_DATE || scanALength > 2) return undefined;
+  if (scanCLength !== 4 && scanCLength !== 2) return undefined;
+  const order: DateOrder | undefined = scanB > 12 && scanA <= 12
+    ? "mdy"
+    : scanA > 12 && scanB <= 12
+    ? "dmy"
+    : undefined;
+  if (order === undefined) return undefined;
+  try {
+    parseDate(text, { order });
+  } catch (error) {
+    if (error instanceof DateParseError) return undefined;
+    throw error;
+  }
+  return order;
+}
+
 /** Printable ASCII other than space: never whitespace for `trim()`. */
 function isSolid(code: number): boolean {
   return code > 32 && code < 127;
