@@ -12,6 +12,7 @@
 // @ts-types="../src/import/_papaparse.d.ts"
 import Papa from "papaparse";
 import { CsvError, readCsv } from "../src/import/csv.ts";
+import { DateOrderEvidence } from "../src/import/_date_order_evidence.ts";
 import type { RowIssue } from "../mod.ts";
 import { ToolFailure } from "./_errors.ts";
 
@@ -100,8 +101,13 @@ export async function readCsvRows(
       controller.close();
     },
   });
+  // What the date columns prove about their order (the reader reads day first): a column that
+  // proves month first would have its 02/03 dates stored with day and month swapped.
+  const evidence = new DateOrderEvidence();
+  const onDateCell = (value: string, column: string, line: number) =>
+    evidence.see(column, value, line);
   try {
-    for await (const row of readCsv(stream)) {
+    for await (const row of readCsv(stream, { onDateCell })) {
       if (out.rows.length === maxRows) {
         throw new ToolFailure(
           "too_many_rows",
@@ -130,6 +136,23 @@ export async function readCsvRows(
       throw new ToolFailure("invalid_csv", inToolWords(error, text, from));
     }
     throw error;
+  }
+  const [conflict] = evidence.conflicts("dmy");
+  if (conflict !== undefined) {
+    const proof = conflict.mdy ?? conflict.dmy!;
+    const where = from === "file"
+      ? `a date column (line ${proof.line}; the value is not shown: it comes from the user's file)`
+      : `column "${conflict.column}" (line ${proof.line}: "${proof.value}")`;
+    throw new ToolFailure(
+      "ambiguous_dates",
+      `${where} ${
+        conflict.mdy && conflict.dmy
+          ? "mixes day-first and month-first dates"
+          : "is written month first"
+      }, and dates are read day first: its dates that read either way (such as 02/03) would be ` +
+        "stored with day and month swapped. Nothing was sent. Write the dates as YYYY-MM-DD " +
+        "(or ask the user to) and call again.",
+    );
   }
   return out;
 }

@@ -120,6 +120,15 @@ Deno.test("file input: no result quotes a file's content; hidden and non-CSV nam
     const dates = await call(`${open}/dates.csv`, null);
     assertStringIncludes(dates, "sale_date: cannot be read as a date (the value is not shown");
     await call(`${open}/ragged.csv`, "invalid_csv");
+    // A date column that proves month first is refused, not read day first: from a file, with
+    // no value shown.
+    await Deno.writeTextFile(
+      `${open}/us_dates.csv`,
+      "rego,state,sale_date\nABC123,NSW,02/03/2024\nABC124,NSW,12/25/2023\n",
+    );
+    const order = await call(`${open}/us_dates.csv`, "ambiguous_dates");
+    assertStringIncludes(order, "a date column (line 3; the value is not shown");
+    assert(!order.includes("12/25"), order);
     for (const text of texts) assert(!text.includes(SECRET), text);
     assert(!texts.some((t) => t.includes("note")), "no header cell is quoted");
     // The agent's own CSV text may be quoted back, but the advice is the tool's, not the SDK's.
@@ -133,6 +142,19 @@ Deno.test("file input: no result quotes a file's content; hidden and non-CSV nam
       /^invalid_csv: .*line 1 \(its header\) has no rego or VIN column \(2 columns\)/,
     );
     assert(!textOf(own).includes("columns option"));
+    // The agent's own month-first CSV: refused before anything is sent, the proof quoted.
+    const before = (await h.sdk.customers.list()).total;
+    const us = await h.call("recapture_upload_customers", {
+      name: "f",
+      csv: "rego,state,sale_date\nABC123,NSW,02/03/2024\nABC124,NSW,12/25/2023\n",
+    });
+    assertEquals(us.isError, true);
+    assertMatch(
+      textOf(us),
+      /^ambiguous_dates: column "sale_date" \(line 3: "12\/25\/2023"\) is written month first/,
+    );
+    await h.sandbox.idle();
+    assertEquals((await h.sdk.customers.list()).total, before, "nothing was sent");
   } finally {
     await h.close();
     await Deno.remove(open, { recursive: true });
