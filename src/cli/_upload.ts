@@ -922,6 +922,10 @@ export async function uploadCommand(
     draw(result.progress, true);
     if (live) io.err("\n");
     const p = result.progress;
+    if (p.rowsRead === 0 && resume === undefined) {
+      // A header and nothing under it: most likely the wrong file (an export's template).
+      throw new FileError(`${o.file} has a header but no rows under it: nothing was sent`);
+    }
     // In the file's order (the manifest's), as `status <job>` lists them; uploads finish in
     // any order when several are sent at once.
     const ids = result.manifest.uploads.flatMap((u) => u.upload_id === null ? [] : [u.upload_id]);

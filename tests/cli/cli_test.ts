@@ -118,6 +118,19 @@ Deno.test("cli: human output shows the summary, the bad rows and the manifest", 
   });
 });
 
+Deno.test("cli: a file with a header and no rows is refused as a file (exit 3), nothing sent", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/empty.csv`, "Rego,State,Customer Name\r\n");
+    const run = await cli(dir, "upload", "empty.csv");
+    assertEquals(run.code, 3, run.stdout + run.stderr);
+    assertStringIncludes(run.stderr, "has a header but no rows under it: nothing was sent");
+    const json = await cli(dir, "upload", "empty.csv", "--json");
+    assertEquals(json.code, 3);
+    assertEquals(JSON.parse(json.stdout).error.exit_code, 3);
+    assertEquals((await storedRegos(dir)).total, 0);
+  });
+});
+
 Deno.test("cli: validate reports bad rows and sends nothing", async () => {
   await withDir(async (dir) => {
     const csv = "Rego;State;VIN;Name;Sale Date\n" +
