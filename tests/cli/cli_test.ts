@@ -375,39 +375,9 @@ Deno.test("cli: customers update refuses a past --expiry-date (the API would del
 Deno.test("cli: Ctrl-C saves the manifest; --resume finishes without sending a row twice", async () => {
   await withDir(async (dir) => {
     const rows = 20_000;
-    await Deno.writeTextFile(`${dir}/big.csv`, exportCsv(rows));
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--config",
-        CONFIG,
-        CLI,
-        "upload",
-        "big.csv",
-        "--batch-size",
-        "200",
-        "--concurrency",
-        "1",
-        "--no-wait",
-        "--json",
-      ],
-      cwd: dir,
-      clearEnv: true,
-      env: environment(`${dir}/sandbox.kv`),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
     // Interrupt once the first uploads are recorded.
+    const child = await startBigUpload(dir, rows, { concurrency: 1 });
     const manifestPath = `${dir}/big.csv.recapture.json`;
-    for (let i = 0; i < 600; i++) {
-      try {
-        const m = JSON.parse(await Deno.readTextFile(manifestPath));
-        if (m.manifest.uploads.length >= 3) break;
-      } catch { /* not written yet */ }
-      await new Promise((r) => setTimeout(r, 20));
-    }
     child.kill("SIGINT");
     const out = await child.output();
     const stdout = new TextDecoder().decode(out.stdout);
@@ -452,12 +422,19 @@ Deno.test("cli: the bad rows reported are the first in the file, whatever order 
   assertEquals([kept[0].index, kept[1].index, kept.at(-1)!.index], [5, 1000, 1998]);
 });
 
-/** Starts `upload big.csv` (batches of 200, one at a time) and waits for its first uploads. */
-async function startBigUpload(dir: string, rows: number): Promise<Deno.ChildProcess> {
+/**
+ * Starts `upload big.csv` (batches of 200, two at a time unless told) and waits until its first
+ * three uploads are recorded in the manifest.
+ */
+async function startBigUpload(
+  dir: string,
+  rows: number,
+  options: { concurrency?: number } = {},
+): Promise<Deno.ChildProcess> {
   await Deno.writeTextFile(`${dir}/big.csv`, exportCsv(rows));
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--config", CONFIG, CLI, "upload", "big.csv", "--batch-size", "200"]
-      .concat(["--concurrency", "2", "--no-wait", "--json"]),
+      .concat(["--concurrency", String(options.concurrency ?? 2), "--no-wait", "--json"]),
     cwd: dir,
     clearEnv: true,
     env: environment(`${dir}/sandbox.kv`),
