@@ -411,7 +411,11 @@ export function columnsText(report: ColumnReport): string {
     rows.push([
       a.header,
       "additional_fields",
-      n ? `near-miss: ${n.reason}; to use it: ${mapFlag(n.header, n.field)}` : "",
+      a.repeats
+        ? `another ${a.repeats.field} column ("${a.repeats.by}" is used): its values are kept as "${a.key}"`
+        : n
+        ? `near-miss: ${n.reason}; to use it: ${mapFlag(n.header, n.field)}`
+        : "",
     ]);
   }
   for (const h of report.ignored) rows.push([h, "(ignored)", ""]);

@@ -27,6 +27,11 @@ export interface ColumnAssignment {
    * header), or `"unknown"` (no rule: kept in `additional_fields`, or ignored).
    */
   by: "option" | "builtin" | "unknown";
+  /**
+   * For a column kept in `additional_fields` because another column feeds the field it names
+   * (a second `Rego`): that field.
+   */
+  repeats?: ColumnTarget;
 }
 
 /** A header that looks like a customer field but does not feed it. */
@@ -43,8 +48,11 @@ export interface NearMiss {
 export interface ColumnReport {
   /** Each header feeding a customer field (`first_name` / `last_name` make `client_name`). */
   mapped: { header: string; field: ColumnTarget; by: "option" | "builtin"; caution?: string }[];
-  /** Each header kept in `additional_fields`, with its key there. */
-  additional: { header: string; key: string }[];
+  /**
+   * Each header kept in `additional_fields`, with its key there; `repeats` names the field and
+   * the header feeding it when this column names that field too (its values are not used there).
+   */
+  additional: { header: string; key: string; repeats?: { field: ColumnTarget; by: string } }[];
   /** Headers whose values are dropped (mapped to `"ignore"`). */
   ignored: string[];
   /** Headers kept in `additional_fields` that look like a customer field. */
@@ -241,10 +249,12 @@ export function assignColumns(headers: string[], options: ColumnOptions = {}): C
       } else if (rank < current[0]) {
         out[current[1]].target = "additional";
         out[current[1]].by = "unknown";
+        out[current[1]].repeats = target;
         holder.set(target, [rank, out.length]);
       } else {
         assignment.target = "additional";
         assignment.by = "unknown";
+        assignment.repeats = target;
       }
     }
     out.push(assignment);
@@ -326,6 +336,11 @@ export function columnReport(plan: readonly ColumnAssignment[]): ColumnReport {
         ...(caution !== undefined ? { caution } : {}),
       });
     }
+  }
+  for (const a of report.additional) {
+    const c = plan.find((p) => p.key === a.key && p.target === "additional");
+    const feeder = c?.repeats && report.mapped.find((m) => m.field === c.repeats);
+    if (c?.repeats && feeder) a.repeats = { field: c.repeats, by: feeder.header };
   }
   for (const c of plan) {
     if (c.target !== "additional" || c.by !== "unknown") continue;

@@ -156,3 +156,20 @@ Deno.test("dealer export: --map fixes every near-miss the report names", async (
     [["St", "state"], ["Mobile Ph", "mobile_number"], ["Delivery", "sale_date"]],
   );
 });
+
+Deno.test("column report: a second column naming a field already fed is said to repeat it", async () => {
+  const { mapColumns } = await import("../../src/import/csv.ts");
+  // Found in review: a repeated `Rego` went quietly to additional_fields as "Rego (2)".
+  const report = columnReport(mapColumns(["Rego", "State", "Rego", "Registration"]));
+  assertEquals(report.mapped.map((m) => [m.header, m.field]), [["Rego", "rego"], [
+    "State",
+    "state",
+  ]]);
+  assertEquals(report.additional, [
+    { header: "Rego", key: "Rego (2)", repeats: { field: "rego", by: "Rego" } },
+    { header: "Registration", key: "Registration", repeats: { field: "rego", by: "Rego" } },
+  ]);
+  // A column with no field of its own is not said to repeat anything.
+  const plain = columnReport(mapColumns(["Rego", "Colour"]));
+  assertEquals(plain.additional, [{ header: "Colour", key: "Colour" }]);
+});
