@@ -100,9 +100,8 @@ function effectOnId(
 /** How many rows of an `uploads.create` call expire at once (today or earlier, UTC+14). */
 function expiringRows(args: unknown[]): number {
   const rows = (args[0] as { customers: { expiry_date?: unknown }[] }).customers;
-  return rows.filter((r) =>
-    typeof r.expiry_date === "string" && expiresImmediately(r.expiry_date.trim())
-  ).length;
+  return rows.filter((r) => typeof r.expiry_date === "string" && expiresImmediately(r.expiry_date))
+    .length;
 }
 
 /** The methods a script can call, and nothing else: exactly the keys of `CLIENT_METHODS`. */
